@@ -1,0 +1,5 @@
+//go:build !prod
+
+package greet
+
+const wantEdition = "default"

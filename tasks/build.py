@@ -1,0 +1,116 @@
+"""`inv build`: the GOOS/GOARCH matrix, reproducible, with version data from git."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from invoke.context import Context
+
+from tasks.context import go, module_of, settings_of, toolchain_of
+from tasks.engine import TaskFailed, console, task
+from tasks.go.artifacts import binary_name, differing_files, write_sha256sums
+from tasks.go.buildinfo import read_vcs, version_ldflags
+from tasks.go.modules import Module
+from tasks.paths import dist_dir
+
+
+@task(
+    cpu=2,
+    mem="2G",
+    pool="build",
+    each="module",
+    help={
+        "verify": "build everything twice in two fresh folders (the second from an empty"
+        " build cache) and fail unless every binary is byte-identical",
+        "module": "only this module (its folder or module path); default: every module",
+    },
+)
+def build(c: Context, verify: bool = False, module: str | None = None) -> None:
+    """Build every main package for each GOOS/GOARCH target into dist/, with SHA256SUMS."""
+    assert module is not None
+    mod = module_of(c, module)
+    console.header(f"build {mod.rel} ({mod.path})")
+    packages = _main_packages(c, mod)
+    if not packages:
+        console.info("no main package: nothing to build")
+        return
+    dist = dist_dir(settings_of(c.config).root)
+    dist.mkdir(parents=True, exist_ok=True)
+    # Build into a scratch folder inside dist/ and swap it in, so a failed build
+    # never leaves dist/ half-written.
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=dist) as scratch:
+        built = _build_matrix(c, mod, packages, Path(scratch))
+        if verify:
+            _verify(c, mod, packages, Path(scratch))
+        for folder in sorted(Path(scratch).iterdir()):
+            target = dist / folder.name
+            if target.exists():
+                shutil.rmtree(target)
+            folder.rename(target)
+    sums = write_sha256sums(dist)
+    for path in built:
+        console.ok(f"{mod.rel}: dist/{path}")
+    console.info(f"checksums: {sums.relative_to(sums.parent.parent)}")
+
+
+def _main_packages(c: Context, mod: Module) -> list[str]:
+    configured: list[str] = settings_of(c.config).section("build")["packages"]
+    if configured:
+        return configured
+    template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
+    result = go(c, ["list", "-f", template, "./..."], mod.dir)
+    if result.exited != 0:
+        console.fail("go list:")
+        console.info(result.stderr.rstrip())
+        raise TaskFailed(f"build {mod.rel}: go list failed")
+    return [line for line in result.stdout.split() if line]
+
+
+def _build_matrix(
+    c: Context,
+    mod: Module,
+    packages: list[str],
+    into: Path,
+    extra_env: dict[str, str] | None = None,
+) -> list[str]:
+    settings = settings_of(c.config)
+    config = settings.section("build")
+    toolchain, _ = toolchain_of(c.config)
+    ldflags = version_ldflags(
+        read_vcs(mod.dir), toolchain.version_text, config["version_vars"], config["ldflags"]
+    )
+    built = []
+    for target in config["targets"]:
+        goos, goarch = target.split("/")
+        folder = f"{mod.name}_{goos}_{goarch}"
+        for package in packages:
+            output = into / folder / binary_name(package, goos)
+            env = {
+                "GOOS": goos,
+                "GOARCH": goarch,
+                "CGO_ENABLED": "1" if config["cgo"] else "0",
+                **(extra_env or {}),
+            }
+            args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(output), package]
+            result = go(c, args, mod.dir, extra_env=env)
+            if result.exited != 0:
+                console.fail(f"go build {package} for {target}:")
+                console.info(result.stderr.rstrip())
+                raise TaskFailed(f"build {mod.rel}: {package} failed for {target}")
+            built.append(f"{folder}/{output.name}")
+    return built
+
+
+def _verify(c: Context, mod: Module, packages: list[str], first: Path) -> None:
+    """Rebuild into another folder from an empty build cache and compare every byte."""
+    with tempfile.TemporaryDirectory(prefix="gotasks-verify-") as second:
+        cache = {"GOCACHE": str(Path(second) / "gocache")}
+        _build_matrix(c, mod, packages, Path(second) / "out", cache)
+        differ = differing_files(first, Path(second) / "out")
+    if differ:
+        raise TaskFailed(
+            f"build {mod.rel}: not reproducible; differs between two builds: " + ", ".join(differ)
+        )
+    console.ok(f"{mod.rel}: reproducible (two builds byte-identical)")

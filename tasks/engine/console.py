@@ -1,0 +1,40 @@
+"""Console output: coloured when stdout is a terminal and NO_COLOR is unset."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from colorama import Fore, Style
+
+
+def use_color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def paint(text: str, color: str) -> str:
+    return f"{color}{text}{Style.RESET_ALL}" if use_color() else text
+
+
+def header(text: str) -> None:
+    print(paint(f"==> {text}", Style.BRIGHT + Fore.BLUE), flush=True)
+
+
+def ok(text: str) -> None:
+    print(paint("ok", Fore.GREEN) + f"   {text}", flush=True)
+
+
+def fail(text: str) -> None:
+    print(paint("FAIL", Fore.RED) + f" {text}", flush=True)
+
+
+def warn(text: str) -> None:
+    print(paint("warn", Fore.YELLOW) + f" {text}", file=sys.stderr, flush=True)
+
+
+def info(text: str) -> None:
+    print(text, flush=True)

@@ -1,0 +1,95 @@
+"""`task`: invoke's task decorator plus resource claims and gotasks' run-wide options."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, overload
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import Task
+from invoke.tasks import task as invoke_task
+
+from tasks.engine.claims import Claims
+from tasks.engine.errors import GoTasksError, UsageError
+from tasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
+
+
+class GoTask(Task[Any]):
+    """An invoke Task that carries its claims and, optionally, a fan-out dimension."""
+
+    claims: Claims
+    claim_error: UsageError | None
+    each: str | None
+
+    def __init__(
+        self,
+        body: Callable[..., Any],
+        *args: Any,
+        cpu: float = 1.0,
+        mem: int | str = "256M",
+        pool: str | None = None,
+        exclusive: bool = False,
+        timeout: float | None = None,
+        each: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        name = kwargs.get("name") or body.__name__
+        self.claim_error = None
+        try:
+            self.claims = Claims.parse(name, cpu, mem, pool, exclusive, timeout)
+        except UsageError as error:
+            # Raised when a run starts, so `inv --list` still works and the message is one line.
+            self.claim_error = error
+            self.claims = Claims()
+        self.each = each
+        kwargs["help"] = {**RUN_OPTIONS, **(kwargs.get("help") or {})}
+        super().__init__(_with_run_options(body, each), *args, **kwargs)
+
+
+def _with_run_options(body: Callable[..., Any], each: str | None) -> Callable[..., Any]:
+    """Wrap `body` so that it accepts the run-wide options and reports errors in one line."""
+    signature = inspect.signature(body)
+    params = list(signature.parameters.values())
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+        for name in RUN_OPTIONS
+        if name not in signature.parameters
+    ]
+    kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    others = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+
+    @functools.wraps(body)
+    def run_task(c: Context, *args: Any, **kwargs: Any) -> Any:
+        options = RunOptions.from_kwargs(kwargs)
+        for name in RUN_OPTIONS:
+            if name not in signature.parameters:
+                kwargs.pop(name, None)
+        try:
+            prepare(c.config, options)
+            if each and kwargs.get(each) is None:
+                # Outside the gotasks executor, fan out here, one value after another.
+                return [
+                    body(c, *args, **{**kwargs, each: value})
+                    for value in dimension_values(each, c.config)
+                ]
+            return body(c, *args, **kwargs)
+        except GoTasksError as error:
+            raise Exit(str(error), code=error.exit_code) from None
+
+    run_task.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*others, *kw_only, *extra]
+    )
+    return run_task
+
+
+@overload
+def task(body: Callable[..., Any], /) -> GoTask: ...
+@overload
+def task(*pre: GoTask, **kwargs: Any) -> Callable[[Callable[..., Any]], GoTask]: ...
+def task(*args: Any, **kwargs: Any) -> Any:
+    """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout= and each= (fan-out)."""
+    kwargs.setdefault("klass", GoTask)
+    return invoke_task(*args, **kwargs)

@@ -1,0 +1,19 @@
+"""The two ways a gotasks run ends early, and the exit codes they map to."""
+
+
+class GoTasksError(Exception):
+    """A failure the user should see as one line, without a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(GoTasksError):
+    """Bad usage or bad config: nothing ran, nothing changed (exit 2)."""
+
+    exit_code = 2
+
+
+class TaskFailed(GoTasksError):
+    """A task ran and failed (exit 1)."""
+
+    exit_code = 1

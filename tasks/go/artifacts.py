@@ -1,0 +1,56 @@
+"""Build outputs: binary names per target, SHA256SUMS, byte-for-byte comparison."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def binary_name(package: str, goos: str) -> str:
+    name = package.rstrip("/").rsplit("/", 1)[-1]
+    return f"{name}.exe" if goos == "windows" else name
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_sha256sums(dist: Path) -> Path:
+    """dist/SHA256SUMS over every file in dist's target folders, in `sha256sum -c` format."""
+    lines = []
+    for path in sorted(p for p in dist.glob("*/**/*") if p.is_file()):
+        if path.parent.name.startswith("."):
+            continue
+        lines.append(f"{sha256_file(path)}  {path.relative_to(dist).as_posix()}\n")
+    target = dist / "SHA256SUMS"
+    write_atomic(target, "".join(lines))
+    return target
+
+
+def write_atomic(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def differing_files(a: Path, b: Path) -> list[str]:
+    """Relative paths that differ between two trees (missing on one side counts)."""
+    names_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
+    names_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
+    differ = sorted(str(n) for n in names_a ^ names_b)
+    for name in sorted(names_a & names_b):
+        if sha256_file(a / name) != sha256_file(b / name):
+            differ.append(str(name))
+    return differ

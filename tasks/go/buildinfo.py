@@ -1,0 +1,75 @@
+"""Version data for builds, read from git (gitpython) and the toolchain, never the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+import git
+
+from tasks.engine.errors import UsageError
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class VcsInfo:
+    version: str  # git describe --tags --always --dirty
+    commit: str
+    commit_date: str  # the commit's date, RFC 3339 in UTC
+    dirty: bool
+
+
+def read_vcs(directory: Path) -> VcsInfo | None:
+    """The repository holding `directory`, or None outside git or before the first commit."""
+    try:
+        repo = git.Repo(directory, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    with repo:
+        try:
+            head = repo.head.commit
+        except ValueError:  # no commit yet
+            return None
+        # Untracked files count, as they do for Go's own vcs.modified stamp.
+        dirty = repo.is_dirty(untracked_files=True)
+        version = repo.git.describe("--tags", "--always", "--dirty", "--abbrev=12")
+        date = head.committed_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return VcsInfo(version=version, commit=head.hexsha, commit_date=date, dirty=dirty)
+
+
+def go_quote(value: str, what: str) -> str:
+    """Quote one -ldflags word the way go's own flag splitter reads it (cmd/internal/quoted).
+
+    No shell sees this: go splits -ldflags on spaces and honours ' and " quotes, nothing else.
+    """
+    if value and not any(ch in value for ch in " \t\n'\""):
+        return value
+    if "\n" in value or "\0" in value:
+        raise UsageError(f"{what}: a line break or NUL byte cannot go into -ldflags: {value!r}")
+    for quote in ("'", '"'):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    raise UsageError(f"{what}: holds both ' and \" and cannot be passed to -ldflags: {value!r}")
+
+
+def version_ldflags(
+    vcs: VcsInfo | None, go_version: str, variables: dict[str, str], extra: list[str]
+) -> str:
+    """-s -w and one -X per version variable; `variables` maps our names to Go symbols."""
+    values = {
+        "version": vcs.version if vcs else UNKNOWN,
+        "commit": vcs.commit if vcs else UNKNOWN,
+        "commit_date": vcs.commit_date if vcs else UNKNOWN,
+        "dirty": ("true" if vcs.dirty else "false") if vcs else UNKNOWN,
+        "go_version": go_version,
+    }
+    words = ["-s", "-w"]
+    for name, symbol in variables.items():
+        if not symbol:
+            continue
+        words.append("-X")
+        words.append(go_quote(f"{symbol}={values[name]}", f"build.version_vars.{name}"))
+    words.extend(go_quote(flag, "build.ldflags") for flag in extra)
+    return " ".join(words)

@@ -1,0 +1,108 @@
+"""Go module discovery: go.work's `use` lines, else every go.mod, or the configured list."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.engine.errors import UsageError
+from tasks.settings import Settings
+
+_SKIP_DIRS = {"vendor", "testdata", "node_modules"}
+_MODULE_LINE = re.compile(r"^\s*module\s+(\"[^\"]+\"|\S+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Module:
+    rel: str  # path from the project root, "." for the root itself; the module's task id
+    dir: Path
+    path: str  # the module path from go.mod
+
+    @property
+    def name(self) -> str:
+        """A short name for artifacts: the last element of the module path."""
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def discover(settings: Settings) -> list[Module]:
+    root = settings.root
+    if settings.modules:
+        dirs = [
+            _configured(root, rel, settings.modules_origin, i)
+            for i, rel in enumerate(settings.modules)
+        ]
+    elif (root / "go.work").is_file():
+        dirs = _workspace_dirs(root)
+    else:
+        dirs = _walk(root)
+    modules = [_read(root, d) for d in dirs]
+    return sorted({m.rel: m for m in modules}.values(), key=lambda m: m.rel)
+
+
+def find(settings: Settings, wanted: str) -> Module:
+    """A module by its folder (as listed by `discover`) or its module path."""
+    modules = discover(settings)
+    for module in modules:
+        if wanted in (module.rel, module.path, module.name) or (
+            Path(wanted).resolve() == module.dir
+        ):
+            return module
+    known = ", ".join(m.rel for m in modules) or "none"
+    raise UsageError(f"unknown module {wanted!r}; modules here: {known}")
+
+
+def _configured(root: Path, rel: str, origin: str, index: int) -> Path:
+    path = (root / rel).resolve()
+    if not path.is_dir():
+        raise UsageError(f"{origin}: modules[{index}]: {rel!r} does not exist")
+    if not (path / "go.mod").is_file():
+        raise UsageError(f"{origin}: modules[{index}]: {rel!r} has no go.mod")
+    return path
+
+
+def _workspace_dirs(root: Path) -> list[Path]:
+    text = (root / "go.work").read_text(encoding="utf-8")
+    uses: list[tuple[int, str]] = []
+    in_block = False
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            if line == ")":
+                in_block = False
+            elif line:
+                uses.append((lineno, line))
+        elif line.startswith("use"):
+            rest = line[3:].strip()
+            if rest == "(":
+                in_block = True
+            elif rest:
+                uses.append((lineno, rest))
+    dirs = []
+    for lineno, rel in uses:
+        path = (root / rel.strip('"')).resolve()
+        if not (path / "go.mod").is_file():
+            raise UsageError(f"go.work:{lineno}: use {rel}: no go.mod there")
+        dirs.append(path)
+    return dirs
+
+
+def _walk(root: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIP_DIRS and not d.startswith((".", "_"))
+        )
+        if "go.mod" in filenames:
+            found.append(Path(dirpath).resolve())
+    return found
+
+
+def _read(root: Path, directory: Path) -> Module:
+    gomod = directory / "go.mod"
+    match = _MODULE_LINE.search(gomod.read_text(encoding="utf-8"))
+    if not match:
+        raise UsageError(f"{gomod}: no module line")
+    rel = os.path.relpath(directory, root.resolve())
+    return Module(rel=rel.replace(os.sep, "/"), dir=directory, path=match.group(1).strip('"'))

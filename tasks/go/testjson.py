@@ -1,0 +1,585 @@
+"""Follow the event stream of `go test -json` and sum it up per package and per test.
+
+`go test -json` (test2json, https://pkg.go.dev/cmd/test2json) prints one JSON object a line:
+Time, Action (start, run, pause, cont, pass, bench, fail, output, skip, build-output,
+build-fail), Package, Test, Elapsed, Output, and since Go 1.24 ImportPath (on build-output and
+build-fail events) and FailedBuild (on the fail event of a package whose build failed).
+
+`TestRun` is fed line by line while the subprocess runs, so the caller can stream its output.
+Lines that are not events (go's own messages, `# pkg` compiler headers of Go < 1.24 merged from
+stderr, garbage) are kept as stray output and never raise. `render_summary` turns a finished run
+into a short colourless report: one line per package, then each failing test with only its own
+output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, NamedTuple
+
+__all__ = [
+    "Counts",
+    "LineKind",
+    "PackageResult",
+    "Status",
+    "SummaryLine",
+    "TestResult",
+    "TestRun",
+    "failure_output",
+    "package_failure_output",
+    "parse",
+    "render_summary",
+    "skip_reason",
+    "summary_lines",
+]
+
+_COVERAGE = re.compile(r"coverage: (\d+(?:\.\d+)?)% of statements")
+# Lines test2json adds to every test's output in -v mode; they say nothing about a failure.
+_FRAMING = ("=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ")
+# The lines `go test` prints around every package's results: noise in a failure report.
+_BOILERPLATE = re.compile(
+    r"(PASS|FAIL|ok  \t.*|FAIL\t.*|\?   \t.*|coverage: .*|exit status \d+"
+    r"|(goos|goarch|pkg|cpu): .*|testing: warning: no tests to run)"
+)
+_BUILD_FAILED = ("[build failed]", "[setup failed]")
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    BUILD_FAILED = "build-failed"  # packages only
+    RUNNING = "running"  # no final event yet
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.skipped
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.passed + other.passed, self.failed + other.failed, self.skipped + other.skipped
+        )
+
+    def describe(self) -> str:
+        """Say "3 passed, 1 skipped": zero counts are left out, and all zero is "no tests"."""
+        parts = [
+            f"{n} {word}"
+            for n, word in (
+                (self.passed, "passed"),
+                (self.failed, "failed"),
+                (self.skipped, "skipped"),
+            )
+            if n
+        ]
+        return ", ".join(parts) or "no tests"
+
+
+def _count(tests: Iterable[TestResult]) -> Counts:
+    statuses = [t.status for t in tests]
+    return Counts(
+        statuses.count(Status.PASS), statuses.count(Status.FAIL), statuses.count(Status.SKIP)
+    )
+
+
+def _is_framing(chunk: str) -> bool:
+    return chunk.startswith(_FRAMING)
+
+
+@dataclass(eq=False)
+class TestResult:
+    """One run of one test (a subtest's name has a '/': "TestParse/empty")."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+
+    package: str
+    name: str
+    status: Status = Status.RUNNING
+    elapsed: float = 0.0  # seconds
+    started: datetime | None = None
+    parent: TestResult | None = field(default=None, repr=False)
+    subtests: list[TestResult] = field(default_factory=list, repr=False)
+    # (stream position, text) of this test's Output events: the position orders the output of
+    # a parent and its subtests, which go interleaves.
+    chunks: list[tuple[int, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def is_subtest(self) -> bool:
+        return "/" in self.name
+
+    @property
+    def output(self) -> str:
+        """This test's own output, framing lines (=== RUN ...) included, as go printed it."""
+        return "".join(text for _, text in self.chunks)
+
+    @property
+    def output_lines(self) -> list[str]:
+        return self.output.splitlines()
+
+
+@dataclass(eq=False)
+class PackageResult:
+    """One package of the run; `tests` holds every test and subtest in the order they ran."""
+
+    name: str
+    status: Status = Status.RUNNING
+    elapsed: float = 0.0  # seconds, as go measured the package (0 when it did not build)
+    started: datetime | None = None
+    coverage: float | None = None  # percent of statements, when run with -cover
+    failed_build: str | None = None  # the ImportPath whose build failed (Go >= 1.24)
+    build_output: list[str] = field(default_factory=list)  # compiler output, line by line
+    tests: list[TestResult] = field(default_factory=list)
+    chunks: list[tuple[int, str]] = field(default_factory=list, repr=False)  # package output
+    _latest: dict[str, TestResult] = field(default_factory=dict, repr=False)
+
+    @property
+    def output(self) -> str:
+        """Output that belongs to no test: PASS/FAIL/ok lines, init panics, TestMain prints."""
+        return "".join(text for _, text in self.chunks)
+
+    @property
+    def output_lines(self) -> list[str]:
+        return self.output.splitlines()
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (Status.FAIL, Status.BUILD_FAILED)
+
+    @property
+    def counts(self) -> Counts:
+        """Tests and subtests together."""
+        return _count(self.tests)
+
+    @property
+    def top_level_counts(self) -> Counts:
+        return _count(t for t in self.tests if not t.is_subtest)
+
+    @property
+    def subtest_counts(self) -> Counts:
+        return _count(t for t in self.tests if t.is_subtest)
+
+    @property
+    def failed_tests(self) -> list[TestResult]:
+        """The failed tests whose parent did not fail: a failed parent reports its subtests."""
+        return [
+            t
+            for t in self.tests
+            if t.status is Status.FAIL and (t.parent is None or t.parent.status is not Status.FAIL)
+        ]
+
+    def test(self, name: str) -> TestResult | None:
+        """The latest run of the test called `name` (-count=N runs a test N times)."""
+        return self._latest.get(name)
+
+
+def _failure_chunks(test: TestResult) -> list[tuple[int, str]]:
+    chunks = list(test.chunks)
+    for sub in test.subtests:
+        if sub.status is Status.FAIL:
+            chunks.extend(_failure_chunks(sub))
+    return chunks
+
+
+def failure_output(test: TestResult) -> str:
+    """What `go test` shows for a failed test: its own output and that of its failed subtests.
+
+    The lines come in the order go printed them; the === RUN/PAUSE/CONT/NAME framing lines and
+    passing subtests' output are left out.
+    """
+    chunks = sorted(_failure_chunks(test), key=lambda chunk: chunk[0])
+    return "".join(text for _, text in chunks if not _is_framing(text))
+
+
+def skip_reason(test: TestResult) -> str:
+    """The message a skipped test gave t.Skip, or "" (the last line before --- SKIP)."""
+    lines = [
+        line.strip()
+        for line in test.output_lines
+        if line.strip() and not _is_framing(line) and not line.startswith("--- SKIP")
+    ]
+    return lines[-1] if lines else ""
+
+
+def package_failure_output(package: PackageResult) -> str:
+    """Why a package failed, beyond its failed tests.
+
+    For a build failure, the compiler's output. Otherwise the package-level output without the
+    PASS/FAIL/ok boilerplate (a panic in TestMain, a timeout), or all of it when no test failed,
+    since then it is the only clue (an init panic, os.Exit in TestMain).
+    """
+    if package.status is Status.BUILD_FAILED:
+        return "".join(package.build_output) or package.output
+    if not package.failed:
+        return ""
+    if not package.failed_tests:
+        return package.output
+    return "".join(
+        line
+        for line in package.output.splitlines(keepends=True)
+        if not _BOILERPLATE.fullmatch(line.rstrip("\r\n"))
+    )
+
+
+def _str(event: dict[str, Any], key: str) -> str | None:
+    value = event.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _float(event: dict[str, Any], key: str) -> float | None:
+    value = event.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _time(event: dict[str, Any]) -> datetime | None:
+    text = _str(event, "Time")
+    if text is None:
+        return None
+    try:
+        # Python 3.11 reads RFC 3339 with 'Z' and truncates Go's nanoseconds to microseconds.
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _decode(line: str) -> dict[str, Any] | None:
+    """The event on this line, or None when the line is not a test2json event."""
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("Action"), str):
+        return None
+    return event
+
+
+def _matches_package(key: str, package: str) -> bool:
+    # Build keys look like "example.com/m/bad" or "example.com/m/bad [example.com/m/bad.test]".
+    return key == package or key.startswith(package + " ")
+
+
+class TestRun:
+    """The state of one `go test -json` run, built up by `feed` as lines arrive."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+
+    def __init__(self) -> None:
+        self._packages: dict[str, PackageResult] = {}
+        self._seq = 0
+        # Stray lines with the `# pkg` header they follow, if any: Go < 1.24 prints compiler
+        # errors as plain text under such a header, so a build failure can still be explained.
+        self._stray: list[tuple[str | None, str]] = []
+        self._stray_key: str | None = None
+        self._used_stray_keys: set[str] = set()
+        self._build: dict[str, list[str]] = {}  # ImportPath -> build-output lines
+        self._build_failed: list[str] = []  # ImportPaths with a build-fail event, in order
+        self._finished = False
+
+    # -- input --------------------------------------------------------------------------------
+
+    def feed(self, line: str) -> None:
+        """Take one line of go's stdout (with or without its newline). Never raises."""
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            return
+        event = _decode(text)
+        if event is None:
+            self._add_stray(text)
+            return
+        self._stray_key = None  # an event ends any `# pkg` block of stray lines
+        self._seq += 1
+        self._handle(event)
+
+    def feed_lines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.feed(line)
+
+    def finish(self) -> None:
+        """Close the run once go has exited: settle packages and tests that never ended.
+
+        A package without a final event (go was killed, or the stream was cut) counts as failed,
+        and so do the tests still running in a failed package.
+        """
+        for package in self._packages.values():
+            if package.status is Status.RUNNING:
+                package.status = Status.FAIL
+            self._settle(package, None)
+        self._add_orphan_build_failures()
+        self._finished = True
+
+    # -- results ------------------------------------------------------------------------------
+
+    @property
+    def packages(self) -> list[PackageResult]:
+        """Every package, in the order go first mentioned it."""
+        return list(self._packages.values())
+
+    def package(self, name: str) -> PackageResult | None:
+        return self._packages.get(name)
+
+    @property
+    def stray_output(self) -> list[str]:
+        """Every line that was not an event, in order."""
+        return [text for _, text in self._stray]
+
+    @property
+    def unexplained_stray_output(self) -> list[str]:
+        """Stray lines, minus the `# pkg` blocks already shown as some package's build output."""
+        return [text for key, text in self._stray if key not in self._used_stray_keys]
+
+    @property
+    def build_outputs(self) -> dict[str, list[str]]:
+        """ImportPath -> its build-output lines (Go >= 1.24)."""
+        return {key: list(lines) for key, lines in self._build.items()}
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def failed(self) -> bool:
+        return any(p.failed for p in self._packages.values())
+
+    @property
+    def counts(self) -> Counts:
+        total = Counts()
+        for package in self._packages.values():
+            total += package.counts
+        return total
+
+    # -- event handling -----------------------------------------------------------------------
+
+    def _add_stray(self, text: str) -> None:
+        if text.startswith("# "):
+            self._stray_key = text[2:].strip()
+        self._stray.append((self._stray_key, text))
+
+    def _package_for(self, name: str) -> PackageResult:
+        package = self._packages.get(name)
+        if package is None:
+            package = self._packages[name] = PackageResult(name)
+        return package
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        action = event["Action"]
+        output = _str(event, "Output")
+        import_path = _str(event, "ImportPath")
+        package_name = _str(event, "Package")
+        if action in ("build-output", "build-fail") and import_path is not None:
+            lines = self._build.setdefault(import_path, [])
+            if action == "build-fail":
+                self._build_failed.append(import_path)
+            elif output is not None:
+                lines.append(output)
+            return
+        if not package_name:
+            if output is not None:
+                self._stray.append((None, output.rstrip("\r\n")))
+            return
+        package = self._package_for(package_name)
+        test_name = _str(event, "Test")
+        if test_name:
+            self._handle_test(package, test_name, action, event, output)
+        else:
+            self._handle_package(package, action, event, output)
+
+    def _handle_package(
+        self, package: PackageResult, action: str, event: dict[str, Any], output: str | None
+    ) -> None:
+        if action == "start":
+            package.started = _time(event)
+        elif action == "output" and output is not None:
+            package.chunks.append((self._seq, output))
+            match = _COVERAGE.search(output)
+            if match:
+                package.coverage = float(match.group(1))
+        elif action in (Status.PASS, Status.FAIL, Status.SKIP):
+            package.status = Status(action)
+            package.elapsed = _float(event, "Elapsed") or 0.0
+            package.failed_build = _str(event, "FailedBuild")
+            if package.status is Status.FAIL and self._build_failed_marker(package):
+                package.status = Status.BUILD_FAILED
+            self._settle(package, _time(event))
+
+    def _handle_test(
+        self,
+        package: PackageResult,
+        name: str,
+        action: str,
+        event: dict[str, Any],
+        output: str | None,
+    ) -> None:
+        test = package.test(name)
+        # A new record on `run` of a test that already ended: -count=N runs it again.
+        if test is None or (action == "run" and test.status is not Status.RUNNING):
+            parent = package.test(name.rpartition("/")[0]) if "/" in name else None
+            test = TestResult(package.name, name, parent=parent)
+            if parent is not None:
+                parent.subtests.append(test)
+            package.tests.append(test)
+            package._latest[name] = test
+        if action == "run":
+            test.started = _time(event)
+        elif action == "output" and output is not None:
+            test.chunks.append((self._seq, output))
+        elif action in (Status.PASS, Status.FAIL, Status.SKIP, "bench"):
+            # "bench": a benchmark that logged output and did not fail.
+            test.status = Status.PASS if action == "bench" else Status(action)
+            test.elapsed = _float(event, "Elapsed") or 0.0
+
+    def _build_failed_marker(self, package: PackageResult) -> bool:
+        if package.failed_build:
+            return True
+        # Before Go 1.24 the only sign is go's "FAIL\tpkg [build failed]" line.
+        return any(
+            text.startswith("FAIL\t") and any(m in text for m in _BUILD_FAILED)
+            for _, text in package.chunks
+        )
+
+    def _settle(self, package: PackageResult, ended: datetime | None) -> None:
+        """Give a package that has ended its build output, and its unfinished tests a status."""
+        if package.status is Status.RUNNING:
+            return
+        if package.status is Status.BUILD_FAILED and not package.build_output:
+            package.build_output = self._build_output_for(package)
+        # go sends no final event for a test cut short by a timeout or for a benchmark, so
+        # such a test takes its package's verdict.
+        verdict = Status.FAIL if package.failed else Status.PASS
+        for test in package.tests:
+            if test.status is Status.RUNNING:
+                test.status = verdict
+                if ended is not None and test.started is not None:
+                    test.elapsed = max(0.0, (ended - test.started).total_seconds())
+
+    def _build_output_for(self, package: PackageResult) -> list[str]:
+        if package.failed_build is not None and package.failed_build in self._build:
+            return list(self._build[package.failed_build])
+        for key, lines in self._build.items():
+            if _matches_package(key, package.name):
+                return list(lines)
+        # Go < 1.24: compiler errors arrive as stray text under a "# pkg" header.
+        keys = {key for key, _ in self._stray if key and _matches_package(key, package.name)}
+        if package.failed_build is not None:
+            keys |= {key for key, _ in self._stray if key == package.failed_build}
+        self._used_stray_keys |= keys
+        return [text + "\n" for key, text in self._stray if key in keys]
+
+    def _add_orphan_build_failures(self) -> None:
+        """Show a build failure no package points at (so it is never lost) as its own package."""
+        referenced = {p.failed_build for p in self._packages.values()}
+        for import_path in self._build_failed:
+            name = import_path.split(" ", 1)[0]
+            if import_path in referenced or name in self._packages:
+                continue
+            self._packages[name] = PackageResult(
+                name,
+                status=Status.BUILD_FAILED,
+                failed_build=import_path,
+                build_output=list(self._build.get(import_path, [])),
+            )
+
+
+def parse(lines: Iterable[str]) -> TestRun:
+    """A finished TestRun from all of go's output at once (a saved log, a test)."""
+    run = TestRun()
+    run.feed_lines(lines)
+    run.finish()
+    return run
+
+
+LineKind = Literal["pass", "fail", "skip", "output", "plain"]
+
+
+class SummaryLine(NamedTuple):
+    """A line of the summary and what it is, so that the caller can colour it."""
+
+    kind: LineKind
+    text: str
+
+
+def _package_line(package: PackageResult, width: int) -> SummaryLine:
+    kind: LineKind
+    if package.status is Status.BUILD_FAILED:
+        kind, tag = "fail", "FAIL"
+        marker = next((m for m in _BUILD_FAILED if m in package.output), _BUILD_FAILED[0])
+        detail = marker
+    elif package.status is Status.SKIP:
+        kind, tag, detail = "skip", "?", "[no test files]"
+    else:
+        kind, tag = ("fail", "FAIL") if package.failed else ("pass", "ok")
+        if package.status is Status.RUNNING:
+            kind, tag = "plain", "..."
+        detail = f"{package.elapsed:.2f}s  {package.top_level_counts.describe()}"
+        subtests = package.subtest_counts
+        if subtests.total:
+            detail += f" (subtests: {subtests.describe()})"
+        if package.coverage is not None:
+            detail += f"  coverage: {package.coverage:.1f}%"
+    return SummaryLine(kind, f"{tag:<4}  {package.name:<{width}}  {detail}")
+
+
+def _output_lines(text: str) -> list[SummaryLine]:
+    return [SummaryLine("output", line) for line in text.rstrip("\n").splitlines()]
+
+
+def summary_lines(run: TestRun) -> list[SummaryLine]:
+    """The summary of `render_summary`, line by line, each with its kind."""
+    packages = run.packages
+    width = max((len(p.name) for p in packages), default=0)
+    lines = [_package_line(p, width) for p in packages]
+    for package in packages:
+        if not package.failed:
+            continue
+        for test in package.failed_tests:
+            lines.append(SummaryLine("plain", ""))
+            lines.append(
+                SummaryLine("fail", f"FAIL: {test.name} ({package.name}, {test.elapsed:.2f}s)")
+            )
+            lines.extend(_output_lines(failure_output(test)))
+        extra = package_failure_output(package)
+        if extra.strip():
+            what = {
+                Status.BUILD_FAILED: "build output",
+                Status.FAIL: "package output" if package.failed_tests else "no failed test",
+            }.get(package.status, "output")
+            lines.append(SummaryLine("plain", ""))
+            lines.append(SummaryLine("fail", f"FAIL: {package.name} ({what})"))
+            lines.extend(_output_lines(extra))
+    stray = [line for line in run.unexplained_stray_output if line.strip()]
+    if stray and (run.failed or not packages):
+        lines.append(SummaryLine("plain", ""))
+        lines.append(SummaryLine("plain", "Output outside any package:"))
+        lines.extend(SummaryLine("output", line) for line in stray)
+    lines.append(SummaryLine("plain", ""))
+    lines.append(_total_line(run))
+    return lines
+
+
+def _total_line(run: TestRun) -> SummaryLine:
+    packages = run.packages
+    failed = sum(p.failed for p in packages)
+    tests = f"tests: {run.counts.describe()}"
+    if failed:
+        return SummaryLine("fail", f"FAIL: {failed} of {len(packages)} packages failed; {tests}")
+    if not packages:
+        return SummaryLine("plain", "no packages were tested")
+    return SummaryLine("pass", f"ok: {len(packages)} packages; {tests}")
+
+
+def render_summary(run: TestRun) -> str:
+    """A colourless report: a line per package, then each failure with only its own output."""
+    return "\n".join(line.text for line in summary_lines(run)) + "\n"

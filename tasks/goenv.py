@@ -1,0 +1,20 @@
+"""`inv env`: the effective Go environment and tags as shell export lines."""
+
+from __future__ import annotations
+
+from invoke.context import Context
+
+from tasks.context import toolchain_of
+from tasks.engine import task
+
+
+@task(
+    name="env",
+    cpu=0.1,
+    mem="64M",
+    help={"reveal": "print credentials in proxy URLs instead of redacting them"},
+)
+def show_env(c: Context, reveal: bool = False) -> None:
+    """Print the selected env's Go settings as `export` lines: eval "$(inv env)"."""
+    _, environment = toolchain_of(c.config)
+    print("\n".join(environment.export_lines(reveal=reveal)))

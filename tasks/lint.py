@@ -1,0 +1,119 @@
+"""`inv lint`: gofmt, go vet, go.mod tidiness and golangci-lint on every module."""
+
+from __future__ import annotations
+
+import shutil
+
+from invoke.context import Context
+
+from tasks.context import go, module_of, run_tool, settings_of, toolchain_of
+from tasks.engine import TaskFailed, console, task
+from tasks.go.modules import Module
+from tasks.go.sources import go_files
+from tasks.go.version import GoVersion
+
+
+@task(
+    cpu=2,
+    mem="1G",
+    pool="lint",
+    each="module",
+    help={
+        "fix": "format with gofmt -w and run go mod tidy instead of failing on them",
+        "module": "only this module (its folder or module path); default: every module",
+    },
+)
+def lint(c: Context, fix: bool = False, module: str | None = None) -> None:
+    """Check formatting (gofmt), go vet, go.mod/go.sum tidiness and golangci-lint."""
+    assert module is not None
+    mod = module_of(c, module)
+    config = settings_of(c.config).section("lint")
+    console.header(f"lint {mod.rel} ({mod.path})")
+    problems: list[str] = []
+    if config["gofmt"]:
+        problems += _gofmt(c, mod, fix)
+    if config["vet"]:
+        problems += _vet(c, mod)
+    if config["tidy"]:
+        problems += _tidy(c, mod, fix)
+    problems += _golangci_lint(c, mod, config["golangci_lint"], config["golangci_lint_args"])
+    if problems:
+        raise TaskFailed(f"lint {mod.rel}: " + "; ".join(problems))
+
+
+def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
+    toolchain, _ = toolchain_of(c.config)
+    files = go_files(mod.dir)
+    if not files:
+        return []
+    result = run_tool(c, [str(toolchain.gofmt), "-l", *files], mod.dir)
+    if result.exited != 0:
+        console.fail("gofmt could not parse:")
+        console.info(result.stderr.rstrip())
+        return ["gofmt failed"]
+    unformatted = result.stdout.split()
+    if not unformatted:
+        console.ok(f"gofmt ({len(files)} files)")
+        return []
+    if fix:
+        run_tool(c, [str(toolchain.gofmt), "-w", *unformatted], mod.dir)
+        console.ok("gofmt -w: formatted " + ", ".join(unformatted))
+        return []
+    console.fail("gofmt: not formatted (run `inv lint --fix`):")
+    for name in unformatted:
+        console.info(f"  {mod.rel}/{name}")
+    return [f"{len(unformatted)} file(s) not gofmt-ed"]
+
+
+def _vet(c: Context, mod: Module) -> list[str]:
+    result = go(c, ["vet", "./..."], mod.dir)
+    if result.exited == 0:
+        console.ok("go vet")
+        return []
+    console.fail("go vet:")
+    console.info((result.stderr + result.stdout).rstrip())
+    return ["go vet found problems"]
+
+
+def _tidy(c: Context, mod: Module, fix: bool) -> list[str]:
+    if fix:
+        result = go(c, ["mod", "tidy"], mod.dir)
+        if result.exited != 0:
+            console.fail("go mod tidy:")
+            console.info(result.stderr.rstrip())
+            return ["go mod tidy failed"]
+        console.ok("go mod tidy")
+        return []
+    toolchain, _ = toolchain_of(c.config)
+    if toolchain.version < GoVersion.parse("1.23"):
+        console.warn("go.mod tidiness not checked: `go mod tidy -diff` needs Go 1.23 or later")
+        return []
+    # -diff prints what tidy would change and exits 1, without touching go.mod or go.sum.
+    result = go(c, ["mod", "tidy", "-diff"], mod.dir)
+    if result.exited == 0:
+        console.ok("go.mod/go.sum tidy")
+        return []
+    console.fail("go.mod/go.sum are not tidy (run `inv lint --fix`):")
+    console.info((result.stdout + result.stderr).rstrip())
+    return ["go.mod/go.sum not tidy"]
+
+
+def _golangci_lint(c: Context, mod: Module, mode: str, args: list[str]) -> list[str]:
+    if mode == "off":
+        return []
+    binary = shutil.which("golangci-lint")
+    if binary is None:
+        if mode == "required":
+            console.fail("golangci-lint: not on PATH")
+            return [
+                "golangci-lint is required by lint.golangci_lint but not installed"
+                " (see https://golangci-lint.run/welcome/install/)"
+            ]
+        return []
+    result = run_tool(c, [binary, "run", *args, "./..."], mod.dir)
+    if result.exited == 0:
+        console.ok("golangci-lint")
+        return []
+    console.fail("golangci-lint:")
+    console.info((result.stdout + result.stderr).rstrip())
+    return ["golangci-lint found problems"]

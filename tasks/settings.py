@@ -1,0 +1,236 @@
+"""config/base.yaml + config/<env>.yaml: selected, merged, validated into one Settings."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tasks.engine.errors import UsageError
+from tasks.engine.yamlconf import Document, load, merge
+from tasks.go.version import VersionError, VersionRule
+from tasks.schema import Items, Section, Value, matches, validate
+
+# The Go environment variables a config may set; every Go subprocess gets the first seven.
+GO_ENV_KEYS = (
+    "GOPROXY",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOSUMDB",
+    "GOFLAGS",
+    "GOTOOLCHAIN",
+    "GOINSECURE",
+    "GOVCS",
+    "GOAUTH",
+)
+GO_ENV_DEFAULTS = {
+    "GOPROXY": "https://proxy.golang.org,direct",
+    "GOPRIVATE": "",
+    "GONOPROXY": "",
+    "GONOSUMDB": "",
+    "GOSUMDB": "sum.golang.org",
+    "GOFLAGS": "",
+    "GOTOOLCHAIN": "local",
+}
+TAG_PATTERN = r"[A-Za-z0-9_.]+"  # what Go accepts in a build tag; nothing a shell would read
+TARGET_PATTERN = r"[a-z0-9]+/[a-z0-9]+"
+
+
+def _version_rule(value: Any) -> str | None:
+    try:
+        VersionRule.parse(value)
+    except VersionError as error:
+        return str(error)
+    return None
+
+
+def _no_flag(value: Any) -> str | None:
+    return "is not a package pattern" if str(value).startswith("-") else None
+
+
+_TAGS = Value("list of strings", [], matches(TAG_PATTERN, "a build tag (letters, digits, _ and .)"))
+SPEC = Section(
+    {
+        "modules": Value("list of strings", [], nullable=True),
+        "go": Section(
+            {
+                "version": Value("string", None, nullable=True),
+                "env": Section(
+                    {name: Value("string", None, nullable=True) for name in GO_ENV_KEYS}
+                ),
+                "tags": _TAGS,
+                "tag_rules": Items(
+                    Section({"when": Value("string", "", _version_rule), "tags": _TAGS}),
+                    required=("when", "tags"),
+                ),
+            }
+        ),
+        "lint": Section(
+            {
+                "gofmt": Value("boolean", True),
+                "vet": Value("boolean", True),
+                "tidy": Value("boolean", True),
+                "golangci_lint": Value(
+                    "string",
+                    "auto",
+                    matches("auto|required|off", "one of auto, required, off"),
+                ),
+                "golangci_lint_args": Value("list of strings", []),
+            }
+        ),
+        "test": Section(
+            {
+                "packages": Value("list of strings", ["./..."], _no_flag),
+                "timeout": Value(
+                    "string", "10m", matches(r"(\d+(\.\d+)?(h|m|s|ms))+", "a duration")
+                ),
+                "race": Value("boolean", False),
+                "cover": Value("boolean", False),
+                "args": Value("list of strings", []),
+            }
+        ),
+        "bench": Section(
+            {
+                "packages": Value("list of strings", ["./..."], _no_flag),
+                "pattern": Value("string", "."),
+                "count": Value("integer", 6, lambda v: None if v > 0 else "must be above 0"),
+                "benchtime": Value(
+                    "string",
+                    "1s",
+                    matches(r"\d+x|(\d+(\.\d+)?(h|m|s|ms))+", "a benchtime like 1s or 100x"),
+                ),
+                "alpha": Value(
+                    "number", 0.05, lambda v: None if 0 < v < 1 else "must be between 0 and 1"
+                ),
+            }
+        ),
+        "build": Section(
+            {
+                "targets": Value(
+                    "list of strings", ["linux/amd64"], matches(TARGET_PATTERN, "GOOS/GOARCH")
+                ),
+                "cgo": Value("boolean", False),
+                "packages": Value("list of strings", [], _no_flag),
+                "ldflags": Value("list of strings", []),
+                "version_vars": Section(
+                    {
+                        "version": Value("string", "main.version"),
+                        "commit": Value("string", "main.commit"),
+                        "commit_date": Value("string", "main.commitDate"),
+                        "dirty": Value("string", "main.dirty"),
+                        "go_version": Value("string", "main.goVersion"),
+                    }
+                ),
+            }
+        ),
+        "scheduler": Section(
+            {
+                "pools": Value(
+                    "mapping of names to integers",
+                    {"lint": 2, "test": 1, "build": 2, "bench": 1},
+                    lambda v: None if not isinstance(v, int) or v > 0 else "must be above 0",
+                ),
+            }
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class TagRule:
+    rule: VersionRule
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One environment's validated settings; `raw` is the same as plain data."""
+
+    env: str
+    root: Path
+    files: tuple[str, ...]
+    raw: dict[str, Any]
+    modules: tuple[str, ...]
+    modules_origin: str
+    go_version: str | None
+    go_env: dict[str, str]
+    tags: tuple[str, ...]
+    tag_rules: tuple[TagRule, ...]
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw[name]
+        assert isinstance(value, dict)
+        return value
+
+
+def config_dir(root: Path) -> Path:
+    return root / "config"
+
+
+def known_envs(root: Path) -> list[str]:
+    folder = config_dir(root)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
+
+
+def select_env(root: Path, explicit: str | None, environ: Mapping[str, str]) -> str:
+    """--env > GOTASKS_ENV > test when CI is set > dev; unknown names list the known ones."""
+    name = explicit or environ.get("GOTASKS_ENV") or ("test" if environ.get("CI") else "dev")
+    source = "--env" if explicit else ("GOTASKS_ENV" if environ.get("GOTASKS_ENV") else "default")
+    known = known_envs(root)
+    if not known:
+        raise UsageError(f"{config_dir(root)}: no config/<env>.yaml files found")
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"unknown env {name!r} (from {source}); known envs: {', '.join(known)}{hint}"
+        )
+    return name
+
+
+def load_settings(
+    root: Path, explicit_env: str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    env = select_env(root, explicit_env, environ)
+    folder = config_dir(root)
+    doc, files = Document(), []
+    for name in ("base", env):
+        path = folder / f"{name}.yaml"
+        if path.exists():
+            label = os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
+            label = label if not label.startswith("..") else str(path)
+            doc = merge(doc, load(path, label, environ))
+            files.append(label)
+    raw = validate(SPEC, doc)
+    return _build(env, root, tuple(files), raw, doc)
+
+
+def _build(
+    env: str, root: Path, files: tuple[str, ...], raw: dict[str, Any], doc: Document
+) -> Settings:
+    go = raw["go"]
+    go_env = dict(GO_ENV_DEFAULTS)
+    go_env.update({k: v for k, v in go["env"].items() if v is not None})
+    rules = tuple(
+        TagRule(VersionRule.parse(item["when"]), tuple(item["tags"])) for item in go["tag_rules"]
+    )
+    modules = tuple(raw["modules"] or ())
+    return Settings(
+        env=env,
+        root=root,
+        files=files,
+        raw=raw,
+        modules=modules,
+        modules_origin=doc.where(("modules",)),
+        go_version=go["version"],
+        go_env=go_env,
+        tags=tuple(go["tags"]),
+        tag_rules=rules,
+    )

@@ -1,0 +1,126 @@
+"""`inv test`: go test -json on every module, parsed into a short report (and JUnit XML)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from colorama import Fore
+from invoke.context import Context
+
+from tasks.context import go, module_of, settings_of
+from tasks.engine import TaskFailed, console, task
+from tasks.go.junit import write_junit
+from tasks.go.modules import Module
+from tasks.go.testjson import TestRun, summary_lines
+from tasks.paths import state_dir
+
+_COLORS = {"pass": Fore.GREEN, "fail": Fore.RED, "skip": Fore.YELLOW}
+# One JUnit file may collect several modules' runs; package names keep them apart.
+_junit_lock = threading.Lock()
+_junit_lines: dict[Path, list[str]] = {}
+
+
+class _Feed:
+    """A stream invoke writes go's stdout into, line by line into a TestRun."""
+
+    def __init__(self, run: TestRun, keep: list[str]) -> None:
+        self.run, self.keep, self.partial = run, keep, ""
+
+    def write(self, text: str) -> int:
+        lines = (self.partial + text).split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            self.keep.append(line)
+            self.run.feed(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.partial:
+            self.write("\n")
+
+
+@task(
+    cpu=2,
+    mem="2G",
+    pool="test",
+    each="module",
+    help={
+        "race": "run with the race detector (-race)",
+        "cover": "collect coverage into .gotasks/cover/<module>.out and print the total",
+        "run": "only tests matching this regexp (go test -run)",
+        "count": "run each test N times (go test -count); 1 disables the test cache",
+        "junit": "write JUnit XML for CI systems to this file",
+        "module": "only this module (its folder or module path); default: every module",
+    },
+)
+def test(
+    c: Context,
+    race: bool = False,
+    cover: bool = False,
+    run: str | None = None,
+    count: int | None = None,
+    junit: str | None = None,
+    module: str | None = None,
+) -> None:
+    """Run go test -json; report per package and show only the failing tests' output."""
+    assert module is not None
+    mod = module_of(c, module)
+    settings = settings_of(c.config)
+    config = settings.section("test")
+    console.header(f"test {mod.rel} ({mod.path})")
+    args = ["test", "-json", "-timeout", config["timeout"]]
+    if race or config["race"]:
+        args.append("-race")
+    profile = None
+    if cover or config["cover"]:
+        profile = state_dir(settings.root) / "cover" / f"{mod.rel.replace('/', '_')}.out"
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        args += ["-covermode=atomic" if race else "-covermode=set", f"-coverprofile={profile}"]
+    if run:
+        args += ["-run", run]
+    if count is not None:
+        if count < 1:
+            raise TaskFailed(f"--count must be 1 or more, got {count}")
+        args += ["-count", str(count)]
+    args += [*config["args"], *config["packages"]]
+    result_run, lines = TestRun(), list[str]()
+    feed = _Feed(result_run, lines)
+    result = go(c, args, mod.dir, hide="err", out_stream=feed)
+    feed.flush()
+    result_run.finish()
+    _report(result_run, result.stderr)
+    if junit:
+        _write_junit(Path(junit), lines)
+    if profile is not None and profile.exists():
+        _report_coverage(c, mod, profile)
+    if result.exited != 0 or result_run.failed:
+        counts = result_run.counts
+        raise TaskFailed(f"test {mod.rel}: {counts.describe()}")
+
+
+def _report(run: TestRun, stderr: str) -> None:
+    for line in summary_lines(run):
+        color = _COLORS.get(line.kind)
+        console.info(console.paint(line.text, color) if color else line.text)
+    if run.failed and stderr.strip() and not run.packages:
+        console.info(stderr.rstrip())
+
+
+def _write_junit(path: Path, lines: list[str]) -> None:
+    with _junit_lock:
+        collected = _junit_lines.setdefault(path.resolve(), [])
+        collected.extend(lines)
+        merged = TestRun()
+        merged.feed_lines(collected)
+        merged.finish()
+        write_junit(merged, path)
+    console.info(f"JUnit XML: {path}")
+
+
+def _report_coverage(c: Context, mod: Module, profile: Path) -> None:
+    result = go(c, ["tool", "cover", f"-func={profile}"], mod.dir)
+    total = [line for line in result.stdout.splitlines() if line.startswith("total:")]
+    if total:
+        percent = total[-1].split()[-1]
+        console.info(f"coverage: {percent} of statements ({mod.rel}; profile {profile})")
