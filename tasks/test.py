@@ -9,7 +9,7 @@ from colorama import Fore
 from invoke.context import Context
 
 from tasks.context import go, module_of, settings_of
-from tasks.engine import TaskFailed, console, task
+from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.go.junit import write_junit
 from tasks.go.modules import Module
 from tasks.go.testjson import TestRun, summary_lines
@@ -49,7 +49,7 @@ class _Feed:
         "race": "run with the race detector (-race)",
         "cover": "collect coverage into .gotasks/cover/<module>.out and print the total",
         "run": "only tests matching this regexp (go test -run)",
-        "count": "run each test N times (go test -count); 1 disables the test cache",
+        "count": "run each test N times (go test -count; 1 skips the test cache); 0: go's default",
         "junit": "write JUnit XML for CI systems to this file",
         "module": "only this module (its folder or module path); default: every module",
     },
@@ -59,7 +59,7 @@ def test(
     race: bool = False,
     cover: bool = False,
     run: str | None = None,
-    count: int | None = None,
+    count: int = 0,
     junit: str | None = None,
     module: str | None = None,
 ) -> None:
@@ -79,9 +79,9 @@ def test(
         args += ["-covermode=atomic" if race else "-covermode=set", f"-coverprofile={profile}"]
     if run:
         args += ["-run", run]
-    if count is not None:
-        if count < 1:
-            raise TaskFailed(f"--count must be 1 or more, got {count}")
+    if count < 0:
+        raise UsageError(f"--count must be 1 or more, got {count}")
+    if count:
         args += ["-count", str(count)]
     args += [*config["args"], *config["packages"]]
     result_run, lines = TestRun(), list[str]()

@@ -1,0 +1,120 @@
+"""Fixtures: throwaway gotasks projects (adopted into a temp dir) run through the real `inv`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[1]
+EXAMPLE = SOURCE / "examples" / "hello"
+# What an adopter copies into their repository (the README's adoption section).
+GOTASKS_FILES = ("tasks.py", "tasks", "config", "invoke.yaml")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without anything that would pick an env or a root for us."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GOTASKS_") and k not in ("CI", "GITHUB_ACTIONS")
+    }
+    env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1"})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Project:
+    root: Path
+
+    def inv(
+        self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=cwd or self.root,
+            env=clean_env(**(env or {})),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def git(self, *args: str) -> str:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            env=clean_env(
+                GIT_AUTHOR_NAME="T",
+                GIT_AUTHOR_EMAIL="t@example.com",
+                GIT_COMMITTER_NAME="T",
+                GIT_COMMITTER_EMAIL="t@example.com",
+            ),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def commit_all(self, message: str = "commit") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def tree_snapshot(self) -> dict[str, bytes]:
+        """Every file under the root except .git: to prove a failed run changed nothing."""
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
+            and ".git" not in p.relative_to(self.root).parts
+            and "__pycache__" not in p.parts
+        }
+
+
+def adopt(root: Path) -> None:
+    """Copy gotasks into `root` the way the README tells an adopter to."""
+    for name in GOTASKS_FILES:
+        source = SOURCE / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    (root / ".gitignore").write_text("/.gotasks/\n/dist/\n__pycache__/\n", encoding="utf-8")
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
+    """make_project(example=True, git=True): gotasks plus a Go module in a fresh git repo."""
+
+    def make(example: bool = True, git: bool = True, name: str = "proj") -> Project:
+        root = tmp_path / name
+        root.mkdir()
+        adopt(root)
+        if example:
+            shutil.copytree(EXAMPLE, root / "hello")
+        project = Project(root)
+        if git:
+            project.git("init", "-q", "-b", "main")
+            project.commit_all("initial")
+        return project
+
+    yield make
+
+
+def require_go() -> None:
+    if shutil.which("go") is None:
+        pytest.fail("go is not on PATH: gotasks' tests run the real go")

@@ -1,0 +1,92 @@
+"""The layout: inv lists and documents every task; inv, pytest and an installed copy agree."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SOURCE, clean_env
+
+TASKS = ("bench", "build", "ci", "env", "lint", "test")
+
+
+def run(*args: str, cwd: Path = SOURCE, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), cwd=cwd, env=clean_env(**env), capture_output=True, text=True, check=False
+    )
+
+
+def test_inv_list_shows_every_task_with_a_help_line() -> None:
+    out = run(sys.executable, "-m", "invoke", "--list")
+    assert out.returncode == 0, out.stderr
+    for name in TASKS:
+        line = next((x for x in out.stdout.splitlines() if x.strip().startswith(name + " ")), "")
+        assert len(line.split()) > 2, f"{name} has no help line in:\n{out.stdout}"
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_inv_help_documents_every_flag(name: str) -> None:
+    out = run(sys.executable, "-m", "invoke", "-h", name)
+    assert out.returncode == 0, out.stderr
+    options = out.stdout.split("Options:", 1)[1]
+    flags = [line.split()[0] for line in options.splitlines() if line.strip().startswith("-")]
+    assert any("--env" in line for line in options.splitlines())
+    for line in options.splitlines():
+        if line.strip().startswith("-"):
+            # a flag followed by its help text on the same line
+            assert len(line.split("  ")) > 1 and line.split("  ")[-1].strip(), line
+    assert flags
+
+
+def test_pytest_imports_the_tasks_package_of_this_checkout() -> None:
+    import tasks
+    import tasks.engine
+
+    assert Path(tasks.__file__ or "").resolve() == SOURCE / "tasks.py"
+    assert Path(tasks.engine.__file__ or "").resolve().parent == SOURCE / "tasks" / "engine"
+
+
+def test_an_installed_copy_imports_the_same_tasks(tmp_path: Path) -> None:
+    """pip install into a folder of its own; `import tasks` there gives the same modules."""
+    target = tmp_path / "site"
+    install = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--target",
+        str(target),
+        str(SOURCE),
+    )
+    assert install.returncode == 0, install.stderr
+    script = (
+        "import tasks, tasks.engine, tasks.go.version, tasks.settings;"
+        "print(tasks.__file__); print(sorted(t for t in tasks.ns.task_names))"
+    )
+    out = run(sys.executable, "-c", script, cwd=tmp_path, PYTHONPATH=str(target))
+    assert out.returncode == 0, out.stderr
+    first, names = out.stdout.splitlines()
+    assert Path(first).resolve() == (target / "tasks.py").resolve()
+    for name in TASKS:
+        assert repr(name) in names
+
+
+def test_mypy_strict_is_clean() -> None:
+    if shutil.which("mypy") is None:
+        pytest.fail("mypy is not installed: pip install -e '.[dev]'")
+    out = run("mypy")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_is_clean() -> None:
+    if shutil.which("ruff") is None:
+        pytest.fail("ruff is not installed: pip install -e '.[dev]'")
+    check = run("ruff", "check", "tasks", "tasks.py", "tests")
+    assert check.returncode == 0, check.stdout
+    fmt = run("ruff", "format", "--check", "tasks", "tasks.py")
+    assert fmt.returncode == 0, fmt.stdout
