@@ -110,7 +110,6 @@ def test_parse_real_go_test_output(go_output: str) -> None:
     fast, slow = by_name["BenchmarkFast"], by_name["BenchmarkSlow"]
     assert all(r.values["allocs/op"] == 0 and r.values["B/op"] == 0 for r in fast)
     assert all(r.values["allocs/op"] >= 1 and r.values["B/op"] >= 64 for r in slow)
-    assert max(r.values["ns/op"] for r in fast) < min(r.values["ns/op"] for r in slow)
 
     grouped = group(parsed)
     assert list(grouped) == [fast[0].key, slow[0].key]
