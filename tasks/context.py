@@ -15,6 +15,7 @@ from tasks.engine.errors import UsageError
 from tasks.engine.run import RunOptions, on_prepare, register_dimension
 from tasks.go.environment import GoEnvironment, go_environment
 from tasks.go.modules import Module, discover, find
+from tasks.go.shellstate import user_environ
 from tasks.go.toolchain import Toolchain, find_toolchain
 from tasks.paths import project_root
 from tasks.settings import Settings, load_settings
@@ -22,7 +23,8 @@ from tasks.settings import Settings, load_settings
 
 def prepare_settings(config: Config, options: RunOptions) -> None:
     """Load and validate config/<env>.yaml before anything runs; tasks read c.config.gotasks."""
-    settings = load_settings(project_root(), options.env)
+    # ${VAR} in config means the user's own value, not one an earlier `inv env` exported.
+    settings = load_settings(project_root(), options.env, user_environ(os.environ))
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from invoke.context import Context
 
 from tasks.context import toolchain_of
@@ -17,4 +19,4 @@ from tasks.engine import task
 def show_env(c: Context, reveal: bool = False) -> None:
     """Print the selected env's Go settings as `export` lines: eval "$(inv env)"."""
     _, environment = toolchain_of(c.config)
-    print("\n".join(environment.export_lines(reveal=reveal)))
+    print("\n".join(environment.export_lines(os.environ, reveal=reveal)))

@@ -101,8 +101,12 @@ def _value(spec: Value, data: Any, key: Key, doc: Document) -> Any:
     if data is None and spec.nullable:
         return None
     if not _PYTHON_KINDS[spec.kind](data):
+        hint = ""
+        if isinstance(data, bool) and "string" in spec.kind:
+            hint = " (YAML reads off/on/no/yes/false/true as booleans: quote the value)"
         raise UsageError(
-            f"{doc.where(key)}: {dotted(key)}: expected {_article(spec.kind)}, got {_show(data)}"
+            f"{doc.where(key)}: {dotted(key)}: expected {_article(spec.kind)},"
+            f" got {_show(data)}{hint}"
         )
     if spec.check is not None:
         for index, item in enumerate(data) if isinstance(data, list) else [(None, data)]:

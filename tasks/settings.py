@@ -154,8 +154,7 @@ class Settings:
     root: Path
     files: tuple[str, ...]
     raw: dict[str, Any]
-    modules: tuple[str, ...]
-    modules_origin: str
+    modules: tuple[Path, ...]  # configured module folders, checked to hold a go.mod
     go_version: str | None
     go_env: dict[str, str]
     tags: tuple[str, ...]
@@ -165,6 +164,15 @@ class Settings:
         value = self.raw[name]
         assert isinstance(value, dict)
         return value
+
+
+def _module_dir(root: Path, rel: str, origin: str, index: int) -> Path:
+    path = (root / rel).resolve()
+    if not path.is_dir():
+        raise UsageError(f"{origin}: modules[{index}]: {rel!r} does not exist")
+    if not (path / "go.mod").is_file():
+        raise UsageError(f"{origin}: modules[{index}]: {rel!r} has no go.mod")
+    return path
 
 
 def config_dir(root: Path) -> Path:
@@ -221,14 +229,16 @@ def _build(
     rules = tuple(
         TagRule(VersionRule.parse(item["when"]), tuple(item["tags"])) for item in go["tag_rules"]
     )
-    modules = tuple(raw["modules"] or ())
+    modules = tuple(
+        _module_dir(root, rel, doc.where(("modules", i)), i)
+        for i, rel in enumerate(raw["modules"] or ())
+    )
     return Settings(
         env=env,
         root=root,
         files=files,
         raw=raw,
         modules=modules,
-        modules_origin=doc.where(("modules",)),
         go_version=go["version"],
         go_env=go_env,
         tags=tuple(go["tags"]),

@@ -39,6 +39,8 @@ def load(path: Path, label: str, environ: Mapping[str, str] | None = None) -> Do
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"{label}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{label}: not UTF-8 text (byte {error.start})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tasks.engine.errors import UsageError
+from tasks.go.shellstate import STATE_VARIABLE, state_export
 from tasks.go.toolchain import Toolchain
 from tasks.settings import Settings
 
 _TAGS_FLAG = re.compile(r"^--?tags=(.*)$")
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+_CREDENTIALS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*)(?P<password>:[^@/\s]*)?@"
+)
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,13 @@ class GoEnvironment:
     variables: dict[str, str]
     tags: tuple[str, ...]
 
-    def export_lines(self, reveal: bool = False) -> list[str]:
+    def export_lines(self, environ: Mapping[str, str], reveal: bool = False) -> list[str]:
         lines = [f"# gotasks env: {self.env_name}; build tags: {','.join(self.tags) or '(none)'}"]
-        for name, value in self.variables.items():
-            shown = value if reveal else redact(value)
-            lines.append(f"export {name}={shlex.quote(shown)}")
+        shown = {k: v if reveal else redact(v) for k, v in self.variables.items()}
+        for name, value in shown.items():
+            lines.append(f"export {name}={shlex.quote(value)}")
+        state = state_export(shown, environ)
+        lines.append(f"export {STATE_VARIABLE}={shlex.quote(state)}")
         lines.append(f"export GOTASKS_ENV={shlex.quote(self.env_name)}")
         lines.append(f"export GOTASKS_TAGS={shlex.quote(','.join(self.tags))}")
         return lines
@@ -41,7 +47,11 @@ def compute_tags(settings: Settings, toolchain: Toolchain) -> list[str]:
 
 
 def go_environment(settings: Settings, toolchain: Toolchain) -> GoEnvironment:
-    """Tags reach go through GOFLAGS (-tags=...), so `go env`, `go build` and gopls agree."""
+    """Tags reach go through GOFLAGS (-tags=...), so `go env`, `go build` and gopls agree.
+
+    Tags the user already has in GOFLAGS are kept (settings are read from the user's own
+    environment: see shellstate.user_environ).
+    """
     variables = dict(settings.go_env)
     flags: list[str] = []
     flag_tags: list[str] = []
@@ -57,10 +67,19 @@ def go_environment(settings: Settings, toolchain: Toolchain) -> GoEnvironment:
     variables["GOFLAGS"] = " ".join(flags)
     for name, value in variables.items():
         if "\n" in value or "\0" in value:
-            raise UsageError(f"go.env.{name}: a line break or NUL byte is not allowed in {value!r}")
+            raise UsageError(
+                f"{settings.files[-1]}: go.env.{name}: a line break or NUL byte is not allowed"
+                f" in {redact(value)!r}"
+            )
     return GoEnvironment(env_name=settings.env, variables=variables, tags=tuple(tags))
 
 
 def redact(text: str) -> str:
     """https://user:secret@host -> https://user:***@host, wherever URLs appear in `text`."""
-    return _CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+
+    def hide(match: re.Match[str]) -> str:
+        if match.group("password") is None:  # a lone token is the secret itself
+            return f"{match.group('scheme')}***@"
+        return f"{match.group('scheme')}{match.group('user')}:***@"
+
+    return _CREDENTIALS.sub(hide, text)

@@ -29,10 +29,7 @@ class Module:
 def discover(settings: Settings) -> list[Module]:
     root = settings.root
     if settings.modules:
-        dirs = [
-            _configured(root, rel, settings.modules_origin, i)
-            for i, rel in enumerate(settings.modules)
-        ]
+        dirs = list(settings.modules)
     elif (root / "go.work").is_file():
         dirs = _workspace_dirs(root)
     else:
@@ -51,15 +48,6 @@ def find(settings: Settings, wanted: str) -> Module:
             return module
     known = ", ".join(m.rel for m in modules) or "none"
     raise UsageError(f"unknown module {wanted!r}; modules here: {known}")
-
-
-def _configured(root: Path, rel: str, origin: str, index: int) -> Path:
-    path = (root / rel).resolve()
-    if not path.is_dir():
-        raise UsageError(f"{origin}: modules[{index}]: {rel!r} does not exist")
-    if not (path / "go.mod").is_file():
-        raise UsageError(f"{origin}: modules[{index}]: {rel!r} has no go.mod")
-    return path
 
 
 def _workspace_dirs(root: Path) -> list[Path]:
