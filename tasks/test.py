@@ -36,6 +36,10 @@ class _Feed:
         return len(text)
 
     def flush(self) -> None:
+        """invoke flushes after every chunk it reads; a chunk may end inside a line."""
+
+    def close(self) -> None:
+        """Feed the last line once go has exited, even without its newline."""
         if self.partial:
             self.write("\n")
 
@@ -87,7 +91,7 @@ def test(
     result_run, lines = TestRun(), list[str]()
     feed = _Feed(result_run, lines)
     result = go(c, args, mod.dir, hide="err", out_stream=feed)
-    feed.flush()
+    feed.close()
     result_run.finish()
     _report(result_run, result.stderr)
     if junit:

@@ -39,6 +39,7 @@ def write_atomic(target: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide published checksums from others
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -70,6 +70,7 @@ def version_ldflags(
         if not symbol:
             continue
         words.append("-X")
-        words.append(go_quote(f"{symbol}={values[name]}", f"build.version_vars.{name}"))
+        source = "the Go version" if name == "go_version" else f"the {name} git reports"
+        words.append(go_quote(f"{symbol}={values[name]}", f"-X {symbol}: {source}"))
     words.extend(go_quote(flag, "build.ldflags") for flag in extra)
     return " ".join(words)

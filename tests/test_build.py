@@ -1,0 +1,386 @@
+"""`inv build` and `inv ci` end to end: real go, real git, the adopted project in a temp dir."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import Project, clean_env, require_go
+
+MakeProject = Callable[..., Project]
+
+
+@pytest.fixture(autouse=True)
+def _go_present() -> None:
+    require_go()
+
+
+def host_target() -> str:
+    out = subprocess.run(
+        ["go", "env", "GOOS", "GOARCH"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return f"{out[0]}/{out[1]}"
+
+
+def go_version() -> str:
+    return subprocess.run(
+        ["go", "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def set_targets(project: Project, targets: list[str]) -> None:
+    base = project.root / "config" / "base.yaml"
+    text, count = re.subn(
+        r"(?m)^  targets: .*$", f"  targets: [{', '.join(targets)}]", base.read_text()
+    )
+    assert count == 1, "config/base.yaml has no build.targets line to replace"
+    base.write_text(text)
+
+
+def adopted(make_project: MakeProject, targets: list[str] | None = None, **kw: bool) -> Project:
+    """The example project with its build matrix cut down (committed, so the tree is clean)."""
+    project = make_project(**kw)
+    set_targets(project, targets or [host_target()])
+    project.commit_all("build only what the test needs")
+    return project
+
+
+def folder(target: str, module: str = "hello") -> str:
+    return f"{module}_{target.replace('/', '_')}"
+
+
+def host_binary(project: Project, module: str = "hello") -> Path:
+    return project.root / "dist" / folder(host_target(), module) / module
+
+
+def version_of(binary: Path) -> dict[str, str]:
+    out = subprocess.run(
+        [str(binary), "version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return dict(line.split(": ", 1) for line in out.splitlines())
+
+
+def dist_files(project: Project) -> dict[str, bytes]:
+    dist = project.root / "dist"
+    return {
+        str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.rglob("*")) if p.is_file()
+    }
+
+
+def headers(stdout: str) -> list[str]:
+    return [line[4:] for line in stdout.splitlines() if line.startswith("==> ")]
+
+
+def first_header(stdout: str, task: str) -> int:
+    found = [i for i, h in enumerate(headers(stdout)) if h.split()[0] == task]
+    assert found, f"no `==> {task}` header in:\n{stdout}"
+    return found[0]
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def describe(project: Project) -> str:
+    return project.git("describe", "--tags", "--always", "--dirty", "--abbrev=12")
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int) -> None:
+    assert result.returncode == code, f"{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
+
+
+# 1
+def test_ci_on_the_example_lints_tests_and_builds(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    result = ok(project.inv("ci"))
+    shown = headers(result.stdout)
+    for task in ("lint", "test", "build"):
+        assert any(h.startswith(f"{task} hello") for h in shown), result.stdout
+    binary = host_binary(project)
+    assert binary.is_file()
+    assert version_of(binary)["edition"] == "default"
+
+
+TOOL_MAIN = """\
+// Command tool prints its build information with `tool version`.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// Set by the linker with -X.
+var version, commit, commitDate, dirty, goVersion string
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "version" {
+		fmt.Print(versionText())
+		return
+	}
+	fmt.Println("tool: try `tool version`")
+}
+
+func versionText() string {
+	return fmt.Sprintf("version: %s\\ncommit: %s\\ncommit date: %s\\ndirty: %s\\ngo: %s\\n",
+		version, commit, commitDate, dirty, goVersion)
+}
+"""
+
+TOOL_TEST = """\
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestVersionText(t *testing.T) {
+	version = "v9"
+	if got := versionText(); !strings.HasPrefix(got, "version: v9\\n") {
+		t.Fatalf("versionText() = %q", got)
+	}
+}
+"""
+
+
+# 2
+def test_ci_on_a_module_made_from_scratch(make_project: MakeProject) -> None:
+    project = make_project(example=False)
+    set_targets(project, [host_target()])
+    project.write("go.mod", "module example.com/tool\n\ngo 1.21\n")
+    project.write("main.go", TOOL_MAIN)
+    project.write("main_test.go", TOOL_TEST)
+    head = project.commit_all("a tool")
+    result = ok(project.inv("ci"))
+    assert "example.com/tool" in result.stdout
+    binary = host_binary(project, "tool")
+    assert binary.is_file()
+    shown = version_of(binary)
+    assert shown["commit"] == head
+    assert shown["dirty"] == "false"
+    assert shown["go"] == go_version()
+
+
+# 3
+def test_binary_reports_git_and_toolchain_data(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    # Author and committer dates differ, and neither is now nor in UTC.
+    project.write("hello/README.md", "changed\n")
+    project.git("add", "-A")
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "dated"],
+        cwd=project.root,
+        env=clean_env(
+            GIT_AUTHOR_NAME="T",
+            GIT_AUTHOR_EMAIL="t@example.com",
+            GIT_COMMITTER_NAME="T",
+            GIT_COMMITTER_EMAIL="t@example.com",
+            GIT_AUTHOR_DATE="1999-12-31T23:59:59+01:00",
+            GIT_COMMITTER_DATE="2001-02-03T04:05:06+05:30",
+        ),
+        check=True,
+    )
+    ok(project.inv("build"))
+    shown = version_of(host_binary(project))
+    assert shown["commit"] == project.git("rev-parse", "HEAD")
+    committed = datetime.fromisoformat(project.git("show", "-s", "--format=%cI", "HEAD"))
+    assert datetime.fromisoformat(shown["commit date"]) == committed
+    assert shown["commit date"] == "2001-02-02T22:35:06Z"  # RFC 3339 in UTC
+    assert shown["go"] == go_version()
+    assert shown["dirty"] == "false"
+    assert shown["version"] == describe(project)
+
+    project.git("tag", "v1.2.3")
+    ok(project.inv("build"))
+    assert version_of(host_binary(project))["version"] == "v1.2.3"
+
+
+# 4
+def test_uncommitted_changes_mark_the_build_dirty(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    clean = describe(project)
+
+    readme = project.root / "hello" / "README.md"
+    readme.write_text(readme.read_text() + "\nan uncommitted line\n")
+    ok(project.inv("build"))
+    shown = version_of(host_binary(project))
+    assert shown["dirty"] == "true"
+    assert shown["version"] == f"{clean}-dirty" == describe(project)
+
+    project.git("checkout", "--", "hello/README.md")
+    project.write("hello/notes.txt", "untracked\n")
+    ok(project.inv("build"))
+    shown = version_of(host_binary(project))
+    assert shown["dirty"] == "true"
+    assert shown["version"].startswith(clean)
+
+
+# 5
+def test_builds_at_one_commit_are_identical_and_checksummed(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    ok(project.inv("build"))
+    first = dist_files(project)
+    assert "SHA256SUMS" in first
+    check = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"],
+        cwd=project.root / "dist",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"{folder(host_target())}/hello: OK" in check.stdout
+    # published checksums are readable by everyone, like the binaries beside them
+    assert (project.root / "dist" / "SHA256SUMS").stat().st_mode & 0o044 == 0o044
+
+    time.sleep(1.1)  # a build that stamped the clock would differ now
+    ok(project.inv("build"))
+    assert dist_files(project) == first
+
+
+# 6
+def test_verify_proves_the_build_reproducible(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    result = ok(project.inv("build", "--verify"))
+    assert "reproducible" in result.stdout
+    assert host_binary(project).is_file()
+    assert not [p for p in (project.root / "dist").iterdir() if p.name.startswith(".")]
+
+
+# 7
+def test_matrix_builds_every_target(make_project: MakeProject) -> None:
+    project = adopted(make_project, ["linux/amd64", "windows/amd64"])
+    ok(project.inv("build"))
+    dist = project.root / "dist"
+    linux = dist / "hello_linux_amd64" / "hello"
+    windows = dist / "hello_windows_amd64" / "hello.exe"
+    assert linux.read_bytes().startswith(b"\x7fELF")
+    assert windows.read_bytes().startswith(b"MZ")
+    sums = {}
+    for line in (dist / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        sums[name] = digest
+    assert sums == {
+        "hello_linux_amd64/hello": hashlib.sha256(linux.read_bytes()).hexdigest(),
+        "hello_windows_amd64/hello.exe": hashlib.sha256(windows.read_bytes()).hexdigest(),
+    }
+
+
+# 8
+def test_env_selects_the_build_tags(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    ok(project.inv("build", "--env=prod"))
+    assert version_of(host_binary(project))["edition"] == "prod"
+    ok(project.inv("build", "--env=dev"))
+    assert version_of(host_binary(project))["edition"] == "default"
+
+
+def built_literally_or_refused(
+    result: subprocess.CompletedProcess[str], binary: Path, key: str, expected: str
+) -> None:
+    if result.returncode == 0:
+        assert version_of(binary)[key] == expected
+    else:
+        assert_one_line_error(result, 2)
+
+
+# 9
+def test_shell_metacharacters_are_never_executed(make_project: MakeProject, tmp_path: Path) -> None:
+    project = adopted(make_project)
+    binary = host_binary(project)
+    project.write(
+        "config/dev.yaml",
+        (project.root / "config" / "dev.yaml").read_text()
+        + '\nbuild:\n  ldflags: ["-X", "main.commit=a b;$(touch pwned3)"]\n',
+    )
+    project.write("hello/README.md", "one\n")
+    project.commit_all('$(touch pwned2); echo "hi"')
+    tags = [
+        "v1;$(touch${IFS}pwned1)'x",  # one kind of quote: go's own quoting can carry it
+        "v2'\"x;$(touch${IFS}pwned4)",  # both kinds: no -ldflags quoting can carry it
+        'v3;`touch${IFS}pwned5`"x',
+    ]
+    for i, tag in enumerate(tags):
+        if i:
+            project.write("hello/README.md", f"{i}\n")
+            project.commit_all(f"release {i}")
+        subprocess.run(["git", "check-ref-format", f"refs/tags/{tag}"], check=True)
+        project.git("tag", tag)
+        result = project.inv("build")
+        built_literally_or_refused(result, binary, "version", tag)
+        if result.returncode == 0:
+            assert version_of(binary)["commit"] == "a b;$(touch pwned3)"  # the last -X wins
+    assert version_of(binary)["commit"] == "a b;$(touch pwned3)", "nothing was ever built"
+    assert project.git("log", "-1", "--format=%s", "HEAD~2") == '$(touch pwned2); echo "hi"'
+    pwned = [*tmp_path.rglob("pwned*"), *Path.cwd().glob("pwned*")]
+    assert pwned == []
+
+
+# 10
+def test_a_failed_build_leaves_dist_as_it_was(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    ok(project.inv("build"))
+    before = dist_files(project)
+    main = project.root / "hello" / "cmd" / "hello" / "main.go"
+    main.write_text(main.read_text() + "\nfunc {\n")
+    result = project.inv("build")
+    assert_one_line_error(result, 1)
+    assert dist_files(project) == before
+    assert not [p for p in (project.root / "dist").iterdir() if p.name.startswith(".build-")]
+
+
+CLEAN_ONLY_WITH_PROD = {
+    # Without the prod tag, vet fails (printf verb) and a test fails: both must see prod.
+    "hello/greet/notprod.go": (
+        '//go:build !prod\n\npackage greet\n\nimport "fmt"\n\n'
+        'func notProd() string { return fmt.Sprintf("%d", "x") }\n'
+    ),
+    "hello/greet/notprod_test.go": (
+        '//go:build !prod\n\npackage greet\n\nimport "testing"\n\n'
+        'func TestBuiltWithProd(t *testing.T) { t.Fatal("run without the prod tag") }\n'
+    ),
+}
+
+
+# 11
+def test_ci_runs_its_graph_in_order_with_the_selected_env(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    for rel, text in CLEAN_ONLY_WITH_PROD.items():
+        project.write(rel, text)
+    project.commit_all("code that only the prod tag keeps clean")
+
+    result = ok(project.inv("ci", "--env=prod"))
+    lint, test, build = (first_header(result.stdout, t) for t in ("lint", "test", "build"))
+    assert lint < test < build
+    assert version_of(host_binary(project))["edition"] == "prod"
+
+    # The same tree under dev fails in lint: so prod above did reach the pre tasks.
+    shutil.rmtree(project.root / "dist")
+    dev = project.inv("ci")
+    assert_one_line_error(dev, 1)
+    assert "vet" in dev.stderr
+    assert "build" not in [h.split()[0] for h in headers(dev.stdout)]
+    assert not (project.root / "dist").exists()
+
+
+# 12
+def test_a_lint_failure_stops_ci_before_build(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    project.write("hello/greet/ugly.go", "package greet\nfunc  Ugly( ) {}\n")
+    result = project.inv("ci")
+    assert_one_line_error(result, 1)
+    assert "gofmt" in result.stderr
+    assert "build" not in [h.split()[0] for h in headers(result.stdout)]
+    assert not (project.root / "dist").exists()
