@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from invoke.context import Context
+from invoke.runners import Result
 
 from tasks.context import go, module_of, run_tool, settings_of, toolchain_of
 from tasks.engine import TaskFailed, console, task
@@ -65,37 +66,37 @@ def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
     return [f"{len(unformatted)} file(s) not gofmt-ed"]
 
 
+def _verdict(result: Result, passed: str, failed: str, problem: str) -> list[str]:
+    """One check's outcome: an ok line, or its header and the tool's own output."""
+    if result.exited == 0:
+        console.ok(passed)
+        return []
+    console.fail(failed)
+    console.info((result.stdout + result.stderr).rstrip())
+    return [problem]
+
+
 def _vet(c: Context, mod: Module) -> list[str]:
     result = go(c, ["vet", "./..."], mod.dir)
-    if result.exited == 0:
-        console.ok("go vet")
-        return []
-    console.fail("go vet:")
-    console.info((result.stderr + result.stdout).rstrip())
-    return ["go vet found problems"]
+    return _verdict(result, "go vet", f"go vet (paths under {mod.rel}/):", "go vet found problems")
 
 
 def _tidy(c: Context, mod: Module, fix: bool) -> list[str]:
     if fix:
         result = go(c, ["mod", "tidy"], mod.dir)
-        if result.exited != 0:
-            console.fail("go mod tidy:")
-            console.info(result.stderr.rstrip())
-            return ["go mod tidy failed"]
-        console.ok("go mod tidy")
-        return []
+        return _verdict(result, "go mod tidy", "go mod tidy:", "go mod tidy failed")
     toolchain, _ = toolchain_of(c.config)
     if toolchain.version < GoVersion.parse("1.23"):
         console.warn("go.mod tidiness not checked: `go mod tidy -diff` needs Go 1.23 or later")
         return []
     # -diff prints what tidy would change and exits 1, without touching go.mod or go.sum.
     result = go(c, ["mod", "tidy", "-diff"], mod.dir)
-    if result.exited == 0:
-        console.ok("go.mod/go.sum tidy")
-        return []
-    console.fail("go.mod/go.sum are not tidy (run `inv lint --fix`):")
-    console.info((result.stdout + result.stderr).rstrip())
-    return ["go.mod/go.sum not tidy"]
+    return _verdict(
+        result,
+        "go.mod/go.sum tidy",
+        "go.mod/go.sum are not tidy (run `inv lint --fix`):",
+        "go.mod/go.sum not tidy",
+    )
 
 
 def _golangci_lint(c: Context, mod: Module, mode: str, args: list[str]) -> list[str]:
@@ -111,9 +112,4 @@ def _golangci_lint(c: Context, mod: Module, mode: str, args: list[str]) -> list[
             ]
         return []
     result = run_tool(c, [binary, "run", *args, "./..."], mod.dir)
-    if result.exited == 0:
-        console.ok("golangci-lint")
-        return []
-    console.fail("golangci-lint:")
-    console.info((result.stdout + result.stderr).rstrip())
-    return ["golangci-lint found problems"]
+    return _verdict(result, "golangci-lint", "golangci-lint:", "golangci-lint found problems")

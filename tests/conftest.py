@@ -47,7 +47,7 @@ class Project:
             check=False,
         )
 
-    def git(self, *args: str) -> str:
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         out = subprocess.run(
             ["git", *args],
             cwd=self.root,
@@ -56,6 +56,7 @@ class Project:
                 GIT_AUTHOR_EMAIL="t@example.com",
                 GIT_COMMITTER_NAME="T",
                 GIT_COMMITTER_EMAIL="t@example.com",
+                **(env or {}),
             ),
             capture_output=True,
             text=True,
