@@ -53,14 +53,19 @@ def load(path: Path, label: str, environ: Mapping[str, str] | None = None) -> Do
         return doc
     if not isinstance(node, yaml.MappingNode):
         raise UsageError(f"{label}:{node.start_mark.line + 1}: expected a mapping of settings")
-    data = _convert(node, (), label, doc.origins, environ)
+    data = _convert(node, (), label, doc.origins, environ, yaml.SafeLoader(""))
     assert isinstance(data, dict)
     doc.data = data
     return doc
 
 
 def _convert(
-    node: yaml.Node, key: Key, label: str, origins: dict[Key, str], environ: Mapping[str, str]
+    node: yaml.Node,
+    key: Key,
+    label: str,
+    origins: dict[Key, str],
+    environ: Mapping[str, str],
+    loader: yaml.SafeLoader,
 ) -> Any:
     where = f"{label}:{node.start_mark.line + 1}"
     origins.setdefault(key, where)
@@ -74,14 +79,15 @@ def _convert(
                 line = key_node.start_mark.line + 1
                 raise UsageError(f"{label}:{line}: duplicate key {_dotted((*key, name))!r}")
             origins[(*key, name)] = f"{label}:{key_node.start_mark.line + 1}"
-            result[name] = _convert(value_node, (*key, name), label, origins, environ)
+            result[name] = _convert(value_node, (*key, name), label, origins, environ, loader)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _convert(item, (*key, index), label, origins, environ)
+            _convert(item, (*key, index), label, origins, environ, loader)
             for index, item in enumerate(node.value)
         ]
-    value = yaml.SafeLoader(yaml.dump(None)).construct_object(node)
+    # Scalars get YAML's own typing (ints, bools, nulls); the node tree keeps the lines.
+    value = loader.construct_object(node)
     if isinstance(value, str) and node.tag == "tag:yaml.org,2002:str":
         return expand_vars(value, environ, f"{where}: {_dotted(key)}")
     return value
