@@ -22,6 +22,9 @@ from tasks.go.buildinfo import read_vcs
 from tasks.go.modules import Module
 from tasks.paths import state_dir
 
+# Header keys that differ between two runs being compared; benchstat must not group by them.
+VARYING_KEYS = ("commit", "dirty", "go", "tags")
+
 
 @task(
     cpu=2,
@@ -54,6 +57,8 @@ def bench(
     if count < 0:
         raise UsageError(f"--count must be 1 or more, got {count}")
     runs = count or config["count"]
+    # --against is checked before minutes of benchmarks, not after.
+    chosen = _chosen_baseline(_runs_folder(c, mod), against) if against else None
     console.header(f"bench {mod.rel} ({mod.path}), env {settings.env}, -count {runs}")
     args = [
         "test",
@@ -76,7 +81,9 @@ def bench(
         return
     saved = _save(c, mod, result.stdout)
     console.info(f"saved: {saved}")
-    baseline = _baseline(saved, against)
+    if chosen == saved:  # the run chosen was this commit's, now kept as ~prev
+        chosen = saved.with_name(f"{saved.stem}~prev.txt")
+    baseline = chosen or _previous(saved)
     if baseline is None:
         console.info("no earlier run for this env and module: this run is the baseline")
         return
@@ -98,7 +105,7 @@ def _save(c: Context, mod: Module, output: str) -> Path:
         "module": mod.path,
     }
     text = "".join(f"{k}: {v}\n" for k, v in header.items()) + output
-    path = state_dir(settings.root) / "bench" / settings.env / mod.name / f"{key}.txt"
+    path = _runs_folder(c, mod) / f"{key}.txt"
     if path.exists():
         # A rerun at the same commit keeps the run before it, so there is still a baseline.
         os.replace(path, path.with_name(f"{key}~prev.txt"))
@@ -106,20 +113,28 @@ def _save(c: Context, mod: Module, output: str) -> Path:
     return path
 
 
-def _baseline(saved: Path, against: str | None) -> Path | None:
+def _runs_folder(c: Context, mod: Module) -> Path:
+    settings = settings_of(c.config)
+    return state_dir(settings.root) / "bench" / settings.env / mod.name
+
+
+def _chosen_baseline(folder: Path, against: str) -> Path:
+    """--against: a file, or the saved run whose name starts with it (a commit prefix)."""
+    wanted = Path(against)
+    if wanted.is_file():
+        return wanted
+    runs = sorted(folder.glob("*.txt"))
+    matches = [p for p in runs if p.stem.startswith(against)]
+    if not matches:
+        known = ", ".join(p.stem for p in runs) or "none"
+        raise UsageError(f"--against {against!r}: no saved run matches; saved in {folder}: {known}")
+    exact = [p for p in matches if p.stem == against]
+    return exact[0] if exact else max(matches, key=lambda p: p.stat().st_mtime_ns)
+
+
+def _previous(saved: Path) -> Path | None:
     others = [p for p in saved.parent.glob("*.txt") if p != saved]
-    if against:
-        wanted = Path(against)
-        if wanted.is_file():
-            return wanted
-        matches = [p for p in others if p.stem.startswith(against)]
-        if not matches:
-            known = ", ".join(sorted(p.stem for p in others)) or "none"
-            raise TaskFailed(f"--against {against!r}: no saved run matches; saved: {known}")
-        others = matches
-    if not others:
-        return None
-    return max(others, key=lambda p: p.stat().st_mtime_ns)
+    return max(others, key=lambda p: p.stat().st_mtime_ns) if others else None
 
 
 def _compare(baseline: Path, current: Path, alpha: float) -> None:
@@ -127,9 +142,11 @@ def _compare(baseline: Path, current: Path, alpha: float) -> None:
     if benchstat_available():
         try:
             console.info("compared with benchstat:")
-            # label=file keeps benchstat's column headers short.
+            # label=file keeps benchstat's column headers short; the keys that differ
+            # between runs by nature must not split them into separate tables.
             labelled = [f"{p.stem}={p}" for p in (baseline, current)]
-            console.info(run_benchstat(*labelled).rstrip())
+            args = ["-ignore", ",".join(VARYING_KEYS)]
+            console.info(run_benchstat(*labelled, args=args).rstrip())
             return
         except BenchstatError as error:
             console.warn(f"benchstat failed ({error}); using the built-in test instead")

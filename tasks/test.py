@@ -78,7 +78,7 @@ def test(
         args.append("-race")
     profile = None
     if cover or config["cover"]:
-        profile = state_dir(settings.root) / "cover" / f"{mod.rel.replace('/', '_')}.out"
+        profile = state_dir(settings.root) / "cover" / f"{mod.name}.out"
         profile.parent.mkdir(parents=True, exist_ok=True)
         args += ["-covermode=atomic" if race else "-covermode=set", f"-coverprofile={profile}"]
     if run:

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import Project
 
 from tasks.go.benchfmt import parse
@@ -105,22 +106,41 @@ def test_rerun_at_the_same_commit_keeps_a_baseline(make_project: Callable[..., P
     assert "Mean" in again.stdout
 
 
-def test_benchstat_is_used_when_installed(make_project: Callable[..., Project]) -> None:
+def test_benchstat_compares_runs_of_two_commits(make_project: Callable[..., Project]) -> None:
     if shutil.which("benchstat") is None:
-        import pytest
-
         pytest.skip("benchstat not installed (go install golang.org/x/perf/cmd/benchstat)")
     project = make_project()
     args = ("bench", "--pattern", "Mean", "--count", "2", "--benchtime", "10x")
     assert project.inv(*args).returncode == 0
+    project.write("hello/NOTES.md", "a new commit\n")
+    project.commit_all("second")
     again = project.inv(*args)
     assert "compared with benchstat" in again.stdout
+    # one table comparing both runs, not one table per commit
     assert "vs base" in again.stdout
+    assert again.stdout.count("Mean-") + again.stdout.count("Mean ") >= 1
 
 
-def test_against_an_unknown_run_is_a_clear_error(make_project: Callable[..., Project]) -> None:
+def test_against_an_unknown_run_is_refused_before_running(
+    make_project: Callable[..., Project],
+) -> None:
     project = make_project()
     args = ("bench", "--pattern", "Mean", "--count", "1", "--benchtime", "1x")
     out = project.inv(*args, "--against", "deadbeef")
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "deadbeef" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Benchmark" not in out.stdout  # nothing ran
+    assert not (project.root / ".gotasks" / "bench").exists()
+
+
+def test_against_this_commit_compares_with_its_previous_run(
+    make_project: Callable[..., Project],
+) -> None:
+    project = make_project()
+    args = ("bench", "--pattern", "Mean", "--count", "2", "--benchtime", "10x")
+    assert project.inv(*args).returncode == 0
+    head = project.git("rev-parse", "HEAD")[:12]
+    again = project.inv(*args, "--against", head, env=without_benchstat())
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "baseline: " in again.stdout and f"{head}~prev.txt" in again.stdout

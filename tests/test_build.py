@@ -381,3 +381,25 @@ def test_a_lint_failure_stops_ci_before_build(make_project: MakeProject) -> None
     assert "gofmt" in result.stderr
     assert "build" not in [h.split()[0] for h in headers(result.stdout)]
     assert not (project.root / "dist").exists()
+
+
+# 13
+def test_modules_sharing_a_last_path_element_keep_apart_artifacts(
+    make_project: MakeProject,
+) -> None:
+    project = make_project(example=False)
+    set_targets(project, [host_target()])
+    for rel, path, binary in (
+        ("api", "github.com/acme/api", "apid"),
+        ("tools/api", "github.com/acme/tools/api", "apictl"),
+    ):
+        project.write(f"{rel}/go.mod", f"module {path}\n\ngo 1.21\n")
+        project.write(f"{rel}/cmd/{binary}/main.go", "package main\n\nfunc main() {}\n")
+    project.commit_all("two api modules")
+    ok(project.inv("build"))
+    dist = project.root / "dist"
+    target = host_target().replace("/", "_")
+    assert (dist / f"github.com_acme_api_{target}" / "apid").is_file()
+    assert (dist / f"github.com_acme_tools_api_{target}" / "apictl").is_file()
+    sums = (dist / "SHA256SUMS").read_text()
+    assert "apid" in sums and "apictl" in sums

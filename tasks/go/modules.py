@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tasks.engine.errors import UsageError
@@ -19,11 +20,9 @@ class Module:
     rel: str  # path from the project root, "." for the root itself; the module's task id
     dir: Path
     path: str  # the module path from go.mod
-
-    @property
-    def name(self) -> str:
-        """A short name for artifacts: the last element of the module path."""
-        return self.path.rstrip("/").rsplit("/", 1)[-1]
+    # A short name for artifacts (dist/, .gotasks/): the last element of the module path,
+    # or, where two modules share it, the module path with "/" as "_".
+    name: str = ""
 
 
 def discover(settings: Settings) -> list[Module]:
@@ -34,8 +33,16 @@ def discover(settings: Settings) -> list[Module]:
         dirs = _workspace_dirs(root)
     else:
         dirs = _walk(root)
-    modules = [_read(root, d) for d in dirs]
-    return sorted({m.rel: m for m in modules}.values(), key=lambda m: m.rel)
+    modules = sorted({m.rel: m for m in (_read(root, d) for d in dirs)}.values(), key=_rel)
+    short = [m.path.rstrip("/").rsplit("/", 1)[-1] for m in modules]
+    return [
+        replace(m, name=s if short.count(s) == 1 else m.path.replace("/", "_"))
+        for m, s in zip(modules, short, strict=True)
+    ]
+
+
+def _rel(module: Module) -> str:
+    return module.rel
 
 
 def find(settings: Settings, wanted: str) -> Module:
@@ -46,8 +53,10 @@ def find(settings: Settings, wanted: str) -> Module:
             Path(wanted).resolve() == module.dir
         ):
             return module
-    known = ", ".join(m.rel for m in modules) or "none"
-    raise UsageError(f"unknown module {wanted!r}; modules here: {known}")
+    known = [m.rel for m in modules]
+    close = difflib.get_close_matches(wanted, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UsageError(f"unknown module {wanted!r}{hint}; modules here: {', '.join(known) or 'none'}")
 
 
 def _workspace_dirs(root: Path) -> list[Path]:
