@@ -14,18 +14,31 @@ from invoke.runners import Result
 from tasks.engine.errors import UsageError
 from tasks.engine.run import RunOptions, on_prepare, register_dimension
 from tasks.go.environment import GoEnvironment, go_environment
+from tasks.go.goenvfile import with_go_env_file
 from tasks.go.modules import Module, discover, find
 from tasks.go.shellstate import user_environ
-from tasks.go.toolchain import Toolchain, find_toolchain
+from tasks.go.toolchain import Toolchain, check_targets, find_toolchain
 from tasks.paths import project_root
 from tasks.settings import Settings, load_settings
 
 
-def prepare_settings(config: Config, options: RunOptions) -> None:
-    """Load and validate config/<env>.yaml before anything runs; tasks read c.config.gotasks."""
-    # ${VAR} in config means the user's own value, not one an earlier `inv env` exported.
-    settings = load_settings(project_root(), options.env, user_environ(os.environ))
+def prepare_run(config: Config, options: RunOptions) -> None:
+    """Before anything runs: settings validated, go found, targets checked, env computed.
+
+    Tasks read c.config.gotasks; every c.run of any task (a user's own included) gets the
+    env's Go variables and the toolchain's bin/ first on PATH through invoke's run.env.
+    """
+    # ${VAR} means the user's own value (shell, else `go env -w`), never one an earlier
+    # `eval "$(inv env)"` exported.
+    environ = with_go_env_file(user_environ(os.environ))
+    settings = load_settings(project_root(), options.env, environ)
+    toolchain = find_toolchain()
+    check_targets(settings, toolchain)
+    environment = go_environment(settings, toolchain)
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
+    config.gotasks_go = {"toolchain": toolchain, "env": environment}
+    path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
+    config.run.env = {**environment.variables, "PATH": path}
 
 
 def settings_of(config: Config) -> Settings:
@@ -35,14 +48,8 @@ def settings_of(config: Config) -> Settings:
 
 
 def toolchain_of(config: Config) -> tuple[Toolchain, GoEnvironment]:
-    """The go binary and the Go environment of this run, found once and kept in the config."""
-    cached = config.get("gotasks_go")
-    if cached is None:
-        settings = settings_of(config)
-        toolchain = find_toolchain()
-        cached = {"toolchain": toolchain, "env": go_environment(settings, toolchain)}
-        config.gotasks_go = cached
-    toolchain, environment = cached["toolchain"], cached["env"]
+    """The go binary and the Go environment of this run (found by prepare_run)."""
+    toolchain, environment = config.gotasks_go.toolchain, config.gotasks_go.env
     assert isinstance(toolchain, Toolchain) and isinstance(environment, GoEnvironment)
     return toolchain, environment
 
@@ -74,10 +81,7 @@ def run_tool(
     out_stream: IO[str] | None = None,
 ) -> Result:
     """Run a Go tool in `cwd` with the run's Go environment; never raises on exit status."""
-    toolchain, environment = toolchain_of(c.config)
-    # The toolchain's own bin first, so tools that call `go` get the same one.
-    path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
-    env = {**environment.variables, "PATH": path, **(extra_env or {})}
+    env = {**c.config.run.env, **(extra_env or {})}
     # invoke's c.cd() does not quote the folder; every word here is quoted.
     command = f"cd {shlex.quote(str(cwd))} && {shlex.join(argv)}"
     options: dict[str, Any] = {"env": env, "warn": True, "hide": hide, "in_stream": False}
@@ -89,5 +93,5 @@ def run_tool(
 
 
 def register() -> None:
-    on_prepare(prepare_settings)
+    on_prepare(prepare_run)
     register_dimension("module", module_names)

@@ -22,6 +22,7 @@ class Value:
     default: Any
     check: Check | None = None
     nullable: bool = False
+    coerce: Callable[[Any], Any] | None = None  # applied before the type check
 
 
 @dataclass(frozen=True)
@@ -39,20 +40,20 @@ class Items:
     required: tuple[str, ...] = ()
 
 
-_PYTHON_KINDS: dict[str, Callable[[Any], bool]] = {
+_ITEM_KINDS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
-    "list of strings": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
-    "mapping of names to integers": lambda v: (
-        isinstance(v, dict)
-        and all(isinstance(i, int) and not isinstance(i, bool) for i in v.values())
-    ),
-    "mapping of names to strings": lambda v: (
-        isinstance(v, dict) and all(isinstance(i, str) for i in v.values())
-    ),
 }
+
+
+def _split_kind(kind: str) -> tuple[str | None, str]:
+    """ "list of strings" -> ("list", "string"); "mapping of names to integers" -> ..."""
+    for container, prefix in (("list", "list of "), ("mapping", "mapping of names to ")):
+        if kind.startswith(prefix):
+            return container, kind.removeprefix(prefix).removesuffix("s")
+    return None, kind
 
 
 def validate(spec: Section, doc: Document) -> dict[str, Any]:
@@ -100,26 +101,32 @@ def _items(spec: Items, data: Any, key: Key, doc: Document) -> list[dict[str, An
 def _value(spec: Value, data: Any, key: Key, doc: Document) -> Any:
     if data is None and spec.nullable:
         return None
-    if not _PYTHON_KINDS[spec.kind](data):
-        hint = ""
-        if isinstance(data, bool) and "string" in spec.kind:
-            hint = " (YAML reads off/on/no/yes/false/true as booleans: quote the value)"
-        raise UsageError(
-            f"{doc.where(key)}: {dotted(key)}: expected {_article(spec.kind)},"
-            f" got {_show(data)}{hint}"
-        )
-    if spec.check is not None:
-        for index, item in enumerate(data) if isinstance(data, list) else [(None, data)]:
-            complaint = spec.check(item)
-            if complaint:
-                item_key = key if index is None else (*key, index)
-                raise UsageError(f"{doc.where(item_key)}: {dotted(item_key)}: {complaint}")
-    if isinstance(data, dict) and spec.check is not None:
-        for name in data:
-            complaint = spec.check(name)
-            if complaint:
-                raise UsageError(f"{doc.where((*key, name))}: {dotted((*key, name))}: {complaint}")
+    if spec.coerce is not None:
+        data = spec.coerce(data)
+    container, item_kind = _split_kind(spec.kind)
+    wanted = {"list": list, "mapping": dict}.get(container or "")
+    if wanted is not None and not isinstance(data, wanted):
+        raise UsageError(_wrong_type(doc, key, spec.kind, data))
+    if isinstance(data, list):
+        items: list[tuple[Key, Any]] = [((*key, i), item) for i, item in enumerate(data)]
+    elif isinstance(data, dict):
+        items = [((*key, name), item) for name, item in data.items()]
+    else:
+        items = [(key, data)]
+    for item_key, item in items:
+        if not _ITEM_KINDS[item_kind](item):
+            raise UsageError(_wrong_type(doc, item_key, item_kind, item))
+        complaint = spec.check(item) if spec.check is not None else None
+        if complaint:
+            raise UsageError(f"{doc.where(item_key)}: {dotted(item_key)}: {complaint}")
     return data
+
+
+def _wrong_type(doc: Document, key: Key, kind: str, data: Any) -> str:
+    hint = ""
+    if isinstance(data, bool) and "string" in kind:
+        hint = " (YAML reads off/on/no/yes/false/true as booleans: quote the value)"
+    return f"{doc.where(key)}: {dotted(key)}: expected {_article(kind)}, got {_show(data)}{hint}"
 
 
 def _unknown(key: Key, name: str, spec: Section) -> str:

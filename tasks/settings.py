@@ -11,7 +11,7 @@ from typing import Any
 
 from tasks.engine.errors import UsageError
 from tasks.engine.yamlconf import Document, load, merge
-from tasks.go.version import VersionError, VersionRule
+from tasks.go.version import GoVersion, VersionError, VersionRule
 from tasks.schema import Items, Section, Value, matches, validate
 
 # The Go environment variables a config may set; every Go subprocess gets the first seven.
@@ -48,6 +48,27 @@ def _version_rule(value: Any) -> str | None:
     return None
 
 
+def _go_version(value: Any) -> str | None:
+    try:
+        GoVersion.parse(value)
+    except VersionError as error:
+        return str(error)
+    return None
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else f"must be above 0, got {value}"
+
+
+def _golangci_mode(value: Any) -> Any:
+    # `off` unquoted is YAML's false; take the booleans for what they plainly mean.
+    return {False: "off", True: "required"}.get(value, value) if isinstance(value, bool) else value
+
+
+# -X takes importpath.name; "" leaves that variable out.
+_SYMBOL = matches(r"|[\w./~-]*\w\.\w+", "a Go symbol like main.version or example.com/m/v.Version")
+
+
 def _no_flag(value: Any) -> str | None:
     return "is not a package pattern" if str(value).startswith("-") else None
 
@@ -58,7 +79,7 @@ SPEC = Section(
         "modules": Value("list of strings", [], nullable=True),
         "go": Section(
             {
-                "version": Value("string", None, nullable=True),
+                "version": Value("string", None, _go_version, nullable=True),
                 "env": Section(
                     {name: Value("string", None, nullable=True) for name in GO_ENV_KEYS}
                 ),
@@ -78,6 +99,7 @@ SPEC = Section(
                     "string",
                     "auto",
                     matches("auto|required|off", "one of auto, required, off"),
+                    coerce=_golangci_mode,
                 ),
                 "golangci_lint_args": Value("list of strings", []),
             }
@@ -97,7 +119,7 @@ SPEC = Section(
             {
                 "packages": Value("list of strings", ["./..."], _no_flag),
                 "pattern": Value("string", "."),
-                "count": Value("integer", 6, lambda v: None if v > 0 else "must be above 0"),
+                "count": Value("integer", 6, _positive),
                 "benchtime": Value(
                     "string",
                     "1s",
@@ -118,11 +140,11 @@ SPEC = Section(
                 "ldflags": Value("list of strings", []),
                 "version_vars": Section(
                     {
-                        "version": Value("string", "main.version"),
-                        "commit": Value("string", "main.commit"),
-                        "commit_date": Value("string", "main.commitDate"),
-                        "dirty": Value("string", "main.dirty"),
-                        "go_version": Value("string", "main.goVersion"),
+                        "version": Value("string", "main.version", _SYMBOL),
+                        "commit": Value("string", "main.commit", _SYMBOL),
+                        "commit_date": Value("string", "main.commitDate", _SYMBOL),
+                        "dirty": Value("string", "main.dirty", _SYMBOL),
+                        "go_version": Value("string", "main.goVersion", _SYMBOL),
                     }
                 ),
             }
@@ -132,7 +154,7 @@ SPEC = Section(
                 "pools": Value(
                     "mapping of names to integers",
                     {"lint": 2, "test": 1, "build": 2, "bench": 1},
-                    lambda v: None if not isinstance(v, int) or v > 0 else "must be above 0",
+                    _positive,
                 ),
             }
         ),
@@ -159,6 +181,11 @@ class Settings:
     go_env: dict[str, str]
     tags: tuple[str, ...]
     tag_rules: tuple[TagRule, ...]
+    origins: dict[tuple[str | int, ...], str]  # key -> "config/prod.yaml:12"
+
+    def where(self, key: tuple[str | int, ...]) -> str:
+        """file:line of a key (or its nearest parent) in the config files."""
+        return Document(origins=self.origins).where(key)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw[name]
@@ -205,8 +232,18 @@ def select_env(root: Path, explicit: str | None, environ: Mapping[str, str]) -> 
 def load_settings(
     root: Path, explicit_env: str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
+    """The selected env's settings; every other env's file is checked too, so that a
+    mistake in prod.yaml shows up in the first dev run, not at release time."""
     environ = os.environ if environ is None else environ
     env = select_env(root, explicit_env, environ)
+    selected = _load_env(root, env, environ)
+    for other in known_envs(root):
+        if other != env:
+            _load_env(root, other, environ)
+    return selected
+
+
+def _load_env(root: Path, env: str, environ: Mapping[str, str]) -> Settings:
     folder = config_dir(root)
     doc, files = Document(), []
     for name in ("base", env):
@@ -243,4 +280,5 @@ def _build(
         go_env=go_env,
         tags=tuple(go["tags"]),
         tag_rules=rules,
+        origins=dict(doc.origins),
     )

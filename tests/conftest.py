@@ -25,7 +25,8 @@ def clean_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith("GOTASKS_") and k not in ("CI", "GITHUB_ACTIONS")
     }
-    env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1"})
+    # GOENV=off: the machine's `go env -w` file must not leak into what tests expect.
+    env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "GOENV": "off"})
     env.update(extra)
     return env
 

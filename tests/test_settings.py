@@ -285,6 +285,32 @@ def test_switching_back_to_dev_restores_the_users_own_go_settings(
     assert dev_flags == "-count=1 -tags=" + ",".join(["dev", *iter_tags()])
 
 
+def test_dev_keeps_settings_made_with_go_env_w(make_project: MakeProject, tmp_path: Path) -> None:
+    goenv = tmp_path / "go-env"
+    goenv.write_text("GOPROXY=https://goproxy.mine.example,direct\nGOFLAGS=-buildvcs=false\n")
+    out = make_project(git=False).inv("env", env={"GOENV": str(goenv)})
+    assert out.returncode == 0, out.stderr
+    result = exports(out.stdout)
+    assert result["GOPROXY"] == "https://goproxy.mine.example,direct"
+    assert result["GOFLAGS"] == "-buildvcs=false -tags=" + ",".join(["dev", *iter_tags()])
+
+
+def test_a_user_task_running_go_gets_the_envs_settings(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    with (project.root / "tasks.py").open("a") as handle:
+        handle.write(
+            "\n\nfrom tasks.engine import task as _task\n\n\n"
+            "@_task\ndef showgo(c):\n"
+            '    c.run("go env GOPROXY GOFLAGS")\n\n\n'
+            "ns.add_task(showgo)\n"
+        )
+    result = project.inv("showgo", "--env=prod")
+    assert result.returncode == 0, result.stderr
+    proxy, flags = result.stdout.splitlines()
+    assert proxy == "https://goproxy.corp.example,direct"
+    assert flags.startswith("-mod=readonly -tags=prod,netgo,osusergo")
+
+
 # 4. Credentials in proxy URLs are redacted unless --reveal.
 
 
@@ -437,7 +463,56 @@ BAD_INPUTS = {
         {},
         ["config/dev.yaml:5", "duplicate", "go.env.GOPROXY"],
     ),
+    "typo-in-another-env-file": (
+        {"config/prod.yaml": "# prod\nbench:\n  benchtim: 2s\n"},
+        ["env"],
+        {},
+        ["config/prod.yaml:3", "bench.benchtim", "'bench.benchtime'"],
+    ),
+    "target-go-cannot-build": (
+        {"config/dev.yaml": "build:\n  targets: [linux/amd64, linux/amd46]\n"},
+        ["env"],
+        {},
+        ["config/dev.yaml:2", "build.targets[1]", "linux/amd46", "go tool dist list"],
+    ),
+    "not-a-go-symbol": (
+        {"config/dev.yaml": "build:\n  version_vars:\n    commit: commit\n"},
+        ["env"],
+        {},
+        ["config/dev.yaml:3", "build.version_vars.commit", "'commit'"],
+    ),
+    "zero-pool": (
+        {"config/dev.yaml": "scheduler:\n  pools: {lint: 0}\n"},
+        ["env"],
+        {},
+        ["config/dev.yaml:2", "scheduler.pools.lint", "above 0"],
+    ),
+    "not-a-go-version": (
+        {"config/dev.yaml": "go:\n  version: banana\n"},
+        ["env"],
+        {},
+        ["config/dev.yaml:2", "go.version", "banana"],
+    ),
+    "boolean-in-a-list-of-strings": (
+        {"config/dev.yaml": "go:\n  tags: [dev, on]\n"},
+        ["env"],
+        {},
+        ["config/dev.yaml:2", "go.tags[1]", "quote the value"],
+    ),
 }
+
+
+def test_golangci_lint_off_may_be_left_unquoted(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    project.write("config/dev.yaml", "lint:\n  golangci_lint: off\n")
+    assert project.inv("env").returncode == 0
+
+
+def test_bare_dollar_variables_expand(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    project.write("config/dev.yaml", "go:\n  env:\n    GOFLAGS: $GT_FLAGS\n")
+    values = exports(project.inv("env", env={"GT_FLAGS": "-count=1"}).stdout)
+    assert values["GOFLAGS"].startswith("-count=1 -tags=")
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))

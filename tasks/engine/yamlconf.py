@@ -14,7 +14,9 @@ import yaml
 from tasks.engine.errors import UsageError
 
 Key = tuple[str | int, ...]
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
+_VAR = re.compile(
+    r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{"
+)
 
 
 @dataclass
@@ -94,12 +96,13 @@ def _convert(
 
 
 def expand_vars(text: str, environ: Mapping[str, str], where: str) -> str:
-    """`${VAR}` (empty when unset), `${VAR:-default}` (default when unset or empty), `$$`."""
+    """`${VAR}` and `$VAR` (empty when unset), `${VAR:-default}` (default when unset or
+    empty), `$$` (a literal $)."""
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
-        name = match.group(1)
+        name = match.group(1) or match.group(3)
         if name is None:
             raise UsageError(f"{where}: unterminated or invalid '${{...}}' in {text!r}")
         value = environ.get(name, "")

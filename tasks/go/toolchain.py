@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tasks.engine.errors import UsageError
 from tasks.go.version import GoVersion, VersionError
+from tasks.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,24 @@ def find_toolchain(path: str | None = None) -> Toolchain:
         raise UsageError(f"{go}: cannot read its version from {text!r}") from None
     goroot = Path(lines[1].strip())
     return Toolchain(go=go, goroot=goroot, version=version, version_text=text.split()[0])
+
+
+def check_targets(settings: Settings, toolchain: Toolchain) -> None:
+    """Every build.targets entry must be a GOOS/GOARCH pair this go can build for."""
+    out = subprocess.run(
+        [str(toolchain.go), "tool", "dist", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if out.returncode != 0:
+        return  # an old or odd toolchain: go build will say it instead
+    supported = set(out.stdout.split())
+    for index, target in enumerate(settings.section("build")["targets"]):
+        if target not in supported:
+            key = ("build", "targets", index)
+            raise UsageError(
+                f"{settings.where(key)}: build.targets[{index}]: {target!r} is not a target"
+                f" {toolchain.version_text} can build for (see `go tool dist list`)"
+            )
