@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from tasks.context import go, module_of, settings_of, toolchain_of
+from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.go.artifacts import write_atomic
 from tasks.go.benchcompare import (
@@ -59,7 +59,7 @@ def bench(
     runs = count or config["count"]
     # --against is checked before minutes of benchmarks, not after.
     chosen = _chosen_baseline(_runs_folder(c, mod), against) if against else None
-    console.header(f"bench {mod.rel} ({mod.path}), env {settings.env}, -count {runs}")
+    module_header(c, "bench", mod, f", -count {runs}")
     args = [
         "test",
         "-run",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from tasks.context import go, module_of, settings_of, toolchain_of
+from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, console, task
 from tasks.go.artifacts import binary_name, differing_files, write_sha256sums
 from tasks.go.buildinfo import read_vcs, version_ldflags
@@ -31,7 +31,7 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
     """Build every main package for each GOOS/GOARCH target into dist/, with SHA256SUMS."""
     assert module is not None
     mod = module_of(c, module)
-    console.header(f"build {mod.rel} ({mod.path})")
+    module_header(c, "build", mod)
     packages = _main_packages(c, mod)
     if not packages:
         console.info("no main package: nothing to build")

@@ -11,7 +11,8 @@ from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from tasks.engine.errors import UsageError
+from tasks.engine import console
+from tasks.engine.errors import TaskFailed, UsageError
 from tasks.engine.run import RunOptions, on_prepare, register_dimension
 from tasks.go.environment import GoEnvironment, go_environment
 from tasks.go.goenvfile import with_go_env_file
@@ -54,6 +55,11 @@ def toolchain_of(config: Config) -> tuple[Toolchain, GoEnvironment]:
     return toolchain, environment
 
 
+def module_header(c: Context, action: str, mod: Module, extra: str = "") -> None:
+    """`==> test examples/hello (example.com/hello) [prod]`: what runs, where, with which env."""
+    console.header(f"{action} {mod.rel} ({mod.path}) [{settings_of(c.config).env}{extra}]")
+
+
 def module_names(config: Config) -> list[str]:
     modules = discover(settings_of(config))
     if not modules:
@@ -66,7 +72,7 @@ def module_of(c: Context, wanted: str) -> Module:
 
 
 def go(c: Context, args: list[str], cwd: Path, **kwargs: Any) -> Result:
-    """Run `go ARGS` in `cwd` with the run's Go environment; never raises on exit status."""
+    """Run `go ARGS` in `cwd` with the run's Go environment (see run_tool)."""
     toolchain, _ = toolchain_of(c.config)
     return run_tool(c, [str(toolchain.go), *args], cwd, **kwargs)
 
@@ -79,8 +85,12 @@ def run_tool(
     extra_env: dict[str, str] | None = None,
     hide: bool | str = True,
     out_stream: IO[str] | None = None,
+    check: bool = False,
 ) -> Result:
-    """Run a Go tool in `cwd` with the run's Go environment; never raises on exit status."""
+    """Run a Go tool in `cwd` with the run's Go environment.
+
+    A non-zero exit raises TaskFailed when `check` is set; otherwise read `result.exited`.
+    """
     env = {**c.config.run.env, **(extra_env or {})}
     # invoke's c.cd() does not quote the folder; every word here is quoted.
     command = f"cd {shlex.quote(str(cwd))} && {shlex.join(argv)}"
@@ -89,6 +99,9 @@ def run_tool(
         options["out_stream"] = out_stream
     result = c.run(command, **options)
     assert result is not None
+    if check and result.exited != 0:
+        words = " ".join(Path(argv[0]).name.split() + argv[1:2])
+        raise TaskFailed(f"{words} failed (exit {result.exited}) in {cwd}")
     return result
 
 

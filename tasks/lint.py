@@ -7,7 +7,7 @@ import shutil
 from invoke.context import Context
 from invoke.runners import Result
 
-from tasks.context import go, module_of, run_tool, settings_of, toolchain_of
+from tasks.context import go, module_header, module_of, run_tool, settings_of, toolchain_of
 from tasks.engine import TaskFailed, console, task
 from tasks.go.modules import Module
 from tasks.go.sources import go_files
@@ -29,14 +29,15 @@ def lint(c: Context, fix: bool = False, module: str | None = None) -> None:
     assert module is not None
     mod = module_of(c, module)
     config = settings_of(c.config).section("lint")
-    console.header(f"lint {mod.rel} ({mod.path})")
+    module_header(c, "lint", mod)
     problems: list[str] = []
     if config["gofmt"]:
         problems += _gofmt(c, mod, fix)
-    if config["vet"]:
-        problems += _vet(c, mod)
+    # tidy before vet: with --fix, a new import's requirement is added before vet needs it
     if config["tidy"]:
         problems += _tidy(c, mod, fix)
+    if config["vet"]:
+        problems += _vet(c, mod)
     problems += _golangci_lint(c, mod, config["golangci_lint"], config["golangci_lint_args"])
     if problems:
         raise TaskFailed(f"lint {mod.rel}: " + "; ".join(problems))
@@ -91,6 +92,9 @@ def _tidy(c: Context, mod: Module, fix: bool) -> list[str]:
         return []
     # -diff prints what tidy would change and exits 1, without touching go.mod or go.sum.
     result = go(c, ["mod", "tidy", "-diff"], mod.dir)
+    if result.exited != 0 and not result.stdout.strip():
+        # no diff printed: tidy itself failed (a go line newer than the toolchain, ...)
+        return _verdict(result, "", "go mod tidy -diff failed:", "go mod tidy -diff failed")
     return _verdict(
         result,
         "go.mod/go.sum tidy",
@@ -110,6 +114,7 @@ def _golangci_lint(c: Context, mod: Module, mode: str, args: list[str]) -> list[
                 "golangci-lint is required by lint.golangci_lint but not installed"
                 " (see https://golangci-lint.run/welcome/install/)"
             ]
+        console.info("skip golangci-lint (not on PATH; lint.golangci_lint: auto)")
         return []
     result = run_tool(c, [binary, "run", *args, "./..."], mod.dir)
     return _verdict(result, "golangci-lint", "golangci-lint:", "golangci-lint found problems")

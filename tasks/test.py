@@ -8,7 +8,7 @@ from pathlib import Path
 from colorama import Fore
 from invoke.context import Context
 
-from tasks.context import go, module_of, settings_of
+from tasks.context import go, module_header, module_of, settings_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.go.junit import write_junit
 from tasks.go.modules import Module
@@ -72,7 +72,7 @@ def test(
     mod = module_of(c, module)
     settings = settings_of(c.config)
     config = settings.section("test")
-    console.header(f"test {mod.rel} ({mod.path})")
+    module_header(c, "test", mod)
     args = ["test", "-json", "-timeout", config["timeout"]]
     if race or config["race"]:
         args.append("-race")
@@ -99,8 +99,11 @@ def test(
     if profile is not None and profile.exists():
         _report_coverage(c, mod, profile)
     if result.exited != 0 or result_run.failed:
-        counts = result_run.counts
-        raise TaskFailed(f"test {mod.rel}: {counts.describe()}")
+        failed = [p for p in result_run.packages if p.failed]
+        raise TaskFailed(
+            f"test {mod.rel}: {len(failed)} of {len(result_run.packages)} packages failed"
+            f" ({result_run.counts.describe()})"
+        )
 
 
 def _report(run: TestRun, stderr: str) -> None:

@@ -221,7 +221,8 @@ def test_uncommitted_changes_mark_the_build_dirty(make_project: MakeProject) -> 
     ok(project.inv("build"))
     shown = version_of(host_binary(project))
     assert shown["dirty"] == "true"
-    assert shown["version"].startswith(clean)
+    # git describe ignores untracked files; the version still agrees with the dirty flag
+    assert shown["version"] == f"{clean}-dirty"
 
 
 # 5

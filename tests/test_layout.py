@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, clean_env
+from conftest import SOURCE, Project, clean_env
 
 TASKS = ("bench", "build", "ci", "env", "lint", "test")
 
@@ -90,3 +91,27 @@ def test_ruff_is_clean() -> None:
     assert check.returncode == 0, check.stdout
     fmt = run("ruff", "format", "--check", "tasks", "tasks.py")
     assert fmt.returncode == 0, fmt.stdout
+
+
+def readme_custom_task() -> str:
+    """The python block of the README's "Your own tasks" paragraph, as a user copies it."""
+    text = (SOURCE / "README.md").read_text()
+    after = text[text.index("Your own tasks go in") :]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_custom_task_works_as_pasted(make_project: Callable[..., Project]) -> None:
+    project = make_project(example=False)
+    project.write("go.mod", "module example.com/gen\n\ngo 1.21\n")
+    # go generate runs with the task's environment: record what it saw
+    project.write(
+        "gen.go",
+        'package gen\n\n//go:generate sh -c "echo $GOFLAGS > generated.txt"\n',
+    )
+    project.commit_all("a module with a generator")
+    with (project.root / "tasks.py").open("a") as handle:
+        handle.write("\n\n" + readme_custom_task())
+    out = project.inv("generate", "--env=prod")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "==> lint . (example.com/gen) [prod]" in out.stdout  # the pre task ran, with prod
+    assert "-tags=prod,netgo,osusergo" in (project.root / "generated.txt").read_text()

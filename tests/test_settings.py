@@ -493,6 +493,7 @@ BAD_INPUTS = {
         {},
         ["config/dev.yaml:2", "go.version", "banana"],
     ),
+    "flag-value-not-a-number": ({}, ["test", "--count=abc"], {}, ["--count", "abc", "number"]),
     "boolean-in-a-list-of-strings": (
         {"config/dev.yaml": "go:\n  tags: [dev, on]\n"},
         ["env"],

@@ -12,8 +12,8 @@ from tasks.engine.errors import UsageError
 
 # name -> help text; every gotasks task accepts these, and they reach every task of the run.
 RUN_OPTIONS: dict[str, str] = {
-    "env": "config environment: dev, test or prod (default: $GOTASKS_ENV, test when $CI is set,"
-    " else dev)",
+    "env": "the env: a config/<env>.yaml such as dev, test or prod (default: $GOTASKS_ENV,"
+    " test when $CI is set, else dev)",
 }
 
 

@@ -35,6 +35,8 @@ def read_vcs(directory: Path) -> VcsInfo | None:
         # Untracked files count, as they do for Go's own vcs.modified stamp.
         dirty = repo.is_dirty(untracked_files=True)
         version = repo.git.describe("--tags", "--always", "--dirty", "--abbrev=12")
+        if dirty and not version.endswith("-dirty"):
+            version += "-dirty"  # describe ignores untracked files; the dirty flag does not
         date = head.committed_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return VcsInfo(version=version, commit=head.hexsha, commit_date=date, dirty=dirty)
 

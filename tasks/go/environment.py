@@ -31,6 +31,8 @@ class GoEnvironment:
         shown = {k: v if reveal else redact(v) for k, v in self.variables.items()}
         for name, value in shown.items():
             lines.append(f"export {name}={shlex.quote(value)}")
+        if shown != self.variables:
+            lines.append("# credentials shown as ***: for eval, use `inv env --reveal`")
         state = state_export(shown, environ)
         lines.append(f"export {STATE_VARIABLE}={shlex.quote(state)}")
         lines.append(f"export GOTASKS_ENV={shlex.quote(self.env_name)}")
