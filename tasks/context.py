@@ -19,7 +19,7 @@ from tasks.go.goenvfile import with_go_env_file
 from tasks.go.modules import Module, discover, find
 from tasks.go.shellstate import user_environ
 from tasks.go.toolchain import Toolchain, check_targets, find_toolchain
-from tasks.paths import project_root
+from tasks.paths import project_root, state_dir
 from tasks.settings import Settings, load_settings
 
 
@@ -40,6 +40,12 @@ def prepare_run(config: Config, options: RunOptions) -> None:
     config.gotasks_go = {"toolchain": toolchain, "env": environment}
     path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
     config.run.env = {**environment.variables, "PATH": path}
+    # Tasks run side by side: none may read the terminal's stdin.
+    config.run.in_stream = False
+    config.gotasks_scheduler = {
+        **settings.section("scheduler"),
+        "state_dir": str(state_dir(settings.root)),
+    }
 
 
 def settings_of(config: Config) -> Settings:

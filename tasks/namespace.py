@@ -5,11 +5,14 @@ from __future__ import annotations
 from invoke.collection import Collection
 
 from tasks import bench, build, ci, context, goenv, lint, test
+from tasks.engine.procs import GroupRunner
 
 
 def build_namespace() -> Collection:
     context.register()
     ns = Collection()
+    # Each command in its own process group: measured, limited, stopped as one.
+    ns.configure({"runners": {"local": GroupRunner}})
     for task in (lint.lint, test.test, bench.bench, build.build, ci.ci, goenv.show_env):
         ns.add_task(task)
     return ns

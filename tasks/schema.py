@@ -45,6 +45,8 @@ _ITEM_KINDS: dict[str, Callable[[Any], bool]] = {
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
+    # a count, a size or a share: 2, 1.5, "6G", "67%" (parsed where it is used)
+    "number or string": lambda v: isinstance(v, int | float | str) and not isinstance(v, bool),
 }
 
 

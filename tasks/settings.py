@@ -60,6 +60,10 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else f"must be above 0, got {value}"
 
 
+def _above_one(value: Any) -> str | None:
+    return None if value >= 1 else f"must be 1 or more (a multiple of the estimate), got {value}"
+
+
 def _golangci_mode(value: Any) -> Any:
     # `off` unquoted is YAML's false; take the booleans for what they plainly mean.
     return {False: "off", True: "required"}.get(value, value) if isinstance(value, bool) else value
@@ -151,6 +155,18 @@ SPEC = Section(
         ),
         "scheduler": Section(
             {
+                "jobs": Value(
+                    "integer", 0, lambda v: None if v >= 0 else "must be 0 (no cap) or more"
+                ),
+                "cpus": Value("number or string", None, nullable=True),
+                "memory": Value("number or string", None, nullable=True),
+                "reserve": Value("number or string", None, nullable=True),
+                "memory_limit_factor": Value("number", 3.0, _above_one),
+                "keep_going": Value("boolean", False),
+                "output": Value(
+                    "string", "group", matches("group|prefixed", "one of group, prefixed")
+                ),
+                "trace": Value("string", None, nullable=True),
                 "pools": Value(
                     "mapping of names to integers",
                     {"lint": 2, "test": 1, "build": 2, "bench": 1},

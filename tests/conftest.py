@@ -77,12 +77,13 @@ class Project:
         return self.git("rev-parse", "HEAD")
 
     def tree_snapshot(self) -> dict[str, bytes]:
-        """Every file under the root except .git: to prove a failed run changed nothing."""
+        """Every file under the root except .git and gotasks' own run history (.gotasks/):
+        to prove a failed run changed nothing of the user's."""
         return {
             str(p.relative_to(self.root)): p.read_bytes()
             for p in sorted(self.root.rglob("*"))
             if p.is_file()
-            and ".git" not in p.relative_to(self.root).parts
+            and not {".git", ".gotasks"} & set(p.relative_to(self.root).parts)
             and "__pycache__" not in p.parts
         }
 

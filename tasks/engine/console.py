@@ -20,6 +20,22 @@ def paint(text: str, color: str) -> str:
     return f"{color}{text}{Style.RESET_ALL}" if use_color() else text
 
 
+DIM = Style.DIM
+_MARKS = {
+    "ok": ("ok", Fore.GREEN),
+    "failed": ("FAIL", Fore.RED),
+    "killed": ("KILL", Fore.RED),
+    "timeout": ("TIME", Fore.RED),
+    "skipped": ("skip", Fore.YELLOW),
+    "interrupted": ("INT", Fore.YELLOW),
+}
+
+
+def status_mark(status: str) -> str:
+    word, color = _MARKS.get(status, (status, ""))
+    return paint(f"{word:<4}", Style.BRIGHT + color)
+
+
 def header(text: str) -> None:
     print(paint(f"==> {text}", Style.BRIGHT + Fore.BLUE), flush=True)
 

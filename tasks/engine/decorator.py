@@ -57,7 +57,8 @@ class GoTask(Task[Any]):
             self.claim_error = error
             self.claims = Claims()
         self.each = each
-        kwargs["help"] = {**RUN_OPTIONS, **(kwargs.get("help") or {})}
+        run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
+        kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
         # Long flags only: invoke's automatic short flags differ from task to task
         # (-c is --cover in test, --count in bench), which is worse than none.
         kwargs.setdefault("auto_shortflags", False)
@@ -75,8 +76,8 @@ def _with_run_options(body: Callable[..., Any], each: str | None) -> Callable[..
     signature = inspect.signature(body)
     params = list(signature.parameters.values())
     extra = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
-        for name in RUN_OPTIONS
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, (_, default) in RUN_OPTIONS.items()
         if name not in signature.parameters
     ]
     kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from invoke.tasks import Call, Task
@@ -28,36 +29,51 @@ def _as_call(item: object) -> Call:
     return Call(item)
 
 
-def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -> list[Call]:
-    """Pre tasks before their task, post tasks after, each call once; cycles are errors.
+@dataclass
+class Node:
+    """One call of the run, with the nodes (by index) it waits for."""
 
-    `run_kwargs` (the run-wide options) are given to every task that accepts them, so
-    that a task reached as a pre task runs with the options typed on the command line.
+    call: Call
+    name: str
+    deps: set[int] = field(default_factory=set)
+
+
+def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -> list[Node]:
+    """The run's graph: each call once, pre tasks as its dependencies, post tasks depending
+    on it, fanned-out tasks as one node per value. Nodes come in a valid order to run one
+    after another; a cycle is a UsageError that prints it.
+
+    `run_kwargs` (the run-wide options) are given to every task that accepts them, so a
+    task reached as a pre task runs with the options typed on the command line.
     """
-    ordered: list[Call] = []
-    seen: set[tuple[Any, ...]] = set()
+    nodes: list[Node] = []
+    index: dict[tuple[Any, ...], int] = {}
 
     def key(call: Call) -> tuple[Any, ...]:
         return (call.task, tuple(call.args), tuple(sorted(call.kwargs.items(), key=str)))
 
-    def visit(call: Call, stack: list[str]) -> None:
+    def visit(call: Call, stack: list[str]) -> list[int]:
         call = _with_run_kwargs(call, run_kwargs)
         name = call_name(call)
-        if any(entry == name for entry in stack):
+        if name in stack:
             cycle = [*stack[stack.index(name) :], name]
             raise UsageError("dependency cycle: " + " -> ".join(cycle))
-        for pre in call.task.pre:
-            visit(_as_call(pre), [*stack, name])
+        pre_ids = {i for pre in call.task.pre for i in visit(_as_call(pre), [*stack, name])}
+        ids = []
         for one in _fan_out(call, fan_out):
-            if key(one) not in seen:
-                seen.add(key(one))
-                ordered.append(one)
+            if key(one) not in index:
+                index[key(one)] = len(nodes)
+                nodes.append(Node(one, call_name(one)))
+            nodes[index[key(one)]].deps |= pre_ids
+            ids.append(index[key(one)])
         for post in call.task.post:
-            visit(_as_call(post), [*stack, name])
+            for post_id in visit(_as_call(post), [*stack, name]):
+                nodes[post_id].deps |= set(ids)
+        return ids
 
     for call in calls:
         visit(call, [])
-    return ordered
+    return nodes
 
 
 def _with_run_kwargs(call: Call, run_kwargs: dict[str, Any]) -> Call:

@@ -10,26 +10,48 @@ from invoke.config import Config
 
 from tasks.engine.errors import UsageError
 
-# name -> help text; every gotasks task accepts these, and they reach every task of the run.
-RUN_OPTIONS: dict[str, str] = {
-    "env": "the env: a config/<env>.yaml such as dev, test or prod (default: $GOTASKS_ENV,"
-    " test when $CI is set, else dev)",
+# name -> (help text, default); every gotasks task accepts these, and they reach every
+# task of the run. A default's type is the flag's type for invoke (None: a string).
+RUN_OPTIONS: dict[str, tuple[str, Any]] = {
+    "env": (
+        "the env: a config/<env>.yaml such as dev, test or prod (default: $GOTASKS_ENV,"
+        " test when $CI is set, else dev)",
+        None,
+    ),
+    "jobs": ("most tasks at once (default: $GOTASKS_JOBS, scheduler.jobs, else no cap)", None),
+    "keep_going": (
+        "after a failure, run everything that does not depend on it ($GOTASKS_KEEP_GOING)",
+        False,
+    ),
+    "trace": ("write a Chrome trace of the run to this file ($GOTASKS_TRACE)", None),
+    "output": ("group (a block per task, default) or prefixed ($GOTASKS_OUTPUT)", None),
 }
 
 
 @dataclass(frozen=True)
 class RunOptions:
     env: str | None = None
+    jobs: str | None = None
+    keep_going: bool = False
+    trace: str | None = None
+    output: str | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> RunOptions:
-        return cls(env=kwargs.get("env"))
+        return cls(
+            **{name: kwargs.get(name, default) for name, (_, default) in RUN_OPTIONS.items()}
+        )
 
     def merged(self, other: RunOptions, where: str) -> RunOptions:
         """The options of a run whose tasks were typed with `self` and `other`."""
-        if self.env and other.env and self.env != other.env:
-            raise UsageError(f"{where}: --env={self.env} and --env={other.env} in one run")
-        return RunOptions(env=self.env or other.env)
+        values: dict[str, Any] = {}
+        for name in RUN_OPTIONS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine and theirs and mine != theirs:
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{where}: {flag}={mine} and {flag}={theirs} in one run")
+            values[name] = mine or theirs
+        return RunOptions(**values)
 
 
 PrepareHook = Callable[[Config, RunOptions], None]
@@ -57,9 +79,11 @@ def dimension_values(name: str, config: Config) -> list[str]:
 
 def prepare(config: Config, options: RunOptions) -> None:
     """Run the prepare hooks unless this config was already prepared with these options."""
+    # Only the env changes what the hooks compute; a task reached inside a run (a pre
+    # task, with no --env of its own) keeps the run's.
     state = config.get("gotasks_run")
-    if state is not None and state.get("options") == options:
+    if state is not None and options.env in (None, state.get("env")):
         return
     for hook in _prepare_hooks:
         hook(config, options)
-    config.gotasks_run = {"options": options}
+    config.gotasks_run = {"env": options.env}

@@ -1,0 +1,91 @@
+"""Which ready tasks start now: resource fit, pool caps, exclusivity, critical path first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+# A task overtaken this many times by smaller ones holds the machine for itself: nothing
+# else starts until it fits, so a big task cannot be starved forever.
+MAX_OVERTAKEN = 3
+
+
+@dataclass(eq=False)
+class Job:
+    """A task in the graph as the scheduler sees it."""
+
+    name: str
+    cpu: float
+    mem: int
+    pool: str | None = None
+    exclusive: bool = False
+    duration: float = 1.0  # estimated seconds, from history when known
+    deps: set[Job] = field(default_factory=set)
+    dependents: set[Job] = field(default_factory=set)
+    priority: float = 0.0  # longest remaining path through this job, in estimated seconds
+    overtaken: int = 0
+
+
+def set_priorities(jobs: list[Job]) -> None:
+    """Longest remaining path (critical path to the end), weighted by estimated durations."""
+    memo: dict[Job, float] = {}
+
+    def remaining(job: Job) -> float:
+        if job not in memo:
+            memo[job] = job.duration + max((remaining(d) for d in job.dependents), default=0.0)
+        return memo[job]
+
+    for job in jobs:
+        job.priority = remaining(job)
+
+
+@dataclass
+class Limits:
+    cpus: float
+    memory: int
+    jobs: int  # 0: no cap beyond resources
+    pools: dict[str, int]
+
+
+def admit(ready: list[Job], running: list[Job], limits: Limits, memory_low: bool) -> list[Job]:
+    """The ready jobs to start now, in the order to start them.
+
+    A job starts when its cpu and mem fit what is left, its pool is under its cap, and no
+    exclusive job runs; an exclusive job, or one bigger than the machine, starts when nothing
+    else runs (so nothing deadlocks). While the machine's own available memory is under the
+    reserve, nothing new starts unless nothing runs at all.
+    """
+    if any(job.exclusive for job in running):
+        return []
+    if memory_low and running:
+        return []
+    chosen: list[Job] = []
+    cpu = sum(job.cpu for job in running)
+    mem = sum(job.mem for job in running)
+    pools = Counter(job.pool for job in running if job.pool)
+    passed_over: list[Job] = []
+    for job in sorted(ready, key=lambda j: (-j.priority, j.name)):
+        if limits.jobs and len(running) + len(chosen) >= limits.jobs:
+            break
+        if job.pool and pools[job.pool] >= limits.pools.get(job.pool, 1 << 30):
+            continue
+        idle = not running and not chosen
+        fits = (
+            not job.exclusive
+            and cpu + job.cpu <= limits.cpus + 1e-9
+            and mem + job.mem <= limits.memory
+        )
+        if fits or idle:
+            chosen.append(job)
+            cpu, mem = cpu + job.cpu, mem + job.mem
+            if job.pool:
+                pools[job.pool] += 1
+            for waiting in passed_over:
+                waiting.overtaken += 1
+            if job.exclusive:
+                break
+            continue
+        if job.overtaken >= MAX_OVERTAKEN:
+            break  # hold what frees up for this job
+        passed_over.append(job)
+    return chosen

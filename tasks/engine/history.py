@@ -1,0 +1,226 @@
+"""Per task, what past runs measured (.gotasks/history.json): sharper estimates next run."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import secrets
+import statistics
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+# Enough runs to outvote one slow outlier, few enough to follow a task that changes.
+WINDOW = 10
+# Failed runs still measured real work (a failing test suite runs nearly in full);
+# skipped, killed, timed-out and interrupted runs stopped early and would understate it.
+COUNTED_STATUSES = frozenset({"ok", "failed"})
+MIN_CPUS = 0.1
+
+StrPath = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A finished task, as the scheduler saw it; feeds the history, the trace and the summary."""
+
+    name: str
+    status: str  # "ok", "failed", "skipped", "killed", "timeout", "interrupted"
+    start: float  # seconds since the run started (monotonic)
+    end: float
+    slot: int  # the concurrent slot (track) it ran on: 0, 1, 2...
+    pool: str | None
+    cpu_claim: float  # cores declared or estimated
+    mem_claim: int  # bytes declared or estimated
+    peak_rss: int  # bytes, peak of the task's process tree (0 if it ran no command)
+    cpu_seconds: float  # CPU time of its process tree
+    deps: tuple[str, ...]  # the tasks it waited for
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One past run of a task."""
+
+    duration: float
+    peak_rss: int
+    cpu_seconds: float
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "duration": self.duration,
+            "peak_rss": self.peak_rss,
+            "cpu_seconds": self.cpu_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What the next run of a task will likely take: seconds, bytes at peak, cores."""
+
+    duration: float
+    peak_rss: int
+    cpus: float
+
+
+class History:
+    """Per task name, the last WINDOW samples; `save` merges with what other runs wrote."""
+
+    def __init__(self, samples: dict[str, list[Sample]] | None = None) -> None:
+        self._samples: dict[str, list[Sample]] = {k: list(v) for k, v in (samples or {}).items()}
+        # Only what this run measured is written back: samples another run saved since our
+        # load are on disk already, and re-adding ours from the load would double them.
+        self._pending: dict[str, list[Sample]] = {}
+
+    @classmethod
+    def load(cls, path: StrPath) -> History:
+        """The history at path; missing, empty, corrupt or of another version: empty."""
+        path = Path(path)
+        try:
+            if not path.exists():
+                return cls()
+            try:
+                with _locked(path):
+                    return cls(_read(path))
+            except OSError:
+                # No lock possible (a read-only checkout): still worth reading, never worth failing.
+                return cls(_read(path, keep_corrupt=False))
+        except OSError:
+            return cls()
+
+    def names(self) -> list[str]:
+        return sorted(self._samples)
+
+    def samples(self, name: str) -> list[Sample]:
+        return list(self._samples.get(name, ()))
+
+    def record(self, records: Iterable[TaskRecord]) -> None:
+        for rec in records:
+            if rec.status not in COUNTED_STATUSES:
+                continue
+            sample = Sample(
+                duration=_non_negative(rec.duration),
+                peak_rss=max(0, int(rec.peak_rss)),
+                cpu_seconds=_non_negative(rec.cpu_seconds),
+            )
+            self._samples[rec.name] = [*self._samples.get(rec.name, []), sample][-WINDOW:]
+            self._pending.setdefault(rec.name, []).append(sample)
+
+    def save(self, path: StrPath) -> None:
+        """Merge this run's samples into the file under a lock; raises OSError if unwritable."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            merged = _read(path)
+            for name, new in self._pending.items():
+                merged[name] = [*merged.get(name, []), *new][-WINDOW:]
+            doc = {
+                "version": FORMAT_VERSION,
+                "tasks": {
+                    name: [s.to_json() for s in samples] for name, samples in sorted(merged.items())
+                },
+            }
+            atomic_write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        self._samples = merged
+        self._pending = {}
+
+    def estimate(self, name: str) -> Estimate | None:
+        samples = self._samples.get(name)
+        if not samples:
+            return None
+        duration = statistics.median(s.duration for s in samples)
+        # A task whose memory grows run after run (more tests, bigger binaries) would be
+        # underestimated by the median alone; the last run is the best guess of the next.
+        peak_rss = max(int(statistics.median(s.peak_rss for s in samples)), samples[-1].peak_rss)
+        ratios = [s.cpu_seconds / s.duration for s in samples if s.duration > 0]
+        cpus = max(MIN_CPUS, statistics.median(ratios)) if ratios else MIN_CPUS
+        return Estimate(duration=duration, peak_rss=peak_rss, cpus=cpus)
+
+
+def atomic_write_text(path: StrPath, text: str) -> None:
+    """Write text to path so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name beside the target: same filesystem for os.replace, and os.open (unlike
+    # tempfile) applies the umask, so the file gets the permissions any other file would.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    # A separate lock file, never deleted: the data file itself is replaced on every save,
+    # so a lock held on it would guard an inode that is no longer the file.
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    if not raw.strip():
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        doc = None
+    if not isinstance(doc, dict) or (
+        doc.get("version") == FORMAT_VERSION and not isinstance(doc.get("tasks"), dict)
+    ):
+        if keep_corrupt:
+            # Kept for a look at what went wrong; the next save starts afresh beside it.
+            os.replace(path, path.with_name(path.name + ".corrupt"))
+        return {}
+    if doc.get("version") != FORMAT_VERSION:
+        return {}
+    tasks: dict[str, list[Sample]] = {}
+    for name, entries in doc["tasks"].items():
+        samples = [s for s in map(_sample, entries if isinstance(entries, list) else []) if s]
+        if samples:
+            tasks[name] = samples[-WINDOW:]
+    return tasks
+
+
+def _sample(entry: Any) -> Sample | None:
+    if not isinstance(entry, dict):
+        return None
+    duration, peak_rss, cpu_seconds = (
+        _number(entry.get(k)) for k in ("duration", "peak_rss", "cpu_seconds")
+    )
+    if duration is None or peak_rss is None or cpu_seconds is None:
+        return None
+    return Sample(duration=duration, peak_rss=int(peak_rss), cpu_seconds=cpu_seconds)
+
+
+def _number(value: Any) -> float | None:
+    """A finite, non-negative number from the file, else None (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def _non_negative(value: float) -> float:
+    return float(value) if math.isfinite(value) and value > 0 else 0.0

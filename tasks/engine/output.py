@@ -1,0 +1,121 @@
+"""Where a task's output goes while tasks run side by side: a block per task, or prefixed lines."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from tasks.engine import console
+
+Sink = Callable[[str], None]
+
+
+class ThreadRouter(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr during a run: what a worker thread writes (its
+    prints and invoke's copy of its commands' output) goes to that thread's task."""
+
+    def __init__(self, real: TextIO) -> None:
+        self.real = real
+        self._local = threading.local()
+
+    def route(self, sink: Sink | None) -> None:
+        self._local.sink = sink
+
+    def write(self, text: str) -> int:
+        sink: Sink | None = getattr(self._local, "sink", None)
+        if sink is None:
+            return self.real.write(text)
+        sink(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if getattr(self._local, "sink", None) is None:
+            self.real.flush()
+
+    def isatty(self) -> bool:
+        return False  # a task's output is captured, never a terminal
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+class TaskOutput:
+    """One task's output: kept for its block (mode "group") or streamed with a prefix."""
+
+    def __init__(self, name: str, mode: str, lock: threading.Lock, real: TextIO) -> None:
+        self.name, self.mode, self.lock, self.real = name, mode, lock, real
+        self.text: list[str] = []
+        self._partial = ""
+
+    def write(self, text: str) -> None:
+        if self.mode == "direct":
+            self.real.write(text)
+            return
+        if self.mode != "prefixed":
+            self.text.append(text)
+            return
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        if lines:
+            with self.lock:
+                for line in lines:
+                    self.real.write(f"{console.paint(f'[{self.name}]', console.DIM)} {line}\n")
+                self.real.flush()
+
+    def finish(self, status: str, duration: str, message: str | None) -> None:
+        """Print the block (group mode) or the last partial line, then the one-line result.
+
+        A run of one task ("direct") streams as it goes and adds nothing: `inv env`'s output
+        must stay exactly what `eval` reads.
+        """
+        if self.mode == "direct":
+            self.real.flush()
+            return
+        with self.lock:
+            if self.mode == "prefixed":
+                if self._partial:
+                    self.real.write(f"[{self.name}] {self._partial}\n")
+            else:
+                body = "".join(self.text)
+                if in_github_actions():
+                    self.real.write(f"::group::{self.name} ({status}, {duration})\n")
+                if body:
+                    self.real.write(body if body.endswith("\n") else body + "\n")
+                if in_github_actions():
+                    self.real.write("::endgroup::\n")
+            mark = console.status_mark(status)
+            line = f"{mark} {self.name} ({duration})"
+            if message:
+                line += f": {message}"
+            self.real.write(line + "\n")
+            self.real.flush()
+
+
+class Routing:
+    """Installs the routers on sys.stdout and sys.stderr for the length of a run."""
+
+    def __enter__(self) -> Routing:
+        self.stdout, self.stderr = sys.stdout, sys.stderr
+        self.out = ThreadRouter(self.stdout)
+        self.err = ThreadRouter(self.stderr)
+        sys.stdout, sys.stderr = self.out, self.err
+        return self
+
+    def route(self, sink: Sink | None) -> None:
+        self.out.route(sink)
+        self.err.route(sink)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout, sys.stderr = self.stdout, self.stderr

@@ -1,0 +1,436 @@
+"""The parallel run: admits ready tasks under CPU, memory and pool limits, watches their
+process trees, stops what goes over, and reports (blocks, summary, trace, history)."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psutil
+from invoke.config import Config
+from invoke.exceptions import Exit, UnexpectedExit
+from invoke.parser import ParseResult
+
+from tasks.engine import console
+from tasks.engine.admission import Job, Limits, admit, set_priorities
+from tasks.engine.capacity import Capacity, detect
+from tasks.engine.decorator import GoTask
+from tasks.engine.errors import UsageError
+from tasks.engine.graph import Node
+from tasks.engine.history import History, TaskRecord
+from tasks.engine.output import Routing, TaskOutput
+from tasks.engine.procs import TaskProcesses, bind
+from tasks.engine.run import RunOptions
+from tasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
+
+SAMPLE_SECONDS = 0.2
+DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
+TRUTHY = ("1", "true", "yes", "on")
+
+
+@dataclass(eq=False)
+class Task:
+    """A node of the run with its scheduling facts and, once it ran, what happened."""
+
+    node: Node
+    job: Job
+    timeout: float | None
+    mem_limit: int
+    status: str = "waiting"  # waiting, running, ok, failed, killed, timeout, skipped, interrupted
+    start: float = 0.0
+    end: float = 0.0
+    slot: int = -1
+    message: str | None = None
+    code: int = 0  # the exit code the task's own failure asked for (2: bad usage)
+    result: Any = None
+    processes: TaskProcesses | None = None
+    output: TaskOutput | None = None
+    deps: list[Task] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    tasks: list[Task]
+    limits: Limits
+    capacity: Capacity
+    keep_going: bool
+    output: str
+    trace: str | None
+    history: History
+    history_path: Path | None
+
+    @classmethod
+    def make(
+        cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
+    ) -> Plan:
+        """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
+        sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
+        jobs = _jobs(options.jobs, environ.get("GOTASKS_JOBS"), sched.get("jobs", 0))
+        keep_going = (
+            options.keep_going
+            or environ.get("GOTASKS_KEEP_GOING", "").lower() in TRUTHY
+            or bool(sched.get("keep_going"))
+        )
+        output = options.output or environ.get("GOTASKS_OUTPUT") or sched.get("output") or "group"
+        if output not in ("group", "prefixed"):
+            raise UsageError(f"--output: expected group or prefixed, got {output!r}")
+        trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
+        capacity = detect(
+            sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
+        )
+        state = sched.get("state_dir")
+        history_path = Path(state) / "history.json" if state else None
+        history = History.load(history_path) if history_path else History()
+        factor = float(sched.get("memory_limit_factor") or DEFAULT_LIMIT_FACTOR)
+        tasks = [_task(node, history, factor) for node in nodes]
+        for task, node in zip(tasks, nodes, strict=True):
+            task.deps = [tasks[i] for i in sorted(node.deps)]
+            task.job.deps = {d.job for d in task.deps}
+            for dep in task.deps:
+                dep.job.dependents.add(task.job)
+        set_priorities([t.job for t in tasks])
+        limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
+        return cls(tasks, limits, capacity, keep_going, output, trace, history, history_path)
+
+
+def _jobs(flag: str | None, env: str | None, config: int) -> int:
+    for value, what in ((flag, "--jobs"), (env, "GOTASKS_JOBS")):
+        if value is None or value == "":
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            raise UsageError(f"{what}: expected a whole number, got {value!r}") from None
+        if number < 1:
+            raise UsageError(f"{what}: must be 1 or more, got {number}")
+        return number
+    return int(config)
+
+
+def _task(node: Node, history: History, factor: float) -> Task:
+    task = node.call.task
+    claims = task.claims if isinstance(task, GoTask) else None
+    cpu = claims.cpu if claims else 1.0
+    mem = claims.mem if claims else 256 * 1024**2
+    duration = 1.0
+    estimate = history.estimate(node.name)
+    if estimate is not None:
+        # Past runs sharpen the claims only upwards: a declared claim is a floor.
+        mem = max(mem, estimate.peak_rss)
+        cpu = max(cpu, min(estimate.cpus, 64.0))
+        duration = estimate.duration
+    job = Job(
+        name=node.name,
+        cpu=cpu,
+        mem=mem,
+        pool=claims.pool if claims else None,
+        exclusive=claims.exclusive if claims else False,
+        duration=duration,
+    )
+    timeout = claims.timeout if claims else None
+    return Task(node=node, job=job, timeout=timeout, mem_limit=int(mem * factor))
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Interrupted
+
+
+def run_plan(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
+    runner = _Runner(plan, config, core)
+    return runner.run()
+
+
+class _Runner:
+    def __init__(self, plan: Plan, config: Config, core: ParseResult) -> None:
+        self.plan, self.config, self.core = plan, config, core
+        self.done: queue.Queue[Task] = queue.Queue()
+        self.running: list[Task] = []
+        self.lock = threading.Lock()
+        self.print_lock = threading.Lock()
+        self.t0 = time.monotonic()
+        self.t0_unix = time.time()
+        self.counters: list[tuple[float, float, int]] = []
+        self.stopping = False
+        self.failed = False
+        self.free_slots: list[int] = []
+        self.next_slot = 0
+
+    # -- the main loop ---------------------------------------------------------------------
+
+    def run(self) -> dict[Any, Any]:
+        interrupted = False
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        monitor = threading.Thread(target=self._monitor, name="gotasks-monitor", daemon=True)
+        with Routing() as self.routing:
+            self.real_out = self.routing.stdout
+            monitor.start()
+            try:
+                self._loop()
+            except (KeyboardInterrupt, _Interrupted):
+                interrupted = True
+                self._interrupt()
+            finally:
+                self.stopping = True
+                signal.signal(signal.SIGTERM, previous)
+        self._finish_records()
+        self._summary()
+        self._save()
+        if interrupted:
+            raise Exit("interrupted: every task's processes were stopped", code=130)
+        failed = [t for t in self.plan.tasks if t.status in ("failed", "killed", "timeout")]
+        if failed:
+            # One line on stderr: the failure itself, or each failure's own message.
+            code = 2 if all(t.code == 2 for t in failed) else 1
+            messages = [t.message or f"{t.node.name} failed" for t in failed]
+            raise Exit("; ".join(messages) if len(failed) > 1 else messages[0], code=code)
+        return {t.node.call.task: t.result for t in self.plan.tasks if t.status == "ok"}
+
+    def _loop(self) -> None:
+        tasks = self.plan.tasks
+        while True:
+            self._start_ready()
+            with self.lock:
+                if not self.running:
+                    break
+            try:
+                finished = self.done.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self._finished(finished)
+        for task in tasks:
+            if task.status == "waiting":
+                task.status = "skipped"
+                blocked = [d.node.name for d in task.deps if d.status != "ok"]
+                task.message = "not run: " + (
+                    f"{', '.join(blocked)} did not succeed" if blocked else "the run stopped"
+                )
+
+    def _ready(self) -> list[Task]:
+        return [
+            t
+            for t in self.plan.tasks
+            if t.status == "waiting" and all(d.status == "ok" for d in t.deps)
+        ]
+
+    def _start_ready(self) -> None:
+        if self.stopping or (self.failed and not self.plan.keep_going):
+            return
+        self._skip_dependents_of_failures()
+        ready = self._ready()
+        if not ready:
+            return
+        by_job = {t.job: t for t in ready}
+        with self.lock:
+            running_jobs = [t.job for t in self.running]
+        memory_low = psutil.virtual_memory().available < self.plan.capacity.reserve
+        for job in admit(list(by_job), running_jobs, self.plan.limits, memory_low):
+            self._start(by_job[job])
+
+    def _skip_dependents_of_failures(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for task in self.plan.tasks:
+                if task.status != "waiting":
+                    continue
+                bad = [d for d in task.deps if d.status not in ("waiting", "running", "ok")]
+                if bad:
+                    task.status = "skipped"
+                    task.message = "skipped: depends on " + ", ".join(d.node.name for d in bad)
+                    changed = True
+
+    def _start(self, task: Task) -> None:
+        task.status = "running"
+        task.start = time.monotonic() - self.t0
+        task.slot = self.free_slots.pop(0) if self.free_slots else self._new_slot()
+        task.processes = TaskProcesses(task.node.name)
+        mode = self.plan.output if len(self.plan.tasks) > 1 else "direct"
+        task.output = TaskOutput(task.node.name, mode, self.print_lock, self.real_out)
+        with self.lock:
+            self.running.append(task)
+        thread = threading.Thread(target=self._work, args=(task,), name=task.node.name)
+        thread.daemon = True
+        thread.start()
+
+    def _new_slot(self) -> int:
+        self.next_slot += 1
+        return self.next_slot - 1
+
+    def _work(self, task: Task) -> None:
+        assert task.processes is not None and task.output is not None
+        bind(task.processes)
+        self.routing.route(task.output.write)
+        call = task.node.call
+        try:
+            context = call.make_context(self.config, core_parse_result=self.core)
+            task.result = call.task(context, *call.args, **call.kwargs)
+            task.status = "ok"
+        except Exit as error:
+            task.status, task.message = "failed", str(error.message or f"exit {error.code}")
+            task.code = error.code
+        except UnexpectedExit as error:
+            task.status = "failed"
+            task.message = f"command failed (exit {error.result.exited}): {error.result.command}"
+        except BaseException:  # a bug in a task: show it, in that task's block
+            task.output.write(traceback.format_exc())
+            task.status, task.message = "failed", "raised an exception (traceback above)"
+        finally:
+            bind(None)
+            self.routing.route(None)
+            self.done.put(task)
+
+    def _finished(self, task: Task) -> None:
+        task.end = time.monotonic() - self.t0
+        with self.lock:
+            self.running.remove(task)
+        self.free_slots.append(task.slot)
+        self.free_slots.sort()
+        processes = task.processes
+        if processes is not None and processes.stop_reason:
+            kind = "timeout" if processes.stop_reason.startswith("timeout") else "killed"
+            if task.status != "ok":
+                task.status, task.message = kind, processes.stop_reason
+        if task.status != "ok":
+            self.failed = True
+        assert task.output is not None
+        task.output.finish(task.status, format_duration(task.end - task.start), task.message)
+
+    # -- watching the process trees --------------------------------------------------------
+
+    def _monitor(self) -> None:
+        last_cpu, last_t = 0.0, time.monotonic()
+        while not self.stopping:
+            time.sleep(SAMPLE_SECONDS)
+            with self.lock:
+                running = list(self.running)
+            total_rss, total_cpu = 0, 0.0
+            now = time.monotonic()
+            for task in running:
+                processes = task.processes
+                if processes is None:
+                    continue
+                rss = processes.sample()
+                total_rss += rss
+                total_cpu += processes.cpu_seconds
+                self._enforce(task, rss, now - self.t0 - task.start)
+            dt = max(now - last_t, 1e-6)
+            cpu_share = max(0.0, total_cpu - last_cpu) / dt / max(self.plan.capacity.cpus, 0.01)
+            self.counters.append((now - self.t0, round(100 * cpu_share, 1), total_rss))
+            last_cpu, last_t = total_cpu, now
+
+    def _enforce(self, task: Task, rss: int, elapsed: float) -> None:
+        processes = task.processes
+        if processes is None or processes.stop_reason:
+            return
+        reason = None
+        if rss > task.mem_limit:
+            reason = (
+                f"memory: {format_bytes(rss)} is over its limit {format_bytes(task.mem_limit)}"
+                f" (estimate {format_bytes(task.job.mem)}); killed"
+            )
+        elif task.timeout is not None and elapsed > task.timeout:
+            reason = f"timeout: still running after {format_duration(task.timeout)}; killed"
+        if reason:
+            threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
+
+    def _interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: stop every running task's process groups, then wait for them."""
+        self.stopping = True
+        with self.lock:
+            running = list(self.running)
+        stoppers = [
+            threading.Thread(target=t.processes.stop, args=("interrupted",), daemon=True)
+            for t in running
+            if t.processes is not None
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                task = self.done.get(timeout=0.1)
+            except queue.Empty:
+                with self.lock:
+                    if not self.running:
+                        break
+                continue
+            self._finished(task)
+        for task in self.plan.tasks:
+            if (task.status in ("waiting", "running", "failed") and task.end == 0.0) or (
+                task.status in ("failed", "killed")
+                and task.processes
+                and (task.processes.stop_reason == "interrupted")
+            ):
+                task.status = "interrupted"
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def _finish_records(self) -> None:
+        self.records = [
+            TaskRecord(
+                name=t.node.name,
+                status=t.status,
+                start=t.start,
+                end=max(t.end, t.start),
+                slot=max(t.slot, 0),
+                pool=t.job.pool,
+                cpu_claim=t.job.cpu,
+                mem_claim=t.job.mem,
+                peak_rss=t.processes.peak_rss if t.processes else 0,
+                cpu_seconds=t.processes.cpu_seconds if t.processes else 0.0,
+                deps=tuple(d.node.name for d in t.deps),
+            )
+            for t in self.plan.tasks
+        ]
+
+    def _summary(self) -> None:
+        ran = [r for r in self.records if r.status not in ("skipped",) and r.end > 0]
+        if len(self.records) <= 1:
+            return  # one task says it all in its own output
+        lines = ["", console.paint("summary", console.DIM)]
+        width = max((len(r.name) for r in self.records), default=4)
+        lines.append(f"  {'task':<{width}}  status  {'time':>7}  {'peak mem':>8}  {'cpu':>5}")
+        for r in self.records:
+            cores = f"{r.cpu_seconds / r.duration:.1f}" if r.duration > 0.05 else "-"
+            peak = format_bytes(r.peak_rss) if r.peak_rss else "-"
+            time_ = format_duration(r.duration) if r in ran else "-"
+            lines.append(
+                f"  {r.name:<{width}}  {console.status_mark(r.status)}    {time_:>7}"
+                f"  {peak:>8}  {cores:>5}"
+            )
+        path = critical_path([r for r in self.records if r in ran])
+        if path:
+            total = max(r.end for r in ran) - min(r.start for r in ran)
+            lines.append(f"critical path ({format_duration(total)}): " + " -> ".join(path))
+        print("\n".join(lines), flush=True)
+
+    def _save(self) -> None:
+        plan = self.plan
+        if plan.history_path is not None:
+            try:
+                plan.history.record(self.records)
+                plan.history.save(plan.history_path)
+            except OSError as error:
+                console.warn(f"could not save {plan.history_path}: {error.strerror}")
+        if plan.trace:
+            meta = {
+                "cpus": str(plan.capacity.cpus),
+                "memory": format_bytes(plan.capacity.memory),
+                **{k: str(v) for k, v in plan.capacity.sources.items()},
+            }
+            write_trace(plan.trace, self.records, self.counters, self.t0_unix, meta)
+            print(f"trace: {plan.trace}", flush=True)

@@ -1,0 +1,131 @@
+"""Each task's commands in their own process group, measured and, when needed, stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from subprocess import PIPE, Popen
+from typing import Any
+
+import psutil
+from invoke.runners import Local
+
+_current = threading.local()
+
+
+@dataclass
+class TaskProcesses:
+    """The process groups one task started, and what its process trees used."""
+
+    name: str
+    groups: list[int] = field(default_factory=list)
+    peak_rss: int = 0
+    cpu_seconds: float = 0.0
+    stop_reason: str | None = None  # set when gotasks killed it: "memory ...", "timeout ..."
+    _cpu_by_pid: dict[int, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_group(self, pgid: int) -> None:
+        with self._lock:
+            self.groups.append(pgid)
+
+    def sample(self) -> int:
+        """RSS of every live process in the task's groups now; peaks and CPU kept up to date."""
+        with self._lock:
+            roots = list(self.groups)
+        rss = 0
+        for proc in _tree(roots):
+            try:
+                with proc.oneshot():
+                    rss += proc.memory_info().rss
+                    times = proc.cpu_times()
+                    self._cpu_by_pid[proc.pid] = times.user + times.system
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        self.cpu_seconds = sum(self._cpu_by_pid.values())
+        return rss
+
+    def stop(self, reason: str, grace: float = 2.0) -> None:
+        """TERM every group, then KILL what is left after `grace` seconds."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        with self._lock:
+            groups = list(self.groups)
+        signal_groups(groups, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(_alive(g) for g in groups):
+            time.sleep(0.05)
+        signal_groups(groups, signal.SIGKILL)
+
+
+def _tree(roots: list[int]) -> list[psutil.Process]:
+    """Processes in the given groups: the group leaders, their descendants, and any other
+    member of the group (a child that re-parented after its parent exited)."""
+    found: dict[int, psutil.Process] = {}
+    for pgid in roots:
+        try:
+            leader = psutil.Process(pgid)
+            found[leader.pid] = leader
+            for child in leader.children(recursive=True):
+                found[child.pid] = child
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return list(found.values())
+
+
+def _alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def signal_groups(groups: list[int], signum: int) -> None:
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signum)
+
+
+def bind(processes: TaskProcesses | None) -> None:
+    """Commands started from this thread from now on belong to `processes`' task."""
+    _current.processes = processes
+
+
+def bound() -> TaskProcesses | None:
+    value = getattr(_current, "processes", None)
+    return value if isinstance(value, TaskProcesses) else None
+
+
+class GroupRunner(Local):
+    """invoke's Local runner, with each command in a new session (its own process group),
+    so a task's whole tree can be measured and stopped, and Ctrl-C leaves nothing behind."""
+
+    def start(self, command: str, shell: str, env: dict[str, Any]) -> None:
+        if self.using_pty:
+            super().start(command, shell, env)
+            return
+        self.process = Popen(
+            command,
+            shell=True,
+            executable=shell,
+            env=env,
+            stdout=PIPE,
+            stderr=PIPE,
+            stdin=PIPE,
+            start_new_session=True,
+        )
+        processes = bound()
+        if processes is not None:
+            processes.add_group(self.process.pid)
+
+    def kill(self) -> None:
+        if self.using_pty:
+            super().kill()
+            return
+        signal_groups([self.process.pid], signal.SIGKILL)
