@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from invoke.context import Context
 
 from tasks.context import go, module_header, module_of, settings_of, toolchain_of
-from tasks.engine import TaskFailed, console, task
-from tasks.go.artifacts import binary_name, differing_files, write_sha256sums
+from tasks.engine import TaskFailed, UsageError, console, task
+from tasks.go.artifacts import (
+    binary_name,
+    differing_files,
+    short_name,
+    swap_in,
+    write_sha256sums,
+)
 from tasks.go.buildinfo import read_vcs, version_ldflags
 from tasks.go.modules import Module
 from tasks.paths import dist_dir
@@ -45,27 +50,34 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
         if verify:
             _verify(c, mod, packages, Path(scratch))
         for folder in sorted(Path(scratch).iterdir()):
-            target = dist / folder.name
-            if target.exists():
-                shutil.rmtree(target)
-            folder.rename(target)
+            swap_in(folder, dist / folder.name)
     sums = write_sha256sums(dist)
     for path in built:
         console.ok(f"{mod.rel}: dist/{path}")
-    console.info(f"checksums: {sums.relative_to(sums.parent.parent)}")
+    console.info(f"checksums: dist/{sums.name}")
 
 
 def _main_packages(c: Context, mod: Module) -> list[str]:
-    configured: list[str] = settings_of(c.config).section("build")["packages"]
-    if configured:
-        return configured
+    """The main packages matching build.packages (default ./...), by import path."""
+    patterns: list[str] = settings_of(c.config).section("build")["packages"] or ["./..."]
     template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
-    result = go(c, ["list", "-f", template, "./..."], mod.dir)
+    result = go(c, ["list", "-f", template, "--", *patterns], mod.dir)
     if result.exited != 0:
         console.fail("go list:")
         console.info(result.stderr.rstrip())
-        raise TaskFailed(f"build {mod.rel}: go list failed")
-    return [line for line in result.stdout.split() if line]
+        raise TaskFailed(f"build {mod.rel}: go list {' '.join(patterns)} failed")
+    packages = result.stdout.split()
+    by_name: dict[str, list[str]] = {}
+    for package in packages:
+        by_name.setdefault(short_name(package), []).append(package)
+    clashes = [names for names in by_name.values() if len(names) > 1]
+    if clashes:
+        raise UsageError(
+            f"build {mod.rel}: these main packages would overwrite each other's binary: "
+            + "; ".join(" and ".join(names) for names in clashes)
+            + " (narrow build.packages)"
+        )
+    return packages
 
 
 def _build_matrix(

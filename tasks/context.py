@@ -31,9 +31,9 @@ def prepare_run(config: Config, options: RunOptions) -> None:
     """
     # ${VAR} means the user's own value (shell, else `go env -w`), never one an earlier
     # `eval "$(inv env)"` exported.
-    environ = with_go_env_file(user_environ(os.environ))
-    settings = load_settings(project_root(), options.env, environ)
     toolchain = find_toolchain()
+    environ = with_go_env_file(user_environ(os.environ), toolchain.goenv)
+    settings = load_settings(project_root(), options.env, environ)
     check_targets(settings, toolchain)
     environment = go_environment(settings, toolchain)
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}

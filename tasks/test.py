@@ -69,22 +69,24 @@ def test(
 ) -> None:
     """Run go test -json; report per package and show only the failing tests' output."""
     assert module is not None
+    if count < 0:
+        raise UsageError(f"--count must be 1 or more, got {count}")
     mod = module_of(c, module)
     settings = settings_of(c.config)
     config = settings.section("test")
     module_header(c, "test", mod)
-    args = ["test", "-json", "-timeout", config["timeout"]]
-    if race or config["race"]:
+    args = ["test", "-json", "-timeout", config["timeout"], "-p", str(_parallel_packages(c))]
+    race = race or config["race"]
+    if race:
         args.append("-race")
     profile = None
     if cover or config["cover"]:
         profile = state_dir(settings.root) / "cover" / f"{mod.name}.out"
         profile.parent.mkdir(parents=True, exist_ok=True)
+        # -race needs atomic counters; go refuses -race with -covermode=set
         args += ["-covermode=atomic" if race else "-covermode=set", f"-coverprofile={profile}"]
     if run:
         args += ["-run", run]
-    if count < 0:
-        raise UsageError(f"--count must be 1 or more, got {count}")
     if count:
         args += ["-count", str(count)]
     args += [*config["args"], *config["packages"]]
@@ -93,7 +95,7 @@ def test(
     result = go(c, args, mod.dir, hide="err", out_stream=feed)
     feed.close()
     result_run.finish()
-    _report(result_run, result.stderr)
+    _report(result_run, result.stderr if result.exited != 0 else "")
     if junit:
         _write_junit(Path(junit), lines)
     if profile is not None and profile.exists():
@@ -106,11 +108,17 @@ def test(
         )
 
 
+def _parallel_packages(c: Context) -> int:
+    """go test -p: as many packages at once as the test task claims cores."""
+    return max(1, int(test.claims.cpu))
+
+
 def _report(run: TestRun, stderr: str) -> None:
     for line in summary_lines(run):
         color = _COLORS.get(line.kind)
         console.info(console.paint(line.text, color) if color else line.text)
-    if run.failed and stderr.strip() and not run.packages:
+    if stderr.strip() and not any(p.failed for p in run.packages):
+        # go refused to start (a bad flag, a broken go.mod): its own words are the report
         console.info(stderr.rstrip())
 
 

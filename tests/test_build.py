@@ -406,3 +406,49 @@ def test_modules_sharing_a_last_path_element_keep_apart_artifacts(
     assert (dist / f"github.com_acme_tools_api_{target}" / "apictl").is_file()
     sums = (dist / "SHA256SUMS").read_text()
     assert "apid" in sums and "apictl" in sums
+
+
+# 14
+def test_build_packages_are_patterns_named_as_go_names_them(make_project: MakeProject) -> None:
+    project = make_project(example=False)
+    set_targets(project, [host_target()])
+    project.write("go.mod", "module example.com/tool/v2\n\ngo 1.21\n")
+    project.write("main.go", "package main\n\nfunc main() {}\n")
+    project.write("cmd/helper/main.go", "package main\n\nfunc main() {}\n")
+    project.commit_all("a v2 module with two binaries")
+    target = host_target().replace("/", "_")
+
+    project.write(
+        "config/dev.yaml",
+        project.root.joinpath("config/dev.yaml").read_text() + "build:\n  packages: [.]\n",
+    )
+    ok(project.inv("build"))
+    folder = project.root / "dist" / f"tool_{target}"  # /v2 is not the name, as in go build
+    assert sorted(p.name for p in folder.iterdir()) == ["tool"]
+
+    project.write("config/dev.yaml", "go:\n  tags: [dev]\nbuild:\n  packages: [./cmd/...]\n")
+    ok(project.inv("build"))
+    assert sorted(p.name for p in folder.iterdir()) == ["helper"]
+    sums = (project.root / "dist" / "SHA256SUMS").read_text()
+    assert f"tool_{target}/helper" in sums
+
+
+def test_main_packages_with_one_name_are_refused(make_project: MakeProject) -> None:
+    project = make_project(example=False)
+    set_targets(project, [host_target()])
+    project.write("go.mod", "module example.com/two\n\ngo 1.21\n")
+    for rel in ("cmd/hello", "tools/hello"):
+        project.write(f"{rel}/main.go", "package main\n\nfunc main() {}\n")
+    project.commit_all("two mains named hello")
+    result = project.inv("build")
+    assert_one_line_error(result, 2)
+    assert "cmd/hello" in result.stderr and "tools/hello" in result.stderr
+
+
+def test_checksums_ignore_a_killed_builds_scratch_folder(make_project: MakeProject) -> None:
+    project = adopted(make_project)
+    leftover = project.root / "dist" / ".build-killed" / folder(host_target())
+    leftover.mkdir(parents=True)
+    (leftover / "hello").write_bytes(b"half a binary")
+    ok(project.inv("build"))
+    assert ".build-killed" not in (project.root / "dist" / "SHA256SUMS").read_text()

@@ -585,3 +585,68 @@ def test_a_user_task_reads_the_settings_from_invokes_config(make_project: MakePr
 
     ci = project.inv("settings-probe", env={"CI": "true"})
     assert ci.stdout.splitlines() == ["env: test", "bench.count: 6"]
+
+
+def test_the_shell_record_never_holds_a_password(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    result = project.inv("env", env={"GOPROXY": "https://alice:s3cret@proxy.example,direct"})
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout
+    assert "alice:***@proxy.example" in exports(result.stdout)["GOTASKS_SHELL"]
+
+
+def test_switching_env_undoes_a_variable_only_the_old_env_set(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    project.write(
+        "config/prod.yaml",
+        (project.root / "config" / "prod.yaml")
+        .read_text()
+        .replace(
+            "    GOFLAGS: -mod=readonly\n",
+            "    GOFLAGS: -mod=readonly\n    GOINSECURE: insecure.corp.example\n",
+        ),
+    )
+    result = shell(
+        project,
+        f'eval "$({INV} env --env=prod)" && echo "prod:$GOINSECURE"'
+        f' && eval "$({INV} env --env=dev)" && echo "dev:${{GOINSECURE-unset}}"',
+    )
+    assert result.returncode == 0, result.stderr
+    assert "prod:insecure.corp.example" in result.stdout
+    assert "dev:unset" in result.stdout
+
+
+def test_an_emptied_section_in_an_env_file_keeps_base(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    project.write("config/dev.yaml", "go:\n  tags: [dev]\nbuild:\n  # targets: [linux/amd64]\n")
+    result = project.inv("env")
+    assert result.returncode == 0, result.stderr
+    # base.yaml's four targets are still checked (and still there): a bad one would fail
+    project.write("config/base.yaml", SHIPPED_BASE.replace("windows/amd64", "windows/amd46"))
+    assert_usage_error(project.inv("env"), "build.targets[3]", "windows/amd46")
+
+
+@pytest.mark.parametrize(
+    ("claim", "needle"),
+    [
+        ('timeout="10m"', "timeout="),
+        ("mem=None", "mem="),
+        ('mem="lots"', "lots"),
+        ("cpu=0", "cpu="),
+        ('pool="gpu"', "unknown pool 'gpu'"),
+    ],
+)
+def test_a_bad_claim_is_one_line_before_anything_runs(
+    make_project: MakeProject, claim: str, needle: str
+) -> None:
+    project = make_project(git=False)
+    with (project.root / "tasks.py").open("a") as handle:
+        handle.write(
+            "\n\nfrom tasks.engine import task as _task\n\n\n"
+            f"@_task({claim})\ndef claimed(c):\n"
+            '    c.run("touch ran")\n\n\n'
+            "ns.add_task(claimed)\n"
+        )
+    assert project.inv("--list").returncode == 0  # the listing never breaks
+    assert_usage_error(project.inv("claimed"), needle)
+    assert not (project.root / "ran").exists()

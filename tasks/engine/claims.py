@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -13,10 +14,10 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE
 
 def parse_bytes(value: int | float | str, what: str) -> int:
     """Bytes from an int or a size like "512M", "2G", "1.5GiB" (powers of 1024)."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise UsageError(f"{what}: expected bytes or a size like '512M', got {value!r}")
     if isinstance(value, int | float):
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise UsageError(f"{what}: must be more than 0, got {value!r}")
         return int(value)
     match = _SIZE.match(value)
@@ -26,6 +27,15 @@ def parse_bytes(value: int | float | str, what: str) -> int:
     if number <= 0:
         raise UsageError(f"{what}: must be more than 0, got {value!r}")
     return int(number)
+
+
+def _positive_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,12 @@ class Claims:
         exclusive: bool = False,
         timeout: float | None = None,
     ) -> Claims:
-        if isinstance(cpu, bool) or not isinstance(cpu, int | float) or cpu <= 0:
+        if not _positive_number(cpu):
             raise UsageError(f"task {name}: cpu= must be a number of cores above 0, got {cpu!r}")
-        if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
+        if timeout is not None and not _positive_number(timeout):
             raise UsageError(f"task {name}: timeout= must be seconds above 0, got {timeout!r}")
+        if pool is not None and not isinstance(pool, str):
+            raise UsageError(f"task {name}: pool= must be a pool's name, got {pool!r}")
         return cls(
             cpu=float(cpu),
             mem=parse_bytes(mem, f"task {name}: mem="),

@@ -100,6 +100,10 @@ def _with_run_options(body: Callable[..., Any], each: str | None) -> Callable[..
             return body(c, *args, **kwargs)
         except GoTasksError as error:
             raise Exit(str(error), code=error.exit_code) from None
+        except OSError as error:
+            # The machine said no (a full disk, a read-only dist/, a path too long): one line.
+            where = f" ({error.filename})" if error.filename else ""
+            raise Exit(f"{error.strerror or error}{where}", code=1) from None
 
     run_task.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*others, *kw_only, *extra]

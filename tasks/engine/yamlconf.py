@@ -118,6 +118,8 @@ def merge(base: Document, over: Document) -> Document:
     origins = dict(base.origins)
 
     def walk(a: Any, b: Any, key: Key) -> Any:
+        if isinstance(a, dict) and b is None:
+            return a  # `build:` with every line below it commented out changes nothing
         if isinstance(a, dict) and isinstance(b, dict):
             merged = dict(a)
             for name, value in b.items():

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
+_MAJOR_VERSION = re.compile(r"^v[0-9]+$")
+
+
+def short_name(import_path: str) -> str:
+    """The last element of an import path, as go build names a binary: example.com/tool/v2
+    gives "tool", not "v2"."""
+    parts = import_path.rstrip("/").split("/")
+    if len(parts) > 1 and _MAJOR_VERSION.match(parts[-1]):
+        parts.pop()
+    return parts[-1]
+
 
 def binary_name(package: str, goos: str) -> str:
-    name = package.rstrip("/").rsplit("/", 1)[-1]
+    name = short_name(package)
     return f"{name}.exe" if goos == "windows" else name
 
 
@@ -25,8 +38,8 @@ def write_sha256sums(dist: Path) -> Path:
     """dist/SHA256SUMS over every file in dist's target folders, in `sha256sum -c` format."""
     lines = []
     for path in sorted(p for p in dist.glob("*/**/*") if p.is_file()):
-        if path.parent.name.startswith("."):
-            continue
+        if path.relative_to(dist).parts[0].startswith("."):
+            continue  # a build's scratch folder, ours or a concurrent one's
         lines.append(f"{sha256_file(path)}  {path.relative_to(dist).as_posix()}\n")
     target = dist / "SHA256SUMS"
     write_atomic(target, "".join(lines))
@@ -55,3 +68,16 @@ def differing_files(a: Path, b: Path) -> list[str]:
         if sha256_file(a / name) != sha256_file(b / name):
             differ.append(str(name))
     return differ
+
+
+def swap_in(folder: Path, target: Path) -> None:
+    """Put `folder` at `target`: the old one is renamed aside first and removed last, so an
+    interruption leaves either the old folder or the new one, never neither."""
+    old = target.with_name(f".old-{target.name}")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    folder.rename(target)
+    if old.exists():
+        shutil.rmtree(old)

@@ -8,14 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tasks.engine.errors import UsageError
-from tasks.go.shellstate import STATE_VARIABLE, state_export
+from tasks.go.redact import redact
+from tasks.go.shellstate import STATE_VARIABLE, state_export, undo_lines
 from tasks.go.toolchain import Toolchain
 from tasks.settings import Settings
 
 _TAGS_FLAG = re.compile(r"^--?tags=(.*)$")
-_CREDENTIALS = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*)(?P<password>:[^@/\s]*)?@"
-)
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,7 @@ class GoEnvironment:
         shown = {k: v if reveal else redact(v) for k, v in self.variables.items()}
         for name, value in shown.items():
             lines.append(f"export {name}={shlex.quote(value)}")
+        lines.extend(undo_lines(shown, environ))
         if shown != self.variables:
             lines.append("# credentials shown as ***: for eval, use `inv env --reveal`")
         state = state_export(shown, environ)
@@ -70,18 +69,7 @@ def go_environment(settings: Settings, toolchain: Toolchain) -> GoEnvironment:
     for name, value in variables.items():
         if "\n" in value or "\0" in value:
             raise UsageError(
-                f"{settings.files[-1]}: go.env.{name}: a line break or NUL byte is not allowed"
-                f" in {redact(value)!r}"
+                f"{settings.where(('go', 'env', name))}: go.env.{name}: a line break or NUL"
+                f" byte is not allowed in {redact(value)!r}"
             )
     return GoEnvironment(env_name=settings.env, variables=variables, tags=tuple(tags))
-
-
-def redact(text: str) -> str:
-    """https://user:secret@host -> https://user:***@host, wherever URLs appear in `text`."""
-
-    def hide(match: re.Match[str]) -> str:
-        if match.group("password") is None:  # a lone token is the secret itself
-            return f"{match.group('scheme')}***@"
-        return f"{match.group('scheme')}{match.group('user')}:***@"
-
-    return _CREDENTIALS.sub(hide, text)

@@ -1,4 +1,4 @@
-"""Values a user set with `go env -w`: go reads them from its own config file."""
+"""Values a user set with `go env -w`: go keeps them in its own config file."""
 
 from __future__ import annotations
 
@@ -6,24 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def go_env_file(environ: Mapping[str, str]) -> Path | None:
-    """$GOENV, else <user config dir>/go/env, as cmd/go finds it; None when GOENV=off."""
-    explicit = environ.get("GOENV")
-    if explicit == "off":
-        return None
-    if explicit:
-        return Path(explicit)
-    config = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")) / ".config")
-    return Path(config).expanduser() / "go" / "env"
-
-
-def go_env_file_values(environ: Mapping[str, str]) -> dict[str, str]:
-    """KEY=VALUE lines of the go env file; a missing or unreadable file gives nothing."""
-    path = go_env_file(environ)
-    if path is None:
+def go_env_file_values(path: str) -> dict[str, str]:
+    """KEY=VALUE lines of the go env file (its path from `go env GOENV`, which knows each
+    platform's config folder); "", "off", missing or unreadable give nothing."""
+    if not path or path == "off":
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
     values = {}
@@ -34,6 +23,6 @@ def go_env_file_values(environ: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
-def with_go_env_file(environ: Mapping[str, str]) -> dict[str, str]:
+def with_go_env_file(environ: Mapping[str, str], path: str) -> dict[str, str]:
     """`environ`, with `go env -w` values under it: what the user has, as go sees it."""
-    return {**go_env_file_values(environ), **environ}
+    return {**go_env_file_values(path), **environ}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tasks.engine.errors import UsageError
+from tasks.go.artifacts import short_name
 from tasks.settings import Settings
 
 _SKIP_DIRS = {"vendor", "testdata", "node_modules"}
@@ -34,7 +35,7 @@ def discover(settings: Settings) -> list[Module]:
     else:
         dirs = _walk(root)
     modules = sorted({m.rel: m for m in (_read(root, d) for d in dirs)}.values(), key=_rel)
-    short = [m.path.rstrip("/").rsplit("/", 1)[-1] for m in modules]
+    short = [short_name(m.path) for m in modules]
     return [
         replace(m, name=s if short.count(s) == 1 else m.path.replace("/", "_"))
         for m, s in zip(modules, short, strict=True)
@@ -98,7 +99,11 @@ def _walk(root: Path) -> list[Path]:
 
 def _read(root: Path, directory: Path) -> Module:
     gomod = directory / "go.mod"
-    match = _MODULE_LINE.search(gomod.read_text(encoding="utf-8"))
+    try:
+        text = gomod.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{gomod}: cannot read as UTF-8 text ({error})") from None
+    match = _MODULE_LINE.search(text)
     if not match:
         raise UsageError(f"{gomod}: no module line")
     rel = os.path.relpath(directory, root.resolve())

@@ -8,7 +8,10 @@ switching from prod to dev must not keep prod's GOFLAGS or tags as if the user s
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
+
+from tasks.go.redact import MARK, redact
 
 STATE_VARIABLE = "GOTASKS_SHELL"
 
@@ -26,13 +29,14 @@ def _state(environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str | 
 
 def user_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """`environ` with every variable an earlier `inv env` set (and nobody changed since)
-    put back to the user's own value."""
+    put back to the user's own value. A value saved with its credentials hidden cannot be
+    put back: it counts as unset (the shipped defaults apply) rather than as `***`."""
     result = dict(environ)
     exported, saved = _state(environ)
     for name, value in exported.items():
         if environ.get(name) == value:
             original = saved.get(name)
-            if original is None:
+            if original is None or MARK in original:
                 result.pop(name, None)
             else:
                 result[name] = original
@@ -42,5 +46,24 @@ def user_environ(environ: Mapping[str, str]) -> dict[str, str]:
 def state_export(variables: Mapping[str, str], environ: Mapping[str, str]) -> str:
     """The GOTASKS_SHELL value that goes with exporting `variables` into `environ`'s shell."""
     before = user_environ(environ)
-    saved = {name: before.get(name) for name in variables}
+    # Saved values are printed too, so they are redacted like the rest.
+    saved = {name: _redacted(before.get(name)) for name in variables}
     return json.dumps({"exported": dict(variables), "saved": saved}, sort_keys=True)
+
+
+def _redacted(value: str | None) -> str | None:
+    return None if value is None else redact(value)
+
+
+def undo_lines(current: Mapping[str, str], environ: Mapping[str, str]) -> list[str]:
+    """Shell lines putting back what an earlier `inv env` exported and this one does not
+    (a GOINSECURE that only prod sets must not outlive a switch to dev)."""
+    exported, _ = _state(environ)
+    mine = user_environ(environ)
+    lines = []
+    for name in sorted(set(exported) - set(current)):
+        if environ.get(name) != exported[name]:
+            continue  # changed by hand since: the user's now
+        value = mine.get(name)
+        lines.append(f"unset {name}" if value is None else f"export {name}={shlex.quote(value)}")
+    return lines

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,51 +20,61 @@ class Toolchain:
     goroot: Path
     version: GoVersion
     version_text: str  # as `go env GOVERSION` prints it, e.g. go1.26.8
+    goenv: str = ""  # the file `go env -w` writes ("" when GOENV=off), as this go finds it
 
     @property
     def gofmt(self) -> Path:
         return self.goroot / "bin" / "gofmt"
 
 
-def find_toolchain(path: str | None = None) -> Toolchain:
-    """The go on PATH (or `path`); a missing or broken go is a usage error."""
-    found = shutil.which("go", path=path)
-    if found is None:
-        raise UsageError("go: not found on PATH; install Go (https://go.dev/dl) and try again")
-    go = Path(found)
+def _ask_go(go: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run this go itself, as it is: GOTOOLCHAIN=local (no switching to another toolchain a
+    go.mod asks for) and outside any module (the user's current folder must not matter)."""
+    env = {**os.environ, "GOTOOLCHAIN": "local"}
     try:
-        out = subprocess.run(
-            [str(go), "env", "GOVERSION", "GOROOT"],
+        return subprocess.run(
+            [str(go), *args],
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
-            env={"PATH": path} if path else None,
+            env=env,
+            cwd=tempfile.gettempdir(),
         )
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"{go} {' '.join(args)}: no answer in 60 s") from None
     except OSError as error:
         raise UsageError(f"{go}: cannot run: {error.strerror}") from None
+
+
+def find_toolchain() -> Toolchain:
+    """The go on PATH; a missing or broken go is a usage error."""
+    found = shutil.which("go")
+    if found is None:
+        raise UsageError("go: not found on PATH; install Go (https://go.dev/dl) and try again")
+    go = Path(found)
+    out = _ask_go(go, "env", "GOVERSION", "GOROOT", "GOENV")
     lines = out.stdout.split("\n")
     text = lines[0].strip()
-    if out.returncode != 0 or not text or len(lines) < 2:
+    if out.returncode != 0 or not text or len(lines) < 3:
         detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UsageError(f"{go} env GOVERSION GOROOT failed: {detail}")
+        raise UsageError(f"{go} env GOVERSION GOROOT GOENV failed: {detail}")
     try:
         version = GoVersion.parse(text.split()[0].split("-")[0])
     except VersionError:
         raise UsageError(f"{go}: cannot read its version from {text!r}") from None
-    goroot = Path(lines[1].strip())
-    return Toolchain(go=go, goroot=goroot, version=version, version_text=text.split()[0])
+    return Toolchain(
+        go=go,
+        goroot=Path(lines[1].strip()),
+        version=version,
+        version_text=text.split()[0],
+        goenv=lines[2].strip(),
+    )
 
 
 def check_targets(settings: Settings, toolchain: Toolchain) -> None:
     """Every build.targets entry must be a GOOS/GOARCH pair this go can build for."""
-    out = subprocess.run(
-        [str(toolchain.go), "tool", "dist", "list"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    out = _ask_go(toolchain.go, "tool", "dist", "list")
     if out.returncode != 0:
         return  # an old or odd toolchain: go build will say it instead
     supported = set(out.stdout.split())
