@@ -45,6 +45,7 @@ class Task:
     timeout: float | None
     mem_limit: int
     status: str = "waiting"  # waiting, running, ok, failed, killed, timeout, skipped, interrupted
+    outcome: str = "failed"  # what the worker thread found, until the main loop takes it
     start: float = 0.0
     end: float = 0.0
     slot: int = -1
@@ -273,26 +274,29 @@ class _Runner:
         bind(task.processes)
         self.routing.route(task.output.write)
         call = task.node.call
+        # Only the main thread sets task.status: dependents must not start before the
+        # main loop has seen this task end.
         try:
             context = call.make_context(self.config, core_parse_result=self.core)
             task.result = call.task(context, *call.args, **call.kwargs)
-            task.status = "ok"
+            task.outcome = "ok"
         except Exit as error:
-            task.status, task.message = "failed", str(error.message or f"exit {error.code}")
+            task.outcome, task.message = "failed", str(error.message or f"exit {error.code}")
             task.code = error.code
         except UnexpectedExit as error:
-            task.status = "failed"
+            task.outcome = "failed"
             task.message = f"command failed (exit {error.result.exited}): {error.result.command}"
         except BaseException:  # a bug in a task: show it, in that task's block
             task.output.write(traceback.format_exc())
-            task.status, task.message = "failed", "raised an exception (traceback above)"
+            task.outcome, task.message = "failed", "raised an exception (traceback above)"
         finally:
+            task.end = time.monotonic() - self.t0
             bind(None)
             self.routing.route(None)
             self.done.put(task)
 
     def _finished(self, task: Task) -> None:
-        task.end = time.monotonic() - self.t0
+        task.status = task.outcome
         with self.lock:
             self.running.remove(task)
         self.free_slots.append(task.slot)
@@ -370,10 +374,10 @@ class _Runner:
                 continue
             self._finished(task)
         for task in self.plan.tasks:
-            if (task.status in ("waiting", "running", "failed") and task.end == 0.0) or (
-                task.status in ("failed", "killed")
-                and task.processes
-                and (task.processes.stop_reason == "interrupted")
+            if task.status == "waiting":
+                task.status, task.message = "skipped", "not run: interrupted"
+            elif task.status == "running" or (
+                task.processes is not None and task.processes.stop_reason == "interrupted"
             ):
                 task.status = "interrupted"
 
