@@ -9,6 +9,7 @@ from invoke.context import Context
 
 from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
+from tasks.engine.threads import map_in_task
 from tasks.go.artifacts import (
     binary_name,
     differing_files,
@@ -93,26 +94,32 @@ def _build_matrix(
     ldflags = version_ldflags(
         read_vcs(mod.dir), toolchain.version_text, config["version_vars"], config["ldflags"]
     )
-    built = []
-    for target in config["targets"]:
+
+    def build_one(unit: tuple[str, str]) -> str | None:
+        target, package = unit
         goos, goarch = target.split("/")
         folder = f"{mod.name}_{goos}_{goarch}"
-        for package in packages:
-            output = into / folder / binary_name(package, goos)
-            env = {
-                "GOOS": goos,
-                "GOARCH": goarch,
-                "CGO_ENABLED": "1" if config["cgo"] else "0",
-                **(extra_env or {}),
-            }
-            args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(output), package]
-            result = go(c, args, mod.dir, extra_env=env)
-            if result.exited != 0:
-                console.fail(f"go build {package} for {target}:")
-                console.info(result.stderr.rstrip())
-                raise TaskFailed(f"build {mod.rel}: {package} failed for {target}")
-            built.append(f"{folder}/{output.name}")
-    return built
+        output = into / folder / binary_name(package, goos)
+        env = {
+            "GOOS": goos,
+            "GOARCH": goarch,
+            "CGO_ENABLED": "1" if config["cgo"] else "0",
+            **(extra_env or {}),
+        }
+        args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(output), package]
+        result = go(c, args, mod.dir, extra_env=env)
+        if result.exited != 0:
+            console.fail(f"go build {package} for {target}:\n{result.stderr.rstrip()}")
+            return None
+        return f"{folder}/{output.name}"
+
+    # The targets build side by side, as many at once as the task claims cores.
+    units = [(target, package) for target in config["targets"] for package in packages]
+    built = map_in_task(build_one, units, workers=int(build.claims.cpu))
+    failed = [f"{p} for {t}" for (t, p), out in zip(units, built, strict=True) if out is None]
+    if failed:
+        raise TaskFailed(f"build {mod.rel}: {'; '.join(failed)} failed")
+    return [out for out in built if out is not None]
 
 
 def _verify(c: Context, mod: Module, packages: list[str], first: Path) -> None:

@@ -25,6 +25,10 @@ class ThreadRouter(io.TextIOBase):
     def route(self, sink: Sink | None) -> None:
         self._local.sink = sink
 
+    def current(self) -> Sink | None:
+        sink: Sink | None = getattr(self._local, "sink", None)
+        return sink
+
     def write(self, text: str) -> int:
         sink: Sink | None = getattr(self._local, "sink", None)
         if sink is None:
