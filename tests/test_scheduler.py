@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -318,3 +319,22 @@ def test_an_interrupt_leaves_no_process_behind(project: Project, signum: int) ->
     assert "summary" in stdout
     time.sleep(0.2)
     assert marked_processes() == []
+
+
+def test_a_terminal_gets_a_live_status_line(project: Project) -> None:
+    if shutil.which("script") is None:
+        pytest.skip("util-linux `script` is needed to give the run a terminal")
+    command = f"{sys.executable} -m invoke both"
+    out = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        cwd=project.root,
+        env=clean_env(TERM="xterm"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "\x1b[K[0/3] running: " in out.stdout  # text mode reads its \\r as \\n
+    assert "cpu " in out.stdout and "mem " in out.stdout
+    assert "both ran" in out.stdout

@@ -12,6 +12,7 @@ from typing import TextIO
 from tasks.engine import console
 
 Sink = Callable[[str], None]
+CLEAR_LINE = "\r\x1b[K"
 
 
 class ThreadRouter(io.TextIOBase):
@@ -58,8 +59,11 @@ def in_github_actions() -> bool:
 class TaskOutput:
     """One task's output: kept for its block (mode "group") or streamed with a prefix."""
 
-    def __init__(self, name: str, mode: str, lock: threading.Lock, real: TextIO) -> None:
+    def __init__(
+        self, name: str, mode: str, lock: threading.Lock, real: TextIO, live: bool = False
+    ) -> None:
         self.name, self.mode, self.lock, self.real = name, mode, lock, real
+        self.live = live  # a status line is on screen: clear it before printing
         self.text: list[str] = []
         self._partial = ""
 
@@ -74,6 +78,8 @@ class TaskOutput:
         self._partial = lines.pop()
         if lines:
             with self.lock:
+                if self.live:
+                    self.real.write(CLEAR_LINE)
                 for line in lines:
                     self.real.write(f"{console.paint(f'[{self.name}]', console.DIM)} {line}\n")
                 self.real.flush()
@@ -88,6 +94,8 @@ class TaskOutput:
             self.real.flush()
             return
         with self.lock:
+            if self.live:
+                self.real.write(CLEAR_LINE)
             if self.mode == "prefixed":
                 if self._partial:
                     self.real.write(f"[{self.name}] {self._partial}\n")

@@ -4,6 +4,7 @@ process trees, stops what goes over, and reports (blocks, summary, trace, histor
 from __future__ import annotations
 
 import queue
+import shutil
 import signal
 import threading
 import time
@@ -26,7 +27,7 @@ from tasks.engine.decorator import GoTask
 from tasks.engine.errors import UsageError
 from tasks.engine.graph import Node
 from tasks.engine.history import History, TaskRecord
-from tasks.engine.output import Routing, TaskOutput
+from tasks.engine.output import CLEAR_LINE, Routing, TaskOutput
 from tasks.engine.procs import TaskProcesses, bind
 from tasks.engine.run import RunOptions
 from tasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
@@ -165,6 +166,7 @@ class _Runner:
         self.counters: list[tuple[float, float, int]] = []
         self.stopping = False
         self.failed = False
+        self.live = False
         self.free_slots: list[int] = []
         self.next_slot = 0
 
@@ -176,6 +178,8 @@ class _Runner:
         monitor = threading.Thread(target=self._monitor, name="gotasks-monitor", daemon=True)
         with Routing() as self.routing:
             self.real_out = self.routing.stdout
+            # A live status line only on a terminal, and only when several tasks share it.
+            self.live = len(self.plan.tasks) > 1 and self.real_out.isatty()
             monitor.start()
             try:
                 self._loop()
@@ -185,6 +189,8 @@ class _Runner:
             finally:
                 self.stopping = True
                 signal.signal(signal.SIGTERM, previous)
+        if self.live:
+            self.real_out.write(CLEAR_LINE)
         self._finish_records()
         self._summary()
         self._save()
@@ -258,7 +264,9 @@ class _Runner:
         task.slot = self.free_slots.pop(0) if self.free_slots else self._new_slot()
         task.processes = TaskProcesses(task.node.name)
         mode = self.plan.output if len(self.plan.tasks) > 1 else "direct"
-        task.output = TaskOutput(task.node.name, mode, self.print_lock, self.real_out)
+        task.output = TaskOutput(
+            task.node.name, mode, self.print_lock, self.real_out, live=self.live
+        )
         with self.lock:
             self.running.append(task)
         thread = threading.Thread(target=self._work, args=(task,), name=task.node.name)
@@ -333,6 +341,21 @@ class _Runner:
             cpu_share = max(0.0, total_cpu - last_cpu) / dt / max(self.plan.capacity.cpus, 0.01)
             self.counters.append((now - self.t0, round(100 * cpu_share, 1), total_rss))
             last_cpu, last_t = total_cpu, now
+            if self.live and not self.stopping:
+                self._status_line(running, 100 * cpu_share, total_rss)
+
+    def _status_line(self, running: list[Task], cpu_percent: float, rss: int) -> None:
+        """[3/10] running: test[a], build[b] | cpu 140% mem 1.2G, kept on one line."""
+        done = sum(t.status not in ("waiting", "running") for t in self.plan.tasks)
+        names = ", ".join(t.node.name for t in running) or "-"
+        text = (
+            f"[{done}/{len(self.plan.tasks)}] running: {names}"
+            f" | cpu {cpu_percent:.0f}% mem {format_bytes(rss)}"
+        )
+        width = shutil.get_terminal_size().columns - 1
+        with self.print_lock:
+            self.real_out.write(CLEAR_LINE + text[:width])
+            self.real_out.flush()
 
     def _enforce(self, task: Task, rss: int, elapsed: float) -> None:
         processes = task.processes
