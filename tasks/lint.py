@@ -15,7 +15,7 @@ from tasks.go.version import GoVersion
 
 
 @task(
-    cpu=2,
+    cpu=1,
     mem="1G",
     pool="lint",
     each="module",

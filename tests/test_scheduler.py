@@ -338,3 +338,24 @@ def test_a_terminal_gets_a_live_status_line(project: Project) -> None:
     assert "\x1b[K[0/3] running: " in out.stdout  # text mode reads its \\r as \\n
     assert "cpu " in out.stdout and "mem " in out.stdout
     assert "both ran" in out.stdout
+
+
+def test_github_actions_gets_a_group_per_task(project: Project) -> None:
+    out = project.inv("both", env={"GITHUB_ACTIONS": "true"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    starts = [line for line in lines if line.startswith("::group::")]
+    assert len(starts) == 3 and lines.count("::endgroup::") == 3
+    assert any(line.startswith("::group::ok") and " a (" in line for line in starts)
+
+
+def test_prefixed_output_streams_lines_under_the_tasks_name(project: Project) -> None:
+    out = project.inv("mixed", "--keep-going", "--output", "prefixed")
+    assert "[independent] independent ran" in out.stdout
+
+
+def test_jobs_has_makes_short_flag(project: Project) -> None:
+    out = project.inv("both", "-j", "1", "--trace", "t.json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = spans(project.root / "t.json")
+    assert not overlap(got["a"], got["b"])

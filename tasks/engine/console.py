@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from colorama import Fore, Style
@@ -29,6 +30,13 @@ _MARKS = {
     "skipped": ("skip", Fore.YELLOW),
     "interrupted": ("INT", Fore.YELLOW),
 }
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def strip_color(text: str) -> str:
+    return _ANSI.sub("", text)
 
 
 def status_mark(status: str) -> str:

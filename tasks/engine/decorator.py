@@ -66,8 +66,12 @@ class GoTask(Task[Any]):
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
+        taken = {name for argument in arguments for name in argument.names}
         for argument in arguments:
             argument.__class__ = _CheckedArgument
+            # -j is make's; the one short flag gotasks keeps, on every task alike.
+            if argument.name == "jobs" and "j" not in taken:
+                argument.names = (*argument.names, "j")
         return arguments
 
 

@@ -96,22 +96,26 @@ class TaskOutput:
         with self.lock:
             if self.live:
                 self.real.write(CLEAR_LINE)
-            if self.mode == "prefixed":
-                if self._partial:
-                    self.real.write(f"[{self.name}] {self._partial}\n")
-            else:
-                body = "".join(self.text)
-                if in_github_actions():
-                    self.real.write(f"::group::{self.name} ({status}, {duration})\n")
-                if body:
-                    self.real.write(body if body.endswith("\n") else body + "\n")
-                if in_github_actions():
-                    self.real.write("::endgroup::\n")
             mark = console.status_mark(status)
             line = f"{mark} {self.name} ({duration})"
             if message:
                 line += f": {message}"
-            self.real.write(line + "\n")
+            if self.mode == "prefixed":
+                if self._partial:
+                    self.real.write(f"[{self.name}] {self._partial}\n")
+                self.real.write(line + "\n")
+            else:
+                # The result line heads the block; under GitHub Actions it is the group's
+                # title, so a folded log still shows what passed and what failed.
+                body = "".join(self.text)
+                if in_github_actions():
+                    self.real.write(f"::group::{console.strip_color(line)}\n")
+                else:
+                    self.real.write(line + "\n")
+                if body:
+                    self.real.write(body if body.endswith("\n") else body + "\n")
+                if in_github_actions():
+                    self.real.write("::endgroup::\n")
             self.real.flush()
 
 

@@ -311,7 +311,7 @@ class _Runner:
         self.free_slots.sort()
         processes = task.processes
         if processes is not None and processes.stop_reason:
-            kind = "timeout" if processes.stop_reason.startswith("timeout") else "killed"
+            kind = "timeout" if "killed: timeout" in processes.stop_reason else "killed"
             if task.status != "ok":
                 task.status, task.message = kind, processes.stop_reason
         if task.status != "ok":
@@ -364,11 +364,14 @@ class _Runner:
         reason = None
         if rss > task.mem_limit:
             reason = (
-                f"memory: {format_bytes(rss)} is over its limit {format_bytes(task.mem_limit)}"
-                f" (estimate {format_bytes(task.job.mem)}); killed"
+                f"{task.node.name}: killed: memory {format_bytes(rss)} is over its limit"
+                f" {format_bytes(task.mem_limit)} (estimate {format_bytes(task.job.mem)})"
             )
         elif task.timeout is not None and elapsed > task.timeout:
-            reason = f"timeout: still running after {format_duration(task.timeout)}; killed"
+            reason = (
+                f"{task.node.name}: killed: timeout, still running after"
+                f" {format_duration(task.timeout)}"
+            )
         if reason:
             threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
 
