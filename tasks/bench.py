@@ -9,7 +9,7 @@ from invoke.context import Context
 
 from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
-from tasks.go.artifacts import write_atomic
+from tasks.engine.files import atomic_write_text
 from tasks.go.benchcompare import (
     BenchstatError,
     benchstat_available,
@@ -109,7 +109,7 @@ def _save(c: Context, mod: Module, output: str) -> Path:
     if path.exists():
         # A rerun at the same commit keeps the run before it, so there is still a baseline.
         os.replace(path, path.with_name(f"{key}~prev.txt"))
-    write_atomic(path, text)
+    atomic_write_text(path, text)
     return path
 
 

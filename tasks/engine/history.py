@@ -6,13 +6,14 @@ import fcntl
 import json
 import math
 import os
-import secrets
 import statistics
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tasks.engine.files import StrPath, atomic_write_text
 
 FORMAT_VERSION = 1
 # Enough runs to outvote one slow outlier, few enough to follow a task that changes.
@@ -21,8 +22,6 @@ WINDOW = 10
 # skipped, killed, timed-out and interrupted runs stopped early and would understate it.
 COUNTED_STATUSES = frozenset({"ok", "failed"})
 MIN_CPUS = 0.1
-
-StrPath = str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
@@ -143,25 +142,6 @@ class History:
         ratios = [s.cpu_seconds / s.duration for s in samples if s.duration > 0]
         cpus = max(MIN_CPUS, statistics.median(ratios)) if ratios else MIN_CPUS
         return Estimate(duration=duration, peak_rss=peak_rss, cpus=cpus)
-
-
-def atomic_write_text(path: StrPath, text: str) -> None:
-    """Write text to path so that readers see the old file or the new one, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name beside the target: same filesystem for os.replace, and os.open (unlike
-    # tempfile) applies the umask, so the file gets the permissions any other file would.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

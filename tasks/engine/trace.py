@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.engine.history import StrPath, TaskRecord, atomic_write_text
+from tasks.engine.files import StrPath, atomic_write_text
+from tasks.engine.history import TaskRecord
 
 PID = 1
 CPU_TRACK = "CPU %"

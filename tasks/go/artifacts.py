@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
+
+from tasks.engine.files import atomic_write_text
 
 _MAJOR_VERSION = re.compile(r"^v[0-9]+$")
 
@@ -42,21 +42,8 @@ def write_sha256sums(dist: Path) -> Path:
             continue  # a build's scratch folder, ours or a concurrent one's
         lines.append(f"{sha256_file(path)}  {path.relative_to(dist).as_posix()}\n")
     target = dist / "SHA256SUMS"
-    write_atomic(target, "".join(lines))
+    atomic_write_text(target, "".join(lines))
     return target
-
-
-def write_atomic(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide published checksums from others
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def differing_files(a: Path, b: Path) -> list[str]:

@@ -1,0 +1,28 @@
+"""Files written whole or not at all: readers see the old file or the new one, never a part."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+StrPath = str | os.PathLike[str]
+
+
+def atomic_write_text(path: StrPath, text: str) -> None:
+    """Write text to path so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name beside the target: same filesystem for os.replace, and os.open (unlike
+    # tempfile) applies the umask, so the file gets the permissions any other file would.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
