@@ -34,14 +34,19 @@ class TaskProcesses:
             self.groups.append(pgid)
 
     def sample(self) -> int:
-        """RSS of every live process in the task's groups now; peaks and CPU kept up to date."""
+        """Memory of every live process in the task's groups now (RSS, or PSS for a tree of
+        several); peaks and CPU time kept up to date."""
         with self._lock:
             roots = list(self.groups)
         rss = 0
-        for proc in _tree(roots):
+        tree = _tree(roots)
+        # Summed RSS counts pages the processes share once per process; for a tree of
+        # several, PSS (each shared page split among its sharers) adds up to the truth.
+        shared = len(tree) > 1
+        for proc in tree:
             try:
                 with proc.oneshot():
-                    rss += proc.memory_info().rss
+                    rss += _pss(proc) if shared else proc.memory_info().rss
                     times = proc.cpu_times()
                     self._cpu_by_pid[proc.pid] = times.user + times.system
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
@@ -64,8 +69,8 @@ class TaskProcesses:
 
 
 def _tree(roots: list[int]) -> list[psutil.Process]:
-    """Processes in the given groups: the group leaders, their descendants, and any other
-    member of the group (a child that re-parented after its parent exited)."""
+    """The group leaders and their descendants. (A grandchild whose parent exited is
+    re-parented away and missed by the sampling, though killpg still stops it.)"""
     found: dict[int, psutil.Process] = {}
     for pgid in roots:
         try:
@@ -76,6 +81,13 @@ def _tree(roots: list[int]) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return list(found.values())
+
+
+def _pss(proc: psutil.Process) -> int:
+    try:
+        return int(getattr(proc.memory_full_info(), "pss", 0)) or proc.memory_info().rss
+    except psutil.AccessDenied:
+        return int(proc.memory_info().rss)
 
 
 def _alive(pgid: int) -> bool:
