@@ -66,15 +66,27 @@ def module_header(c: Context, action: str, mod: Module, extra: str = "") -> None
     console.header(f"{action} {mod.rel} ({mod.path}) [{settings_of(c.config).env}{extra}]")
 
 
+def modules_of(config: Config) -> list[Module]:
+    """The run's modules, discovered once (a monorepo's walk is not cheap)."""
+    settings = settings_of(config)
+    key = f"{settings.root}:{settings.env}"  # each env may list its own modules
+    cached = config.get("gotasks_modules")
+    if cached is None or cached.get("key") != key:
+        cached = {"key": key, "modules": discover(settings)}
+        config.gotasks_modules = cached
+    modules: list[Module] = list(cached["modules"])
+    return modules
+
+
 def module_names(config: Config) -> list[str]:
-    modules = discover(settings_of(config))
+    modules = modules_of(config)
     if not modules:
         raise UsageError(f"no Go module (go.mod) found under {settings_of(config).root}")
     return [m.rel for m in modules]
 
 
 def module_of(c: Context, wanted: str) -> Module:
-    return find(settings_of(c.config), wanted)
+    return find(modules_of(c.config), wanted)
 
 
 def go(c: Context, args: list[str], cwd: Path, **kwargs: Any) -> Result:

@@ -28,7 +28,6 @@ class Value:
 @dataclass(frozen=True)
 class Section:
     fields: dict[str, Value | Section | Items]
-    closed: bool = True  # unknown keys are errors
 
 
 @dataclass(frozen=True)
@@ -68,10 +67,9 @@ def _section(spec: Section, data: Any, key: Key, doc: Document) -> dict[str, Any
         data = {}
     if not isinstance(data, dict):
         raise UsageError(f"{doc.where(key)}: {dotted(key)}: expected a mapping, got {_show(data)}")
-    if spec.closed:
-        for name in data:
-            if name not in spec.fields:
-                raise UsageError(f"{doc.where((*key, name))}: {_unknown(key, name, spec)}")
+    for name in data:
+        if name not in spec.fields:
+            raise UsageError(f"{doc.where((*key, name))}: {_unknown(key, name, spec)}")
     out: dict[str, Any] = {}
     for name, sub in spec.fields.items():
         sub_key = (*key, name)
@@ -81,8 +79,6 @@ def _section(spec: Section, data: Any, key: Key, doc: Document) -> dict[str, Any
             out[name] = _items(sub, data.get(name, sub.default), sub_key, doc)
         else:
             out[name] = _value(sub, data.get(name, sub.default), sub_key, doc)
-    if not spec.closed:
-        out.update({k: v for k, v in data.items() if k not in spec.fields})
     return out
 
 

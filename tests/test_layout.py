@@ -53,6 +53,13 @@ def test_pytest_imports_the_tasks_package_of_this_checkout() -> None:
 def test_an_installed_copy_imports_the_same_tasks(tmp_path: Path) -> None:
     """pip install into a folder of its own; `import tasks` there gives the same modules."""
     target = tmp_path / "site"
+    # Build from a copy: pip would leave build/ and *.egg-info in the checkout itself.
+    source = tmp_path / "src"
+    shutil.copytree(
+        SOURCE,
+        source,
+        ignore=shutil.ignore_patterns(".git", "__pycache__", "build", "*.egg-info", ".gotasks"),
+    )
     install = run(
         sys.executable,
         "-m",
@@ -62,7 +69,7 @@ def test_an_installed_copy_imports_the_same_tasks(tmp_path: Path) -> None:
         "--no-deps",
         "--target",
         str(target),
-        str(SOURCE),
+        str(source),
     )
     assert install.returncode == 0, install.stderr
     script = (

@@ -79,7 +79,7 @@ def _convert(
                 raise UsageError(f"{where}: keys must be plain names")
             if name in result:
                 line = key_node.start_mark.line + 1
-                raise UsageError(f"{label}:{line}: duplicate key {_dotted((*key, name))!r}")
+                raise UsageError(f"{label}:{line}: duplicate key {dotted((*key, name))!r}")
             origins[(*key, name)] = f"{label}:{key_node.start_mark.line + 1}"
             result[name] = _convert(value_node, (*key, name), label, origins, environ, loader)
         return result
@@ -91,7 +91,7 @@ def _convert(
     # Scalars get YAML's own typing (ints, bools, nulls); the node tree keeps the lines.
     value = loader.construct_object(node)
     if isinstance(value, str) and node.tag == "tag:yaml.org,2002:str":
-        return expand_vars(value, environ, f"{where}: {_dotted(key)}")
+        return expand_vars(value, environ, f"{where}: {dotted(key)}")
     return value
 
 
@@ -136,11 +136,8 @@ def merge(base: Document, over: Document) -> Document:
     return Document(data=data, origins=origins)
 
 
-def _dotted(key: Key) -> str:
+def dotted(key: Key) -> str:
     out = ""
     for part in key:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
-
-
-dotted = _dotted

@@ -46,9 +46,8 @@ def _rel(module: Module) -> str:
     return module.rel
 
 
-def find(settings: Settings, wanted: str) -> Module:
-    """A module by its folder (as listed by `discover`) or its module path."""
-    modules = discover(settings)
+def find(modules: list[Module], wanted: str) -> Module:
+    """A module by its folder (as listed by `discover`), its module path or its name."""
     for module in modules:
         if wanted in (module.rel, module.path, module.name) or (
             Path(wanted).resolve() == module.dir
