@@ -9,6 +9,7 @@ from invoke.context import Context
 
 from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
+from tasks.engine.files import locked
 from tasks.engine.threads import map_in_task
 from tasks.go.artifacts import (
     binary_name,
@@ -19,7 +20,7 @@ from tasks.go.artifacts import (
 )
 from tasks.go.buildinfo import read_vcs, version_ldflags
 from tasks.go.modules import Module
-from tasks.paths import dist_dir
+from tasks.paths import dist_dir, state_dir
 
 
 @task(
@@ -50,9 +51,11 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
         built = _build_matrix(c, mod, packages, Path(scratch))
         if verify:
             _verify(c, mod, packages, Path(scratch))
-        for folder in sorted(Path(scratch).iterdir()):
-            swap_in(folder, dist / folder.name)
-    sums = write_sha256sums(dist)
+        # Another run (a second `inv ci`, another module's build) may swap at the same time.
+        with locked(state_dir(settings_of(c.config).root) / "dist.lock"):
+            for folder in sorted(Path(scratch).iterdir()):
+                swap_in(folder, dist / folder.name)
+            sums = write_sha256sums(dist)
     for path in built:
         console.ok(f"{mod.rel}: dist/{path}")
     console.info(f"checksums: dist/{sums.name}")

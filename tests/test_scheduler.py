@@ -148,7 +148,36 @@ def loop_b(c):
 
 loop_a.pre.append(loop_b)
 
-for _t in (both, solos, with_exclusive, hog, slow, mixed, bigs, longs, loop_b):
+
+@_task(cpu=0.1, mem="10M")
+def talk1(c):
+    c.run("echo talk1 says hello")
+
+
+@_task(cpu=0.1, mem="10M")
+def talk2(c):
+    c.run("echo talk2 says hello")
+
+
+@_task(pre=[talk1, talk2], cpu=0.1, mem="1M")
+def talks(c):
+    pass
+
+
+@_task(cpu=0.1, mem="10M", timeout=1)
+def stubborn(c):
+    for _ in range(4):  # like go(): a killed command does not raise
+        c.run(f"{_PY} -c 'import time; time.sleep(2)'", warn=True)
+
+
+@_task(cpu=0.1, mem="10M", timeout=1)
+def pyslow(c):
+    import time as _time
+
+    _time.sleep(2.5)
+
+for _t in (both, solos, with_exclusive, hog, slow, mixed, bigs, longs, loop_b, talks, stubborn,
+           pyslow):
     ns.add_task(_t)
 """
 
@@ -359,3 +388,39 @@ def test_jobs_has_makes_short_flag(project: Project) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     got = spans(project.root / "t.json")
     assert not overlap(got["a"], got["b"])
+
+
+def test_a_commands_output_stays_with_its_task(project: Project) -> None:
+    prefixed = project.inv("talks", "--output", "prefixed")
+    assert prefixed.returncode == 0, prefixed.stdout + prefixed.stderr
+    assert "[talk1] talk1 says hello" in prefixed.stdout
+    assert "[talk2] talk2 says hello" in prefixed.stdout
+    grouped = project.inv("talks").stdout.splitlines()
+    head = next(i for i, line in enumerate(grouped) if line.startswith("ok") and "talk1 (" in line)
+    assert grouped[head + 1] == "talk1 says hello"
+
+
+@pytest.mark.parametrize("name", ["stubborn", "pyslow"])
+def test_a_timeout_fails_the_task_even_when_its_body_carries_on(
+    project: Project, name: str
+) -> None:
+    started = time.monotonic()
+    out = project.inv(name)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "timeout" in out.stderr
+    assert time.monotonic() - started < 8  # the stubborn loop's later commands died at once
+
+
+def test_a_closed_pipe_neither_crashes_nor_leaves_processes(project: Project) -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "both"],
+        cwd=project.root,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None
+    run.stdout.close()  # the reader went away, as `inv both | head -0` does
+    _, stderr = run.communicate(timeout=60)
+    assert b"Traceback" not in stderr
+    assert run.returncode == 0, stderr

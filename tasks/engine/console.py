@@ -14,7 +14,9 @@ def use_color() -> bool:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty()
+    # During a run sys.stdout is gotasks' router; the terminal is what stands behind it.
+    stream = getattr(sys.stdout, "real", sys.stdout)
+    return bool(stream.isatty())
 
 
 def paint(text: str, color: str) -> str:

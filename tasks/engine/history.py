@@ -20,7 +20,8 @@ FORMAT_VERSION = 1
 WINDOW = 10
 # Failed runs still measured real work (a failing test suite runs nearly in full);
 # skipped, killed, timed-out and interrupted runs stopped early and would understate it.
-COUNTED_STATUSES = frozenset({"ok", "failed"})
+# A task killed for its memory did use what it peaked at: the next run must know it.
+COUNTED_STATUSES = frozenset({"ok", "failed", "killed"})
 MIN_CPUS = 0.1
 
 

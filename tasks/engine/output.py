@@ -56,6 +56,16 @@ def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
+def safe_write(stream: TextIO, text: str) -> None:
+    """Write, unless the reader has gone (`inv ci | head`): the run must still finish and
+    clean up, so a closed pipe only silences the rest."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
 class TaskOutput:
     """One task's output: kept for its block (mode "group") or streamed with a prefix."""
 
@@ -69,7 +79,7 @@ class TaskOutput:
 
     def write(self, text: str) -> None:
         if self.mode == "direct":
-            self.real.write(text)
+            safe_write(self.real, text)
             return
         if self.mode != "prefixed":
             self.text.append(text)
@@ -79,10 +89,11 @@ class TaskOutput:
         if lines:
             with self.lock:
                 if self.live:
-                    self.real.write(CLEAR_LINE)
+                    safe_write(self.real, CLEAR_LINE)
                 for line in lines:
-                    self.real.write(f"{console.paint(f'[{self.name}]', console.DIM)} {line}\n")
-                self.real.flush()
+                    safe_write(
+                        self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {line}\n"
+                    )
 
     def finish(self, status: str, duration: str, message: str | None) -> None:
         """Print the block (group mode) or the last partial line, then the one-line result.
@@ -91,32 +102,30 @@ class TaskOutput:
         must stay exactly what `eval` reads.
         """
         if self.mode == "direct":
-            self.real.flush()
             return
         with self.lock:
             if self.live:
-                self.real.write(CLEAR_LINE)
+                safe_write(self.real, CLEAR_LINE)
             mark = console.status_mark(status)
             line = f"{mark} {self.name} ({duration})"
             if message:
                 line += f": {message}"
             if self.mode == "prefixed":
                 if self._partial:
-                    self.real.write(f"[{self.name}] {self._partial}\n")
-                self.real.write(line + "\n")
+                    safe_write(self.real, f"[{self.name}] {self._partial}\n")
+                safe_write(self.real, line + "\n")
             else:
                 # The result line heads the block; under GitHub Actions it is the group's
                 # title, so a folded log still shows what passed and what failed.
                 body = "".join(self.text)
                 if in_github_actions():
-                    self.real.write(f"::group::{console.strip_color(line)}\n")
+                    safe_write(self.real, f"::group::{console.strip_color(line)}\n")
                 else:
-                    self.real.write(line + "\n")
+                    safe_write(self.real, line + "\n")
                 if body:
-                    self.real.write(body if body.endswith("\n") else body + "\n")
+                    safe_write(self.real, body if body.endswith("\n") else body + "\n")
                 if in_github_actions():
-                    self.real.write("::endgroup::\n")
-            self.real.flush()
+                    safe_write(self.real, "::endgroup::\n")
 
 
 class Routing:

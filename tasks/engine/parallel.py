@@ -6,10 +6,11 @@ from __future__ import annotations
 import queue
 import shutil
 import signal
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -27,7 +28,7 @@ from tasks.engine.decorator import GoTask
 from tasks.engine.errors import UsageError
 from tasks.engine.graph import Node
 from tasks.engine.history import History, TaskRecord
-from tasks.engine.output import CLEAR_LINE, Routing, TaskOutput
+from tasks.engine.output import CLEAR_LINE, Routing, TaskOutput, safe_write
 from tasks.engine.procs import TaskProcesses, bind
 from tasks.engine.run import RunOptions
 from tasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
@@ -83,7 +84,8 @@ class Plan:
         )
         output = options.output or environ.get("GOTASKS_OUTPUT") or sched.get("output") or "group"
         if output not in ("group", "prefixed"):
-            raise UsageError(f"--output: expected group or prefixed, got {output!r}")
+            source = "--output" if options.output else "GOTASKS_OUTPUT"
+            raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
         capacity = detect(
             sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
@@ -141,6 +143,23 @@ def _task(node: Node, history: History, factor: float) -> Task:
     return Task(node=node, job=job, timeout=timeout, mem_limit=int(mem * factor))
 
 
+class _Stream:
+    """The file-like object invoke writes a command's output to."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self.sink = sink
+
+    def write(self, text: str) -> int:
+        self.sink(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
 class _Interrupted(Exception):
     pass
 
@@ -174,7 +193,9 @@ class _Runner:
 
     def run(self) -> dict[Any, Any]:
         interrupted = False
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = {
+            signum: signal.signal(signum, _on_sigterm) for signum in (signal.SIGTERM, signal.SIGHUP)
+        }
         monitor = threading.Thread(target=self._monitor, name="gotasks-monitor", daemon=True)
         with Routing() as self.routing:
             self.real_out = self.routing.stdout
@@ -188,9 +209,10 @@ class _Runner:
                 self._interrupt()
             finally:
                 self.stopping = True
-                signal.signal(signal.SIGTERM, previous)
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
         if self.live:
-            self.real_out.write(CLEAR_LINE)
+            safe_write(self.real_out, CLEAR_LINE)
         self._finish_records()
         self._summary()
         self._save()
@@ -285,7 +307,12 @@ class _Runner:
         # Only the main thread sets task.status: dependents must not start before the
         # main loop has seen this task end.
         try:
-            context = call.make_context(self.config, core_parse_result=self.core)
+            # A config of its own, whose run.out_stream/err_stream are this task's output:
+            # invoke copies a command's output from reader threads of its own, which the
+            # thread router cannot tell apart.
+            config = self.config.clone()
+            config.run.out_stream = config.run.err_stream = _Stream(task.output.write)
+            context = call.make_context(config, core_parse_result=self.core)
             task.result = call.task(context, *call.args, **call.kwargs)
             task.outcome = "ok"
         except Exit as error:
@@ -311,9 +338,16 @@ class _Runner:
         self.free_slots.sort()
         processes = task.processes
         if processes is not None and processes.stop_reason:
-            kind = "timeout" if "killed: timeout" in processes.stop_reason else "killed"
-            if task.status != "ok":
-                task.status, task.message = kind, processes.stop_reason
+            # Whatever the body made of it (go() never raises), a stopped task failed.
+            reason = processes.stop_reason
+            if reason == "interrupted":
+                task.status = "interrupted"
+            else:
+                task.status = "timeout" if "killed: timeout" in reason else "killed"
+                task.message = reason
+        if processes is not None:
+            # Nothing a task started outlives it (a `cmd &` left behind, a daemon).
+            threading.Thread(target=processes.end, daemon=True).start()
         if task.status != "ok":
             self.failed = True
         assert task.output is not None
@@ -354,8 +388,7 @@ class _Runner:
         )
         width = shutil.get_terminal_size().columns - 1
         with self.print_lock:
-            self.real_out.write(CLEAR_LINE + text[:width])
-            self.real_out.flush()
+            safe_write(self.real_out, CLEAR_LINE + text[:width])
 
     def _enforce(self, task: Task, rss: int, elapsed: float) -> None:
         processes = task.processes
@@ -368,6 +401,7 @@ class _Runner:
                 f" {format_bytes(task.mem_limit)} (estimate {format_bytes(task.job.mem)})"
             )
         elif task.timeout is not None and elapsed > task.timeout:
+            # A Python-only task cannot be stopped from outside; it is failed when it ends.
             reason = (
                 f"{task.node.name}: killed: timeout, still running after"
                 f" {format_duration(task.timeout)}"
@@ -376,7 +410,10 @@ class _Runner:
             threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
 
     def _interrupt(self) -> None:
-        """Ctrl-C or SIGTERM: stop every running task's process groups, then wait for them."""
+        """Ctrl-C, SIGTERM or SIGHUP: stop every running task's process groups, then wait."""
+        # A second Ctrl-C must not cut the cleanup short and leave processes behind.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         self.stopping = True
         with self.lock:
             running = list(self.running)
@@ -446,7 +483,7 @@ class _Runner:
         if path:
             total = max(r.end for r in ran) - min(r.start for r in ran)
             lines.append(f"critical path ({format_duration(total)}): " + " -> ".join(path))
-        print("\n".join(lines), flush=True)
+        safe_write(sys.stdout, "\n".join(lines) + "\n")
 
     def _save(self) -> None:
         plan = self.plan
@@ -460,7 +497,12 @@ class _Runner:
             meta = {
                 "cpus": str(plan.capacity.cpus),
                 "memory": format_bytes(plan.capacity.memory),
-                **{k: str(v) for k, v in plan.capacity.sources.items()},
+                **{f"{k} from": str(v) for k, v in plan.capacity.sources.items()},
             }
-            write_trace(plan.trace, self.records, self.counters, self.t0_unix, meta)
-            print(f"trace: {plan.trace}", flush=True)
+            ran = [r for r in self.records if r.status != "skipped"]
+            try:
+                write_trace(plan.trace, ran, self.counters, self.t0_unix, meta)
+            except OSError as error:
+                console.warn(f"could not write the trace {plan.trace}: {error.strerror}")
+            else:
+                safe_write(sys.stdout, f"trace: {plan.trace}\n")

@@ -56,9 +56,14 @@ class TaskProcesses:
         return rss
 
     def stop(self, reason: str, grace: float = 2.0) -> None:
-        """TERM every group, then KILL what is left after `grace` seconds."""
+        """TERM every group, then KILL what is left after `grace` seconds. From now on a
+        command this task starts is killed as soon as it starts."""
         if self.stop_reason is None:
             self.stop_reason = reason
+        self.end(grace)
+
+    def end(self, grace: float = 2.0) -> None:
+        """TERM, then KILL, whatever is still alive in the task's groups."""
         with self._lock:
             groups = list(self.groups)
         signal_groups(groups, signal.SIGTERM)
@@ -69,8 +74,9 @@ class TaskProcesses:
 
 
 def _tree(roots: list[int]) -> list[psutil.Process]:
-    """The group leaders and their descendants. (A grandchild whose parent exited is
-    re-parented away and missed by the sampling, though killpg still stops it.)"""
+    """Every process in the given groups, and the leaders' descendants: a double-forked
+    child that re-parented away still counts (it keeps its group)."""
+    groups = set(roots)
     found: dict[int, psutil.Process] = {}
     for pgid in roots:
         try:
@@ -80,6 +86,12 @@ def _tree(roots: list[int]) -> list[psutil.Process]:
                 found[child.pid] = child
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
+    for proc in psutil.process_iter():
+        if proc.pid in found:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            if os.getpgid(proc.pid) in groups:
+                found[proc.pid] = proc
     return list(found.values())
 
 
@@ -135,6 +147,9 @@ class GroupRunner(Local):
         processes = bound()
         if processes is not None:
             processes.add_group(self.process.pid)
+            if processes.stop_reason is not None:
+                # The task was stopped (memory, timeout, Ctrl-C): its next command dies too.
+                signal_groups([self.process.pid], signal.SIGKILL)
 
     def kill(self) -> None:
         if self.using_pty:
