@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from tasks.engine.errors import UsageError
 from tasks.engine.yamlconf import Document, load, merge
 from tasks.go.version import GoVersion, VersionError, VersionRule
-from tasks.schema import Items, Section, Value, matches, validate
+from tasks.schema import Check, Items, Section, Value, matches, validate
 
 # The Go environment variables a config may set; every Go subprocess gets the first seven.
 GO_ENV_KEYS = (
@@ -40,20 +40,21 @@ TAG_PATTERN = r"[A-Za-z0-9_.]+"  # what Go accepts in a build tag; nothing a she
 TARGET_PATTERN = r"[a-z0-9]+/[a-z0-9]+"
 
 
-def _version_rule(value: Any) -> str | None:
-    try:
-        VersionRule.parse(value)
-    except VersionError as error:
-        return str(error)
-    return None
+def _parses(parse: Callable[[str], object]) -> Check:
+    """A check that the value parses (a Go version, a version rule); the parser's word if not."""
+
+    def check(value: Any) -> str | None:
+        try:
+            parse(value)
+        except VersionError as error:
+            return str(error)
+        return None
+
+    return check
 
 
-def _go_version(value: Any) -> str | None:
-    try:
-        GoVersion.parse(value)
-    except VersionError as error:
-        return str(error)
-    return None
+_version_rule = _parses(VersionRule.parse)
+_go_version = _parses(GoVersion.parse)
 
 
 def _positive(value: Any) -> str | None:
