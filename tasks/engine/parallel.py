@@ -29,7 +29,7 @@ from tasks.engine.errors import UsageError
 from tasks.engine.graph import Node
 from tasks.engine.history import History, TaskRecord
 from tasks.engine.output import CLEAR_LINE, Routing, TaskOutput, safe_write
-from tasks.engine.procs import TaskProcesses, bind
+from tasks.engine.procs import TaskProcesses, bind, group_members
 from tasks.engine.run import RunOptions
 from tasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
 
@@ -363,11 +363,15 @@ class _Runner:
                 running = list(self.running)
             total_rss, total_cpu = 0, 0.0
             now = time.monotonic()
+            # One scan of the process table for every running task's groups.
+            members = group_members(
+                pgid for task in running if task.processes for pgid in task.processes.roots()
+            )
             for task in running:
                 processes = task.processes
                 if processes is None:
                     continue
-                rss = processes.sample()
+                rss = processes.sample(members)
                 total_rss += rss
                 total_cpu += processes.cpu_seconds
                 self._enforce(task, rss, now - self.t0 - task.start)

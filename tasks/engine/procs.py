@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from subprocess import PIPE, Popen
 from typing import Any
@@ -33,13 +34,19 @@ class TaskProcesses:
         with self._lock:
             self.groups.append(pgid)
 
-    def sample(self) -> int:
-        """Memory of every live process in the task's groups now (RSS, or PSS for a tree of
-        several); peaks and CPU time kept up to date."""
+    def roots(self) -> list[int]:
         with self._lock:
-            roots = list(self.groups)
+            return list(self.groups)
+
+    def sample(self, members: dict[int, list[int]] | None = None) -> int:
+        """Memory of every live process in the task's groups now (RSS, or PSS for a tree of
+        several); peaks and CPU time kept up to date. `members` (from group_members) lets
+        one scan of the process table serve every running task."""
+        roots = self.roots()
+        if members is None:
+            members = group_members(roots)
         rss = 0
-        tree = _tree(roots)
+        tree = _tree(roots, members)
         # Summed RSS counts pages the processes share once per process; for a tree of
         # several, PSS (each shared page split among its sharers) adds up to the truth.
         shared = len(tree) > 1
@@ -73,10 +80,23 @@ class TaskProcesses:
         signal_groups(groups, signal.SIGKILL)
 
 
-def _tree(roots: list[int]) -> list[psutil.Process]:
+def group_members(groups: Iterable[int]) -> dict[int, list[int]]:
+    """pgid -> pids of the live processes in it, from one scan of the process table."""
+    wanted = set(groups)
+    members: dict[int, list[int]] = {pgid: [] for pgid in wanted}
+    if not wanted:
+        return members
+    for proc in psutil.process_iter():
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            pgid = os.getpgid(proc.pid)
+            if pgid in wanted:
+                members[pgid].append(proc.pid)
+    return members
+
+
+def _tree(roots: list[int], members: dict[int, list[int]]) -> list[psutil.Process]:
     """Every process in the given groups, and the leaders' descendants: a double-forked
     child that re-parented away still counts (it keeps its group)."""
-    groups = set(roots)
     found: dict[int, psutil.Process] = {}
     for pgid in roots:
         try:
@@ -86,12 +106,10 @@ def _tree(roots: list[int]) -> list[psutil.Process]:
                 found[child.pid] = child
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    for proc in psutil.process_iter():
-        if proc.pid in found:
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            if os.getpgid(proc.pid) in groups:
-                found[proc.pid] = proc
+        for pid in members.get(pgid, []):
+            if pid not in found:
+                with contextlib.suppress(psutil.Error):
+                    found[pid] = psutil.Process(pid)
     return list(found.values())
 
 
