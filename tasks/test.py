@@ -24,14 +24,16 @@ _junit_lines: dict[Path, list[str]] = {}
 class _Feed:
     """A stream invoke writes go's stdout into, line by line into a TestRun."""
 
-    def __init__(self, run: TestRun, keep: list[str]) -> None:
+    def __init__(self, run: TestRun, keep: list[str] | None) -> None:
+        # keep: the raw lines, only when a JUnit file will be written from them
         self.run, self.keep, self.partial = run, keep, ""
 
     def write(self, text: str) -> int:
         lines = (self.partial + text).split("\n")
         self.partial = lines.pop()
         for line in lines:
-            self.keep.append(line)
+            if self.keep is not None:
+                self.keep.append(line)
             self.run.feed(line)
         return len(text)
 
@@ -91,7 +93,7 @@ def test(
         args += ["-count", str(count)]
     args += [*config["args"], *config["packages"]]
     result_run, lines = TestRun(), list[str]()
-    feed = _Feed(result_run, lines)
+    feed = _Feed(result_run, lines if junit else None)
     result = go(c, args, mod.dir, hide="err", out_stream=feed)
     feed.close()
     result_run.finish()

@@ -78,7 +78,7 @@ def dimension_values(name: str, config: Config) -> list[str]:
 
 
 def prepare(config: Config, options: RunOptions) -> None:
-    """Run the prepare hooks unless this config was already prepared with these options."""
+    """Run the prepare hooks once per run, and again only for a different --env."""
     # Only the env changes what the hooks compute; a task reached inside a run (a pre
     # task, with no --env of its own) keeps the run's.
     state = config.get("gotasks_run")
