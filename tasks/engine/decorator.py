@@ -35,6 +35,7 @@ class GoTask(Task[Any]):
     claims: Claims
     claim_error: UsageError | None
     each: str | None
+    needs: tuple[str, ...] | None  # the prepare hooks it needs; None: every one
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class GoTask(Task[Any]):
         exclusive: bool = False,
         timeout: float | None = None,
         each: str | None = None,
+        needs: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> None:
         name = kwargs.get("name") or body.__name__
@@ -57,12 +59,13 @@ class GoTask(Task[Any]):
             self.claim_error = error
             self.claims = Claims()
         self.each = each
+        self.needs = needs
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
         kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
         # Long flags only: invoke's automatic short flags differ from task to task
         # (-c is --cover in test, --count in bench), which is worse than none.
         kwargs.setdefault("auto_shortflags", False)
-        super().__init__(_with_run_options(body, each), *args, **kwargs)
+        super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
@@ -75,7 +78,9 @@ class GoTask(Task[Any]):
         return arguments
 
 
-def _with_run_options(body: Callable[..., Any], each: str | None) -> Callable[..., Any]:
+def _with_run_options(
+    body: Callable[..., Any], each: str | None, needs: tuple[str, ...] | None
+) -> Callable[..., Any]:
     """Wrap `body` so that it accepts the run-wide options and reports errors in one line."""
     signature = inspect.signature(body)
     params = list(signature.parameters.values())
@@ -94,7 +99,7 @@ def _with_run_options(body: Callable[..., Any], each: str | None) -> Callable[..
             if name not in signature.parameters:
                 kwargs.pop(name, None)
         try:
-            prepare(c.config, options)
+            prepare(c.config, options, needs)
             if each and kwargs.get(each) is None:
                 # Outside the gotasks executor, fan out here, one value after another.
                 return [
@@ -120,6 +125,7 @@ def task(body: Callable[..., Any], /) -> GoTask: ...
 @overload
 def task(*pre: GoTask, **kwargs: Any) -> Callable[[Callable[..., Any]], GoTask]: ...
 def task(*args: Any, **kwargs: Any) -> Any:
-    """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout= and each= (fan-out)."""
+    """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out) and
+    needs= (the prepare hooks it needs, by name; default all)."""
     kwargs.setdefault("klass", GoTask)
     return invoke_task(*args, **kwargs)

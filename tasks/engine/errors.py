@@ -17,3 +17,9 @@ class TaskFailed(GoTasksError):
     """A task ran and failed (exit 1)."""
 
     exit_code = 1
+
+
+class Stopped(GoTasksError):
+    """The run stopped this task (Ctrl-C, SIGTERM, its timeout) while Python work ran."""
+
+    exit_code = 130

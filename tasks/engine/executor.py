@@ -26,7 +26,7 @@ class GoTasksExecutor(Executor):
             options = RunOptions()
             for call in calls:
                 options = options.merged(RunOptions.from_kwargs(call.kwargs), "command line")
-            prepare(self.config, options)
+            prepare(self.config, options, _needs(calls))
             run_kwargs = {name: getattr(options, name) for name in RUN_OPTIONS}
             nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
             _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
@@ -37,6 +37,23 @@ class GoTasksExecutor(Executor):
         self.config.load_collection(self.collection.configuration())
         self.config.load_shell_env()
         return run_plan(plan, self.config, self.core)
+
+
+def _needs(calls: list[Any]) -> set[str] | None:
+    """The prepare hooks the requested tasks and their pre/post tasks need (None: all)."""
+    needed: set[str] = set()
+    seen: set[int] = set()
+    stack = [call.task for call in calls]
+    while stack:
+        task = stack.pop()
+        if id(task) in seen:
+            continue
+        seen.add(id(task))
+        if not isinstance(task, GoTask) or task.needs is None:
+            return None
+        needed.update(task.needs)
+        stack += [getattr(item, "task", item) for item in (*task.pre, *task.post)]
+    return needed
 
 
 def _check_claims(nodes: list[Node], pools: dict[str, int]) -> None:

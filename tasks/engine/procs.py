@@ -7,13 +7,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from subprocess import PIPE, Popen
 from typing import Any
 
 import psutil
 from invoke.runners import Local
+
+from tasks.engine.errors import Stopped
 
 _current = threading.local()
 
@@ -27,6 +29,7 @@ class TaskProcesses:
     peak_rss: int = 0
     cpu_seconds: float = 0.0
     stop_reason: str | None = None  # set when gotasks killed it: "memory ...", "timeout ..."
+    _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _cpu_by_pid: dict[int, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,6 +70,11 @@ class TaskProcesses:
         command this task starts is killed as soon as it starts."""
         if self.stop_reason is None:
             self.stop_reason = reason
+        with self._lock:
+            callbacks = list(self._on_stop)
+        for callback in callbacks:
+            with contextlib.suppress(Exception):
+                callback()
         self.end(grace)
 
     def end(self, grace: float = 2.0) -> None:
@@ -142,6 +150,33 @@ def bind(processes: TaskProcesses | None) -> None:
 def bound() -> TaskProcesses | None:
     value = getattr(_current, "processes", None)
     return value if isinstance(value, TaskProcesses) else None
+
+
+def check_stop() -> None:
+    """Raise Stopped if this thread's task was stopped (Ctrl-C, timeout): long Python work
+    (a download, an extraction) calls it between steps, so it ends and cleans up in time."""
+    processes = bound()
+    if processes is not None and processes.stop_reason is not None:
+        raise Stopped(processes.stop_reason)
+
+
+@contextlib.contextmanager
+def on_stop(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` (from another thread) if this thread's task is stopped inside the
+    block: to unblock a read that check_stop cannot reach, by closing its socket."""
+    processes = bound()
+    if processes is None:
+        yield
+        return
+    with processes._lock:
+        processes._on_stop.append(callback)
+    try:
+        if processes.stop_reason is not None:
+            callback()
+        yield
+    finally:
+        with processes._lock:
+            processes._on_stop.remove(callback)
 
 
 class GroupRunner(Local):

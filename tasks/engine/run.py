@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,12 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
     ),
     "trace": ("write a Chrome trace of the run to this file ($GOTASKS_TRACE)", None),
     "output": ("group (a block per task, default) or prefixed ($GOTASKS_OUTPUT)", None),
+    "go": (
+        "the Go version to use: 1.22.5, 1.22 or latest (default: $GOTASKS_GO, .go-version,"
+        " go.mod's toolchain line, go.version, else the go on PATH)",
+        None,
+    ),
+    "install": ("install that Go version first when it is missing", False),
 }
 
 
@@ -35,6 +41,8 @@ class RunOptions:
     keep_going: bool = False
     trace: str | None = None
     output: str | None = None
+    go: str | None = None
+    install: bool = False
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> RunOptions:
@@ -55,16 +63,18 @@ class RunOptions:
 
 
 PrepareHook = Callable[[Config, RunOptions], None]
-_prepare_hooks: list[PrepareHook] = []
+# (name, hook), run in this order; a task names the ones it needs (GoTask's needs=).
+_prepare_hooks: list[tuple[str, PrepareHook]] = []
 # Values of a fan-out dimension (e.g. "module"), read from a prepared config.
 DimensionProvider = Callable[[Config], list[str]]
 _dimensions: dict[str, DimensionProvider] = {}
 
 
-def on_prepare(hook: PrepareHook) -> None:
+def on_prepare(hook: PrepareHook, name: str | None = None) -> None:
     """Register a hook run once per run (settings loading), before any task starts."""
-    if hook not in _prepare_hooks:
-        _prepare_hooks.append(hook)
+    entry = (name or hook.__name__, hook)
+    if entry not in _prepare_hooks:
+        _prepare_hooks.append(entry)
 
 
 def register_dimension(name: str, provider: DimensionProvider) -> None:
@@ -77,13 +87,17 @@ def dimension_values(name: str, config: Config) -> list[str]:
     return _dimensions[name](config)
 
 
-def prepare(config: Config, options: RunOptions) -> None:
-    """Run the prepare hooks once per run, and again only for a different --env."""
+def prepare(config: Config, options: RunOptions, needs: Collection[str] | None = None) -> None:
+    """Run the prepare hooks the run's tasks need (`needs`: their names; None: all) once
+    per run, and again only for a different --env."""
     # Only the env changes what the hooks compute; a task reached inside a run (a pre
     # task, with no --env of its own) keeps the run's.
     state = config.get("gotasks_run")
-    if state is not None and options.env in (None, state.get("env")):
-        return
-    for hook in _prepare_hooks:
-        hook(config, options)
-    config.gotasks_run = {"env": options.env}
+    same_env = state is not None and options.env in (None, state.get("env"))
+    done = set(state.get("done") or ()) if same_env else set()
+    env = state.get("env") if same_env else options.env
+    for name, hook in _prepare_hooks:
+        if name not in done and (needs is None or name in needs):
+            hook(config, options)
+            done.add(name)
+    config.gotasks_run = {"env": env, "done": sorted(done)}
