@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,37 +17,82 @@ from tasks.engine import console
 from tasks.engine.errors import TaskFailed, UsageError
 from tasks.engine.run import RunOptions, on_prepare, register_dimension
 from tasks.go.environment import GoEnvironment, go_environment
-from tasks.go.goenvfile import with_go_env_file
+from tasks.go.goenvfile import default_go_env_file, with_go_env_file
 from tasks.go.modules import Module, discover, find
+from tasks.go.sdk.configure import installer_of, store_of
+from tasks.go.sdk.selection import Selection, installed_match, select
 from tasks.go.shellstate import user_environ
 from tasks.go.toolchain import Toolchain, check_targets, find_toolchain
 from tasks.paths import project_root, state_dir
 from tasks.settings import Settings, load_settings
 
 
-def prepare_run(config: Config, options: RunOptions) -> None:
-    """Before anything runs: settings validated, go found, targets checked, env computed.
+def prepare_settings(config: Config, options: RunOptions) -> None:
+    """Before anything runs: every env's settings validated, the selected one on the config.
 
-    Tasks read c.config.gotasks; every c.run of any task (a user's own included) gets the
-    env's Go variables and the toolchain's bin/ first on PATH through invoke's run.env.
+    Needs no go, so the sdk tasks run on a machine without one.
     """
     # ${VAR} means the user's own value (shell, else `go env -w`), never one an earlier
     # `eval "$(inv env)"` exported.
-    toolchain = find_toolchain()
-    environ = with_go_env_file(user_environ(os.environ), toolchain.goenv)
+    environ = user_environ(os.environ)
+    environ = with_go_env_file(environ, default_go_env_file(os.environ, sys.platform))
     settings = load_settings(project_root(), options.env, environ)
-    check_targets(settings, toolchain)
-    environment = go_environment(settings, toolchain)
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
-    config.gotasks_go = {"toolchain": toolchain, "env": environment}
-    path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
-    config.run.env = {**environment.variables, "PATH": path}
     # Tasks run side by side: none may read the terminal's stdin.
     config.run.in_stream = False
     config.gotasks_scheduler = {
         **settings.section("scheduler"),
         "state_dir": str(state_dir(settings.root)),
     }
+
+
+def prepare_toolchain(config: Config, options: RunOptions) -> None:
+    """The go the project asks for found (installed with --install), targets checked, and
+    the Go environment computed.
+
+    Every c.run of any task (a user's own included) gets the env's Go variables, that go's
+    GOROOT, and its bin/ first on PATH through invoke's run.env.
+    """
+    settings = settings_of(config)
+    selection = select(
+        settings.root,
+        options.go,
+        os.environ,
+        settings.go_version,
+        settings.where(("go", "version")),
+    )
+    toolchain = choose_toolchain(settings, selection, options.install)
+    check_targets(settings, toolchain)
+    environment = go_environment(settings, toolchain)
+    if selection is not None:
+        # The project chose this go: it must not switch to another behind our back.
+        environment.variables["GOTOOLCHAIN"] = "local"
+    config.gotasks_go = {"toolchain": toolchain, "env": environment, "selection": selection}
+    path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
+    config.run.env = {**environment.variables, "GOROOT": str(toolchain.goroot), "PATH": path}
+
+
+def choose_toolchain(settings: Settings, selection: Selection | None, install: bool) -> Toolchain:
+    """The installed SDK the selection names, else the go on PATH if it is that version,
+    else (with --install) a fresh install; no selection: the go on PATH."""
+    if selection is None:
+        return find_toolchain()
+    store = store_of(settings, os.environ)
+    installed = installed_match(store, selection.request)
+    if installed is not None:
+        return find_toolchain(installed.go)
+    if shutil.which("go") is not None:
+        on_path = find_toolchain()
+        if selection.request.matches(on_path.version, stable=True):
+            return on_path
+    wanted = selection.request
+    if install:
+        installed = installer_of(settings, os.environ).install(wanted)
+        return find_toolchain(installed.go)
+    raise UsageError(
+        f"Go {wanted} ({selection.origin}) is not installed: run `inv sdk.install {wanted}`,"
+        " or add --install"
+    )
 
 
 def settings_of(config: Config) -> Settings:
@@ -62,8 +109,11 @@ def toolchain_of(config: Config) -> tuple[Toolchain, GoEnvironment]:
 
 
 def module_header(c: Context, action: str, mod: Module, extra: str = "") -> None:
-    """`==> test examples/hello (example.com/hello) [prod]`: what runs, where, with which env."""
-    console.header(f"{action} {mod.rel} ({mod.path}) [{settings_of(c.config).env}{extra}]")
+    """`==> test examples/hello (example.com/hello) [prod, go1.26.8]`: what runs, where, with
+    which env and which go."""
+    toolchain, _ = toolchain_of(c.config)
+    go = toolchain.version_text
+    console.header(f"{action} {mod.rel} ({mod.path}) [{settings_of(c.config).env}, {go}{extra}]")
 
 
 def modules_of(config: Config) -> list[Module]:
@@ -124,5 +174,6 @@ def run_tool(
 
 
 def register() -> None:
-    on_prepare(prepare_run)
+    on_prepare(prepare_settings, "settings")
+    on_prepare(prepare_toolchain, "toolchain")
     register_dimension("module", module_names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from tasks import bench, build, ci, context, goenv, lint, test
+from tasks import bench, build, ci, context, goenv, lint, sdk, test
 from tasks.engine.procs import GroupRunner
 
 
@@ -15,4 +15,5 @@ def build_namespace() -> Collection:
     ns.configure({"runners": {"local": GroupRunner}})
     for task in (lint.lint, test.test, bench.bench, build.build, ci.ci, goenv.show_env):
         ns.add_task(task)
+    ns.add_collection(sdk.collection())
     return ns

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 
 from tasks.engine.errors import UsageError
 from tasks.engine.yamlconf import Document, load, merge
-from tasks.go.version import GoVersion, VersionError, VersionRule
+from tasks.go.sdk.releases import VersionRequest
+from tasks.go.version import VersionError, VersionRule
 from tasks.schema import Check, Items, Section, Value, matches, validate
 
 # The Go environment variables a config may set; every Go subprocess gets the first seven.
@@ -54,7 +56,21 @@ def _parses(parse: Callable[[str], object]) -> Check:
 
 
 _version_rule = _parses(VersionRule.parse)
-_go_version = _parses(GoVersion.parse)
+
+
+def _go_request(value: Any) -> str | None:
+    """go.version takes what `inv sdk.install` takes: 1.22.5, go1.22.5, 1.22, latest."""
+    try:
+        VersionRequest.parse(value)
+    except UsageError as error:
+        return str(error)
+    return None
+
+
+def _sdk_source(value: Any) -> str | None:
+    if value in ("index", "proxy") or re.match(r"https?://[^\s/]+", value):
+        return None
+    return "must be index, proxy or an http(s):// URL of a release index"
 
 
 def _positive(value: Any) -> str | None:
@@ -84,7 +100,7 @@ SPEC = Section(
         "modules": Value("list of strings", [], nullable=True),
         "go": Section(
             {
-                "version": Value("string", None, _go_version, nullable=True),
+                "version": Value("string", None, _go_request, nullable=True),
                 "env": Section(
                     {name: Value("string", None, nullable=True) for name in GO_ENV_KEYS}
                 ),
@@ -152,6 +168,18 @@ SPEC = Section(
                         "go_version": Value("string", "main.goVersion", _SYMBOL),
                     }
                 ),
+            }
+        ),
+        "sdk": Section(
+            {
+                "root": Value("string", None, nullable=True),
+                "sources": Value("list of strings", ["index", "proxy"], _sdk_source),
+                "mirror": Value(
+                    "string", "https://go.dev/dl", matches(r"https?://\S+", "an http(s):// URL")
+                ),
+                "os": Value("string", None, matches(r"[a-z0-9]+", "a GOOS"), nullable=True),
+                "arch": Value("string", None, matches(r"[a-z0-9]+", "a GOARCH"), nullable=True),
+                "timeout": Value("number", 30, _positive),
             }
         ),
         "scheduler": Section(

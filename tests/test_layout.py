@@ -120,5 +120,5 @@ def test_the_readmes_custom_task_works_as_pasted(make_project: Callable[..., Pro
         handle.write("\n\n" + readme_custom_task())
     out = project.inv("generate", "--env=prod")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "==> lint . (example.com/gen) [prod]" in out.stdout  # the pre task ran, with prod
+    assert "==> lint . (example.com/gen) [prod, go" in out.stdout  # the pre task ran, with prod
     assert "-tags=prod,netgo,osusergo" in (project.root / "generated.txt").read_text()

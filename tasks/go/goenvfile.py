@@ -26,3 +26,19 @@ def go_env_file_values(path: str) -> dict[str, str]:
 def with_go_env_file(environ: Mapping[str, str], path: str) -> dict[str, str]:
     """`environ`, with `go env -w` values under it: what the user has, as go sees it."""
     return {**go_env_file_values(path), **environ}
+
+
+def default_go_env_file(environ: Mapping[str, str], platform: str) -> str:
+    """Where `go env -w` writes, found as go finds it ($GOENV, else os.UserConfigDir()/go/env)
+    without running a go: settings are read before the run knows which go it will use."""
+    if "GOENV" in environ:
+        return "" if environ["GOENV"] == "off" else environ["GOENV"]
+    home = environ.get("HOME", "")
+    if platform.startswith("win"):
+        base = environ.get("APPDATA", "")
+    elif platform == "darwin":
+        base = f"{home}/Library/Application Support" if home else ""
+    else:
+        xdg = environ.get("XDG_CONFIG_HOME", "")
+        base = xdg if xdg.startswith("/") else (f"{home}/.config" if home else "")
+    return str(Path(base) / "go" / "env") if base else ""

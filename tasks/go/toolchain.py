@@ -30,7 +30,9 @@ class Toolchain:
 def _ask_go(go: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run this go itself, as it is: GOTOOLCHAIN=local (no switching to another toolchain a
     go.mod asks for) and outside any module (the user's current folder must not matter)."""
-    env = {**os.environ, "GOTOOLCHAIN": "local"}
+    # A GOROOT the user exported belongs to some other go: this one must report its own.
+    env = {k: v for k, v in os.environ.items() if k != "GOROOT"}
+    env["GOTOOLCHAIN"] = "local"
     try:
         return subprocess.run(
             [str(go), *args],
@@ -47,12 +49,17 @@ def _ask_go(go: Path, *args: str) -> subprocess.CompletedProcess[str]:
         raise UsageError(f"{go}: cannot run: {error.strerror}") from None
 
 
-def find_toolchain() -> Toolchain:
-    """The go on PATH; a missing or broken go is a usage error."""
-    found = shutil.which("go")
-    if found is None:
-        raise UsageError("go: not found on PATH; install Go (https://go.dev/dl) and try again")
-    go = Path(found)
+def find_toolchain(go: Path | None = None) -> Toolchain:
+    """`go` (an installed SDK's), else the go on PATH; a missing or broken go is a usage
+    error."""
+    if go is None:
+        found = shutil.which("go")
+        if found is None:
+            raise UsageError(
+                "go: not found on PATH; install Go (https://go.dev/dl, or `inv sdk.install"
+                " latest` then `inv sdk.use VERSION`) and try again"
+            )
+        go = Path(found)
     out = _ask_go(go, "env", "GOVERSION", "GOROOT", "GOENV")
     lines = out.stdout.split("\n")
     text = lines[0].strip()

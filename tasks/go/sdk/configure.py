@@ -1,0 +1,80 @@
+"""An env's `sdk:` settings turned into an install root, a platform and its sources."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from tasks.go.sdk.install import Installer
+from tasks.go.sdk.platform import Platform, detect
+from tasks.go.sdk.sources import IndexSource, ProxySource, Source
+from tasks.go.sdk.store import SdkStore
+from tasks.paths import state_dir
+from tasks.settings import Settings
+
+
+def sdk_root(settings: Settings, environ: Mapping[str, str]) -> Path:
+    """$GOTASKS_SDK_ROOT, else sdk.root, else $XDG_DATA_HOME/gotasks/go."""
+    configured = environ.get("GOTASKS_SDK_ROOT") or settings.section("sdk")["root"]
+    if configured:
+        path = Path(os.path.expanduser(configured))
+        return path if path.is_absolute() else (settings.root / path)
+    data = environ.get("XDG_DATA_HOME") or os.path.join(
+        environ.get("HOME") or os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(data) / "gotasks" / "go"
+
+
+def store_of(settings: Settings, environ: Mapping[str, str]) -> SdkStore:
+    return SdkStore(sdk_root(settings, environ))
+
+
+def platform_of(settings: Settings) -> Platform:
+    sdk = settings.section("sdk")
+    return detect(sdk["os"], sdk["arch"])
+
+
+def helper_go(store: SdkStore) -> Path | None:
+    """A go to drive `go mod download` for the module proxy: PATH's, else an installed one."""
+    found = shutil.which("go")
+    if found:
+        return Path(found)
+    installed = store.installed()
+    return installed[-1].go if installed else None
+
+
+def sources_of(
+    settings: Settings, environ: Mapping[str, str], platform: Platform, store: SdkStore
+) -> list[Source]:
+    sdk = settings.section("sdk")
+    # $GOTASKS_SDK_MIRROR stands in for the configured index (golang.google.cn/dl, say).
+    mirror = environ.get("GOTASKS_SDK_MIRROR") or sdk["mirror"]
+    timeout = float(sdk["timeout"])
+    sources: list[Source] = []
+    for item in sdk["sources"]:
+        if item == "proxy":
+            sources.append(ProxySource(platform, helper_go(store), settings.go_env, store.root))
+        else:
+            sources.append(IndexSource(mirror if item == "index" else item, platform, timeout))
+    return sources
+
+
+def installer_of(
+    settings: Settings,
+    environ: Mapping[str, str],
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> Installer:
+    store = store_of(settings, environ)
+    platform = platform_of(settings)
+    return Installer(
+        store,
+        sources_of(settings, environ, platform, store),
+        platform,
+        out=out,
+        err=err,
+        log_path=state_dir(settings.root) / "sdk-install.log",
+    )

@@ -1,0 +1,122 @@
+"""The SDK install root: one folder per version, a marker that says it is whole, locks,
+and the cache of verified archives."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tasks.engine.files import atomic_write_text, locked
+from tasks.go.version import GoVersion, VersionError
+
+# Written last, into the temporary folder, before it is renamed into place: a version
+# folder without it is not an install (golang.org/dl's .unpacked-success does the same).
+MARKER = ".gotasks-sdk.json"
+CACHE = ".cache"
+LOCKS = ".locks"
+TEMP_PREFIX = ".tmp-"
+OLD_PREFIX = ".old-"
+
+
+@dataclass(frozen=True)
+class Installed:
+    version: GoVersion
+    path: Path
+    details: dict[str, Any]
+
+    @property
+    def go(self) -> Path:
+        exe = ".exe" if self.details.get("os") == "windows" else ""
+        return self.path / "bin" / f"go{exe}"
+
+
+class SdkStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, version: GoVersion) -> Path:
+        return self.root / str(version)
+
+    @property
+    def cache(self) -> Path:
+        return self.root / CACHE
+
+    def lock_path(self, version: GoVersion) -> Path:
+        return self.root / LOCKS / f"{version}.lock"
+
+    @contextmanager
+    def lock(self, version: GoVersion) -> Iterator[None]:
+        """One install or removal of a version at a time, across processes."""
+        with locked(self.lock_path(version)):
+            yield
+
+    def get(self, version: GoVersion) -> Installed | None:
+        folder = self.path(version)
+        try:
+            details = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(details, dict) or details.get("version") != f"go{version}":
+            return None
+        return Installed(version, folder, details)
+
+    def installed(self) -> list[Installed]:
+        found = []
+        for entry in self._entries():
+            try:
+                version = GoVersion.parse(entry.name)
+            except VersionError:
+                continue
+            install = self.get(version)
+            if install is not None:
+                found.append(install)
+        return sorted(found, key=lambda i: i.version)
+
+    def broken(self) -> list[Path]:
+        """Folders that look like a version but lack the marker (not installs: never used)."""
+        result = []
+        for entry in self._entries():
+            try:
+                version = GoVersion.parse(entry.name)
+            except VersionError:
+                continue
+            if self.get(version) is None:
+                result.append(entry)
+        return result
+
+    def leftovers(self) -> list[Path]:
+        """Temporary folders of an install that was killed before it could clean up."""
+        return [e for e in self._entries() if e.name.startswith((TEMP_PREFIX, OLD_PREFIX))]
+
+    def _entries(self) -> list[Path]:
+        try:
+            return sorted(e for e in self.root.iterdir() if e.is_dir() and not e.is_symlink())
+        except OSError:
+            return []
+
+
+def write_marker(folder: Path, details: dict[str, Any]) -> None:
+    atomic_write_text(folder / MARKER, json.dumps(details, indent=2, sort_keys=True) + "\n")
+
+
+def remove_tree(path: Path) -> None:
+    """rm -rf that also removes read-only files (a module cache's, say)."""
+
+    def make_writable(function: Any, name: str, _exc: Any) -> None:
+        parent = os.path.dirname(name)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        if os.path.lexists(name) and not os.path.islink(name):
+            os.chmod(name, os.stat(name).st_mode | stat.S_IWUSR)
+        function(name)
+
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, onerror=make_writable)

@@ -1,0 +1,213 @@
+"""`inv sdk.*`: Go SDKs installed without root, verified, side by side, chosen per project."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections import defaultdict
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+
+from tasks.context import settings_of
+from tasks.engine import console, task
+from tasks.engine.errors import UsageError
+from tasks.engine.files import atomic_write_text
+from tasks.go.sdk.configure import installer_of, platform_of, sources_of, store_of
+from tasks.go.sdk.fetch import SourceError
+from tasks.go.sdk.releases import VersionRequest, go_name
+from tasks.go.sdk.selection import GO_VERSION_FILE, Selection, installed_match, select
+from tasks.go.sdk.store import OLD_PREFIX, Installed, SdkStore, remove_tree
+from tasks.go.version import GoVersion
+from tasks.settings import Settings
+
+# These need settings, not a go: they are how a machine without one gets one.
+_SDK: dict[str, Any] = {"needs": ("settings",), "cpu": 0.5, "mem": "256M"}
+
+
+def _selection(settings: Settings, flag: str | None) -> Selection | None:
+    return select(
+        settings.root, flag, os.environ, settings.go_version, settings.where(("go", "version"))
+    )
+
+
+def _active(store: SdkStore, selection: Selection | None) -> Installed | None:
+    return installed_match(store, selection.request) if selection else None
+
+
+@task(
+    name="list",
+    **_SDK,
+    help={"remote": "list the releases the sources offer", "all": "with --remote: prereleases too"},
+)
+def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | None = None) -> None:
+    """Installed Go SDKs (* the one this project uses), or with --remote what can be installed."""
+    settings = settings_of(c.config)
+    store = store_of(settings, os.environ)
+    installed = store.installed()
+    if remote:
+        _list_remote(settings, store, installed, all)
+        return
+    selection = _selection(settings, go)
+    active = _active(store, selection)
+    print(f"SDK root: {store.root}")
+    if not installed:
+        print("no Go SDK installed (inv sdk.install VERSION)")
+    for sdk in reversed(installed):
+        mark = "*" if active is not None and sdk.path == active.path else " "
+        why = f"  <- {selection.origin}" if mark == "*" and selection else ""
+        print(f"{mark} {go_name(sdk.version):<14} {sdk.path}{why}")
+    if selection is None:
+        print("this project asks for no version: the go on PATH is used")
+    elif active is None:
+        print(f"this project asks for {selection.request} ({selection.origin}): not installed")
+    for path in store.broken() + store.leftovers():
+        console.warn(f"incomplete, never used: {path} (inv sdk.remove or delete it)")
+
+
+def _list_remote(
+    settings: Settings, store: SdkStore, installed: list[Installed], everything: bool
+) -> None:
+    platform = platform_of(settings)
+    have = {sdk.version for sdk in installed}
+    errors = []
+    for source in sources_of(settings, os.environ, platform, store):
+        try:
+            versions = source.versions()
+        except SourceError as error:
+            errors.append(str(error))
+            continue
+        lines: dict[tuple[int, int], list[GoVersion]] = defaultdict(list)
+        for version, stable in set(versions):
+            if stable or everything:
+                lines[(version.major, version.minor)].append(version)
+        print(f"Go releases for {platform} from {source.name} (* installed):")
+        for line in sorted(lines, reverse=True):
+            words = [f"{v}{'*' if v in have else ''}" for v in sorted(lines[line], reverse=True)]
+            print(f"  {line[0]}.{line[1]:<3} {' '.join(words)}")
+        return
+    raise SourceError("no source answered: " + "; ".join(errors))
+
+
+@task(
+    **_SDK,
+    positional=["version"],
+    help={
+        "version": "1.22.5, go1.22.5, 1.22 (its newest patch) or latest;"
+        " default: what this project asks for",
+        "force": "install again even when installed (verified again; the cache is reused)",
+    },
+)
+def install(
+    c: Context, version: str | None = None, force: bool = False, go: str | None = None
+) -> None:
+    """Download, verify (size, SHA-256), extract, smoke-test and activate a Go SDK."""
+    settings = settings_of(c.config)
+    request = _request(settings, version or go)
+    sdk = installer_of(settings, os.environ).install(request, force=force)
+    console.ok(f"{go_name(sdk.version)} in {sdk.path}")
+
+
+def _request(settings: Settings, text: str | None) -> VersionRequest:
+    if text:
+        return VersionRequest.parse(text)
+    selection = _selection(settings, None)
+    if selection is None:
+        raise UsageError(
+            "which version? e.g. inv sdk.install 1.22 (this project asks for none:"
+            f" no {GO_VERSION_FILE}, go.mod toolchain line or go.version)"
+        )
+    return selection.request
+
+
+@task(
+    **_SDK,
+    positional=["version"],
+    help={"version": "an installed version: 1.22.5, or 1.22 for its newest installed patch"},
+)
+def use(c: Context, version: str, install: bool = False) -> None:
+    """Make this project use a Go SDK: writes .go-version (with --install, installs it first)."""
+    settings = settings_of(c.config)
+    store = store_of(settings, os.environ)
+    request = VersionRequest.parse(version)
+    sdk = installed_match(store, request)
+    if sdk is None:
+        if not install:
+            raise UsageError(
+                f"Go {request} is not installed: run `inv sdk.install {request}`,"
+                " or `inv sdk.use --install {request}`"
+            )
+        sdk = installer_of(settings, os.environ).install(request)
+    path = settings.root / GO_VERSION_FILE
+    atomic_write_text(path, f"{sdk.version}\n")
+    console.ok(f"{path.name}: {sdk.version} ({sdk.path})")
+
+
+@task(
+    **_SDK,
+    positional=["version"],
+    help={"version": "the installed version to remove, e.g. 1.22.5"},
+)
+def remove(c: Context, version: str) -> None:
+    """Remove an installed Go SDK (its verified archive stays cached for a reinstall)."""
+    settings = settings_of(c.config)
+    store = store_of(settings, os.environ)
+    request = VersionRequest.parse(version)
+    if request.exact is None:
+        raise UsageError(f"name one exact version to remove, e.g. 1.22.5, not {request}")
+    target = store.path(request.exact)
+    with store.lock(request.exact):
+        if not target.exists():
+            raise UsageError(f"Go {request.exact} is not installed in {store.root}")
+        # Out of the way in one rename, then deleted: a crash leaves a leftover, never
+        # half an SDK under the version's name.
+        aside = store.root / f"{OLD_PREFIX}{request.exact}-removed"
+        remove_tree(aside)
+        os.rename(target, aside)
+        remove_tree(aside)
+    console.ok(f"removed {go_name(request.exact)} ({target})")
+    selection = _selection(settings, None)
+    if selection is not None and selection.request.matches(request.exact, stable=True):
+        console.warn(f"this project asks for it ({selection.origin})")
+
+
+@task(
+    **_SDK,
+    help={"gopath": "also a project-local GOPATH (.gotasks/gopath), its bin/ on PATH"},
+)
+def env(c: Context, gopath: bool = False, go: str | None = None) -> None:
+    """Shell exports for this project's Go SDK: eval "$(inv sdk.env)"."""
+    settings = settings_of(c.config)
+    store = store_of(settings, os.environ)
+    selection = _selection(settings, go)
+    if selection is None:
+        raise UsageError(
+            f"this project asks for no Go version (no {GO_VERSION_FILE}, go.mod toolchain line"
+            " or go.version); `inv sdk.use VERSION` picks one"
+        )
+    sdk = _active(store, selection)
+    if sdk is None:
+        raise UsageError(
+            f"Go {selection.request} ({selection.origin}) is not installed:"
+            f" run `inv sdk.install {selection.request}`"
+        )
+    # Earlier SDKs' bin/ (from an earlier eval) come off PATH: switching never stacks.
+    root = str(store.root) + os.sep
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not p.startswith(root)]
+    front = [str(sdk.path / "bin")]
+    lines = [f"export GOROOT={shlex.quote(str(sdk.path))}", "export GOTOOLCHAIN=local"]
+    if gopath:
+        folder = settings.root / ".gotasks" / "gopath"
+        lines.append(f"export GOPATH={shlex.quote(str(folder))}")
+        front.append(str(folder / "bin"))
+        keep = [p for p in keep if p != str(folder / "bin")]
+    lines.append(f"export PATH={shlex.quote(os.pathsep.join(front + keep))}")
+    print("\n".join(lines))
+
+
+def collection() -> Collection:
+    sdk = Collection("sdk")
+    for item in (list_sdks, install, use, remove, env):
+        sdk.add_task(item)
+    return sdk
