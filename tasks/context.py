@@ -14,7 +14,7 @@ from invoke.context import Context
 from invoke.runners import Result
 
 from tasks.engine import console
-from tasks.engine.errors import TaskFailed, UsageError
+from tasks.engine.errors import Stopped, TaskFailed, UsageError
 from tasks.engine.run import RunOptions, on_prepare, register_dimension
 from tasks.go.environment import GoEnvironment, go_environment
 from tasks.go.goenvfile import default_go_env_file, with_go_env_file
@@ -87,7 +87,11 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
             return on_path
     wanted = selection.request
     if install:
-        installed = installer_of(settings, os.environ).install(wanted)
+        try:
+            installed = installer_of(settings, os.environ).install(wanted)
+        except KeyboardInterrupt:
+            # Before the scheduler owns Ctrl-C: the install rolled back; exit 130, not 1.
+            raise Stopped(f"interrupted: the install of Go {wanted} was rolled back") from None
         return find_toolchain(installed.go)
     raise UsageError(
         f"Go {wanted} ({selection.origin}) is not installed: run `inv sdk.install {wanted}`,"

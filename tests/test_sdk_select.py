@@ -3,6 +3,7 @@ every Go subprocess gets that SDK's GOROOT, its bin/ first on PATH and GOTOOLCHA
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -193,3 +194,35 @@ def test_sdk_tasks_need_no_go_on_path(
     project.write(".go-version", "1.22.5\n")
     env_out = project.inv("env", env=env)
     assert env_out.returncode == 0, env_out.stderr
+
+
+def test_list_remote_shows_lines_newest_first_and_marks_installed(
+    installed: tuple[Project, dict[str, str], Path],
+) -> None:
+    project, env, _ = installed
+    out = project.inv("sdk.list", "--remote", env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Go releases for linux/amd64 from index http://127.0.0.1:")
+    assert lines[1].split() == ["1.22", "1.22.5*", "1.22.4*"]
+    assert lines[2].split() == ["1.21", "1.21.3"]
+
+
+def test_progress_bar_on_a_terminal_only() -> None:
+    from tasks.go.sdk.progress import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    bar = ProgressBar(screen, "download go.tar.gz")
+    bar(5_000_000, 10_000_000)
+    bar(10_000_000, 10_000_000)
+    bar.close()
+    text = screen.getvalue()
+    assert "10.0/10.0 MB" in text and "MB/s" in text and "ETA" in text
+    assert "[" + "#" * 24 + "]" in text
+    pipe = io.StringIO()
+    ProgressBar(pipe, "x")(1, 2)
+    assert pipe.getvalue() == ""
