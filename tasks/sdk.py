@@ -62,8 +62,12 @@ def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | Non
         print("this project asks for no version: the go on PATH is used")
     elif active is None:
         print(f"this project asks for {selection.request} ({selection.origin}): not installed")
-    for path in store.broken() + store.leftovers():
-        console.warn(f"incomplete, never used: {path} (inv sdk.remove or delete it)")
+    for path in store.broken():
+        console.warn(f"incomplete, never used: {path} (inv sdk.remove {path.name})")
+    for path in store.leftovers():
+        console.warn(
+            f"left by an interrupted install: {path} (the next install of that version clears it)"
+        )
 
 
 def _list_remote(

@@ -96,6 +96,8 @@ class Installer:
         self.err = err or sys.stderr
         self.log_path = log_path
         self.log = InstallLog(None, "")
+        self.failed_stage = ""  # the stage the last failure came from
+        self._aside: list[Path] = []  # cache files moved aside by this attempt
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -109,6 +111,7 @@ class Installer:
         try:
             yield
         except BaseException as error:
+            self.failed_stage = name
             ms = (time.monotonic() - t0) * 1000
             self.log.add(f"{name:<10} FAILED after {ms:.0f} ms: {error or type(error).__name__}")
             raise
@@ -148,6 +151,15 @@ class Installer:
                 except (SourceError, ArchiveError) as error:
                     errors.append(str(error))
                     self.say(f"  failed     {error}")
+                except OSError as error:
+                    # Our own writes failed (a full disk, say): no other source would fare
+                    # better. One line that says which install and where, all rolled back.
+                    where = f" ({error.filename})" if error.filename else ""
+                    stage = self.failed_stage or "install"
+                    raise TaskFailed(
+                        f"sdk.install {go_name(version)}: {stage} failed in {self.store.root}:"
+                        f" {error.strerror or error}{where}; rolled back"
+                    ) from None
             if not errors:
                 errors.append("no source has it")
             raise TaskFailed(f"sdk.install {go_name(version)}: " + "; ".join(errors))
@@ -173,15 +185,13 @@ class Installer:
         for source in self.sources:
             check_stop()
             try:
-                if request.exact is not None:
-                    version: GoVersion | None = request.exact
-                else:
-                    versions = source.versions()
-                    offered += [v for v, _ in versions]
-                    version = request.pick(versions)
+                # Asked even for an exact version: the module proxy's candidate() is a name
+                # for any version, so only its list says whether the release exists (and an
+                # unreachable source is skipped here, named in the error, not tried later).
+                versions = source.versions()
+                offered += [v for v, _ in versions]
+                version = request.pick(versions)
                 candidate = source.candidate(version) if version is not None else None
-                if candidate is None and request.exact is not None:
-                    offered += [v for v, _ in source.versions()]
             except SourceError as error:
                 unreachable.append(str(error))
                 self.say(f"  skipped    {error}")
@@ -244,6 +254,8 @@ class Installer:
 
     def _attempt(self, source: Source | None, candidate: Candidate) -> Installed:
         undo = Undo()
+        self.failed_stage = ""
+        self._aside = []
         try:
             installed = self._steps(source, candidate, undo)
         except BaseException:
@@ -288,11 +300,13 @@ class Installer:
                 "prefix": candidate.prefix,
                 "source": candidate.source,
             }
-            had_archive = archive.exists()
-            os.replace(part, archive)
-            if not had_archive:
-                undo.push(f"removed {archive}", lambda: archive.unlink(missing_ok=True))
             sidecar = self._sidecar(candidate.filename)
+            # Whatever the cache held under these names (an archive without a valid sidecar)
+            # is put back if this install fails.
+            for kept in (archive, sidecar):
+                self._set_aside(kept, undo)
+            os.replace(part, archive)
+            undo.push(f"removed {archive}", lambda: archive.unlink(missing_ok=True))
             atomic_write_text(sidecar, json.dumps(details, indent=2) + "\n")
             undo.push(f"removed {sidecar}", lambda: sidecar.unlink(missing_ok=True))
             candidate = Candidate(
@@ -330,11 +344,21 @@ class Installer:
             os.rename(tmp, target)
             undo.push(f"moved {target} back out", lambda: os.rename(target, tmp))
         undo.steps.clear()  # from here on nothing is taken back
+        for aside in self._aside:
+            aside.unlink(missing_ok=True)
         if old is not None:
             remove_tree(old)
         installed = self.store.get(version)
         assert installed is not None
         return installed
+
+    def _set_aside(self, path: Path, undo: Undo) -> None:
+        if not path.exists():
+            return
+        aside = path.with_name(f"{path.name}.{secrets.token_hex(4)}.prev")
+        os.rename(path, aside)
+        self._aside.append(aside)
+        undo.push(f"restored {path}", lambda: os.replace(aside, path))
 
     def _smoke_test(self, root: Path, version: GoVersion) -> str:
         go = root / "bin" / f"go{self.platform.exe}"

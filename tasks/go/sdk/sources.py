@@ -176,7 +176,10 @@ class ProxySource:
 
     def fetch(self, candidate: Candidate, part: Path, progress: Progress | None) -> str:
         self.scratch.mkdir(parents=True, exist_ok=True)
-        modcache = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}modcache-", dir=self.scratch))
+        # Named after the version: a killed install's leftover is cleared by the next
+        # install of that version, under its lock.
+        prefix = f"{TEMP_PREFIX}{candidate.version}-modcache-"
+        modcache = Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch))
         try:
             wanted = f"{TOOLCHAIN_MODULE}@{self._module_version(candidate.version)}"
             out = self._run(["mod", "download", "-json", wanted], modcache)
