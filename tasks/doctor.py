@@ -1,0 +1,261 @@
+"""`inv doctor`: is this machine and this project ready? One line per finding."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from colorama import Fore
+from invoke.context import Context
+
+from tasks.context import choose_toolchain
+from tasks.engine import TaskFailed, task
+from tasks.engine.capacity import detect
+from tasks.engine.console import paint
+from tasks.engine.errors import GoTasksError
+from tasks.engine.trace import format_bytes
+from tasks.go.goenvfile import default_go_env_file, go_env_file_values, with_go_env_file
+from tasks.go.modules import discover
+from tasks.go.proxycheck import proxy_findings, unknown_names
+from tasks.go.sdk.configure import store_of
+from tasks.go.sdk.selection import select
+from tasks.go.shellstate import user_environ
+from tasks.go.toolchain import Toolchain, find_toolchain
+from tasks.go.version import GoVersion, VersionError
+from tasks.paths import project_root
+from tasks.settings import Settings, config_dir, known_envs, load_settings
+
+Finding = tuple[str, str]  # ("ok" | "warn" | "fail", text)
+_MARK = {"ok": ("ok  ", Fore.GREEN), "warn": ("warn", Fore.YELLOW), "fail": ("FAIL", Fore.RED)}
+_GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
+_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@$]+:[^\s/@$]+@")
+
+
+@task(needs=(), cpu=0.5, mem="256M")
+def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
+    """Check go, git, config, proxy settings, CPU and memory, and SDK installs."""
+    root = project_root()
+    failures = 0
+    for status, text in _findings(root, env, go):
+        word, color = _MARK[status]
+        print(f"{paint(word, color)} {text}", flush=True)
+        failures += status == "fail"
+    if failures:
+        raise TaskFailed(f"doctor: {failures} check{'s' if failures > 1 else ''} failed")
+
+
+def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
+    settings: Settings | None = None
+    environ = with_go_env_file(
+        user_environ(os.environ), default_go_env_file(os.environ, sys.platform)
+    )
+    try:
+        settings = load_settings(root, env, environ)
+        envs = ", ".join(known_envs(root))
+        yield (
+            "ok",
+            f"config: env {settings.env} ({', '.join(settings.files)}); every env valid ({envs})",
+        )
+    except GoTasksError as error:
+        yield "fail", f"config: {error}"
+    # Without valid settings the rest is still checked, as far as it can be: the go on PATH,
+    # the machine's capacity before any config override.
+    toolchain, found = _go(settings, go)
+    yield from found
+    if settings is not None:
+        yield from _go_lines(settings, toolchain)
+    yield from _proxies(root, environ, toolchain)
+    yield from _git(root)
+    yield from _capacity(settings)
+    if settings is not None:
+        yield from _sdks(settings)
+
+
+def _go(settings: Settings | None, flag: str | None) -> tuple[Toolchain | None, list[Finding]]:
+    selection = None
+    try:
+        if settings is None:
+            toolchain = find_toolchain()
+        else:
+            where = settings.where(("go", "version"))
+            selection = select(settings.root, flag, os.environ, settings.go_version, where)
+            toolchain = choose_toolchain(settings, selection, install=False)
+    except GoTasksError as error:
+        return None, [("fail", f"go: {error}")]
+    why = f"asked for by {selection.origin}" if selection else "the go on PATH"
+    found = [("ok", f"go: {toolchain.version_text} at {toolchain.go} ({why})")]
+    exported = os.environ.get("GOROOT")
+    if exported and Path(exported).resolve() != toolchain.goroot.resolve():
+        found.append(
+            (
+                "warn",
+                f"GOROOT={exported} in your environment is not this go's ({toolchain.goroot}):"
+                " gotasks sets the right one for its runs, but go in your shell will mix them",
+            )
+        )
+    return toolchain, found
+
+
+def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]:
+    """Every module's `go` line against the go that will build it (GOTOOLCHAIN=local: go
+    will not fetch a newer one)."""
+    if toolchain is None:
+        return
+    try:
+        modules = discover(settings)
+    except GoTasksError as error:
+        yield "fail", f"modules: {error}"
+        return
+    too_new = []
+    for mod in modules:
+        gomod = mod.dir / "go.mod"
+        for number, line in enumerate(gomod.read_text(encoding="utf-8").splitlines(), 1):
+            match = _GO_LINE.match(line.strip())
+            if not match:
+                continue
+            try:
+                wanted = GoVersion.parse(match.group(1))
+            except VersionError:
+                yield "fail", f"{mod.rel}/go.mod:{number}: cannot read the go line {line!r}"
+                break
+            if toolchain.version < wanted:
+                too_new.append(f"{mod.rel}/go.mod:{number} asks for go {wanted}")
+            break
+    if too_new:
+        yield "fail", f"go: {toolchain.version_text} is too old: " + "; ".join(too_new)
+    elif modules:
+        yield "ok", f"modules: {len(modules)}, every go line within {toolchain.version_text}"
+    else:
+        yield "warn", f"modules: no go.mod found under {settings.root}"
+
+
+def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:
+    clean = True
+    for name in known_envs(root):
+        try:
+            settings = load_settings(root, name, environ)
+        except GoTasksError:
+            continue  # already reported by the config check
+        for text in proxy_findings(name, settings.go_env):
+            clean = False
+            yield "warn", text
+    for path in sorted(config_dir(root).glob("*.yaml")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _PASSWORD.search(line.split("#", 1)[0]):
+                clean = False
+                yield (
+                    "warn",
+                    (
+                        f"{path.relative_to(root)}:{number}: a password written into the config;"
+                        " use ${VAR} and keep it in the environment"
+                    ),
+                )
+    known = _go_env_names(toolchain)
+    names = set(os.environ) | set(go_env_file_values(default_go_env_file(os.environ, sys.platform)))
+    for name, close in unknown_names(names, known):
+        clean = False
+        hint = f" (did you mean {close}?)" if close else ""
+        yield "warn", f"{name} is set but Go does not know it: it has no effect{hint}"
+    if clean:
+        yield "ok", "proxy settings: private paths stay off public proxies; no unknown GO* names"
+
+
+def _go_env_names(toolchain: Toolchain | None) -> set[str]:
+    if toolchain is None:
+        return set()
+    try:
+        out = subprocess.run(
+            [str(toolchain.go), "env", "-json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            cwd=tempfile.gettempdir(),
+            env={**os.environ, "GOTOOLCHAIN": "local"},
+        )
+        return set(json.loads(out.stdout)) if out.returncode == 0 else set()
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return set()
+
+
+def _git(root: Path) -> Iterator[Finding]:
+    if shutil.which("git") is None:
+        yield "fail", "git: not found on PATH (builds read the commit from git)"
+        return
+    out = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode == 0:
+        yield "ok", f"git: repository at {out.stdout.strip()}"
+    elif "dubious ownership" in out.stderr:
+        yield (
+            "fail",
+            (
+                f"git: refuses {root}: dubious ownership (another user owns it); if you trust it:"
+                f" git config --global --add safe.directory {root}"
+            ),
+        )
+    elif "not a git repository" in out.stderr:
+        yield "warn", f"git: {root} is not in a git repository: builds stamp version 'unknown'"
+    else:
+        yield "fail", f"git: cannot read {root}: {out.stderr.strip().splitlines()[-1:]}"
+
+
+def _capacity(settings: Settings | None) -> Iterator[Finding]:
+    sched = settings.section("scheduler") if settings is not None else {}
+    try:
+        found = detect(sched.get("cpus"), sched.get("memory"), sched.get("reserve"))
+    except GoTasksError as error:
+        yield "fail", f"scheduler: {error}"
+        return
+    yield "ok", f"scheduler: {found.cpus:g} CPUs ({found.sources['cpus']})"
+    yield "ok", f"scheduler: {format_bytes(found.memory)} memory ({found.sources['memory']})"
+
+
+def _sdks(settings: Settings) -> Iterator[Finding]:
+    store = store_of(settings, os.environ)
+    installed = store.installed()
+    for sdk in installed:
+        try:
+            out = subprocess.run(
+                [str(sdk.go), "version"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+                env={k: v for k, v in os.environ.items() if k != "GOROOT"}
+                | {"GOTOOLCHAIN": "local"},
+            )
+            said = out.stdout.split()
+        except (OSError, subprocess.TimeoutExpired) as error:
+            said = [str(error)]
+        if said[2:3] == [f"go{sdk.version}"]:
+            yield "ok", f"sdk: go{sdk.version} intact ({sdk.path})"
+        else:
+            yield (
+                "fail",
+                (
+                    f"sdk: go{sdk.version} at {sdk.path} is broken (bin/go version:"
+                    f" {' '.join(said) or 'no output'});"
+                    f" reinstall: inv sdk.install --force {sdk.version}"
+                ),
+            )
+    for path in store.broken():
+        yield (
+            "warn",
+            f"sdk: {path} has no completion marker: never used (inv sdk.remove {path.name})",
+        )
+    for path in store.leftovers():
+        yield "warn", f"sdk: {path} was left by an interrupted install"
+    if not installed:
+        yield "ok", f"sdk: none installed in {store.root}"
