@@ -1,0 +1,337 @@
+"""`inv init PATH`: gotasks put into a copy of a real public Go module; `inv ci` works there,
+nothing of the user's is overwritten, and bad input or a failed write leaves nothing behind."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import SOURCE, Project, clean_env, require_go
+
+from tasks import adopt
+from tasks.engine import TaskFailed
+
+MakeProject = Callable[..., Project]
+
+# A small, dependency-free library (no main package) that the Go module proxy serves.
+MODULE, VERSION = "github.com/google/uuid", "v1.6.0"
+GO_ENV = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+
+
+@pytest.fixture(autouse=True)
+def _go_present() -> None:
+    require_go()
+
+
+def module_from_cache(scratch: Path) -> Path:
+    """MODULE@VERSION's folder in the Go module cache (downloaded if need be): read-only."""
+    scratch.mkdir(exist_ok=True)  # outside any module, so go.mod files around do not matter
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
+        cwd=scratch,
+        env=clean_env(**GO_ENV),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    try:
+        info = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        info = {}
+    problem = info.get("Error") or (out.stderr.strip() if out.returncode else "")
+    if problem or not info.get("Dir"):
+        why = problem or "no Dir in go mod download's answer"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must reach the Go module proxy: {why}")
+        pytest.skip(
+            f"{MODULE}@{VERSION} is not in the module cache and the proxy did not serve it: {why}"
+        )
+    return Path(info["Dir"])
+
+
+def user_repo(
+    root: Path, files: dict[str, str] | None = None, origin: Path | None = None
+) -> Project:
+    """A fresh git repository with one commit: a copy of `origin` (made writable: the module
+    cache's files are read-only), or a go.mod, plus `files`."""
+    if origin is not None:
+        shutil.copytree(origin, root)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    else:
+        root.mkdir()
+        (root / "go.mod").write_text("module example.com/mine\n\ngo 1.21\n")
+    repo = Project(root)
+    for rel, text in (files or {}).items():
+        repo.write(rel, text)
+    repo.git("init", "-q", "-b", "main")
+    repo.commit_all("the user's repository")
+    return repo
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every folder (None) and file (its bytes) under root but .git and bytecode."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None
+        for p in sorted(root.rglob("*"))
+        if not {".git", "__pycache__"} & set(p.relative_to(root).parts)
+    }
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """task -> ok/FAIL/skip from the run's summary table."""
+    table = stdout.split("\nsummary\n", 1)[1].split("critical path", 1)[0]
+    return {words[0]: words[1] for words in map(str.split, table.splitlines()[1:]) if words}
+
+
+def without_golangci_lint() -> str:
+    """PATH less the folders of a developer's golangci-lint: its verdict on a third-party
+    module's code is not what these tests are about (lint runs it only when on PATH)."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(
+        d for d in folders if not (Path(d, "golangci-lint").exists() and not Path(d, "go").exists())
+    )
+
+
+def line_of(out: subprocess.CompletedProcess[str], prefix: str) -> str:
+    return next((x for x in out.stdout.splitlines() if x.startswith(prefix)), "")
+
+
+def test_init_then_ci_in_a_copy_of_a_real_module(make_project: MakeProject, tmp_path: Path) -> None:
+    origin = module_from_cache(tmp_path / "scratch")
+    repo = user_repo(tmp_path / "uuid", origin=origin)
+    gotasks = make_project(example=False)
+    (gotasks.root / "tasks" / "stray.pyc").write_bytes(b"not gotasks'")
+
+    # A relative PATH, from the gotasks checkout, as a user types it.
+    out = gotasks.inv("init", "../uuid")
+    assert out.returncode == 0, out.stdout + out.stderr
+    written = line_of(out, "written: ")
+    assert re.search(
+        r"tasks\.py, invoke\.yaml, tasks/ \(\d+ files\), config/ \(\d+ files\)", written
+    )
+    assert (
+        line_of(out, ".gitignore: ") == ".gitignore: created with /.gotasks/, /dist/, __pycache__/"
+    )
+    assert "skipped" not in out.stdout
+    assert "inv ci" in out.stdout and "pip install invoke" in out.stdout
+    for name in ("tasks.py", "invoke.yaml", "tasks/namespace.py", "config/base.yaml"):
+        assert (repo.root / name).read_bytes() == (gotasks.root / name).read_bytes(), name
+    assert not [p for p in repo.root.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
+    # Discovery, not this repository's example, finds the modules.
+    assert not re.search(r"(?m)^modules:", (repo.root / "config" / "base.yaml").read_text())
+
+    env = {**GO_ENV, "PATH": without_golangci_lint()}
+    first = repo.inv("ci", "--keep-going", env=env)
+    ran = statuses(first.stdout)
+    assert ran.get("test[.]") == "ok" and ran.get("build[.]") == "ok", first.stdout + first.stderr
+    assert "no main package: nothing to build" in first.stdout
+    if first.returncode != 0:
+        # uuid v1.6.0 predates gofmt's doc-comment and //go:build rewrites (Go 1.17, 1.19).
+        assert ran.get("lint[.]") == "FAIL" and "gofmt" in first.stdout, first.stdout
+        subprocess.run(["gofmt", "-w", "."], cwd=repo.root, check=True)
+
+    repo.commit_all("adopt gotasks")
+    out = repo.inv("ci", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    ran = statuses(out.stdout)
+    assert [ran.get(t) for t in ("lint[.]", "test[.]", "build[.]", "ci")] == ["ok"] * 4, out.stdout
+    assert f"==> test . ({MODULE}) [dev, go" in out.stdout
+    # What a run leaves (.gotasks/, bytecode) is ignored: the next build is not -dirty.
+    assert repo.git("status", "--porcelain") == ""
+
+    before = snapshot(repo.root)
+    again = gotasks.inv("init", str(repo.root))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert line_of(again, "written: ") == "written: nothing"
+    skipped = line_of(again, "skipped (yours, kept): ")
+    assert re.fullmatch(
+        r"skipped \(yours, kept\): tasks\.py, invoke\.yaml, tasks/ \(\d+ files\),"
+        r" config/ \(\d+ files\)",
+        skipped,
+    ), skipped
+    assert line_of(again, ".gitignore: ").startswith(".gitignore: already ignores")
+    assert snapshot(repo.root) == before
+
+
+def test_the_users_files_are_kept_byte_for_byte(make_project: MakeProject, tmp_path: Path) -> None:
+    mine = {
+        "tasks.py": "from invoke import task\n\n\n@task\ndef hello(c):\n    print('mine')\n",
+        "config/dev.yaml": "# my dev settings\ngo:\n  tags: [mine]\n",
+        "Dockerfile": "FROM scratch\n",
+        # no newline at the end; `dist/` already ignores /dist/
+        ".gitignore": "*.log\ndist/",
+    }
+    repo = user_repo(tmp_path / "mine", mine)
+    gotasks = make_project(example=False)
+    for name in adopt.OPTIONAL_FILES:
+        gotasks.write(name, f"# gotasks' {name}\n")
+
+    out = gotasks.inv("init", str(repo.root))
+    assert out.returncode == 0, out.stdout + out.stderr
+    for rel, text in mine.items():
+        if rel != ".gitignore":
+            assert (repo.root / rel).read_text() == text, rel
+    gitignore = (repo.root / ".gitignore").read_text()
+    assert gitignore.startswith(mine[".gitignore"] + "\n")
+    assert gitignore.endswith("/.gotasks/\n__pycache__/\n") and "/dist/" not in gitignore
+    assert line_of(out, ".gitignore: ") == ".gitignore: added /.gotasks/, __pycache__/"
+    assert (
+        line_of(out, "skipped (yours, kept): ")
+        == "skipped (yours, kept): tasks.py, config/dev.yaml, Dockerfile"
+    )
+    written = line_of(out, "written: ")
+    assert "invoke.yaml, tasks/ (" in written and "config/base.yaml" in written
+    assert written.endswith(".pre-commit-config.yaml, .dockerignore"), written
+    assert "config/dev.yaml" not in written and "config/ (" not in written
+    assert "note: your tasks.py is not gotasks'" in out.stdout
+    assert "pre-commit install" in out.stdout
+    assert (repo.root / ".dockerignore").read_text() == "# gotasks' .dockerignore\n"
+
+
+def test_a_go_work_at_the_top_is_a_go_repository(make_project: MakeProject, tmp_path: Path) -> None:
+    root = tmp_path / "work"
+    root.mkdir()
+    (root / "go.work").write_text("go 1.21\n\nuse ./svc\n")
+    (root / "svc").mkdir()
+    (root / "svc" / "go.mod").write_text("module example.com/svc\n\ngo 1.21\n")
+    out = make_project(example=False).inv("init", str(root))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (root / "tasks.py").is_file() and (root / "config" / "base.yaml").is_file()
+
+
+BAD_PATHS = {
+    "missing": ("nowhere", "does not exist"),
+    "a file": ("file.txt", "is not a directory"),
+    "not a module": ("plain", "is not a Go module (no go.mod or go.work)"),
+    "gotasks itself": (".", "is the gotasks that is running"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PATHS)
+def test_bad_paths_are_one_line_exit_2_and_nothing_written(
+    make_project: MakeProject, tmp_path: Path, case: str
+) -> None:
+    gotasks = make_project(example=False)
+    # A go.mod beside gotasks itself, so that only "it is gotasks" can refuse it.
+    gotasks.write("go.mod", "module example.com/gotasks\n\ngo 1.21\n")
+    place = tmp_path / "place"
+    place.mkdir()
+    (place / "file.txt").write_text("a file\n")
+    (place / "plain").mkdir()
+    (place / "plain" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    rel, message = BAD_PATHS[case]
+    path = gotasks.root if rel == "." else place / rel
+    before = {root: snapshot(root) for root in (place, gotasks.root)}
+
+    out = gotasks.inv("init", rel if rel == "." else str(path))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert out.stderr.startswith("inv init: ") and message in out.stderr, out.stderr
+    assert {root: snapshot(root) for root in (place, gotasks.root)} == before
+
+
+# Root writes into a read-only folder anyway; without these capabilities it cannot.
+DROP_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def refused_by(folder: Path) -> list[str] | None:
+    """A command prefix under which a write into the read-only `folder` is refused: none,
+    or for root setpriv without the override capabilities; None when nothing works here."""
+    for prefix in ([], DROP_OVERRIDE):
+        if prefix and shutil.which(prefix[0]) is None:
+            continue
+        probe = subprocess.run(
+            [*prefix, "touch", str(folder / ".probe")], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            (folder / ".probe").unlink()
+        elif "Permission denied" in probe.stderr:
+            return prefix
+    return None
+
+
+def test_a_read_only_folder_fails_and_leaves_nothing_of_the_run(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    repo = user_repo(tmp_path / "mine", {".gitignore": "*.log\n"})
+    gotasks = make_project(example=False)
+    config = repo.root / "config"
+    config.mkdir()
+    config.chmod(0o555)
+    try:
+        prefix = refused_by(config)
+        if prefix is None:
+            pytest.skip("a read-only folder does not stop writes here (root without setpriv)")
+        before = snapshot(repo.root)
+        out = subprocess.run(
+            [*prefix, sys.executable, "-m", "invoke", "init", str(repo.root)],
+            cwd=gotasks.root,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert "cannot write" in out.stderr and "config/base.yaml" in out.stderr, out.stderr
+        assert "removed what this run had written" in out.stderr
+        assert snapshot(repo.root) == before
+    finally:
+        config.chmod(0o755)
+
+
+@pytest.mark.parametrize("stage", ["a file", ".gitignore"])
+def test_a_full_disk_half_way_takes_back_what_this_run_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """In-process, since no folder refuses root: the disk fills while one file is half
+    written (or while .gitignore is appended to)."""
+    repo = user_repo(tmp_path / "mine", {".gitignore": "*.log\n", "config/dev.yaml": "go: {}\n"})
+    before = snapshot(repo.root)
+    files = adopt.plan(SOURCE, repo.root)
+    count = {"files": 0}
+    real_fill = adopt._fill
+
+    def full_disk(data: bytes) -> OSError:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), data.decode())
+
+    def fill(fd: int, source: Path) -> None:
+        count["files"] += 1
+        if stage == "a file" and count["files"] == 20:
+            os.write(fd, source.read_bytes()[:10])
+            os.close(fd)
+            raise full_disk(str(source).encode())
+        real_fill(fd, source)
+
+    def write_all(fd: int, data: bytes) -> None:
+        os.write(fd, data[:5])
+        raise full_disk(b".gitignore")
+
+    monkeypatch.setattr(adopt, "_fill", fill)
+    monkeypatch.setattr(adopt, "_write_all", write_all)
+    with pytest.raises(TaskFailed) as failure:
+        adopt.adopt(SOURCE, repo.root, files)
+    message = str(failure.value)
+    assert "\n" not in message and os.strerror(errno.ENOSPC) in message, message
+    assert "removed what this run had written" in message
+    assert snapshot(repo.root) == before
+
+
+def test_the_dependencies_named_are_pyprojects() -> None:
+    project = tomllib.loads((SOURCE / "pyproject.toml").read_text())["project"]
+    wanted = {re.split(r"[<>=!~ \[]", spec, maxsplit=1)[0] for spec in project["dependencies"]}
+    assert set(adopt.DEPENDENCIES) == wanted
