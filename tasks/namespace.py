@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from tasks import bench, build, ci, context, goenv, lint, sdk, test
+from tasks import adopt, bench, build, ci, context, doctor, goenv, hooks, lint, sdk, test
 from tasks.engine.procs import GroupRunner
 
 
@@ -13,7 +13,17 @@ def build_namespace() -> Collection:
     ns = Collection()
     # Each command in its own process group: measured, limited, stopped as one.
     ns.configure({"runners": {"local": GroupRunner}})
-    for task in (lint.lint, test.test, bench.bench, build.build, ci.ci, goenv.show_env):
+    for task in (
+        lint.lint,
+        test.test,
+        bench.bench,
+        build.build,
+        ci.ci,
+        goenv.show_env,
+        doctor.doctor,
+        adopt.init,
+    ):
         ns.add_task(task)
     ns.add_collection(sdk.collection())
+    ns.add_collection(hooks.collection())  # TEMPORARY (hooks helper)
     return ns
