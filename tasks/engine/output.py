@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -30,19 +31,30 @@ class ThreadRouter(io.TextIOBase):
         sink: Sink | None = getattr(self._local, "sink", None)
         return sink
 
+    def _passes_through(self) -> bool:
+        """Nothing to capture: no task on this thread, or a run of one task, which streams
+        untouched (stdout to stdout, stderr to stderr)."""
+        sink = getattr(self._local, "sink", None)
+        owner = getattr(sink, "__self__", None)
+        return sink is None or (isinstance(owner, TaskOutput) and owner.mode == "direct")
+
     def write(self, text: str) -> int:
-        sink: Sink | None = getattr(self._local, "sink", None)
-        if sink is None:
-            return self.real.write(text)
+        if self._passes_through():
+            safe_write(self.real, text)
+            return len(text)
+        sink: Sink = self._local.sink
         sink(text)
         return len(text)
 
     def flush(self) -> None:
-        if getattr(self._local, "sink", None) is None:
-            self.real.flush()
+        if self._passes_through():
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                self.real.flush()
 
     def isatty(self) -> bool:
-        return False  # a task's output is captured, never a terminal
+        """A captured task's output is never a terminal; what passes through may be (so a
+        progress bar can show)."""
+        return self._passes_through() and bool(self.real.isatty())
 
     def fileno(self) -> int:
         return self.real.fileno()
@@ -70,9 +82,16 @@ class TaskOutput:
     """One task's output: kept for its block (mode "group") or streamed with a prefix."""
 
     def __init__(
-        self, name: str, mode: str, lock: threading.Lock, real: TextIO, live: bool = False
+        self,
+        name: str,
+        mode: str,
+        lock: threading.Lock,
+        real: TextIO,
+        live: bool = False,
+        real_err: TextIO | None = None,
     ) -> None:
         self.name, self.mode, self.lock, self.real = name, mode, lock, real
+        self.real_err = real_err or real
         self.live = live  # a status line is on screen: clear it before printing
         self.text: list[str] = []
         self._partial = ""
@@ -94,6 +113,13 @@ class TaskOutput:
                     safe_write(
                         self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {line}\n"
                     )
+
+    def write_err(self, text: str) -> None:
+        """A command's stderr: the real stderr in a run of one task, else the task's block."""
+        if self.mode == "direct":
+            safe_write(self.real_err, text)
+        else:
+            self.write(text)
 
     def finish(self, status: str, duration: str, message: str | None) -> None:
         """Print the block (group mode) or the last partial line, then the one-line result.

@@ -287,7 +287,12 @@ class _Runner:
         task.processes = TaskProcesses(task.node.name)
         mode = self.plan.output if len(self.plan.tasks) > 1 else "direct"
         task.output = TaskOutput(
-            task.node.name, mode, self.print_lock, self.real_out, live=self.live
+            task.node.name,
+            mode,
+            self.print_lock,
+            self.real_out,
+            live=self.live,
+            real_err=self.routing.stderr,
         )
         with self.lock:
             self.running.append(task)
@@ -311,7 +316,8 @@ class _Runner:
             # invoke copies a command's output from reader threads of its own, which the
             # thread router cannot tell apart.
             config = self.config.clone()
-            config.run.out_stream = config.run.err_stream = _Stream(task.output.write)
+            config.run.out_stream = _Stream(task.output.write)
+            config.run.err_stream = _Stream(task.output.write_err)
             context = call.make_context(config, core_parse_result=self.core)
             task.result = call.task(context, *call.args, **call.kwargs)
             task.outcome = "ok"

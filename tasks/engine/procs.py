@@ -13,7 +13,7 @@ from subprocess import PIPE, Popen
 from typing import Any
 
 import psutil
-from invoke.runners import Local
+from invoke.runners import Local, normalize_hide
 
 from tasks.engine.errors import Stopped
 
@@ -203,6 +203,22 @@ class GroupRunner(Local):
             if processes.stop_reason is not None:
                 # The task was stopped (memory, timeout, Ctrl-C): its next command dies too.
                 signal_groups([self.process.pid], signal.SIGKILL)
+
+    def _unify_kwargs_with_config(self, kwargs: Any) -> None:
+        # A task's output reaches its block through run.out_stream/err_stream in its own
+        # config, and invoke shows a stream that is set even where `hide` asks not to. Only
+        # a stream handed to this very call may do that; hidden stays hidden.
+        explicit_out = kwargs.get("out_stream") is not None
+        explicit_err = kwargs.get("err_stream") is not None
+        hide = kwargs.get("hide")
+        if hide is None:
+            hide = self.context.config.run.hide
+        super()._unify_kwargs_with_config(kwargs)
+        if self._asynchronous:
+            hide = True
+        self.opts["hide"] = normalize_hide(
+            hide, "given" if explicit_out else None, "given" if explicit_err else None
+        )
 
     def kill(self) -> None:
         if self.using_pty:
