@@ -1,16 +1,41 @@
-"""`inv lint`: gofmt, go vet, go.mod tidiness and golangci-lint on every module."""
+"""`inv lint`: gofmt, go vet, go.mod tidiness and golangci-lint on every module; with
+--staged (hook mode), on the files a commit would record only."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from invoke.context import Context
 from invoke.runners import Result
 
-from tasks.context import go, module_header, module_of, run_tool, settings_of, toolchain_of
-from tasks.engine import TaskFailed, console, task
+from tasks.context import (
+    go,
+    module_header,
+    module_of,
+    modules_of,
+    run_tool,
+    settings_of,
+    toolchain_of,
+)
+from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.go.modules import Module
 from tasks.go.sources import go_files
+from tasks.go.staged import (
+    GitError,
+    ModuleChanges,
+    by_module,
+    checkout_staged,
+    first_changed_lines,
+    staged_paths,
+    toplevel,
+    unstaged,
+)
 from tasks.go.version import GoVersion
 
 
@@ -22,11 +47,16 @@ from tasks.go.version import GoVersion
     help={
         "fix": "format with gofmt -w and run go mod tidy instead of failing on them",
         "module": "only this module (its folder or module path); default: every module",
+        "staged": "hook mode: only the files git has staged and their packages; changes"
+        " nothing (see inv hooks.install)",
     },
 )
-def lint(c: Context, fix: bool = False, module: str | None = None) -> None:
+def lint(c: Context, fix: bool = False, module: str | None = None, staged: bool = False) -> None:
     """Check formatting (gofmt), go vet, go.mod/go.sum tidiness and golangci-lint."""
     assert module is not None
+    if staged:
+        _lint_staged(c, fix, module_of(c, module))
+        return
     mod = module_of(c, module)
     config = settings_of(c.config).section("lint")
     module_header(c, "lint", mod)
@@ -115,7 +145,9 @@ def _tidy(c: Context, mod: Module, fix: bool) -> list[str]:
     )
 
 
-def _golangci_lint(c: Context, mod: Module, mode: str, args: list[str]) -> list[str]:
+def _golangci_lint(
+    c: Context, mod: Module, mode: str, args: list[str], packages: tuple[str, ...] = ("./...",)
+) -> list[str]:
     if mode == "off":
         return []
     binary = shutil.which("golangci-lint")
@@ -128,5 +160,197 @@ def _golangci_lint(c: Context, mod: Module, mode: str, args: list[str]) -> list[
             ]
         console.info("skip golangci-lint (not on PATH; lint.golangci_lint: auto)")
         return []
-    result = run_tool(c, [binary, "run", *args, "./..."], mod.dir)
+    result = run_tool(c, [binary, "run", *args, *packages], mod.dir)
     return _verdict(result, "golangci-lint", "golangci-lint:", "golangci-lint found problems")
+
+
+# -- hook mode (--staged) -------------------------------------------------------------------
+
+# A `file:line` at the start of a line of go vet or gofmt output (vet puts "vet: " before a
+# type error); the path as the tool printed it, relative to where it ran.
+_LOCATED = re.compile(r"^(?P<pre>vet: )?(?P<path>[^\s:][^:]*\.go):(?P<rest>\d+.*)$")
+_EXCLUDED = re.compile(r"build constraints exclude all Go files in (?P<dir>.+)$", re.MULTILINE)
+
+
+@dataclass
+class _Staged:
+    """What git has staged for the project, asked once per run."""
+
+    root: Path
+    top: Path | None = None
+    error: str | None = None
+    changes: dict[str, ModuleChanges] = field(default_factory=dict)
+    unstaged: set[str] = field(default_factory=set)  # staged .go files changed again since
+
+
+# The fan-out calls lint once per module, side by side in one process: git is asked once,
+# and a line every module's task would print (a usage error, "nothing staged") comes once.
+_staged_lock = threading.Lock()
+_staged_runs: dict[tuple[str, str], _Staged] = {}
+_said_lock = threading.Lock()
+_said: set[str] = set()
+
+
+def _first_time(what: str) -> bool:
+    with _said_lock:
+        if what in _said:
+            return False
+        _said.add(what)
+        return True
+
+
+def _lint_staged(c: Context, fix: bool, mod: Module) -> None:
+    """gofmt on the staged content of the module's staged .go files, go vet (and
+    golangci-lint) on their packages, the tidiness check when go.mod/go.sum is staged.
+
+    Changes nothing; does nothing at all for a module with nothing staged.
+    """
+    if fix:
+        message = (
+            "lint: --staged checks what a commit would record and changes nothing;"
+            " run `inv lint --fix` without it"
+        )
+        if _first_time(message):
+            raise UsageError(message)
+        return
+    state = _staged_state(c)
+    if state.error is not None:
+        if _first_time(state.error):
+            raise UsageError(state.error)
+        return
+    if not state.changes:
+        if _first_time("no staged Go files"):
+            console.info("lint --staged: no staged Go files")
+        return
+    changes = state.changes.get(mod.rel)
+    if changes is None:
+        return
+    module_header(c, "lint --staged", mod)
+    config = settings_of(c.config).section("lint")
+    problems = 0
+    if config["gofmt"] and changes.go_files:
+        problems += _staged_gofmt(c, state, changes.go_files)
+    if config["tidy"] and changes.mod_files:
+        problems += len(_tidy(c, mod, fix=False))
+    if config["vet"] and changes.packages:
+        problems += _staged_vet(c, state, changes)
+    if changes.packages:
+        mode, args = config["golangci_lint"], config["golangci_lint_args"]
+        problems += len(_golangci_lint(c, mod, mode, args, tuple(changes.packages)))
+    if problems:
+        where = "" if len(modules_of(c.config)) == 1 else f" ({mod.rel})"
+        noun = "problem" if problems == 1 else "problems"
+        raise TaskFailed(f"lint --staged{where}: {problems} {noun} in staged files; commit refused")
+
+
+def _staged_state(c: Context) -> _Staged:
+    root = settings_of(c.config).root
+    key = (str(root), os.environ.get("GIT_INDEX_FILE", ""))
+    with _staged_lock:
+        state = _staged_runs.get(key)
+        if state is None:
+            state = _staged_runs[key] = _ask_git(root, modules_of(c.config))
+        return state
+
+
+def _ask_git(root: Path, modules: list[Module]) -> _Staged:
+    state = _Staged(root)
+    try:
+        top = toplevel(root)
+        if top is None:
+            state.error = f"lint --staged: {root} is not in a git repository"
+            return state
+        state.top = top
+        state.changes = by_module(staged_paths(top), top, modules)
+        go_paths = [path for changes in state.changes.values() for path in changes.go_files]
+        state.unstaged = unstaged(top, go_paths) if go_paths else set()
+    except GitError as error:
+        state.error = f"lint --staged: {error}"
+    return state
+
+
+def _shown(state: _Staged, path: Path) -> str:
+    """A path as the output names it: relative to the project root."""
+    return os.path.relpath(path, state.root)
+
+
+def _relocated(state: _Staged, line: str, base: Path) -> tuple[str, bool]:
+    """A tool's `file:line: ...` line with the file relative to the project root (the tool
+    named it relative to `base`), and whether it was one."""
+    match = _LOCATED.match(line)
+    if match is None:
+        return line, False
+    path = Path(match.group("path"))
+    full = path if path.is_absolute() else base / path
+    return f"{match.group('pre') or ''}{_shown(state, full)}:{match.group('rest')}", True
+
+
+def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
+    """gofmt on what is staged, not on the work tree: the staged copies go to a temp folder
+    outside the repo, under the same relative paths."""
+    assert state.top is not None
+    toolchain, _ = toolchain_of(c.config)
+    listing, errors = "", []
+    with tempfile.TemporaryDirectory(prefix="gotasks-staged-") as tmp:
+        checkout_staged(state.top, files, Path(tmp))
+        for batch in _batches(files):
+            result = run_tool(c, [str(toolchain.gofmt), "-l", "-d", "--", *batch], Path(tmp))
+            listing += result.stdout
+            errors += [line for line in result.stderr.splitlines() if line.strip()]
+    problems = 0
+    for name, line in sorted(first_changed_lines(listing, files).items()):
+        shown = _shown(state, state.top / name)
+        console.info(f"{shown}:{line}: not gofmt-formatted (inv lint --fix)")
+        problems += 1
+    located = 0
+    for error in errors:  # a file gofmt cannot parse: `file:line:col: what`
+        shown, found = _relocated(state, error, state.top)
+        located += found
+        console.info(shown)
+    problems += max(located, 1) if errors else 0
+    if not problems:
+        count = len(files)
+        console.ok(f"gofmt ({count} staged file{'' if count == 1 else 's'})")
+    return problems
+
+
+def _staged_vet(c: Context, state: _Staged, changes: ModuleChanges) -> int:
+    """go vet on the staged files' packages; vet reads the work tree, so a staged file with
+    unstaged changes is vetted as it is on disk (pre-commit's framework stashes those)."""
+    assert state.top is not None
+    mod = changes.module
+    also_changed = [path for path in changes.go_files if path in state.unstaged]
+    if also_changed:
+        names = ", ".join(_shown(state, state.top / path) for path in also_changed)
+        console.warn(f"{names}: changed again since staged; go vet sees the work tree's copy")
+    packages = list(changes.packages)
+    result = go(c, ["vet", *packages], mod.dir)
+    # vet gives up on every package when one has no file for this build (a `//go:build
+    # ignore` generator alone in its folder); `inv lint`'s ./... skips such a package.
+    excluded = {
+        _package(mod, Path(match.group("dir").strip()))
+        for match in _EXCLUDED.finditer(result.stdout + result.stderr)
+    } & set(packages)
+    if excluded:
+        for package in sorted(excluded):
+            console.info(f"skip go vet {package}: build constraints exclude all its Go files")
+        packages = [package for package in packages if package not in excluded]
+        if not packages:
+            return 0
+        result = go(c, ["vet", *packages], mod.dir)
+    what = "go vet " + " ".join(packages)
+    if result.exited == 0:
+        console.ok(what)
+        return 0
+    console.fail(what + ":")
+    located = 0
+    for line in (result.stdout + result.stderr).rstrip().splitlines():
+        shown, found = _relocated(state, line, mod.dir)
+        located += found
+        console.info(shown)
+    return max(located, 1)
+
+
+def _package(mod: Module, folder: Path) -> str:
+    rel = Path(os.path.relpath(folder, mod.dir)).as_posix()
+    return "." if rel == "." else f"./{rel}"

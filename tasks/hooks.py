@@ -1,0 +1,136 @@
+"""`inv hooks.install` / `inv hooks.uninstall`: a plain git pre-commit hook that runs
+`inv lint --staged`, for teams without the pre-commit framework."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+
+from tasks.context import settings_of
+from tasks.engine import console, task
+from tasks.engine.errors import UsageError
+from tasks.engine.files import atomic_write_text
+from tasks.go.staged import GitError, git_path, toplevel
+
+MARKER = "# installed by gotasks: inv hooks.install"
+# Writing a hook needs the settings (the project root), not a go.
+_HOOKS: dict[str, Any] = {"needs": ("settings",), "cpu": 0.5, "mem": "128M"}
+
+
+def hook_script(project: str, python: str) -> str:
+    """The hook: `project` is the gotasks root relative to the work tree's top, `python`
+    the interpreter that has invoke and gotasks."""
+    where = '"$top"' if project == "." else f'"$top"/{shlex.quote(project)}'
+    return f"""#!/bin/sh
+{MARKER}
+# Lints the staged Go files (gofmt on their staged content, go vet on their packages) and
+# refuses the commit on a problem. Skip it once: git commit --no-verify.
+# Written by `inv hooks.install`, removed by `inv hooks.uninstall`: do not edit here.
+top=$(git rev-parse --show-toplevel) || exit 2
+# git runs hooks from the top level and may name the index relative to it.
+case "${{GIT_INDEX_FILE:-}}" in
+    "" | /*) ;;
+    *) GIT_INDEX_FILE="$top/$GIT_INDEX_FILE"; export GIT_INDEX_FILE ;;
+esac
+cd {where} || {{ echo "gotasks pre-commit hook: run inv hooks.install again" >&2; exit 2; }}
+# An absolute python: GUI git clients run hooks without the venv on PATH.
+python={shlex.quote(python)}
+if [ -x "$python" ]; then
+    exec "$python" -m invoke lint --staged
+fi
+if command -v inv >/dev/null 2>&1; then
+    exec inv lint --staged
+fi
+echo "gotasks pre-commit hook: neither $python nor inv on PATH; run inv hooks.install" \\
+    "again (git commit --no-verify skips this hook)" >&2
+exit 1
+"""
+
+
+def _hook(root: Path, action: str) -> tuple[Path, Path]:
+    """The work tree's top and the pre-commit hook's path, or a usage error outside git."""
+    try:
+        top = toplevel(root)
+        if top is None:
+            raise UsageError(f"hooks.{action}: {root} is not in a git repository")
+        return top, git_path(root, "hooks/pre-commit")
+    except GitError as error:
+        raise UsageError(f"hooks.{action}: {error}") from None
+
+
+def _ours(hook: Path) -> bool:
+    try:
+        return MARKER in hook.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False  # a dangling symlink, a folder: not a file gotasks wrote
+
+
+def _backup(hook: Path) -> Path:
+    """Keep a hook about to be replaced beside it: pre-commit.bak (else .bak.2, ...)."""
+    backup = hook.with_name(hook.name + ".bak")
+    number = 1
+    while backup.exists() or backup.is_symlink():
+        number += 1
+        backup = hook.with_name(f"{hook.name}.bak.{number}")
+    if hook.is_symlink():
+        # A link to a shared script stays a link to it.
+        os.symlink(os.readlink(hook), backup)
+    else:
+        shutil.copy2(hook, backup)
+    return backup
+
+
+@task(
+    **_HOOKS,
+    help={"force": "replace a pre-commit hook gotasks did not write (kept as pre-commit.bak)"},
+)
+def install(c: Context, force: bool = False) -> None:
+    """Install a git pre-commit hook that runs `inv lint --staged` (honours core.hooksPath)."""
+    root = settings_of(c.config).root
+    top, hook = _hook(root, "install")
+    exists = hook.exists() or hook.is_symlink()
+    if exists and not _ours(hook) and not force:
+        raise UsageError(
+            f"hooks.install: {hook} exists and gotasks did not write it;"
+            " --force replaces it (keeping it as pre-commit.bak)"
+        )
+    backup = _backup(hook) if exists and not _ours(hook) else None
+    project = Path(os.path.relpath(root, top)).as_posix()
+    # Written whole, then made executable: git runs the old hook or the new one.
+    atomic_write_text(hook, hook_script(project, sys.executable))
+    hook.chmod(0o755)
+    if backup is not None:
+        console.info(f"kept the previous hook as {backup}")
+    console.ok(f"{hook}: runs `inv lint --staged` on each commit (skip once: --no-verify)")
+
+
+@task(**_HOOKS)
+def uninstall(c: Context) -> None:
+    """Remove the pre-commit hook `inv hooks.install` wrote; any other hook stays."""
+    root = settings_of(c.config).root
+    _, hook = _hook(root, "uninstall")
+    if not (hook.exists() or hook.is_symlink()):
+        console.info(f"no pre-commit hook at {hook}: nothing to remove")
+        return
+    if not _ours(hook):
+        console.info(f"{hook} was not installed by gotasks: left as it is")
+        return
+    hook.unlink()
+    console.ok(f"removed {hook}")
+    backup = hook.with_name(hook.name + ".bak")
+    if backup.exists():
+        console.info(f"the hook install --force replaced is still there: {backup}")
+
+
+def collection() -> Collection:
+    hooks = Collection("hooks")
+    hooks.add_task(install)
+    hooks.add_task(uninstall)
+    return hooks
