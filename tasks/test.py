@@ -102,6 +102,9 @@ def test(
         _write_junit(Path(junit), lines)
     if profile is not None and profile.exists():
         _report_coverage(c, mod, profile)
+    if result.exited != 0 and not result_run.packages:
+        said = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
+        raise TaskFailed(f"test {mod.rel}: go test failed before any package ran: {said}")
     if result.exited != 0 or result_run.failed:
         failed = [p for p in result_run.packages if p.failed]
         raise TaskFailed(
@@ -116,12 +119,17 @@ def _parallel_packages(c: Context) -> int:
 
 
 def _report(run: TestRun, stderr: str) -> None:
+    shown = set()
     for line in summary_lines(run):
         color = _COLORS.get(line.kind)
         console.info(console.paint(line.text, color) if color else line.text)
+        shown.update(line.text.splitlines())
     if stderr.strip() and not any(p.failed for p in run.packages):
-        # go refused to start (a bad flag, a broken go.mod): its own words are the report
-        console.info(stderr.rstrip())
+        # go refused to start (a bad flag, a broken go.mod): its own words are the report,
+        # once (go -json may already have passed them on as output)
+        rest = [line for line in stderr.rstrip().splitlines() if line not in shown]
+        if rest:
+            console.info("\n".join(rest))
 
 
 def _write_junit(path: Path, lines: list[str]) -> None:
