@@ -72,6 +72,17 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     config.run.env = {**environment.variables, "GOROOT": str(toolchain.goroot), "PATH": path}
 
 
+def matching_path_go(selection: Selection) -> Toolchain | None:
+    """The go on PATH, if it is a version the selection accepts (1.26 takes any 1.26.x)."""
+    if shutil.which("go") is None:
+        return None
+    try:
+        on_path = find_toolchain()
+    except UsageError:
+        return None
+    return on_path if selection.request.matches(on_path.version, stable=True) else None
+
+
 def choose_toolchain(settings: Settings, selection: Selection | None, install: bool) -> Toolchain:
     """The installed SDK the selection names, else the go on PATH if it is that version,
     else (with --install) a fresh install; no selection: the go on PATH."""
@@ -81,10 +92,9 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
     installed = installed_match(store, selection.request)
     if installed is not None:
         return find_toolchain(installed.go)
-    if shutil.which("go") is not None:
-        on_path = find_toolchain()
-        if selection.request.matches(on_path.version, stable=True):
-            return on_path
+    on_path = matching_path_go(selection)
+    if on_path is not None:
+        return on_path
     wanted = selection.request
     if install:
         try:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from collections import defaultdict
 from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 
-from tasks.context import settings_of
+from tasks.context import choose_toolchain, matching_path_go, settings_of
 from tasks.engine import console, task
 from tasks.engine.errors import UsageError
 from tasks.engine.files import atomic_write_text
@@ -18,7 +19,7 @@ from tasks.go.sdk.configure import installer_of, platform_of, sources_of, store_
 from tasks.go.sdk.fetch import SourceError
 from tasks.go.sdk.releases import VersionRequest, go_name
 from tasks.go.sdk.selection import GO_VERSION_FILE, Selection, installed_match, select
-from tasks.go.sdk.store import OLD_PREFIX, Installed, SdkStore, remove_tree
+from tasks.go.sdk.store import OLD_PREFIX, TEMP_PREFIX, Installed, SdkStore, remove_tree
 from tasks.go.version import GoVersion
 from tasks.settings import Settings
 
@@ -45,6 +46,8 @@ def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | Non
     """Installed Go SDKs (* the one this project uses), or with --remote what can be installed."""
     settings = settings_of(c.config)
     store = store_of(settings, os.environ)
+    if store.root.exists() and not store.root.is_dir():
+        raise UsageError(f"the SDK root {store.root} is not a folder (sdk.root, $GOTASKS_SDK_ROOT)")
     installed = store.installed()
     if remote:
         _list_remote(settings, store, installed, all)
@@ -61,12 +64,20 @@ def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | Non
     if selection is None:
         print("this project asks for no version: the go on PATH is used")
     elif active is None:
-        print(f"this project asks for {selection.request} ({selection.origin}): not installed")
+        on_path = matching_path_go(selection)
+        if on_path is not None:
+            print(
+                f"* {on_path.version_text:<14} {on_path.goroot} (the go on PATH)"
+                f"  <- {selection.origin}"
+            )
+        else:
+            print(f"this project asks for {selection.request} ({selection.origin}): not installed")
     for path in store.broken():
         console.warn(f"incomplete, never used: {path} (inv sdk.remove {path.name})")
     for path in store.leftovers():
+        version = path.name.removeprefix(TEMP_PREFIX).removeprefix(OLD_PREFIX).split("-")[0]
         console.warn(
-            f"left by an interrupted install: {path} (the next install of that version clears it)"
+            f"left by an interrupted install: {path} (`inv sdk.install {version}` clears it)"
         )
 
 
@@ -81,6 +92,7 @@ def _list_remote(
             versions = source.versions()
         except SourceError as error:
             errors.append(str(error))
+            console.warn(f"skipped {error}")
             continue
         lines: dict[tuple[int, int], list[GoVersion]] = defaultdict(list)
         for version, stable in set(versions):
@@ -98,31 +110,16 @@ def _list_remote(
     **_SDK,
     positional=["version"],
     help={
-        "version": "1.22.5, go1.22.5, 1.22 (its newest patch) or latest;"
-        " default: what this project asks for",
+        "version": "1.22.5, go1.22.5, 1.22 (its newest patch) or latest",
         "force": "install again even when installed (verified again; the cache is reused)",
     },
 )
-def install(
-    c: Context, version: str | None = None, force: bool = False, go: str | None = None
-) -> None:
+def install(c: Context, version: str, force: bool = False) -> None:
     """Download, verify (size, SHA-256), extract, smoke-test and activate a Go SDK."""
     settings = settings_of(c.config)
-    request = _request(settings, version or go)
+    request = VersionRequest.parse(version)
     sdk = installer_of(settings, os.environ).install(request, force=force)
     console.ok(f"{go_name(sdk.version)} in {sdk.path}")
-
-
-def _request(settings: Settings, text: str | None) -> VersionRequest:
-    if text:
-        return VersionRequest.parse(text)
-    selection = _selection(settings, None)
-    if selection is None:
-        raise UsageError(
-            "which version? e.g. inv sdk.install 1.22 (this project asks for none:"
-            f" no {GO_VERSION_FILE}, go.mod toolchain line or go.version)"
-        )
-    return selection.request
 
 
 @task(
@@ -140,7 +137,7 @@ def use(c: Context, version: str, install: bool = False) -> None:
         if not install:
             raise UsageError(
                 f"Go {request} is not installed: run `inv sdk.install {request}`,"
-                " or `inv sdk.use --install {request}`"
+                f" or `inv sdk.use --install {request}`"
             )
         sdk = installer_of(settings, os.environ).install(request)
     path = settings.root / GO_VERSION_FILE
@@ -161,9 +158,14 @@ def remove(c: Context, version: str) -> None:
     if request.exact is None:
         raise UsageError(f"name one exact version to remove, e.g. 1.22.5, not {request}")
     target = store.path(request.exact)
+    # Asked before the lock: a shared read-only root says "not installed", not EROFS.
+    if not target.exists() and not store.leftovers_of(request.exact):
+        raise UsageError(f"Go {request.exact} is not installed in {store.root}")
     with store.lock(request.exact):
+        store.clear_leftovers(request.exact)
         if not target.exists():
-            raise UsageError(f"Go {request.exact} is not installed in {store.root}")
+            console.ok(f"cleared what an interrupted install of {go_name(request.exact)} left")
+            return
         # Out of the way in one rename, then deleted: a crash leaves a leftover, never
         # half an SDK under the version's name.
         aside = store.root / f"{OLD_PREFIX}{request.exact}-removed"
@@ -178,35 +180,46 @@ def remove(c: Context, version: str) -> None:
 
 @task(
     **_SDK,
-    help={"gopath": "also a project-local GOPATH (.gotasks/gopath), its bin/ on PATH"},
+    help={
+        "gopath": "also a project-local GOPATH (.gotasks/gopath), its bin/ on PATH",
+        "install": "install the project's version first when it is missing",
+    },
 )
-def env(c: Context, gopath: bool = False, go: str | None = None) -> None:
+def env(c: Context, gopath: bool = False, go: str | None = None, install: bool = False) -> None:
     """Shell exports for this project's Go SDK: eval "$(inv sdk.env)"."""
     settings = settings_of(c.config)
-    store = store_of(settings, os.environ)
     selection = _selection(settings, go)
     if selection is None:
         raise UsageError(
             f"this project asks for no Go version (no {GO_VERSION_FILE}, go.mod toolchain line"
             " or go.version); `inv sdk.use VERSION` picks one"
         )
-    sdk = _active(store, selection)
-    if sdk is None:
-        raise UsageError(
-            f"Go {selection.request} ({selection.origin}) is not installed:"
-            f" run `inv sdk.install {selection.request}`"
-        )
-    # Earlier SDKs' bin/ (from an earlier eval) come off PATH: switching never stacks.
-    root = str(store.root) + os.sep
-    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not p.startswith(root)]
-    front = [str(sdk.path / "bin")]
-    lines = [f"export GOROOT={shlex.quote(str(sdk.path))}", "export GOTOOLCHAIN=local"]
+    if install:
+        # Stdout is what `eval` reads: the install reports on stderr.
+        installer = installer_of(settings, os.environ, out=sys.stderr)
+        store = installer.store
+        if (
+            installed_match(store, selection.request) is None
+            and matching_path_go(selection) is None
+        ):
+            installer.install(selection.request)
+    toolchain = choose_toolchain(settings, selection, install=False)
+    store = store_of(settings, os.environ)
+    bin_dirs = [str(toolchain.goroot / "bin")]
+    lines = [f"export GOROOT={shlex.quote(str(toolchain.goroot))}", "export GOTOOLCHAIN=local"]
     if gopath:
         folder = settings.root / ".gotasks" / "gopath"
         lines.append(f"export GOPATH={shlex.quote(str(folder))}")
-        front.append(str(folder / "bin"))
-        keep = [p for p in keep if p != str(folder / "bin")]
-    lines.append(f"export PATH={shlex.quote(os.pathsep.join(front + keep))}")
+        bin_dirs.append(str(folder / "bin"))
+    # Built from the shell's own $PATH when eval runs it (not from this process's, which a
+    # pyenv shim or a venv may have changed), less any SDK's bin/ an earlier eval put there:
+    # switching never stacks.
+    drop = [str(store.root) + os.sep, *bin_dirs]
+    keep = " | ".join(f"grep -v -F -e {shlex.quote(d)}" for d in drop)
+    front = shlex.quote(os.pathsep.join(bin_dirs))
+    lines.append(
+        f"export PATH={front}:\"$(printf '%s\\n' \"$PATH\" | tr : '\\n' | {keep} | paste -sd: -)\""
+    )
     print("\n".join(lines))
 
 

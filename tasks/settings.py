@@ -38,6 +38,10 @@ GO_ENV_DEFAULTS = {
     "GOFLAGS": "",
     "GOTOOLCHAIN": "local",
 }
+# What go.dev publishes archives for (sdk.os, sdk.arch); machine names mean what Go calls them.
+_GOOS = "aix|darwin|dragonfly|freebsd|illumos|linux|netbsd|openbsd|plan9|solaris|windows"
+_GOARCH = "386|amd64|arm64|armv6l|loong64|mips|mipsle|mips64|mips64le|ppc64|ppc64le|riscv64|s390x"
+ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "i386": "386", "i686": "386"}
 TAG_PATTERN = r"[A-Za-z0-9_.]+"  # what Go accepts in a build tag; nothing a shell would read
 TARGET_PATTERN = r"[a-z0-9]+/[a-z0-9]+"
 
@@ -177,9 +181,34 @@ SPEC = Section(
                 "mirror": Value(
                     "string", "https://go.dev/dl", matches(r"https?://\S+", "an http(s):// URL")
                 ),
-                "os": Value("string", None, matches(r"[a-z0-9]+", "a GOOS"), nullable=True),
-                "arch": Value("string", None, matches(r"[a-z0-9]+", "a GOARCH"), nullable=True),
+                "os": Value(
+                    "string", None, matches(_GOOS, "a GOOS Go is released for"), nullable=True
+                ),
+                "arch": Value(
+                    "string",
+                    None,
+                    matches(_GOARCH, "a GOARCH Go is released for"),
+                    nullable=True,
+                    coerce=lambda v: ARCH_ALIASES.get(v, v),
+                ),
                 "timeout": Value("number", 30, _positive),
+            }
+        ),
+        "docker": Section(
+            {
+                "engine": Value(
+                    "string",
+                    "auto",
+                    matches("auto|docker|podman|buildah", "one of auto, docker, podman, buildah"),
+                ),
+                "file": Value("string", "Dockerfile"),
+                "image": Value("string", None, nullable=True),
+                "variant": Value(
+                    "string", "bookworm", matches("bookworm|alpine", "bookworm or alpine")
+                ),
+                "runtime": Value("string", "gcr.io/distroless/static-debian12:nonroot"),
+                "platforms": Value("list of strings", [], matches(TARGET_PATTERN, "OS/ARCH")),
+                "build_args": Value("mapping of names to strings", {}),
             }
         ),
         "scheduler": Section(

@@ -21,3 +21,12 @@ def redact(text: str) -> str:
         return f"{match.group('scheme')}{match.group('user')}:{MARK}@"
 
     return _CREDENTIALS.sub(hide, text)
+
+
+def has_credentials(text: str) -> bool:
+    return redact(text) != text
+
+
+def strip_credentials(text: str) -> str:
+    """https://user:secret@host -> https://host: what may be shown or stored anywhere."""
+    return _CREDENTIALS.sub(lambda m: m.group("scheme"), text)

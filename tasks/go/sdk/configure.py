@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from tasks.engine.errors import UsageError
+from tasks.go.redact import redact
 from tasks.go.sdk.install import Installer
 from tasks.go.sdk.platform import Platform, detect
 from tasks.go.sdk.sources import IndexSource, ProxySource, Source
 from tasks.go.sdk.store import SdkStore
 from tasks.paths import state_dir
 from tasks.settings import Settings
+
+_URL = re.compile(r"https?://[^\s/]+")
 
 
 def sdk_root(settings: Settings, environ: Mapping[str, str]) -> Path:
@@ -52,6 +57,13 @@ def sources_of(
     sdk = settings.section("sdk")
     # $GOTASKS_SDK_MIRROR stands in for the configured index (golang.google.cn/dl, say).
     mirror = environ.get("GOTASKS_SDK_MIRROR") or sdk["mirror"]
+    if environ.get("GOTASKS_SDK_MIRROR") and not _URL.match(mirror):
+        raise UsageError(
+            f"$GOTASKS_SDK_MIRROR: {redact(mirror)!r} is not an http(s):// URL"
+            " (e.g. https://golang.google.cn/dl)"
+        )
+    if not sdk["sources"]:
+        raise UsageError(f"{settings.where(('sdk', 'sources'))}: sdk.sources: the list is empty")
     timeout = float(sdk["timeout"])
     sources: list[Source] = []
     for item in sdk["sources"]:

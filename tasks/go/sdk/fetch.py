@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import http.client
@@ -9,6 +10,7 @@ import json
 import os
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +29,28 @@ class SourceError(TaskFailed):
     the installer tries the next one."""
 
 
+def _request(url: str) -> urllib.request.Request:
+    """A request for `url`; user:password in it (a company mirror) becomes Basic auth, as
+    curl would do, since urllib would take the user:password for part of the host."""
+    headers = {"User-Agent": "gotasks-sdk"}
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        user = urllib.parse.unquote(parts.username or "")
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return urllib.request.Request(url, headers=headers)
+
+
 def _open(url: str, timeout: float) -> http.client.HTTPResponse:
-    request = urllib.request.Request(url, headers={"User-Agent": "gotasks-sdk"})
     shown = redact_url(url)
     try:
+        request = _request(url)
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         raise SourceError(f"{shown}: HTTP {error.code} {error.reason}") from None
@@ -40,6 +60,8 @@ def _open(url: str, timeout: float) -> http.client.HTTPResponse:
         raise SourceError(f"{shown}: no answer in {timeout:g} s") from None
     except (OSError, http.client.HTTPException) as error:
         raise SourceError(f"{shown}: {_reason(error)}") from None
+    except ValueError as error:  # not a URL urllib can open
+        raise SourceError(f"{shown}: not an http(s) URL ({error})") from None
     assert isinstance(response, http.client.HTTPResponse)
     return response
 

@@ -135,91 +135,111 @@ class Installer:
     def _install(self, request: VersionRequest, force: bool) -> Installed:
         chosen: list[str] = []
         with self.stage("resolve", lambda: chosen[0]):
-            version, order = self.resolve(request)
-            where = order[0][1].source if order else "installed or cached, no network"
+            version, first = self.resolve(request)
+            where = first[1].source if first else "installed or cached, no network"
             chosen.append(f"{go_name(version)} ({where})")
-        with self.store.lock(version):
-            existing = self.store.get(version)
-            if existing is not None and not force:
-                self.say(f"{go_name(version)} is already installed: {existing.path}")
-                return existing
-            self._clear_leftovers(version)
-            errors: list[str] = []
-            for source, candidate in self._attempts(version, order):
-                try:
-                    return self._attempt(source, candidate)
-                except (SourceError, ArchiveError) as error:
-                    errors.append(str(error))
-                    self.say(f"  failed     {error}")
-                except OSError as error:
-                    # Our own writes failed (a full disk, say): no other source would fare
-                    # better. One line that says which install and where, all rolled back.
-                    where = f" ({error.filename})" if error.filename else ""
-                    stage = self.failed_stage or "install"
-                    raise TaskFailed(
-                        f"sdk.install {go_name(version)}: {stage} failed in {self.store.root}:"
-                        f" {error.strerror or error}{where}; rolled back"
-                    ) from None
-            if not errors:
-                errors.append("no source has it")
-            raise TaskFailed(f"sdk.install {go_name(version)}: " + "; ".join(errors))
+        existing = self.store.get(version)
+        if existing is not None and not force and not self.store.leftovers_of(version):
+            # A finished install is read without the lock (its marker is written last), so
+            # a shared read-only root still answers.
+            self.say(f"{go_name(version)} is already installed: {existing.path}")
+            return existing
+        lock = self.store.lock_path(version)
+        try:
+            with self.store.lock(version, lambda: self.say(f"  waiting    for {lock}")):
+                return self._install_locked(version, first, force)
+        except OSError as error:
+            # The root itself (read-only, a file, full): before any attempt began.
+            where = f" ({error.filename})" if error.filename else ""
+            raise TaskFailed(
+                f"sdk.install {go_name(version)}: cannot write the SDK root {self.store.root}:"
+                f" {error.strerror or error}{where}"
+            ) from None
+
+    def _install_locked(
+        self, version: GoVersion, first: tuple[Source, Candidate] | None, force: bool
+    ) -> Installed:
+        self.store.clear_leftovers(version)
+        existing = self.store.get(version)
+        if existing is not None and not force:
+            self.say(f"{go_name(version)} is already installed: {existing.path}")
+            return existing
+        errors: list[str] = []
+        for source, candidate in self._attempts(version, first):
+            try:
+                return self._attempt(source, candidate)
+            except (SourceError, ArchiveError) as error:
+                errors.append(str(error))
+                self.say(f"  failed     {error}")
+            except OSError as error:
+                # Our own writes failed (a full disk, say): no other source would fare
+                # better. One line that says which install and where, all rolled back.
+                where = f" ({error.filename})" if error.filename else ""
+                stage = self.failed_stage or "install"
+                raise TaskFailed(
+                    f"sdk.install {go_name(version)}: {stage} failed in {self.store.root}:"
+                    f" {error.strerror or error}{where}; rolled back"
+                ) from None
+        if not errors:
+            errors.append("no source has it")
+        raise TaskFailed(f"sdk.install {go_name(version)}: " + "; ".join(errors))
 
     def _attempts(
-        self, version: GoVersion, order: list[tuple[Source, Candidate]]
+        self, version: GoVersion, first: tuple[Source, Candidate] | None
     ) -> Iterator[tuple[Source | None, Candidate]]:
-        """The verified archive in the cache first, then each source that has the version."""
+        """The verified archive in the cache, then the source that resolved the version, then
+        (asked only if it comes to that) each later source that has it."""
         cached = self._cached(version)
         if cached is not None:
             yield None, cached
-        yield from order or self._candidates(version)
+        rest = self.sources
+        if first is not None:
+            yield first
+            rest = self.sources[self.sources.index(first[0]) + 1 :]
+        for source in rest:
+            try:
+                candidate = source.candidate(version)
+            except SourceError as error:
+                self.say(f"  skipped    {error}")
+                continue
+            if candidate is not None:
+                yield source, candidate
 
-    def resolve(self, request: VersionRequest) -> tuple[GoVersion, list[tuple[Source, Candidate]]]:
-        """The exact version asked for and, per source that has it, its archive. An exact
-        version already installed or cached needs no network at all."""
+    def resolve(self, request: VersionRequest) -> tuple[GoVersion, tuple[Source, Candidate] | None]:
+        """The exact version asked for and the first source that has it. An exact version
+        already installed or cached needs no network at all."""
         if request.exact is not None and (
             self.store.get(request.exact) is not None or self._cached(request.exact)
         ):
-            return request.exact, []
+            return request.exact, None
         unreachable: list[str] = []
         offered: list[GoVersion] = []
         for source in self.sources:
             check_stop()
             try:
-                # Asked even for an exact version: the module proxy's candidate() is a name
-                # for any version, so only its list says whether the release exists (and an
-                # unreachable source is skipped here, named in the error, not tried later).
-                versions = source.versions()
-                offered += [v for v, _ in versions]
-                version = request.pick(versions)
-                candidate = source.candidate(version) if version is not None else None
+                if request.exact is not None:
+                    # Asked of the source itself: the module proxy's list leaves out some
+                    # releases it serves, so a list only feeds the suggestion.
+                    version: GoVersion | None = request.exact
+                    candidate = source.candidate(request.exact)
+                    if candidate is None:
+                        offered += [v for v, _ in source.versions()]
+                else:
+                    versions = source.versions()
+                    offered += [v for v, _ in versions]
+                    version = request.pick(versions)
+                    candidate = source.candidate(version) if version is not None else None
             except SourceError as error:
                 unreachable.append(str(error))
                 self.say(f"  skipped    {error}")
                 continue
             if version is not None and candidate is not None:
-                return version, [(source, candidate), *self._candidates(version, after=source)]
+                return version, (source, candidate)
         if offered:
             suggestion = nearest(request, offered)
             hint = f"; nearest: {go_name(suggestion)}" if suggestion else ""
             raise UsageError(f"no Go release {request} for {self.platform}{hint}")
         raise TaskFailed(f"sdk.install {request}: no source answered: " + "; ".join(unreachable))
-
-    def _candidates(
-        self, version: GoVersion, after: Source | None = None
-    ) -> list[tuple[Source, Candidate]]:
-        """The other sources' archives of `version`, to try if the first one fails."""
-        rest = self.sources
-        if after is not None:
-            rest = self.sources[self.sources.index(after) + 1 :]
-        pairs = []
-        for source in rest:
-            try:
-                candidate = source.candidate(version)
-            except SourceError:
-                continue
-            if candidate is not None:
-                pairs.append((source, candidate))
-        return pairs
 
     # -- the cache ---------------------------------------------------------------------
 
@@ -385,12 +405,6 @@ class Installer:
             said = out.stdout.strip() or out.stderr.strip() or f"exit {out.returncode}"
             raise ArchiveError(f"bin/go version: expected {go_name(version)}, got {said!r}")
         return out.stdout.strip()
-
-    def _clear_leftovers(self, version: GoVersion) -> None:
-        """What a killed install of this version left (we hold its lock: nobody uses it)."""
-        for path in self.store.leftovers():
-            if path.name.startswith((f"{TEMP_PREFIX}{version}-", f"{OLD_PREFIX}{version}-")):
-                remove_tree(path)
 
 
 def _size(path: Path) -> str:

@@ -32,7 +32,7 @@ def _parse(text: str, origin: str) -> Selection:
 def _go_version_file(root: Path) -> Selection | None:
     path = root / GO_VERSION_FILE
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM from Windows editors
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
@@ -55,8 +55,15 @@ def _toolchain_line(root: Path) -> Selection | None:
             continue
         for number, line in enumerate(lines, 1):
             match = _TOOLCHAIN_LINE.match(line)
-            if match and match.group(1) != "default":
-                return _parse(match.group(1), f"{path}:{number} (toolchain)")
+            if not match:
+                continue
+            if match.group(1) == "default":
+                return None  # go.work decides for its modules, as it does for go
+            # go1.21.3-bigcorp names a custom build of go1.21.3: the version is what counts.
+            version = re.split(r"[-+]", match.group(1), maxsplit=1)[0]
+            return _parse(version, f"{path}:{number} (toolchain)")
+        if name == "go.work":
+            break  # a workspace without a toolchain line: its modules' lines do not apply
     return None
 
 

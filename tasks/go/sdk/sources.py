@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from tasks.go.sdk.store import TEMP_PREFIX, remove_tree
 from tasks.go.version import GoVersion, VersionError
 
 TOOLCHAIN_MODULE = "golang.org/toolchain"
+# How a proxy says a version does not exist (as opposed to: cannot be reached).
+_MISSING = re.compile(r"not available|unknown revision|invalid version|not found|no matching")
 
 
 @dataclass(frozen=True)
@@ -112,20 +117,22 @@ class ProxySource:
     def _module_version(self, version: GoVersion) -> str:
         return f"v0.0.1-{go_name(version)}{self._suffix()}"
 
-    def _run(
-        self, args: list[str], modcache: Path | None = None
-    ) -> subprocess.CompletedProcess[str]:
+    def _env(self, modcache: Path | None) -> dict[str, str]:
         if self.go is None:
             raise SourceError(f"{self.name}: needs a go binary to verify downloads; none found")
         env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
         env.update({k: v for k, v in self.go_env.items() if v is not None})
         # Nothing of the user's build settings applies here; the cache is ours to delete.
         env.update({"GOTOOLCHAIN": "local", "GOFLAGS": "-modcacherw", "GOWORK": "off"})
-        for key in ("HOME", "GOENV", "GOPATH", "GOCACHE", "GOMODCACHE", "GONOSUMCHECK"):
+        for key in ("HOME", "GOENV", "GOPATH", "GOCACHE", "GOMODCACHE"):
             if key in os.environ and key not in env:
                 env[key] = os.environ[key]
         if modcache is not None:
             env["GOMODCACHE"] = str(modcache)
+        return env
+
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        env = self._env(None)
         try:
             return subprocess.run(
                 [str(self.go), *args],
@@ -134,10 +141,45 @@ class ProxySource:
                 env=env,
                 cwd=tempfile.gettempdir(),
                 check=False,
-                timeout=3600,
+                timeout=600,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SourceError(f"{self.name}: {self.go} failed to run: {error}") from None
+
+    def _download(
+        self, args: list[str], modcache: Path, progress: Progress | None
+    ) -> subprocess.CompletedProcess[str]:
+        """`go mod download`, watched: the bytes it has so far (go shows none), and a stop
+        (Ctrl-C, timeout) ends it at once."""
+        env = self._env(modcache)
+        argv = [str(self.go), *args]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=tempfile.gettempdir(),
+                start_new_session=True,  # ours to stop, not the terminal's
+            )
+        except OSError as error:
+            raise SourceError(f"{self.name}: {self.go} failed to run: {error}") from None
+        try:
+            while True:
+                try:
+                    out, err = proc.communicate(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    check_stop()
+                    if progress is not None:
+                        progress(_tree_bytes(modcache / "cache" / "download"), 0)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
     def _failure(self, out: subprocess.CompletedProcess[str]) -> str:
         text = out.stdout + out.stderr
@@ -164,7 +206,14 @@ class ProxySource:
         return found
 
     def candidate(self, version: GoVersion) -> Candidate | None:
+        """Asked of the proxy for this one version (`go list -m`): its list is not complete."""
         module_version = self._module_version(version)
+        out = self._run(["list", "-m", "-json", f"{TOOLCHAIN_MODULE}@{module_version}"])
+        if out.returncode != 0:
+            message = self._failure(out)
+            if _MISSING.search(message):
+                return None
+            raise SourceError(f"{self.name}: {message}")
         return Candidate(
             version,
             filename=f"golang.org-toolchain-{module_version}.zip",
@@ -182,11 +231,10 @@ class ProxySource:
         modcache = Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch))
         try:
             wanted = f"{TOOLCHAIN_MODULE}@{self._module_version(candidate.version)}"
-            out = self._run(["mod", "download", "-json", wanted], modcache)
-            check_stop()
+            out = self._download(["mod", "download", "-json", wanted], modcache, progress)
             if out.returncode != 0:
                 message = self._failure(out)
-                if "unknown revision" in message or "not found" in message:
+                if _MISSING.search(message):
                     raise SourceError(
                         f"{self.name}: no {go_name(candidate.version)} for {self.platform}"
                     )
@@ -199,3 +247,12 @@ class ProxySource:
         finally:
             remove_tree(modcache)
         return sha256_of(part)
+
+
+def _tree_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total

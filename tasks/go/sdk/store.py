@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +52,9 @@ class SdkStore:
         return self.root / LOCKS / f"{version}.lock"
 
     @contextmanager
-    def lock(self, version: GoVersion) -> Iterator[None]:
+    def lock(self, version: GoVersion, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         """One install or removal of a version at a time, across processes."""
-        with locked(self.lock_path(version)):
+        with locked(self.lock_path(version), on_wait):
             yield
 
     def get(self, version: GoVersion) -> Installed | None:
@@ -94,6 +94,16 @@ class SdkStore:
     def leftovers(self) -> list[Path]:
         """Temporary folders of an install that was killed before it could clean up."""
         return [e for e in self._entries() if e.name.startswith((TEMP_PREFIX, OLD_PREFIX))]
+
+    def leftovers_of(self, version: GoVersion) -> list[Path]:
+        mine = (f"{TEMP_PREFIX}{version}-", f"{OLD_PREFIX}{version}-")
+        return [path for path in self.leftovers() if path.name.startswith(mine)]
+
+    def clear_leftovers(self, version: GoVersion) -> None:
+        """What a killed install of this version left; call it holding the version's lock
+        (then nobody else is using them)."""
+        for path in self.leftovers_of(version):
+            remove_tree(path)
 
     def _entries(self) -> list[Path]:
         try:
