@@ -39,7 +39,7 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
     assert module is not None
     mod = module_of(c, module)
     module_header(c, "build", mod)
-    packages = _main_packages(c, mod)
+    packages = main_packages(c, mod)
     if not packages:
         console.info("no main package: nothing to build")
         return
@@ -61,7 +61,7 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
     console.info(f"checksums: dist/{sums.name}")
 
 
-def _main_packages(c: Context, mod: Module) -> list[str]:
+def main_packages(c: Context, mod: Module) -> list[str]:
     """The main packages matching build.packages (default ./...), by import path."""
     patterns: list[str] = settings_of(c.config).section("build")["packages"] or ["./..."]
     template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from tasks import adopt, bench, build, ci, context, doctor, goenv, hooks, lint, sdk, test
+from tasks import adopt, bench, build, ci, context, docker, doctor, goenv, hooks, lint, sdk, test
 from tasks.engine.procs import GroupRunner
 
 
@@ -25,5 +25,6 @@ def build_namespace() -> Collection:
     ):
         ns.add_task(task)
     ns.add_collection(sdk.collection())
-    ns.add_collection(hooks.collection())  # TEMPORARY (hooks helper)
+    ns.add_collection(hooks.collection())
+    ns.add_collection(docker.collection())
     return ns
