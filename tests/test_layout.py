@@ -11,7 +11,25 @@ from pathlib import Path
 import pytest
 from conftest import SOURCE, Project, clean_env
 
-TASKS = ("bench", "build", "ci", "env", "lint", "test")
+TASKS = (
+    "bench",
+    "build",
+    "ci",
+    "env",
+    "lint",
+    "test",
+    "doctor",
+    "init",
+    "sdk.install",
+    "sdk.list",
+    "sdk.use",
+    "sdk.remove",
+    "sdk.env",
+    "hooks.install",
+    "hooks.uninstall",
+    "docker.build",
+    "docker.context",
+)
 
 
 def run(*args: str, cwd: Path = SOURCE, **env: str) -> subprocess.CompletedProcess[str]:
@@ -40,6 +58,15 @@ def test_inv_help_documents_every_flag(name: str) -> None:
             # a flag followed by its help text on the same line
             assert len(line.split("  ")) > 1 and line.split("  ")[-1].strip(), line
     assert flags
+
+
+def test_shell_completion_as_the_readme_sets_it_up() -> None:
+    script = run(sys.executable, "-m", "invoke", "--print-completion-script", "bash")
+    assert script.returncode == 0 and "complete -F _complete_invoke" in script.stdout
+    tasks = run(sys.executable, "-m", "invoke", "--complete", "--", "inv", "sdk.")
+    assert {"sdk.install", "sdk.use", "docker.build"} <= set(tasks.stdout.split())
+    flags = run(sys.executable, "-m", "invoke", "--complete", "--", "inv", "test", "--")
+    assert {"--race", "--cover", "--env", "--go"} <= set(flags.stdout.split())
 
 
 def test_pytest_imports_the_tasks_package_of_this_checkout() -> None:
