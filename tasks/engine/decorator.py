@@ -14,7 +14,7 @@ from invoke.tasks import Task
 from invoke.tasks import task as invoke_task
 
 from tasks.engine.claims import Claims
-from tasks.engine.errors import GoTasksError, UsageError
+from tasks.engine.errors import GoTasksError, UsageError, describe
 from tasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
 
 
@@ -111,8 +111,7 @@ def _with_run_options(
             raise Exit(str(error), code=error.exit_code) from None
         except OSError as error:
             # The machine said no (a full disk, a read-only dist/, a path too long): one line.
-            where = f" ({error.filename})" if error.filename else ""
-            raise Exit(f"{error.strerror or error}{where}", code=1) from None
+            raise Exit(describe(error), code=1) from None
 
     run_task.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*others, *kw_only, *extra]

@@ -23,3 +23,9 @@ class Stopped(GoTasksError):
     """The run stopped this task (Ctrl-C, SIGTERM, its timeout) while Python work ran."""
 
     exit_code = 130
+
+
+def describe(error: OSError) -> str:
+    """What the machine said, and about which file: "No space left on device (/x/y)"."""
+    where = f" ({error.filename})" if error.filename else ""
+    return f"{error.strerror or error}{where}"

@@ -168,3 +168,11 @@ def _us(seconds: float) -> int:
 def _num(value: float) -> float:
     # json with allow_nan=False refuses NaN and infinity, which no viewer could show anyway.
     return float(value) if math.isfinite(value) and value > 0 else 0.0
+
+
+def format_size(n: float) -> str:
+    """24.4 MB, 9.4 KB, 102 B: powers of 1000, as download sizes and disk use are shown."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"
