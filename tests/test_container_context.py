@@ -101,6 +101,23 @@ CASES: list[tuple[tuple[str, ...], str, bool]] = [
     (("*.go|*.md",), "docs/guide.md", True),
     (("a?{2}",), "abc", True),
     (("a{2}",), "a{2}", True),  # no wildcard: compared as a plain string
+    # Where Go's regexp and Python's re read the same text differently.
+    (("a\\sb",), "a b", True),
+    (("a\\sb",), "a\vb", False),  # Go's \s has no \v
+    (("a\\Sb",), "a\vb", True),
+    (("a[\\S]b",), "a\vb", True),
+    (("x\\101",), "xA", True),  # octal, where Python would see a backreference
+    (("x\\x{41}",), "xA", True),
+    (("x[[a]",), "x[", True),  # "[" in a class is a literal
+    (("a[*]",), "a]", True),  # "[[^/]*]": the class "[", "^", "/" repeated, then "]"
+    (("a[*]",), "a[^]", True),
+    (("a[*]",), "a*", False),
+    (("\\Qab",), "ab$x", True),  # \Q quotes to the end, the final "$" included
+    (("\\Qab",), "ab", False),
+    (("a?{01}",), "ab{01}", True),  # not a count for Go (Python: {1})
+    (("a?{01}",), "ab", False),
+    (("a?{,2}",), "ab{,2}", True),  # not a count for Go (Python: {0,2})
+    (("a?{,2}",), "ab", False),
 ]
 
 
@@ -145,6 +162,26 @@ def test_malformed_pattern_names_line(text: str, line: int, shown: str) -> None:
     message = str(caught.value)
     assert message.startswith(f".dockerignore:{line}: ")
     assert shown in message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "what"),
+    [
+        ("[[:alpha:]]", "the POSIX class [:alpha:]"),
+        ("x[[:^digit:]]", "the POSIX class [:^digit:]"),
+        ("\\pL", "the Unicode class \\p"),
+        ("a[\\P{Greek}]", "the Unicode class \\P"),
+    ],
+)
+def test_go_only_regexp_syntax_is_refused(pattern: str, what: str) -> None:
+    """Docker reads these as Go regexp classes; Python's re has no such classes, so the
+    summary cannot know what Docker sends: refused with the line, not guessed at."""
+    with pytest.raises(UsageError) as caught:
+        IgnoreFile.parse(f"ok\n{pattern}\n")
+    assert str(caught.value) == (
+        f".dockerignore:2: bad pattern {pattern!r}: {what} is Go regexp syntax gotasks cannot"
+        " check (write the characters out)"
+    )
 
 
 def test_read_error_names_the_file(tmp_path: Path) -> None:

@@ -5,12 +5,16 @@ which BuildKit's dockerfile frontend and the docker CLI both use. Patternmatcher
 with filepath.Match: it rewrites each pattern into a Go regexp, character by character, and only
 uses filepath.Match to reject some malformed patterns. Both steps are ported here as they are,
 quirks included, because a context summary that disagrees with what `docker build` sends is
-worse than none. The quirks that surprise are noted where they happen.
+worse than none; the quirks that surprise are noted where they happen. The Go regexp is then
+written item by item in Python's re syntax: the rewrite leaves only a small part of Go's syntax
+to translate, and what Python cannot say the same way (POSIX classes such as [:alpha:], \\p
+Unicode classes) is refused with the line, not guessed at.
 """
 
 from __future__ import annotations
 
 import enum
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -159,25 +163,9 @@ class IgnoreFile:
 
 
 def go_clean(path: str) -> str:
-    """Go's path.Clean (filepath.Clean with '/' separators)."""
-    if not path:
-        return "."
-    rooted = path.startswith("/")
-    out: list[str] = []
-    fixed = 0  # leading ".." elements, which a later ".." must not cancel
-    for element in path.split("/"):
-        if element in ("", "."):
-            continue
-        if element == "..":
-            if len(out) > fixed:
-                out.pop()
-            elif not rooted:
-                out.append("..")
-                fixed = len(out)
-            continue
-        out.append(element)
-    cleaned = ("/" if rooted else "") + "/".join(out)
-    return cleaned or "."
+    """Go's path.Clean: normpath, except that Go keeps no leading "//"."""
+    cleaned = posixpath.normpath(path)
+    return cleaned[1:] if cleaned.startswith("//") else cleaned
 
 
 def _go_dir(path: str) -> str:
@@ -215,9 +203,9 @@ class _Matcher:
             return cls(kind, pattern, (), None)
         # Go compiles the regexp on first use and every match then fails ("[Local-Only]" is a
         # bad range), which fails the build; failing when the file is read says it sooner.
-        branches = _GoRegexpParser(go_regexp).parse()
+        branches = _GoRegexp(go_regexp).parse()
         try:
-            regex = re.compile(_emit_branches(branches), re.ASCII)
+            regex = re.compile("|".join("".join(i.regex for i in b) for b in branches), re.ASCII)
         except (re.error, RecursionError) as err:
             raise _BadPattern(f"cannot translate the regexp {go_regexp!r}: {err}") from None
         return cls(kind, pattern, branches, regex)
@@ -257,9 +245,9 @@ class _Matcher:
         without a leading "^" can match after whatever the path starts with."""
         anchored = []
         for branch in self.branches:
-            if not branch or branch[0] != _Assert("begin"):
+            if not branch or branch[0] is not _BEGIN:
                 return None
-            anchored.append(_emit_prefixes(branch))
+            anchored.append(_prefixes_of(branch))
         try:
             return re.compile("|".join(anchored), re.ASCII)
         except (re.error, RecursionError):
@@ -320,8 +308,9 @@ def _translate(pattern: str) -> tuple[_Kind, str]:
                 regexp += "\\"
         elif char in "[]":
             # Brackets go to the regexp raw: classes are Go regexp classes, so "[!a]" is "!" or
-            # "a" (only "^" negates), "[[:digit:]]" works, and "*" or "?" inside brackets is
-            # rewritten like anywhere else.
+            # "a" (only "^" negates), "[[:digit:]]" is a POSIX class (refused below: Python has
+            # none), and "*" or "?" inside brackets is rewritten like anywhere else: "[*]" is
+            # the class "[[^/]" repeated, then a "]".
             regexp += char
             kind = _Kind.REGEXP
         else:
@@ -467,180 +456,107 @@ def _get_esc(chunk: bytes) -> tuple[int, bytes, bool]:
     return rune, rest, (rune == _RUNE_ERROR and width == 1) or not rest
 
 
-# --- the Go regexp syntax the rewrite can produce, parsed and re-emitted for Python re -------
-
-Ranges = tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True)
-class _Set:
-    ranges: Ranges  # sorted, merged, inclusive code point ranges
-
-
-@dataclass(frozen=True)
-class _Assert:
-    kind: str  # "begin", "end", "word", "nonword"
+# --- the Go regexp the rewrite produces, as Python re ----------------------------------------
+#
+# The rewrite produces only part of Go's syntax: "(" and ")" of a pattern are always escaped,
+# so there are no groups but its own "(.*/)" for "**". A regexp is alternatives ("|" reaches
+# it raw), each a sequence of single items (a character, a class, an anchor, that group), each
+# maybe repeated. Every item is written the way Python's re means the same thing; the Go
+# syntax Python has no spelling for is refused.
 
 
 @dataclass(frozen=True)
-class _Group:
-    branches: _Branches
+class _Item:
+    regex: str  # Python re syntax
+    prefix: str  # what a match of it may stop partway through (for walks: errs wider)
+    kind: str  # "char": one character; "group": "(.*/)"; "anchor"; "repeat"
 
 
-@dataclass(frozen=True)
-class _Repeat:
-    item: _Node
-    least: int
-    most: int | None  # None: no upper bound
-
-
-_Node = _Set | _Assert | _Group | _Repeat
-_Branches = tuple[tuple[_Node, ...], ...]  # alternatives, each a sequence
-
-
-def _merge(ranges: Iterable[tuple[int, int]]) -> Ranges:
-    merged: list[tuple[int, int]] = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
-        else:
-            merged.append((low, high))
-    return tuple(merged)
-
-
-def _negate(ranges: Ranges) -> Ranges:
-    out = []
-    next_low = 0
-    for low, high in ranges:
-        if low > next_low:
-            out.append((next_low, low - 1))
-        next_low = high + 1
-    if next_low <= _MAX_RUNE:
-        out.append((next_low, _MAX_RUNE))
-    return tuple(out)
-
-
-def _repeat_number(digits: str) -> int:
-    """parseInt's value: -1 once it passes 1e8, which the caller reports as too big."""
-    value = 0
-    for digit in digits:
-        if value >= 100_000_000:
-            return -1
-        value = value * 10 + int(digit)
-    return value
-
-
-def _pairs(*bounds: int) -> Ranges:
-    return tuple(zip(bounds[::2], bounds[1::2], strict=True))
-
-
-# regexp/syntax perl_groups.go: ASCII only, as Go has them.
-_PERL_GROUPS = {
-    "d": _pairs(0x30, 0x39),
-    "s": _pairs(0x9, 0xA, 0xC, 0xD, 0x20, 0x20),
-    "w": _pairs(0x30, 0x39, 0x41, 0x5A, 0x5F, 0x5F, 0x61, 0x7A),
+_BEGIN = _Item(r"\A", r"\A", "anchor")
+# Go's "$" and "\z" are the very end; Python's "$" would also match before a final newline.
+_END = _Item(r"\Z", "", "anchor")
+_GROUP = _Item("(?:.*/)", ".*", "group")
+_ANCHORS = {
+    "A": _BEGIN,
+    "z": _END,
+    "b": _Item(r"\b", "", "anchor"),
+    "B": _Item(r"\B", "", "anchor"),
 }
-_POSIX_GROUPS = {
-    "alnum": _pairs(0x30, 0x39, 0x41, 0x5A, 0x61, 0x7A),
-    "alpha": _pairs(0x41, 0x5A, 0x61, 0x7A),
-    "ascii": _pairs(0x0, 0x7F),
-    "blank": _pairs(0x9, 0x9, 0x20, 0x20),
-    "cntrl": _pairs(0x0, 0x1F, 0x7F, 0x7F),
-    "digit": _pairs(0x30, 0x39),
-    "graph": _pairs(0x21, 0x7E),
-    "lower": _pairs(0x61, 0x7A),
-    "print": _pairs(0x20, 0x7E),
-    "punct": _pairs(0x21, 0x2F, 0x3A, 0x40, 0x5B, 0x60, 0x7B, 0x7E),
-    "space": _pairs(0x9, 0xD, 0x20, 0x20),
-    "upper": _pairs(0x41, 0x5A),
-    "word": _pairs(0x30, 0x39, 0x41, 0x5A, 0x5F, 0x5F, 0x61, 0x7A),
-    "xdigit": _pairs(0x30, 0x39, 0x41, 0x46, 0x61, 0x66),
+# Go's Perl classes are ASCII, as Python's are under re.ASCII, except that Go's \s has no \v.
+_GO_SPACE_CLASS = re.escape("\t\n\f\r ")
+_NOT_GO_SPACE_CLASS = "\\x00-\\x08\\x0b\\x0e-\\x1f!-\\U0010ffff"
+_PERL_CLASSES = {
+    "d": "\\d",
+    "D": "\\D",
+    "w": "\\w",
+    "W": "\\W",
+    "s": _GO_SPACE_CLASS,
+    "S": _NOT_GO_SPACE_CLASS,
 }
-_NOT_NEWLINE = _negate(((0xA, 0xA),))  # Go's "." without the s flag
+_CONTROLS = {"a": 7, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
+_OCTAL = "01234567"
 _HEX = "0123456789abcdefABCDEF"
+_COUNT = re.compile(r"\{(0|[1-9][0-9]*)(?:(,)([0-9]*))?\}")
 
 
-class _GoRegexpParser:
-    """regexp/syntax.Parse with the Perl flags regexp.Compile uses, for what the rewrite can
-    produce (no flag groups: "(" is always escaped). Errors carry Go's wording."""
+def _char(regex: str) -> _Item:
+    return _Item(regex, "", "char")
+
+
+def _literal(code: int) -> _Item:
+    return _char(re.escape(chr(code)))
+
+
+def _no_python_spelling(what: str) -> _BadPattern:
+    return _BadPattern(
+        f"{what} is Go regexp syntax gotasks cannot check (write the characters out)"
+    )
+
+
+class _GoRegexp:
+    """regexp/syntax.Parse (with regexp.Compile's Perl flags) of what the rewrite produces,
+    written as Python re items. Errors carry Go's wording."""
 
     def __init__(self, text: str):
         self.text = text
         self.pos = 0
 
     def parse(self) -> _Branches:
-        return self._alternatives(in_group=False)
-
-    def _alternatives(self, *, in_group: bool) -> _Branches:
         text = self.text
-        branches: list[tuple[_Node, ...]] = []
-        items: list[_Node] = []
-        last_repeat = False
-        while True:
-            if self.pos >= len(text):
-                if in_group:
-                    raise _BadPattern("missing closing )")
-                branches.append(tuple(items))
-                return tuple(branches)
+        branches: list[tuple[_Item, ...]] = []
+        items: list[_Item] = []
+        while self.pos < len(text):
             char = text[self.pos]
-            repeat = False
-            if char == "(":
-                if text.startswith("(?", self.pos):
-                    raise _BadPattern("regexp group flags are not supported")
-                self.pos += 1
-                items.append(_Group(self._alternatives(in_group=True)))
-            elif char == ")":
-                if not in_group:
-                    raise _BadPattern("unexpected )")
-                self.pos += 1
-                branches.append(tuple(items))
-                return tuple(branches)
+            if text.startswith("(.*/)", self.pos):
+                items.append(_GROUP)
+                self.pos += 5
             elif char == "|":
-                self.pos += 1
                 branches.append(tuple(items))
                 items = []
-            elif char == "^":
-                items.append(_Assert("begin"))
                 self.pos += 1
-            elif char == "$":
-                items.append(_Assert("end"))
+            elif char in "^$":
+                items.append(_BEGIN if char == "^" else _END)
                 self.pos += 1
             elif char == ".":
-                items.append(_Set(_NOT_NEWLINE))
+                items.append(_char("."))  # Go's "." too stops at "\n" only
                 self.pos += 1
             elif char == "[":
                 items.append(self._class())
-            elif char in "*+?" or (char == "{" and self._counted() is not None):
-                if char == "{":
-                    least, most, after = self._counted() or (0, None, 0)
-                    if least < 0 or least > 1000 or (most or 0) > 1000:
-                        raise _BadPattern(f"invalid repeat count: {text[self.pos : after]}")
-                    if most is not None and least > most:
-                        raise _BadPattern(f"invalid repeat count: {text[self.pos : after]}")
-                else:
-                    least, most = (1 if char == "+" else 0), (1 if char == "?" else None)
-                    after = self.pos + 1
-                if last_repeat:
-                    raise _BadPattern("invalid nested repetition operator")
-                if not items:
-                    raise _BadPattern("missing argument to repetition operator")
-                self.pos = after
-                if text.startswith("?", self.pos):
-                    self.pos += 1  # non-greedy: the same strings match
-                items.append(_Repeat(items.pop(), least, most))
-                repeat = True
+            elif char in "*+?" or (char == "{" and self._count() is not None):
+                self._repeat(items)
             elif char == "\\":
                 items.extend(self._escape())
             else:
-                # Includes "{" that does not start a valid count, which Go takes literally.
-                items.append(_Set(((ord(char), ord(char)),)))
+                # Includes a "{" that does not start a count, which Go takes literally.
+                items.append(_literal(ord(char)))
                 self.pos += 1
-            last_repeat = repeat
+        branches.append(tuple(items))
+        return tuple(branches)
 
-    def _counted(self) -> tuple[int, int | None, int] | None:
+    def _count(self) -> tuple[int, int | None, int] | None:
         """parseRepeat at self.pos: (least, most, end) for "{n}", "{n,}" or "{n,m}", with -1
         for a number too big; None when the text is not a count (then "{" is a literal)."""
-        match = re.compile(r"\{(0|[1-9][0-9]*)(?:(,)([0-9]*))?\}").match(self.text, self.pos)
+        match = _COUNT.match(self.text, self.pos)
         if match is None:
             return None
         least = _repeat_number(match.group(1))
@@ -653,12 +569,45 @@ class _GoRegexpParser:
         most = _repeat_number(match.group(3))
         return (-1 if most < 0 else least), most, match.end()
 
-    def _escape(self) -> list[_Node]:
+    def _repeat(self, items: list[_Item]) -> None:
+        text, start = self.text, self.pos
+        char = text[start]
+        if char == "{":
+            least, most, after = self._count() or (0, None, 0)
+            if (
+                least < 0
+                or least > 1000
+                or (most or 0) > 1000
+                or (most is not None and least > most)
+            ):
+                # Python would take counts up to 4294967295; Go stops at 1000.
+                raise _BadPattern(f"invalid repeat count: {text[start:after]}")
+        else:
+            least, most, after = (1 if char == "+" else 0), (1 if char == "?" else None), start + 1
+        if items and items[-1].kind == "repeat":
+            raise _BadPattern("invalid nested repetition operator")
+        if not items:
+            raise _BadPattern("missing argument to repetition operator")
+        self.pos = after
+        if text.startswith("?", after):
+            self.pos += 1  # non-greedy: the same strings match
+        item = items.pop()
+        bound = "" if most is None else most
+        regex = f"(?:{item.regex}){{{least},{bound}}}"
+        # Some whole repetitions, then the start of one more: e{n,m} -> e{0,m-1} P(e).
+        prefix = (
+            ""
+            if most == 0
+            else f"(?:{item.regex}){{0,{'' if most is None else most - 1}}}{item.prefix}"
+        )
+        items.append(_Item(regex, prefix, "repeat"))
+
+    def _escape(self) -> list[_Item]:
         text, pos = self.text, self.pos
         after = text[pos + 1 : pos + 2]
-        if after in ("A", "z", "b", "B"):
+        if after in _ANCHORS:
             self.pos += 2
-            return [_Assert({"A": "begin", "z": "end", "b": "word", "B": "nonword"}[after])]
+            return [_ANCHORS[after]]
         if after == "C":
             raise _BadPattern("invalid escape sequence: \\C")
         if after == "Q":
@@ -666,15 +615,14 @@ class _GoRegexpParser:
             stop = text.find("\\E", pos + 2)
             literal = text[pos + 2 :] if stop < 0 else text[pos + 2 : stop]
             self.pos = len(text) if stop < 0 else stop + 2
-            return [_Set(((ord(c), ord(c)),)) for c in literal]
+            return [_literal(ord(c)) for c in literal]
         if after in ("p", "P"):
-            raise _BadPattern(f"Unicode class \\{after} is not supported here")
-        if after.lower() in _PERL_GROUPS:
+            raise _no_python_spelling(f"the Unicode class \\{after}")
+        if after in _PERL_CLASSES:
             self.pos += 2
-            group = _PERL_GROUPS[after.lower()]
-            return [_Set(group if after.islower() else _negate(group))]
-        code = self._escaped_rune()
-        return [_Set(((code, code),))]
+            body = _PERL_CLASSES[after]
+            return [_char(body if after in "dDwW" else f"[{body}]")]
+        return [_literal(self._escaped_rune())]
 
     def _escaped_rune(self) -> int:
         """parseEscape: the rune a backslash sequence at self.pos stands for."""
@@ -688,13 +636,13 @@ class _GoRegexpParser:
         if ord(char) < 0x80 and not char.isalnum():
             return ord(char)
         bad = _BadPattern(f"invalid escape sequence: {text[start : self.pos]}")
-        if char in "01234567":
+        if char in _OCTAL:
             # A lone non-zero digit would be a backreference, which Go does not support.
-            if char != "0" and text[self.pos : self.pos + 1] not in tuple("01234567"):
+            if char != "0" and text[self.pos : self.pos + 1] not in tuple(_OCTAL):
                 raise bad
             code = ord(char) - 0x30
             for _ in range(2):
-                if text[self.pos : self.pos + 1] not in tuple("01234567"):
+                if text[self.pos : self.pos + 1] not in tuple(_OCTAL):
                     break
                 code = code * 8 + ord(text[self.pos]) - 0x30
                 self.pos += 1
@@ -703,51 +651,40 @@ class _GoRegexpParser:
             if text[self.pos : self.pos + 1] == "{":
                 close = text.find("}", self.pos)
                 digits = text[self.pos + 1 : close] if close > 0 else ""
-                if not digits or any(d not in _HEX for d in digits):
-                    raise bad
-                code = int(digits, 16)
-                if code > _MAX_RUNE:
+                if not digits or any(d not in _HEX for d in digits) or int(digits, 16) > _MAX_RUNE:
                     raise bad
                 self.pos = close + 1
-                return code
+                return int(digits, 16)
             digits = text[self.pos : self.pos + 2]
             if len(digits) < 2 or any(d not in _HEX for d in digits):
                 raise bad
             self.pos += 2
             return int(digits, 16)
-        controls = {"a": 7, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
-        if char in controls:
-            return controls[char]
+        if char in _CONTROLS:
+            return _CONTROLS[char]
         raise bad
 
-    def _class(self) -> _Set:
-        """parseClass: a bracket expression starting at self.pos."""
+    def _class(self) -> _Item:
+        """parseClass: a bracket expression starting at self.pos, each character or range
+        escaped for Python (which would read "[[", "--" or "&&" in a class its own way)."""
         text = self.text
         self.pos += 1
         negated = text.startswith("^", self.pos)
         if negated:
             self.pos += 1
-        ranges: list[tuple[int, int]] = []
+        parts: list[str] = []
         first = True  # "]" right after "[" or "[^" is a literal
         while self.pos >= len(text) or text[self.pos] != "]" or first:
             first = False
             pos = self.pos
-            if text.startswith("[:", pos) and len(text) - pos > 2:
-                close = text.find(":]", pos + 2)
-                if close >= 0:
-                    name = text[pos + 2 : close]
-                    group = _POSIX_GROUPS.get(name.removeprefix("^"))
-                    if group is None:
-                        raise _BadPattern(f"invalid character class range: {text[pos : close + 2]}")
-                    ranges.extend(_negate(group) if name.startswith("^") else group)
-                    self.pos = close + 2
-                    continue
-            if text.startswith("\\", pos) and text[pos + 1 : pos + 2] in ("p", "P"):
-                raise _BadPattern(f"Unicode class {text[pos : pos + 2]} is not supported here")
-            letter = text[pos + 1 : pos + 2]
-            if text.startswith("\\", pos) and letter and letter.lower() in _PERL_GROUPS:
-                group = _PERL_GROUPS[letter.lower()]
-                ranges.extend(group if letter.islower() else _negate(group))
+            if text.startswith("[:", pos) and text.find(":]", pos + 2) >= 0:
+                # Go reads [:alpha:] (or fails on an unknown name); Python has no such class.
+                raise _no_python_spelling(f"the POSIX class {text[pos : text.find(':]', pos) + 2]}")
+            letter = text[pos + 1 : pos + 2] if text.startswith("\\", pos) else ""
+            if letter in ("p", "P"):
+                raise _no_python_spelling(f"the Unicode class \\{letter}")
+            if letter and letter in _PERL_CLASSES:
+                parts.append(_PERL_CLASSES[letter])
                 self.pos += 2
                 continue
             low = self._class_char()
@@ -761,10 +698,10 @@ class _GoRegexpParser:
                 high = self._class_char()
                 if high < low:
                     raise _BadPattern(f"invalid character class range: {text[pos : self.pos]}")
-            ranges.append((low, high))
+            part = re.escape(chr(low))
+            parts.append(part if high == low else f"{part}-{re.escape(chr(high))}")
         self.pos += 1
-        merged = _merge(ranges)
-        return _Set(_negate(merged) if negated else merged)
+        return _char(f"[{'^' if negated else ''}{''.join(parts)}]")
 
     def _class_char(self) -> int:
         if self.pos >= len(self.text):
@@ -775,62 +712,25 @@ class _GoRegexpParser:
         return ord(self.text[self.pos - 1])
 
 
-def _emit_set(ranges: Ranges) -> str:
-    if not ranges:
-        return "(?!)"  # "[^\\x00-\\x{10FFFF}]" matches nothing
-    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-        return re.escape(chr(ranges[0][0]))
-    negated = _negate(ranges)
-    if not negated:
-        return "[\\s\\S]"
-    body, prefix = (negated, "^") if len(negated) < len(ranges) else (ranges, "")
-    parts = "".join(
-        f"\\U{low:08x}" if low == high else f"\\U{low:08x}-\\U{high:08x}" for low, high in body
-    )
-    return f"[{prefix}{parts}]"
+_Branches = tuple[tuple[_Item, ...], ...]  # alternatives, each a sequence
 
 
-def _emit(items: Iterable[_Node]) -> str:
-    return "".join(_emit_node(item) for item in items)
+def _repeat_number(digits: str) -> int:
+    """parseInt's value: -1 once it passes 1e8, which the caller reports as too big."""
+    value = 0
+    for digit in digits:
+        if value >= 100_000_000:
+            return -1
+        value = value * 10 + int(digit)
+    return value
 
 
-def _emit_branches(branches: _Branches) -> str:
-    return "|".join(_emit(branch) for branch in branches)
-
-
-def _emit_node(node: _Node) -> str:
-    if isinstance(node, _Set):
-        return _emit_set(node.ranges)
-    if isinstance(node, _Assert):
-        # Go's "$" (one-line mode) and "\z" are the very end: Python's "$" would also match
-        # before a final newline, "\Z" does not.
-        return {"begin": r"\A", "end": r"\Z", "word": r"\b", "nonword": r"\B"}[node.kind]
-    if isinstance(node, _Group):
-        return f"(?:{_emit_branches(node.branches)})"
-    most = "" if node.most is None else node.most
-    return f"(?:{_emit_node(node.item)}){{{node.least},{most}}}"
-
-
-def _emit_prefixes(items: tuple[_Node, ...]) -> str:
+def _prefixes_of(items: tuple[_Item, ...]) -> str:
     """A Python regexp for the prefixes of the strings `items` match: P(ab) = P(a) | a P(b).
 
-    Word-boundary and end assertions are dropped (a prefix may end anywhere), which can only
+    Word-boundary and end anchors are dropped (a prefix may end anywhere), which can only
     add strings, so a walk built on it errs towards descending."""
     out = ""
     for item in reversed(items):
-        out = f"(?:{_emit_node_prefixes(item)}|{_emit_node(item)}{out})"
+        out = f"(?:{item.prefix}|{item.regex}{out})"
     return out
-
-
-def _emit_node_prefixes(node: _Node) -> str:
-    if isinstance(node, _Set):
-        return f"(?:{_emit_set(node.ranges)})?"
-    if isinstance(node, _Assert):
-        return r"\A" if node.kind == "begin" else ""
-    if isinstance(node, _Group):
-        return "(?:" + "|".join(_emit_prefixes(branch) for branch in node.branches) + ")"
-    if node.most == 0:
-        return ""
-    # Some whole repetitions, then the start of one more: e{n,m} -> e{0,m-1} P(e).
-    most = "" if node.most is None else node.most - 1
-    return f"(?:{_emit_node(node.item)}){{0,{most}}}{_emit_node_prefixes(node.item)}"
