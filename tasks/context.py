@@ -27,16 +27,19 @@ from tasks.paths import project_root, state_dir
 from tasks.settings import Settings, load_settings
 
 
+def user_values() -> dict[str, str]:
+    """What ${VAR} in the config means: the user's own value (shell, else `go env -w`),
+    never one an earlier `eval "$(inv env)"` exported."""
+    environ = user_environ(os.environ)
+    return with_go_env_file(environ, default_go_env_file(os.environ, sys.platform))
+
+
 def prepare_settings(config: Config, options: RunOptions) -> None:
     """Before anything runs: every env's settings validated, the selected one on the config.
 
     Needs no go, so the sdk tasks run on a machine without one.
     """
-    # ${VAR} means the user's own value (shell, else `go env -w`), never one an earlier
-    # `eval "$(inv env)"` exported.
-    environ = user_environ(os.environ)
-    environ = with_go_env_file(environ, default_go_env_file(os.environ, sys.platform))
-    settings = load_settings(project_root(), options.env, environ)
+    settings = load_settings(project_root(), options.env, user_values())
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
     # Tasks run side by side: none may read the terminal's stdin.
     config.run.in_stream = False
@@ -54,13 +57,7 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     GOROOT, and its bin/ first on PATH through invoke's run.env.
     """
     settings = settings_of(config)
-    selection = select(
-        settings.root,
-        options.go,
-        os.environ,
-        settings.go_version,
-        settings.where(("go", "version")),
-    )
+    selection = selection_of(settings, options.go)
     toolchain = choose_toolchain(settings, selection, options.install)
     check_targets(settings, toolchain)
     environment = go_environment(settings, toolchain)
@@ -72,10 +69,16 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     config.run.env = {**environment.variables, "GOROOT": str(toolchain.goroot), "PATH": path}
 
 
+def selection_of(settings: Settings, flag: str | None) -> Selection | None:
+    """The Go version this project asks for, and where (None: it asks for none)."""
+    where = settings.where(("go", "version"))
+    return select(settings.root, flag, os.environ, settings.go_version, where)
+
+
 def matching_path_go(selection: Selection) -> Toolchain | None:
     """The go on PATH, if it is a version the selection accepts (1.26 takes any 1.26.x)."""
     if shutil.which("go") is None:
-        return None
+        return None  # checked first: find_toolchain's own "not found" is an error
     try:
         on_path = find_toolchain()
     except UsageError:
@@ -98,7 +101,9 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
     wanted = selection.request
     if install:
         try:
-            installed = installer_of(settings, os.environ).install(wanted)
+            # Stdout may be what `eval "$(inv env --install)"` reads: the install reports
+            # on stderr.
+            installed = installer_of(settings, os.environ, out=sys.stderr).install(wanted)
         except KeyboardInterrupt:
             # Before the scheduler owns Ctrl-C: the install rolled back; exit 130, not 1.
             raise Stopped(f"interrupted: the install of Go {wanted} was rolled back") from None

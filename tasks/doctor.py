@@ -15,18 +15,17 @@ from pathlib import Path
 from colorama import Fore
 from invoke.context import Context
 
-from tasks.context import choose_toolchain
+from tasks.context import choose_toolchain, selection_of, user_values
 from tasks.engine import TaskFailed, task
 from tasks.engine.capacity import detect
 from tasks.engine.console import paint
 from tasks.engine.errors import GoTasksError
 from tasks.engine.trace import format_bytes
-from tasks.go.goenvfile import default_go_env_file, go_env_file_values, with_go_env_file
+from tasks.go.goenvfile import default_go_env_file, go_env_file_values
 from tasks.go.modules import discover
 from tasks.go.proxycheck import proxy_findings, unknown_names
+from tasks.go.redact import has_credentials
 from tasks.go.sdk.configure import store_of
-from tasks.go.sdk.selection import select
-from tasks.go.shellstate import user_environ
 from tasks.go.toolchain import Toolchain, find_toolchain
 from tasks.go.version import GoVersion, VersionError
 from tasks.paths import project_root
@@ -35,7 +34,6 @@ from tasks.settings import Settings, config_dir, known_envs, load_settings
 Finding = tuple[str, str]  # ("ok" | "warn" | "fail", text)
 _MARK = {"ok": ("ok  ", Fore.GREEN), "warn": ("warn", Fore.YELLOW), "fail": ("FAIL", Fore.RED)}
 _GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
-_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@$]+:[^\s/@$]+@")
 
 
 @task(needs=(), cpu=0.5, mem="256M")
@@ -53,9 +51,7 @@ def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
 
 def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
     settings: Settings | None = None
-    environ = with_go_env_file(
-        user_environ(os.environ), default_go_env_file(os.environ, sys.platform)
-    )
+    environ = user_values()
     try:
         settings = load_settings(root, env, environ)
         envs = ", ".join(known_envs(root))
@@ -78,14 +74,21 @@ def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
         yield from _sdks(settings)
 
 
+def _lines(path: Path) -> list[str]:
+    """A file's lines; one that cannot be read has none (the config check names it)."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
 def _go(settings: Settings | None, flag: str | None) -> tuple[Toolchain | None, list[Finding]]:
     selection = None
     try:
         if settings is None:
             toolchain = find_toolchain()
         else:
-            where = settings.where(("go", "version"))
-            selection = select(settings.root, flag, os.environ, settings.go_version, where)
+            selection = selection_of(settings, flag)
             toolchain = choose_toolchain(settings, selection, install=False)
     except GoTasksError as error:
         return None, [("fail", f"go: {error}")]
@@ -116,7 +119,7 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
     too_new = []
     for mod in modules:
         gomod = mod.dir / "go.mod"
-        for number, line in enumerate(gomod.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(_lines(gomod), 1):
             match = _GO_LINE.match(line.strip())
             if not match:
                 continue
@@ -147,8 +150,9 @@ def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -
             clean = False
             yield "warn", text
     for path in sorted(config_dir(root).glob("*.yaml")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if _PASSWORD.search(line.split("#", 1)[0]):
+        for number, line in enumerate(_lines(path), 1):
+            text = line.split("#", 1)[0]
+            if "${" not in text and has_credentials(text):
                 clean = False
                 yield (
                     "warn",
@@ -208,7 +212,8 @@ def _git(root: Path) -> Iterator[Finding]:
     elif "not a git repository" in out.stderr:
         yield "warn", f"git: {root} is not in a git repository: builds stamp version 'unknown'"
     else:
-        yield "fail", f"git: cannot read {root}: {out.stderr.strip().splitlines()[-1:]}"
+        said = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+        yield "fail", f"git: cannot read {root}: {said}"
 
 
 def _capacity(settings: Settings | None) -> Iterator[Finding]:

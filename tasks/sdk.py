@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from collections import defaultdict
 from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 
-from tasks.context import choose_toolchain, matching_path_go, settings_of
+from tasks.context import choose_toolchain, matching_path_go, selection_of, settings_of
 from tasks.engine import console, task
 from tasks.engine.errors import UsageError
 from tasks.engine.files import atomic_write_text
 from tasks.go.sdk.configure import installer_of, platform_of, sources_of, store_of
 from tasks.go.sdk.fetch import SourceError
 from tasks.go.sdk.releases import VersionRequest, go_name
-from tasks.go.sdk.selection import GO_VERSION_FILE, Selection, installed_match, select
+from tasks.go.sdk.selection import GO_VERSION_FILE, Selection, installed_match
 from tasks.go.sdk.store import OLD_PREFIX, TEMP_PREFIX, Installed, SdkStore, remove_tree
 from tasks.go.version import GoVersion
 from tasks.settings import Settings
 
 # These need settings, not a go: they are how a machine without one gets one.
 _SDK: dict[str, Any] = {"needs": ("settings",), "cpu": 0.5, "mem": "256M"}
-
-
-def _selection(settings: Settings, flag: str | None) -> Selection | None:
-    return select(
-        settings.root, flag, os.environ, settings.go_version, settings.where(("go", "version"))
-    )
 
 
 def _active(store: SdkStore, selection: Selection | None) -> Installed | None:
@@ -45,15 +38,15 @@ def _active(store: SdkStore, selection: Selection | None) -> Installed | None:
 def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | None = None) -> None:
     """Installed Go SDKs (* the one this project uses), or with --remote what can be installed."""
     settings = settings_of(c.config)
-    store = store_of(settings, os.environ)
+    store = store_of(settings, os.environ, platform_of(settings))
     if store.root.exists() and not store.root.is_dir():
         raise UsageError(f"the SDK root {store.root} is not a folder (sdk.root, $GOTASKS_SDK_ROOT)")
     installed = store.installed()
     if remote:
         _list_remote(settings, store, installed, all)
         return
-    selection = _selection(settings, go)
-    active = _active(store, selection)
+    selection = selection_of(settings, go)
+    active = _active(store_of(settings, os.environ), selection)  # what a run here would use
     print(f"SDK root: {store.root}")
     if not installed:
         print("no Go SDK installed (inv sdk.install VERSION)")
@@ -153,7 +146,7 @@ def use(c: Context, version: str, install: bool = False) -> None:
 def remove(c: Context, version: str) -> None:
     """Remove an installed Go SDK (its verified archive stays cached for a reinstall)."""
     settings = settings_of(c.config)
-    store = store_of(settings, os.environ)
+    store = store_of(settings, os.environ, platform_of(settings))
     request = VersionRequest.parse(version)
     if request.exact is None:
         raise UsageError(f"name one exact version to remove, e.g. 1.22.5, not {request}")
@@ -168,12 +161,12 @@ def remove(c: Context, version: str) -> None:
             return
         # Out of the way in one rename, then deleted: a crash leaves a leftover, never
         # half an SDK under the version's name.
-        aside = store.root / f"{OLD_PREFIX}{request.exact}-removed"
+        aside = store.root / f"{store.aside_prefix(request.exact)}removed"
         remove_tree(aside)
         os.rename(target, aside)
         remove_tree(aside)
     console.ok(f"removed {go_name(request.exact)} ({target})")
-    selection = _selection(settings, None)
+    selection = selection_of(settings, None)
     if selection is not None and selection.request.matches(request.exact, stable=True):
         console.warn(f"this project asks for it ({selection.origin})")
 
@@ -188,22 +181,13 @@ def remove(c: Context, version: str) -> None:
 def env(c: Context, gopath: bool = False, go: str | None = None, install: bool = False) -> None:
     """Shell exports for this project's Go SDK: eval "$(inv sdk.env)"."""
     settings = settings_of(c.config)
-    selection = _selection(settings, go)
+    selection = selection_of(settings, go)
     if selection is None:
         raise UsageError(
             f"this project asks for no Go version (no {GO_VERSION_FILE}, go.mod toolchain line"
             " or go.version); `inv sdk.use VERSION` picks one"
         )
-    if install:
-        # Stdout is what `eval` reads: the install reports on stderr.
-        installer = installer_of(settings, os.environ, out=sys.stderr)
-        store = installer.store
-        if (
-            installed_match(store, selection.request) is None
-            and matching_path_go(selection) is None
-        ):
-            installer.install(selection.request)
-    toolchain = choose_toolchain(settings, selection, install=False)
+    toolchain = choose_toolchain(settings, selection, install)
     store = store_of(settings, os.environ)
     bin_dirs = [str(toolchain.goroot / "bin")]
     lines = [f"export GOROOT={shlex.quote(str(toolchain.goroot))}", "export GOTOOLCHAIN=local"]
@@ -214,12 +198,17 @@ def env(c: Context, gopath: bool = False, go: str | None = None, install: bool =
     # Built from the shell's own $PATH when eval runs it (not from this process's, which a
     # pyenv shim or a venv may have changed), less any SDK's bin/ an earlier eval put there:
     # switching never stacks.
-    drop = [str(store.root) + os.sep, *bin_dirs]
-    keep = " | ".join(f"grep -v -F -e {shlex.quote(d)}" for d in drop)
-    front = shlex.quote(os.pathsep.join(bin_dirs))
-    lines.append(
-        f"export PATH={front}:\"$(printf '%s\\n' \"$PATH\" | tr : '\\n' | {keep} | paste -sd: -)\""
+    # An entry is dropped when it is one of ours exactly, or lies under the SDK root (awk's
+    # index() == 1: a prefix, not a substring); empty entries (the current folder) too.
+    first, second = [*bin_dirs, ""][:2]
+    keep = (
+        f"awk -v r={shlex.quote(str(store.root) + '/')}"
+        f" -v a={shlex.quote(first)} -v b={shlex.quote(second)}"
+        " '$0 != \"\" && $0 != a && $0 != b && index($0, r) != 1'"
     )
+    front = shlex.quote(":".join(bin_dirs))
+    rest = f"printf '%s\\n' \"$PATH\" | tr : '\\n' | {keep} | paste -sd: - | sed 's/^./:&/'"
+    lines.append(f'export PATH={front}"$({rest})"')
     print("\n".join(lines))
 
 

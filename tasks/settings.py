@@ -12,6 +12,7 @@ from typing import Any
 
 from tasks.engine.errors import UsageError
 from tasks.engine.yamlconf import Document, load, merge
+from tasks.go.sdk.platform import MACHINE_ARCHES, RELEASED_GOARCH, RELEASED_GOOS
 from tasks.go.sdk.releases import VersionRequest
 from tasks.go.version import VersionError, VersionRule
 from tasks.schema import Check, Items, Section, Value, matches, validate
@@ -38,10 +39,9 @@ GO_ENV_DEFAULTS = {
     "GOFLAGS": "",
     "GOTOOLCHAIN": "local",
 }
-# What go.dev publishes archives for (sdk.os, sdk.arch); machine names mean what Go calls them.
-_GOOS = "aix|darwin|dragonfly|freebsd|illumos|linux|netbsd|openbsd|plan9|solaris|windows"
-_GOARCH = "386|amd64|arm64|armv6l|loong64|mips|mipsle|mips64|mips64le|ppc64|ppc64le|riscv64|s390x"
-ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "i386": "386", "i686": "386"}
+HTTP_URL = re.compile(r"https?://[^\s/]+\S*")  # a mirror, an index: a host at least
+_GOOS = "|".join(RELEASED_GOOS)
+_GOARCH = "|".join(RELEASED_GOARCH)
 TAG_PATTERN = r"[A-Za-z0-9_.]+"  # what Go accepts in a build tag; nothing a shell would read
 TARGET_PATTERN = r"[a-z0-9]+/[a-z0-9]+"
 
@@ -72,7 +72,7 @@ def _go_request(value: Any) -> str | None:
 
 
 def _sdk_source(value: Any) -> str | None:
-    if value in ("index", "proxy") or re.match(r"https?://[^\s/]+", value):
+    if value in ("index", "proxy") or HTTP_URL.fullmatch(value):
         return None
     return "must be index, proxy or an http(s):// URL of a release index"
 
@@ -179,7 +179,7 @@ SPEC = Section(
                 "root": Value("string", None, nullable=True),
                 "sources": Value("list of strings", ["index", "proxy"], _sdk_source),
                 "mirror": Value(
-                    "string", "https://go.dev/dl", matches(r"https?://\S+", "an http(s):// URL")
+                    "string", "https://go.dev/dl", matches(HTTP_URL.pattern, "an http(s):// URL")
                 ),
                 "os": Value(
                     "string", None, matches(_GOOS, "a GOOS Go is released for"), nullable=True
@@ -189,7 +189,7 @@ SPEC = Section(
                     None,
                     matches(_GOARCH, "a GOARCH Go is released for"),
                     nullable=True,
-                    coerce=lambda v: ARCH_ALIASES.get(v, v),
+                    coerce=lambda v: MACHINE_ARCHES.get(v, v),  # x86_64 is amd64
                 ),
                 "timeout": Value("number", 30, _positive),
             }

@@ -102,6 +102,10 @@ def test_dubious_ownership_is_named_with_the_fix(make_project: Callable[..., Pro
     (fail,) = [line for line in lines(out, "FAIL") if "git:" in line]
     assert "dubious ownership" in fail
     assert f"git config --global --add safe.directory {project.root}" in fail
+    # A build would stamp "unknown": it stops instead, with the same fix.
+    build = project.inv("build", env={"GOFLAGS": "-buildvcs=false"})
+    assert build.returncode == 2
+    assert "dubious ownership" in build.stderr and "safe.directory" in build.stderr
 
 
 def test_a_broken_sdk_install_fails(make_project: Callable[..., Project], tmp_path: Path) -> None:

@@ -54,8 +54,11 @@ def test_an_sdk_root_that_is_a_file(
     line = one_line(project.inv("sdk.install", "1.22.5", env=env), 1)
     assert "cannot write the SDK root" in line and str(tmp_path / "sdk") in line
     project.write(".go-version", "1.22.5\n")
-    line = one_line(project.inv("lint", "--install", env=env), 1)
-    assert "cannot write the SDK root" in line
+    # --install reports its stages on stderr (stdout may be what `eval` reads): the error
+    # is the last line.
+    out = project.inv("lint", "--install", env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "cannot write the SDK root" in out.stderr.strip().splitlines()[-1]
     assert one_line(project.inv("sdk.list", env=env), 2).endswith(
         "is not a folder (sdk.root, $GOTASKS_SDK_ROOT)"
     )
@@ -239,4 +242,102 @@ def test_progress_bar_on_a_terminal(
     os.close(controller)
     assert proc.returncode == 0
     text = seen.decode(errors="replace")
-    assert "download go1.22.6.linux-amd64.tar.gz" in text and "MB/s" in text and "ETA" in text
+    assert "download go1.22.6.linux-amd64.tar.gz" in text and "B/s" in text and "ETA" in text
+
+
+def test_mirror_credentials_do_not_follow_a_redirect(tmp_path: Path) -> None:
+    """A mirror that redirects to a CDN: the CDN must not get the password."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: dict[str, str | None] = {}
+
+    class Cdn(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen["cdn"] = self.headers.get("Authorization")
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    cdn = ThreadingHTTPServer(("127.0.0.1", 0), Cdn)
+
+    class Mirror(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen["mirror"] = self.headers.get("Authorization")
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{cdn.server_address[1]}/index")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    mirror = ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
+    for server in (cdn, mirror):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from tasks.go.sdk.fetch import fetch_json
+
+        url = f"http://bob:s3cret@127.0.0.1:{mirror.server_address[1]}/dl/?mode=json"
+        assert fetch_json(url, 10) == []
+    finally:
+        for server in (cdn, mirror):
+            server.shutdown()
+    assert seen["mirror"] == "Basic Ym9iOnMzY3JldA=="
+    assert seen["cdn"] is None
+
+
+def test_another_platforms_sdk_is_never_taken_for_this_machines(
+    make_project: Callable[..., Project], env: dict[str, str], server: ReleaseServer, tmp_path: Path
+) -> None:
+    if os.uname().machine not in ("x86_64", "amd64"):
+        pytest.skip("the fake archives are linux/amd64")
+    project = make_project()
+    server.add(
+        make_go_archive(tmp_path / "mac", "1.22.5", "darwin", "arm64"), "1.22.5", "darwin", "arm64"
+    )
+    dev = project.root / "config/dev.yaml"
+    plain = dev.read_text()
+    dev.write_text(plain + "sdk:\n  os: darwin\n  arch: arm64\n")
+    mac = project.inv("sdk.install", "1.22.5", env=env)
+    assert mac.returncode == 0, mac.stdout + mac.stderr
+    assert "smoke-test" in mac.stdout and "skipped" in mac.stdout
+    assert (tmp_path / "sdk" / "1.22.5-darwin-arm64" / "bin" / "go").is_file()
+    dev.write_text(plain)
+    project.write(".go-version", "1.22.5\n")
+    missing = project.inv("lint", env=env)
+    assert missing.returncode == 2 and "inv sdk.install 1.22.5" in missing.stderr
+    native = project.inv("sdk.install", "1.22.5", env=env)
+    assert native.returncode == 0 and "already installed" not in native.stdout
+    assert (tmp_path / "sdk" / "1.22.5" / "bin" / "go").is_file()
+
+
+def test_sdk_env_drops_only_its_own_path_entries(
+    make_project: Callable[..., Project], env: dict[str, str], tmp_path: Path
+) -> None:
+    project = make_project()
+    assert project.inv("sdk.use", "--install", "1.22.5", env=env).returncode == 0
+    exports = project.inv("sdk.env", env=env).stdout
+    sdk = tmp_path / "sdk"
+    bin_dir = sdk / "1.22.5" / "bin"
+    before = f"/opt/x{bin_dir}:{sdk}x/bin:{sdk / '1.22.4' / 'bin'}:/usr/bin:/bin"
+    out = subprocess.run(
+        ["sh", "-c", 'eval "$1"; printf %s "$PATH"', "sh", exports],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env(PATH=before),
+    )
+    # Substrings of ours stay; an earlier SDK's bin goes; nothing empty (the current folder).
+    assert out.stdout == f"{bin_dir}:/opt/x{bin_dir}:{sdk}x/bin:/usr/bin:/bin"
+    empty = subprocess.run(
+        ["sh", "-c", 'PATH=; eval "$1"; printf %s "$PATH"', "sh", exports],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
+    )
+    assert empty.stdout == str(bin_dir)

@@ -146,7 +146,7 @@ def test_test_puts_the_company_proxy_first_then_public_then_direct(
     assert values["GOPROXY"] == f"{COMPANY}|{PUBLIC},direct"
     tags = ["test", *iter_tags()]
     assert values["GOTASKS_TAGS"] == ",".join(tags)
-    assert values["GOFLAGS"].split() == ["-mod=readonly", "-tags=" + ",".join(tags)]
+    assert values["GOFLAGS"].split() == ["-tags=" + ",".join(tags)]
 
 
 def test_prod_uses_only_the_company_proxy_and_a_private_list(make_project: MakeProject) -> None:
@@ -158,7 +158,7 @@ def test_prod_uses_only_the_company_proxy_and_a_private_list(make_project: MakeP
     assert values["GOPRIVATE"] == "corp.example/*"
     tags = ["prod", "netgo", "osusergo", *iter_tags()]
     assert values["GOTASKS_TAGS"].split(",") == tags
-    assert values["GOFLAGS"].split() == ["-mod=readonly", "-tags=" + ",".join(tags)]
+    assert values["GOFLAGS"].split() == ["-tags=" + ",".join(tags)]
 
 
 def test_the_company_proxy_can_come_from_the_environment(make_project: MakeProject) -> None:
@@ -227,10 +227,7 @@ def test_eval_gives_go_the_prod_settings(make_project: MakeProject) -> None:
     assert result.returncode == 0, result.stderr
     goproxy, goflags, goprivate = result.stdout.splitlines()
     assert goproxy == f"{COMPANY},direct"
-    assert goflags.split() == [
-        "-mod=readonly",
-        "-tags=" + ",".join(["prod", "netgo", "osusergo", *iter_tags()]),
-    ]
+    assert goflags.split() == ["-tags=" + ",".join(["prod", "netgo", "osusergo", *iter_tags()])]
     assert goprivate == "corp.example/*"
 
 
@@ -308,7 +305,7 @@ def test_a_user_task_running_go_gets_the_envs_settings(make_project: MakeProject
     assert result.returncode == 0, result.stderr
     proxy, flags = result.stdout.splitlines()
     assert proxy == "https://goproxy.corp.example,direct"
-    assert flags.startswith("-mod=readonly -tags=prod,netgo,osusergo")
+    assert flags.startswith("-tags=prod,netgo,osusergo")
 
 
 # 4. Credentials in proxy URLs are redacted unless --reveal.
@@ -602,8 +599,8 @@ def test_switching_env_undoes_a_variable_only_the_old_env_set(make_project: Make
         (project.root / "config" / "prod.yaml")
         .read_text()
         .replace(
-            "    GOFLAGS: -mod=readonly\n",
-            "    GOFLAGS: -mod=readonly\n    GOINSECURE: insecure.corp.example\n",
+            '    GOFLAGS: ""',
+            '    GOINSECURE: insecure.corp.example\n    GOFLAGS: ""',
         ),
     )
     result = shell(

@@ -30,8 +30,16 @@ def read_vcs(directory: Path) -> VcsInfo | None:
     with repo:
         try:
             head = repo.head.commit
-        except ValueError:  # no commit yet
-            return None
+        except ValueError as error:
+            if "dubious ownership" in str(error):
+                # git refuses a repository another user owns: a build stamped "unknown"
+                # without a word would be worse than stopping.
+                top = repo.working_tree_dir or directory
+                raise UsageError(
+                    f"git refuses {top}: dubious ownership (owned by another user); if you"
+                    f" trust it: git config --global --add safe.directory {top}"
+                ) from None
+            return None  # no commit yet
         # Untracked files count, as they do for Go's own vcs.modified stamp.
         dirty = repo.is_dirty(untracked_files=True)
         version = repo.git.describe("--tags", "--always", "--dirty", "--abbrev=12")

@@ -31,7 +31,7 @@ def with_go_env_file(environ: Mapping[str, str], path: str) -> dict[str, str]:
 def default_go_env_file(environ: Mapping[str, str], platform: str) -> str:
     """Where `go env -w` writes, found as go finds it ($GOENV, else os.UserConfigDir()/go/env)
     without running a go: settings are read before the run knows which go it will use."""
-    if "GOENV" in environ:
+    if environ.get("GOENV"):  # as go does, an empty GOENV is unset
         return "" if environ["GOENV"] == "off" else environ["GOENV"]
     home = environ.get("HOME", "")
     if platform.startswith("win"):

@@ -23,7 +23,7 @@ RUNTIME_NAMES = frozenset(
 )  # fmt: skip
 
 
-def _glob_regex(glob: str) -> re.Pattern[str]:
+def _glob_regex(glob: str) -> re.Pattern[str] | None:
     """Go's path.Match: * and ? never cross a /."""
     out, i = [], 0
     while i < len(glob):
@@ -47,7 +47,10 @@ def _glob_regex(glob: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
         i += 1
-    return re.compile("".join(out) + r"\Z")
+    try:
+        return re.compile("".join(out) + r"\Z")
+    except re.error:
+        return None  # Go's path.Match says ErrBadPattern: it matches nothing
 
 
 def patterns(value: str) -> list[str]:
@@ -59,7 +62,8 @@ def matches_prefix(globs: Iterable[str], target: str) -> bool:
     parts = target.split("/")
     for glob in globs:
         size = len(glob.rstrip("/").split("/"))
-        if size <= len(parts) and _glob_regex(glob.rstrip("/")).match("/".join(parts[:size])):
+        pattern = _glob_regex(glob.rstrip("/"))
+        if size <= len(parts) and pattern and pattern.match("/".join(parts[:size])):
             return True
     return False
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,9 +15,7 @@ from tasks.go.sdk.platform import Platform, detect
 from tasks.go.sdk.sources import IndexSource, ProxySource, Source
 from tasks.go.sdk.store import SdkStore
 from tasks.paths import state_dir
-from tasks.settings import Settings
-
-_URL = re.compile(r"https?://[^\s/]+")
+from tasks.settings import HTTP_URL, Settings
 
 
 def sdk_root(settings: Settings, environ: Mapping[str, str]) -> Path:
@@ -33,8 +30,11 @@ def sdk_root(settings: Settings, environ: Mapping[str, str]) -> Path:
     return Path(data) / "gotasks" / "go"
 
 
-def store_of(settings: Settings, environ: Mapping[str, str]) -> SdkStore:
-    return SdkStore(sdk_root(settings, environ))
+def store_of(
+    settings: Settings, environ: Mapping[str, str], platform: Platform | None = None
+) -> SdkStore:
+    """The SDKs of `platform` (default: this machine's, the ones a run can use)."""
+    return SdkStore(sdk_root(settings, environ), platform)
 
 
 def platform_of(settings: Settings) -> Platform:
@@ -42,12 +42,13 @@ def platform_of(settings: Settings) -> Platform:
     return detect(sdk["os"], sdk["arch"])
 
 
-def helper_go(store: SdkStore) -> Path | None:
-    """A go to drive `go mod download` for the module proxy: PATH's, else an installed one."""
+def helper_go(root: Path) -> Path | None:
+    """A go to drive `go mod download` for the module proxy: PATH's, else an installed one
+    of this machine's own platform (one that can run here)."""
     found = shutil.which("go")
     if found:
         return Path(found)
-    installed = store.installed()
+    installed = SdkStore(root).installed()
     return installed[-1].go if installed else None
 
 
@@ -57,7 +58,7 @@ def sources_of(
     sdk = settings.section("sdk")
     # $GOTASKS_SDK_MIRROR stands in for the configured index (golang.google.cn/dl, say).
     mirror = environ.get("GOTASKS_SDK_MIRROR") or sdk["mirror"]
-    if environ.get("GOTASKS_SDK_MIRROR") and not _URL.match(mirror):
+    if environ.get("GOTASKS_SDK_MIRROR") and not HTTP_URL.fullmatch(mirror):
         raise UsageError(
             f"$GOTASKS_SDK_MIRROR: {redact(mirror)!r} is not an http(s):// URL"
             " (e.g. https://golang.google.cn/dl)"
@@ -68,7 +69,7 @@ def sources_of(
     sources: list[Source] = []
     for item in sdk["sources"]:
         if item == "proxy":
-            sources.append(ProxySource(platform, helper_go(store), settings.go_env, store.root))
+            sources.append(ProxySource(platform, helper_go(store.root), settings.go_env, store))
         else:
             sources.append(IndexSource(mirror if item == "index" else item, platform, timeout))
     return sources
@@ -80,8 +81,8 @@ def installer_of(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> Installer:
-    store = store_of(settings, environ)
     platform = platform_of(settings)
+    store = store_of(settings, environ, platform)
     return Installer(
         store,
         sources_of(settings, environ, platform, store),

@@ -31,20 +31,23 @@ class SourceError(TaskFailed):
 
 def _request(url: str) -> urllib.request.Request:
     """A request for `url`; user:password in it (a company mirror) becomes Basic auth, as
-    curl would do, since urllib would take the user:password for part of the host."""
-    headers = {"User-Agent": "gotasks-sdk"}
+    curl would do, since urllib would take the user:password for part of the host. The header
+    is not passed on to a redirect's target (a mirror's CDN must not get the password)."""
     parts = urllib.parse.urlsplit(url)
+    auth = None
     if parts.username is not None or parts.password is not None:
         user = urllib.parse.unquote(parts.username or "")
         password = urllib.parse.unquote(parts.password or "")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
+        auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         host = parts.hostname or ""
         netloc = f"[{host}]" if ":" in host else host
         if parts.port is not None:
             netloc += f":{parts.port}"
         url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return urllib.request.Request(url, headers=headers)
+    request = urllib.request.Request(url, headers={"User-Agent": "gotasks-sdk"})
+    if auth is not None:
+        request.add_unredirected_header("Authorization", auth)
+    return request
 
 
 def _open(url: str, timeout: float) -> http.client.HTTPResponse:
@@ -141,12 +144,4 @@ def download(
             os.fsync(out.fileno())
     if expected and done != expected:
         raise SourceError(f"{shown}: download cut short: {done} of {expected} bytes")
-    return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
     return digest.hexdigest()

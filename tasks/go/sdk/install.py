@@ -16,19 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from tasks.engine.errors import TaskFailed, UsageError
+from tasks.engine.errors import TaskFailed, UsageError, describe
 from tasks.engine.files import atomic_write_text, locked
 from tasks.engine.output import safe_write
 from tasks.engine.procs import check_stop
+from tasks.engine.trace import format_size
+from tasks.go.artifacts import sha256_file
 from tasks.go.sdk.archive import ArchiveError, extract
-from tasks.go.sdk.fetch import SourceError, sha256_of
+from tasks.go.sdk.fetch import SourceError
 from tasks.go.sdk.platform import Platform, detect
 from tasks.go.sdk.progress import ProgressBar
 from tasks.go.sdk.releases import VersionRequest, go_name, nearest
 from tasks.go.sdk.sources import Candidate, Source
 from tasks.go.sdk.store import (
-    OLD_PREFIX,
-    TEMP_PREFIX,
     Installed,
     SdkStore,
     remove_tree,
@@ -74,7 +74,8 @@ class InstallLog:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with locked(self.path.with_name(self.path.name + ".lock")), self.path.open("a") as f:
+            lock = self.path.with_name(self.path.name + ".lock")
+            with locked(lock), self.path.open("a", encoding="utf-8") as f:
                 f.write("\n".join(self.lines) + "\n\n")
         except OSError:
             pass  # the log must never be why an install fails
@@ -150,10 +151,9 @@ class Installer:
                 return self._install_locked(version, first, force)
         except OSError as error:
             # The root itself (read-only, a file, full): before any attempt began.
-            where = f" ({error.filename})" if error.filename else ""
             raise TaskFailed(
                 f"sdk.install {go_name(version)}: cannot write the SDK root {self.store.root}:"
-                f" {error.strerror or error}{where}"
+                f" {describe(error)}"
             ) from None
 
     def _install_locked(
@@ -174,11 +174,10 @@ class Installer:
             except OSError as error:
                 # Our own writes failed (a full disk, say): no other source would fare
                 # better. One line that says which install and where, all rolled back.
-                where = f" ({error.filename})" if error.filename else ""
                 stage = self.failed_stage or "install"
                 raise TaskFailed(
                     f"sdk.install {go_name(version)}: {stage} failed in {self.store.root}:"
-                    f" {error.strerror or error}{where}; rolled back"
+                    f" {describe(error)}; rolled back"
                 ) from None
         if not errors:
             errors.append("no source has it")
@@ -290,7 +289,7 @@ class Installer:
         archive = cache / candidate.filename
         if source is None:
             with self.stage("verify", f"cached {archive.name}"):
-                actual = sha256_of(archive)
+                actual = sha256_file(archive)
                 if actual != candidate.sha256:
                     archive.unlink(missing_ok=True)
                     self._sidecar(candidate.filename).unlink(missing_ok=True)
@@ -333,7 +332,7 @@ class Installer:
                 version, candidate.filename, sha256, None, candidate.prefix, candidate.source
             )
         target = self.store.path(version)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{version}-", dir=self.store.root))
+        tmp = Path(tempfile.mkdtemp(prefix=self.store.temp_prefix(version), dir=self.store.root))
         undo.push(f"removed {tmp}", lambda: remove_tree(tmp))
         os.chmod(tmp, 0o755)  # mkdtemp's 0700 would lock other users out of a shared root
         count = 0
@@ -357,17 +356,21 @@ class Installer:
             check_stop()
             old = None
             if target.exists() or target.is_symlink():
-                old = self.store.root / f"{OLD_PREFIX}{version}-{secrets.token_hex(4)}"
+                old = self.store.root / f"{self.store.aside_prefix(version)}{secrets.token_hex(4)}"
                 os.rename(target, old)
                 moved_aside = old
                 undo.push(f"restored {target}", lambda: os.rename(moved_aside, target))
             os.rename(tmp, target)
             undo.push(f"moved {target} back out", lambda: os.rename(target, tmp))
         undo.steps.clear()  # from here on nothing is taken back
-        for aside in self._aside:
-            aside.unlink(missing_ok=True)
-        if old is not None:
-            remove_tree(old)
+        try:
+            for aside in self._aside:
+                aside.unlink(missing_ok=True)
+            if old is not None:
+                remove_tree(old)
+        except OSError as error:
+            # The new SDK is in place; what is left has a leftover's name.
+            self.say(f"  warning    could not tidy up: {describe(error)}; the next install does")
         installed = self.store.get(version)
         assert installed is not None
         return installed
@@ -409,7 +412,7 @@ class Installer:
 
 def _size(path: Path) -> str:
     try:
-        return f"{path.stat().st_size / 1e6:.1f} MB"
+        return format_size(path.stat().st_size)
     except OSError:
         return ""
 

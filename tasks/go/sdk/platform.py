@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from tasks.engine.errors import UsageError
 
-# What Python reports -> what Go calls it.
-_ARCHES = {
+# What Python reports (and people type) -> what Go calls it.
+MACHINE_ARCHES = {
     "x86_64": "amd64",
     "amd64": "amd64",
     "aarch64": "arm64",
@@ -24,6 +24,15 @@ _ARCHES = {
     "riscv64": "riscv64",
     "loongarch64": "loong64",
 }
+# What go.dev publishes archives for (sdk.os, sdk.arch).
+RELEASED_GOOS = (
+    "aix", "darwin", "dragonfly", "freebsd", "illumos", "linux", "netbsd", "openbsd", "plan9",
+    "solaris", "windows",
+)  # fmt: skip
+RELEASED_GOARCH = (
+    "386", "amd64", "arm64", "armv6l", "loong64", "mips", "mipsle", "mips64", "mips64le",
+    "ppc64", "ppc64le", "riscv64", "s390x",
+)  # fmt: skip
 _SYSTEMS = {"linux": "linux", "darwin": "darwin", "win32": "windows", "freebsd": "freebsd"}
 
 
@@ -53,7 +62,7 @@ def detect(goos: str | None = None, goarch: str | None = None) -> Platform:
         goos = system
     if goarch is None:
         machine = platform.machine().lower()
-        if machine not in _ARCHES:
+        if machine not in MACHINE_ARCHES:
             raise UsageError(f"sdk: no Go release for this machine ({machine}); set sdk.arch")
-        goarch = _ARCHES[machine]
+        goarch = MACHINE_ARCHES[machine]
     return Platform(goos, goarch)

@@ -1,4 +1,4 @@
-"""A download's progress on a terminal (bytes, rate, ETA), and a stage's time in ms."""
+"""A download's progress on a terminal: bytes, rate, ETA."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import time
 from typing import TextIO
 
 from tasks.engine.output import safe_write
+from tasks.engine.trace import format_size
 
 _WIDTH = 24
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1e6:.1f}"
 
 
 class ProgressBar:
@@ -37,11 +34,11 @@ class ProgressBar:
             filled = min(_WIDTH, int(_WIDTH * done / total))
             eta = (total - done) / rate if rate > 0 else 0.0
             text = (
-                f"  {self.label}  {_mb(done)}/{_mb(total)} MB  {_mb(rate)} MB/s"
+                f"  {self.label}  {done / 1e6:.1f}/{format_size(total)}  {format_size(rate)}/s"
                 f"  ETA {eta:.0f}s  [{'#' * filled}{'.' * (_WIDTH - filled)}]"
             )
         else:
-            text = f"  {self.label}  {_mb(done)} MB  {_mb(rate)} MB/s"
+            text = f"  {self.label}  {format_size(done)}  {format_size(rate)}/s"
         safe_write(self.stream, "\r\x1b[2K" + text)
         self.drawn = True
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Protocol
 
 from tasks.engine.procs import check_stop
+from tasks.go.artifacts import sha256_file
 from tasks.go.redact import redact
-from tasks.go.sdk.fetch import Progress, SourceError, download, fetch_json, sha256_of
+from tasks.go.sdk.fetch import Progress, SourceError, download, fetch_json
 from tasks.go.sdk.platform import Platform
 from tasks.go.sdk.releases import IndexFormatError, Release, go_name, parse_index
-from tasks.go.sdk.store import TEMP_PREFIX, remove_tree
+from tasks.go.sdk.store import SdkStore, remove_tree
 from tasks.go.version import GoVersion, VersionError
 
 TOOLCHAIN_MODULE = "golang.org/toolchain"
@@ -104,9 +105,10 @@ class ProxySource:
     name = "module proxy"
 
     def __init__(
-        self, platform: Platform, go: Path | None, go_env: dict[str, str], scratch: Path
+        self, platform: Platform, go: Path | None, go_env: dict[str, str], store: SdkStore
     ) -> None:
-        self.platform, self.go, self.scratch = platform, go, scratch
+        self.platform, self.go, self.scratch = platform, go, store.root
+        self.temp_prefix = store.temp_prefix
         self.go_env = go_env
         proxy = go_env.get("GOPROXY") or "https://proxy.golang.org,direct"
         self.name = f"module proxy {redact(proxy)}"
@@ -227,7 +229,7 @@ class ProxySource:
         self.scratch.mkdir(parents=True, exist_ok=True)
         # Named after the version: a killed install's leftover is cleared by the next
         # install of that version, under its lock.
-        prefix = f"{TEMP_PREFIX}{candidate.version}-modcache-"
+        prefix = f"{self.temp_prefix(candidate.version)}modcache-"
         modcache = Path(tempfile.mkdtemp(prefix=prefix, dir=self.scratch))
         try:
             wanted = f"{TOOLCHAIN_MODULE}@{self._module_version(candidate.version)}"
@@ -246,7 +248,7 @@ class ProxySource:
             shutil.copyfile(zip_path, part)
         finally:
             remove_tree(modcache)
-        return sha256_of(part)
+        return sha256_file(part)
 
 
 def _tree_bytes(folder: Path) -> int:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.engine.errors import UsageError
 from tasks.engine.files import atomic_write_text, locked
+from tasks.go.sdk.platform import Platform, detect
 from tasks.go.version import GoVersion, VersionError
 
 # Written last, into the temporary folder, before it is renamed into place: a version
@@ -38,18 +40,35 @@ class Installed:
 
 
 class SdkStore:
-    def __init__(self, root: Path) -> None:
+    """SDKs of one platform under `root`: the machine's own as `1.22.5/`, another's (sdk.os,
+    sdk.arch) as `1.22.5-darwin-arm64/`, so one can never be taken for the other."""
+
+    def __init__(self, root: Path, platform: Platform | None = None) -> None:
         self.root = root
+        host = _host()
+        self.platform = platform or host or Platform("", "")
+        other = f"-{self.platform.goos}-{self.platform.goarch}"
+        self.suffix = "" if self.platform == host else other
+
+    def key(self, version: GoVersion) -> str:
+        return f"{version}{self.suffix}"
 
     def path(self, version: GoVersion) -> Path:
-        return self.root / str(version)
+        return self.root / self.key(version)
+
+    def temp_prefix(self, version: GoVersion) -> str:
+        """How this version's temporary folders start (cleared under its lock)."""
+        return f"{TEMP_PREFIX}{self.key(version)}-"
+
+    def aside_prefix(self, version: GoVersion) -> str:
+        return f"{OLD_PREFIX}{self.key(version)}-"
 
     @property
     def cache(self) -> Path:
         return self.root / CACHE
 
     def lock_path(self, version: GoVersion) -> Path:
-        return self.root / LOCKS / f"{version}.lock"
+        return self.root / LOCKS / f"{self.key(version)}.lock"
 
     @contextmanager
     def lock(self, version: GoVersion, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
@@ -65,38 +84,39 @@ class SdkStore:
             return None
         if not isinstance(details, dict) or details.get("version") != f"go{version}":
             return None
+        if (details.get("os"), details.get("arch")) != (self.platform.goos, self.platform.goarch):
+            return None
         return Installed(version, folder, details)
 
-    def installed(self) -> list[Installed]:
+    def _versions(self) -> list[tuple[GoVersion, Path]]:
+        """Folders named like this platform's versions, marker or not."""
         found = []
         for entry in self._entries():
+            name = entry.name
+            if self.suffix:
+                if not name.endswith(self.suffix):
+                    continue
+                name = name.removesuffix(self.suffix)
             try:
-                version = GoVersion.parse(entry.name)
+                found.append((GoVersion.parse(name), entry))
             except VersionError:
                 continue
-            install = self.get(version)
-            if install is not None:
-                found.append(install)
+        return found
+
+    def installed(self) -> list[Installed]:
+        found = [i for v, _ in self._versions() if (i := self.get(v)) is not None]
         return sorted(found, key=lambda i: i.version)
 
     def broken(self) -> list[Path]:
         """Folders that look like a version but lack the marker (not installs: never used)."""
-        result = []
-        for entry in self._entries():
-            try:
-                version = GoVersion.parse(entry.name)
-            except VersionError:
-                continue
-            if self.get(version) is None:
-                result.append(entry)
-        return result
+        return [entry for version, entry in self._versions() if self.get(version) is None]
 
     def leftovers(self) -> list[Path]:
         """Temporary folders of an install that was killed before it could clean up."""
         return [e for e in self._entries() if e.name.startswith((TEMP_PREFIX, OLD_PREFIX))]
 
     def leftovers_of(self, version: GoVersion) -> list[Path]:
-        mine = (f"{TEMP_PREFIX}{version}-", f"{OLD_PREFIX}{version}-")
+        mine = (self.temp_prefix(version), self.aside_prefix(version))
         return [path for path in self.leftovers() if path.name.startswith(mine)]
 
     def clear_leftovers(self, version: GoVersion) -> None:
@@ -110,6 +130,13 @@ class SdkStore:
             return sorted(e for e in self.root.iterdir() if e.is_dir() and not e.is_symlink())
         except OSError:
             return []
+
+
+def _host() -> Platform | None:
+    try:
+        return detect()
+    except UsageError:
+        return None
 
 
 def write_marker(folder: Path, details: dict[str, Any]) -> None:
