@@ -17,16 +17,16 @@ from tasks.context import settings_of
 from tasks.engine import console, task
 from tasks.engine.errors import UsageError
 from tasks.engine.files import atomic_write_text
-from tasks.go.staged import GitError, git_path, toplevel
+from tasks.go.staged import GitError, git_common_dir, git_path, toplevel
 
 MARKER = "# installed by gotasks: inv hooks.install"
 # Writing a hook needs the settings (the project root), not a go.
 _HOOKS: dict[str, Any] = {"needs": ("settings",), "cpu": 0.5, "mem": "128M"}
 
 
-def hook_script(project: str, python: str) -> str:
-    """The hook: `project` is the gotasks root relative to the work tree's top, `python`
-    the interpreter that has invoke and gotasks."""
+def hook_script(top: Path, project: str, python: str) -> str:
+    """The hook: `top` is the work tree's top level it is installed for, `project` the
+    gotasks root relative to it, `python` the interpreter that has invoke and gotasks."""
     where = '"$top"' if project == "." else f'"$top"/{shlex.quote(project)}'
     return f"""#!/bin/sh
 {MARKER}
@@ -34,6 +34,14 @@ def hook_script(project: str, python: str) -> str:
 # refuses the commit on a problem. Skip it once: git commit --no-verify.
 # Written by `inv hooks.install`, removed by `inv hooks.uninstall`: do not edit here.
 top=$(git rev-parse --show-toplevel) || exit 2
+# Other repositories may share this hook's folder (a machine-wide core.hooksPath): it
+# checks only its own. That is the top level it was installed in, or one with the gotasks
+# project at the same place (the clone moved, a linked worktree); the recorded path alone
+# would miss those, the project alone a repository whose tasks.py went: it says so below.
+installed={shlex.quote(str(top))}
+if [ "$top" != "$installed" ] && [ ! -f {where}/tasks.py ]; then
+    exit 0
+fi
 # git runs hooks from the top level and may name the index relative to it.
 case "${{GIT_INDEX_FILE:-}}" in
     "" | /*) ;;
@@ -65,6 +73,18 @@ def _hook(root: Path, action: str) -> tuple[Path, Path]:
         raise UsageError(f"hooks.{action}: {error}") from None
 
 
+def _outside(hook: Path, top: Path, root: Path) -> bool:
+    """Whether the hook's folder is outside the repository (its work tree and its .git): a
+    core.hooksPath that other repositories share."""
+    try:
+        common = git_common_dir(root).resolve()
+    except GitError as error:
+        raise UsageError(f"hooks.install: {error}") from None
+    # The folder, not the hook: a hook may be a link to a script kept elsewhere.
+    folder = hook.parent.resolve()
+    return not (folder.is_relative_to(top) or folder.is_relative_to(common))
+
+
 def _ours(hook: Path) -> bool:
     try:
         return MARKER in hook.read_text(encoding="utf-8", errors="replace")
@@ -89,12 +109,21 @@ def _backup(hook: Path) -> Path:
 
 @task(
     **_HOOKS,
-    help={"force": "replace a pre-commit hook gotasks did not write (kept as pre-commit.bak)"},
+    help={
+        "force": "replace a pre-commit hook gotasks did not write (kept as pre-commit.bak);"
+        " write into a core.hooksPath outside this repository"
+    },
 )
 def install(c: Context, force: bool = False) -> None:
     """Install a git pre-commit hook that runs `inv lint --staged` (honours core.hooksPath)."""
     root = settings_of(c.config).root
     top, hook = _hook(root, "install")
+    if not force and _outside(hook, top, root):
+        raise UsageError(
+            f"hooks.install: the hooks folder {hook.parent} (core.hooksPath) is outside this"
+            " repository, so other repositories run its hooks too; --force writes the hook"
+            " there anyway (it does nothing in those)"
+        )
     exists = hook.exists() or hook.is_symlink()
     if exists and not _ours(hook) and not force:
         raise UsageError(
@@ -103,9 +132,9 @@ def install(c: Context, force: bool = False) -> None:
         )
     backup = _backup(hook) if exists and not _ours(hook) else None
     project = Path(os.path.relpath(root, top)).as_posix()
-    # Written whole, then made executable: git runs the old hook or the new one.
-    atomic_write_text(hook, hook_script(project, sys.executable))
-    hook.chmod(0o755)
+    # Written whole and executable from the start: git runs the old hook or the new one
+    # (a hook not yet executable would be skipped).
+    atomic_write_text(hook, hook_script(top, project, sys.executable), mode=0o755)
     if backup is not None:
         console.info(f"kept the previous hook as {backup}")
     console.ok(f"{hook}: runs `inv lint --staged` on each commit (skip once: --no-verify)")

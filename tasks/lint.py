@@ -10,7 +10,9 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
@@ -24,15 +26,17 @@ from tasks.context import (
     toolchain_of,
 )
 from tasks.engine import TaskFailed, UsageError, console, task
+from tasks.engine.run import RunOptions, on_prepare
 from tasks.go.modules import Module
 from tasks.go.sources import go_files
 from tasks.go.staged import (
     GitError,
     ModuleChanges,
+    batches,
     by_module,
     checkout_staged,
     first_changed_lines,
-    staged_paths,
+    staged_files,
     toplevel,
     unstaged,
 )
@@ -80,7 +84,7 @@ def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
         return []
     unformatted: list[str] = []
     # In batches: a big module's file list would pass the kernel's limit on one command line.
-    for batch in _batches(files):
+    for batch in batches(files):
         result = run_tool(c, [str(toolchain.gofmt), "-l", *batch], mod.dir)
         if result.exited != 0:
             console.fail("gofmt could not parse:")
@@ -91,7 +95,7 @@ def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
         console.ok(f"gofmt ({len(files)} files)")
         return []
     if fix:
-        for batch in _batches(unformatted):
+        for batch in batches(unformatted):
             written = run_tool(c, [str(toolchain.gofmt), "-w", *batch], mod.dir)
             if written.exited != 0:
                 console.fail("gofmt -w:")
@@ -103,10 +107,6 @@ def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
     for name in unformatted:
         console.info(f"  {mod.rel}/{name}")
     return [f"{len(unformatted)} file(s) not gofmt-ed"]
-
-
-def _batches(files: list[str], size: int = 500) -> list[list[str]]:
-    return [files[i : i + size] for i in range(0, len(files), size)]
 
 
 def _verdict(result: Result, passed: str, failed: str, problem: str) -> list[str]:
@@ -183,20 +183,48 @@ class _Staged:
     unstaged: set[str] = field(default_factory=set)  # staged .go files changed again since
 
 
-# The fan-out calls lint once per module, side by side in one process: git is asked once,
-# and a line every module's task would print (a usage error, "nothing staged") comes once.
-_staged_lock = threading.Lock()
-_staged_runs: dict[tuple[str, str], _Staged] = {}
-_said_lock = threading.Lock()
-_said: set[str] = set()
+class _StagedRun:
+    """What --staged works out once per run: the fan-out calls lint once per module, side
+    by side, so git is asked once, and a line every module's task would print (a usage
+    error, "nothing staged") comes once.
+
+    It lives on the run's config. Each task gets a clone of that config, and a clone copies
+    every value with copy.copy: this object gives itself back, so the run's tasks share it,
+    and the next run (a new config) starts afresh."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.state: _Staged | None = None
+        self.said: set[str] = set()
+
+    def __copy__(self) -> _StagedRun:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _StagedRun:
+        return self
+
+    def first_time(self, what: str) -> bool:
+        with self.lock:
+            if what in self.said:
+                return False
+            self.said.add(what)
+            return True
 
 
-def _first_time(what: str) -> bool:
-    with _said_lock:
-        if what in _said:
-            return False
-        _said.add(what)
-        return True
+def _new_staged_run(config: Config, options: RunOptions) -> None:
+    """Before the run's tasks get their clones of the config: one _StagedRun for all."""
+    config.gotasks_staged = _StagedRun()
+
+
+on_prepare(_new_staged_run, "lint-staged")
+
+
+def _staged_run(config: Config) -> _StagedRun:
+    run = config.get("gotasks_staged")
+    if not isinstance(run, _StagedRun):
+        # Not prepared (lint's body called some other way): this config's own.
+        run = config.gotasks_staged = _StagedRun()
+    return run
 
 
 def _lint_staged(c: Context, fix: bool, mod: Module) -> None:
@@ -205,21 +233,22 @@ def _lint_staged(c: Context, fix: bool, mod: Module) -> None:
 
     Changes nothing; does nothing at all for a module with nothing staged.
     """
+    run = _staged_run(c.config)
     if fix:
         message = (
             "lint: --staged checks what a commit would record and changes nothing;"
             " run `inv lint --fix` without it"
         )
-        if _first_time(message):
+        if run.first_time(message):
             raise UsageError(message)
         return
-    state = _staged_state(c)
+    state = _staged_state(c, run)
     if state.error is not None:
-        if _first_time(state.error):
+        if run.first_time(state.error):
             raise UsageError(state.error)
         return
     if not state.changes:
-        if _first_time("no staged Go files"):
+        if run.first_time("no staged Go files"):
             console.info("lint --staged: no staged Go files")
         return
     changes = state.changes.get(mod.rel)
@@ -243,14 +272,11 @@ def _lint_staged(c: Context, fix: bool, mod: Module) -> None:
         raise TaskFailed(f"lint --staged{where}: {problems} {noun} in staged files; commit refused")
 
 
-def _staged_state(c: Context) -> _Staged:
-    root = settings_of(c.config).root
-    key = (str(root), os.environ.get("GIT_INDEX_FILE", ""))
-    with _staged_lock:
-        state = _staged_runs.get(key)
-        if state is None:
-            state = _staged_runs[key] = _ask_git(root, modules_of(c.config))
-        return state
+def _staged_state(c: Context, run: _StagedRun) -> _Staged:
+    with run.lock:
+        if run.state is None:
+            run.state = _ask_git(settings_of(c.config).root, modules_of(c.config))
+        return run.state
 
 
 def _ask_git(root: Path, modules: list[Module]) -> _Staged:
@@ -261,7 +287,7 @@ def _ask_git(root: Path, modules: list[Module]) -> _Staged:
             state.error = f"lint --staged: {root} is not in a git repository"
             return state
         state.top = top
-        state.changes = by_module(staged_paths(top), top, modules)
+        state.changes = by_module(staged_files(top), top, modules)
         go_paths = [path for changes in state.changes.values() for path in changes.go_files]
         state.unstaged = unstaged(top, go_paths) if go_paths else set()
     except GitError as error:
@@ -293,7 +319,7 @@ def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
     listing, errors = "", []
     with tempfile.TemporaryDirectory(prefix="gotasks-staged-") as tmp:
         checkout_staged(state.top, files, Path(tmp))
-        for batch in _batches(files):
+        for batch in batches(files):
             result = run_tool(c, [str(toolchain.gofmt), "-l", "-d", "--", *batch], Path(tmp))
             listing += result.stdout
             errors += [line for line in result.stderr.splitlines() if line.strip()]

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import SOURCE, Project, clean_env, require_go
+from invoke.program import Program
+
+import tasks
+from tasks.engine.executor import GoTasksExecutor
+from tasks.engine.files import atomic_write_text
+from tasks.go import staged
 
 MakeProject = Callable[..., Project]
 
@@ -80,6 +87,29 @@ def one_line(text: str) -> str:
     lines = text.strip().splitlines()
     assert len(lines) == 1, text
     return lines[0]
+
+
+def inv_in_process(project: Project, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """`inv ARGS` run inside this process, as anything that runs tasks more than once in
+    one process would: its exit code."""
+    for name in [k for k in os.environ if k.startswith("GOTASKS_")] + ["CI", "GITHUB_ACTIONS"]:
+        monkeypatch.delenv(name, raising=False)
+    settings = {"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "GOENV": "off"}
+    for name, value in {**settings, "GOTASKS_ROOT": str(project.root)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project.root)
+    try:
+        Program(namespace=tasks.ns, executor_class=GoTasksExecutor).run(["inv", *args])
+    except SystemExit as error:
+        return int(error.code or 0)
+    return 0
+
+
+def two_modules(project: Project) -> None:
+    for rel in ("svc/a", "lib/b"):
+        name = rel.rsplit("/", 1)[-1]
+        project.write(f"{rel}/go.mod", f"module example.com/{name}\n\ngo 1.21\n")
+        project.write(f"{rel}/{name}.go", f"package {name}\n\nfunc F() int {{ return 1 }}\n")
 
 
 @pytest.fixture
@@ -263,10 +293,7 @@ def test_staged_with_fix_is_a_usage_error(make_project: MakeProject) -> None:
 
 def test_only_modules_with_staged_files_are_linted(make_project: MakeProject) -> None:
     project = make_project(example=False)
-    for rel in ("svc/a", "lib/b"):
-        name = rel.rsplit("/", 1)[-1]
-        project.write(f"{rel}/go.mod", f"module example.com/{name}\n\ngo 1.21\n")
-        project.write(f"{rel}/{name}.go", f"package {name}\n\nfunc F() int {{ return 1 }}\n")
+    two_modules(project)
     project.commit_all("modules")
     stage(project, "svc/a/ugly.go", UGLY.replace("package greet", "package a"))
     result = project.inv("lint", "--staged")
@@ -299,6 +326,128 @@ def test_a_project_in_a_subfolder_of_the_repository(make_project: MakeProject) -
     # From a subfolder too: git runs the hook from the top level.
     accepted = commit(project, cwd=sub / "hello")
     assert accepted.returncode == 0, out(accepted)
+
+
+def test_a_deleted_file_has_its_package_vetted(hooked: Project) -> None:
+    """greet_test.go uses the Edition that edition_default.go declares: without it the
+    package no longer builds."""
+    before = head(hooked)
+    hooked.git("rm", "-q", "hello/greet/edition_default.go")
+    result = commit(hooked)
+    assert result.returncode != 0, out(result)
+    assert "go vet ./greet:" in out(result)
+    assert re.search(r"^(vet: )?hello/greet/greet_test\.go:76:\d+: .*Edition", out(result), re.M)
+    assert "gofmt" not in out(result)  # nothing staged to format
+    assert head(hooked) == before
+
+
+def test_a_type_changed_file_has_its_package_vetted_not_formatted(hooked: Project) -> None:
+    path = hooked.root / "hello" / "greet" / "edition_default.go"
+    path.unlink()
+    path.symlink_to("../README.md")
+    hooked.git("add", "hello/greet/edition_default.go")
+    assert hooked.git("diff", "--cached", "--name-status") == "T\thello/greet/edition_default.go"
+    result = hooked.inv("lint", "--staged")
+    assert result.returncode == 1, out(result)
+    assert "go vet ./greet:" in out(result)
+    assert "gofmt" not in out(result)
+
+
+def test_a_deleted_folder_leaves_nothing_to_vet(hooked: Project) -> None:
+    hooked.git("rm", "-q", "-r", "hello/stats")  # nothing imports it
+    result = hooked.inv("lint", "--staged")
+    assert result.returncode == 0, out(result)
+    assert one_line(result.stdout) == "lint --staged: no staged Go files"
+    accepted = commit(hooked)
+    assert accepted.returncode == 0, out(accepted)
+
+
+def test_a_renamed_file_has_both_packages_vetted(hooked: Project) -> None:
+    hooked.git("mv", "hello/greet/edition_default.go", "hello/stats/edition_default.go")
+    result = hooked.inv("lint", "--staged")
+    assert result.returncode == 1, out(result)  # greet lost Edition; stats got a greet file
+    assert "go vet ./greet ./stats:" in out(result)
+
+
+def test_a_staged_go_work_vets_the_modules_of_its_workspace(make_project: MakeProject) -> None:
+    project = make_project(example=False)
+    two_modules(project)
+    project.write("go.work", "go 1.21\n\nuse (\n\t./lib/b\n\t./svc/a\n)\n")
+    project.commit_all("a workspace")
+    stage(project, "go.work", project.root.joinpath("go.work").read_text() + "// changed\n")
+    result = project.inv("lint", "--staged")
+    assert result.returncode == 0, out(result)
+    headers = re.findall(r"^==> lint --staged (\S+)", result.stdout, re.MULTILINE)
+    assert sorted(headers) == ["lib/b", "svc/a"], result.stdout
+    assert result.stdout.count("ok   go vet ./...") == 2, result.stdout
+
+
+def test_the_pre_commit_filter_takes_every_go_file() -> None:
+    config = yaml.safe_load((SOURCE / ".pre-commit-config.yaml").read_text())
+    pattern = re.compile(config["repos"][0]["hooks"][0]["files"])
+    for path in ("main.go", "a/b.go", "go.mod", "a/go.sum", "go.work", "go.work.sum", "a/go.work"):
+        assert pattern.search(path), path
+    for path in ("README.md", "go.mod.orig", "notgo.mod", "cargo.work", "go.works"):
+        assert not pattern.search(path), path
+
+
+def test_a_repository_of_another_user_is_one_line_naming_the_fix(
+    make_project: MakeProject,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving the repository to another user needs root")
+    project = make_project()
+    stage(project, "hello/greet/ugly.go", UGLY)
+    for path in (project.root, project.root / ".git"):
+        os.chown(path, 65534, 65534)
+    # No safe.directory from the machine's own git config.
+    env = {"GIT_CONFIG_GLOBAL": os.devnull}
+    for args, prefix in (
+        (("lint", "--staged"), "lint --staged"),
+        (("hooks.install",), "hooks.install"),
+    ):
+        result = project.inv(*args, env=env)
+        assert result.returncode == 2, out(result)
+        assert one_line(result.stderr) == (
+            f"{prefix}: git refuses {project.root}: dubious ownership (owned by another"
+            f" user); if you trust it: git config --global --add safe.directory {project.root}"
+        )
+
+
+def test_gits_dubious_ownership_refusal_becomes_one_line() -> None:
+    # git 2.39's words.
+    said = (
+        "fatal: detected dubious ownership in repository at '/srv/my repo'\n"
+        "To add an exception for this directory, call:\n\n"
+        "\tgit config --global --add safe.directory '/srv/my repo'\n"
+    )
+    assert staged._refusal(said) == (
+        "git refuses /srv/my repo: dubious ownership (owned by another user); if you trust"
+        " it: git config --global --add safe.directory '/srv/my repo'"
+    )
+    alone = "fatal: detected dubious ownership in repository at '/a b'\n"
+    assert (staged._refusal(alone) or "").endswith("safe.directory '/a b'")
+    assert staged._refusal("fatal: not a git repository (or any parent)") is None
+
+
+def test_each_run_in_one_process_asks_git_afresh(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(example=False)
+    two_modules(project)
+    project.commit_all("modules")
+    for _ in range(2):
+        assert inv_in_process(project, monkeypatch, "lint", "--staged") == 0
+        # Two modules' tasks, one line.
+        assert capsys.readouterr().out.count("no staged Go files") == 1
+        assert inv_in_process(project, monkeypatch, "lint", "--staged", "--fix") == 2
+        assert "--staged" in one_line(capsys.readouterr().err)
+    stage(project, "svc/a/ugly.go", UGLY.replace("package greet", "package a"))
+    assert inv_in_process(project, monkeypatch, "lint", "--staged") == 1
+    assert f"svc/a/ugly.go:{UGLY_LINE}: not gofmt-formatted" in capsys.readouterr().out
+    stage(project, "svc/a/ugly.go", CLEAN.replace("package greet", "package a"))
+    assert inv_in_process(project, monkeypatch, "lint", "--staged") == 0
+    assert "ok   gofmt (1 staged file)" in capsys.readouterr().out
 
 
 # -- hooks.install / hooks.uninstall ----------------------------------------------------------
@@ -352,6 +501,86 @@ def test_install_honours_core_hooks_path(make_project: MakeProject) -> None:
     refused = commit(project)
     assert refused.returncode != 0, out(refused)
     assert f"hello/greet/ugly.go:{UGLY_LINE}: not gofmt-formatted" in out(refused)
+
+
+def test_the_hook_is_executable_before_it_takes_its_name(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """git skips a hook that is not executable: no moment may show one under its name."""
+    modes: dict[str, int] = {}
+    real_replace = os.replace
+
+    def replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        modes[Path(target).name] = stat.S_IMODE(os.stat(source).st_mode)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    atomic_write_text(tmp_path / "script", "#!/bin/sh\n", mode=0o755)
+    atomic_write_text(tmp_path / "plain", "text\n")
+    assert modes == {"script": 0o755, "plain": 0o666 & ~current_umask()}
+    project = make_project()
+    assert inv_in_process(project, monkeypatch, "hooks.install") == 0
+    assert modes["pre-commit"] == 0o755
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_install_refuses_a_hooks_path_other_repositories_share(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    project = make_project()
+    shared = tmp_path / "machine-hooks"
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(f"[core]\n\thooksPath = {shared}\n")
+    env = {"GIT_CONFIG_GLOBAL": str(gitconfig)}
+    before = project.tree_snapshot()
+    refused = project.inv("hooks.install", env=env)
+    assert refused.returncode == 2, out(refused)
+    line = one_line(refused.stderr)
+    assert str(shared) in line and "outside this repository" in line and "--force" in line
+    assert not shared.exists()
+    assert project.tree_snapshot() == before
+    forced = project.inv("hooks.install", "--force", env=env)
+    assert forced.returncode == 0, out(forced)
+    assert MARKER in (shared / "pre-commit").read_text()
+    # Another repository of the machine: the hook leaves its commits alone.
+    other = tmp_path / "other"
+    other.mkdir()
+    assert run_git(other, "init", "-q", "-b", "main", env=env).returncode == 0
+    (other / "ugly.go").write_text(UGLY)
+    assert run_git(other, "add", "ugly.go", env=env).returncode == 0
+    theirs = run_git(other, "commit", "-q", "-m", "theirs", env=env)
+    assert theirs.returncode == 0 and out(theirs) == "", out(theirs)
+    # This one is still checked.
+    stage(project, "hello/greet/ugly.go", UGLY)
+    ours = commit(project, env=env)
+    assert ours.returncode != 0, out(ours)
+    assert f"hello/greet/ugly.go:{UGLY_LINE}: not gofmt-formatted" in out(ours)
+
+
+def test_the_hook_follows_a_moved_clone_and_its_worktrees(hooked: Project, tmp_path: Path) -> None:
+    moved = Project(tmp_path / "moved")
+    shutil.move(hooked.root, moved.root)
+    stage(moved, "hello/greet/ugly.go", UGLY)
+    refused = commit(moved)
+    assert refused.returncode != 0, out(refused)
+    assert f"hello/greet/ugly.go:{UGLY_LINE}: not gofmt-formatted" in out(refused)
+    moved.git("rm", "-q", "--cached", "hello/greet/ugly.go")
+    # A linked worktree (another top level) shares the hook.
+    worktree = Project(tmp_path / "worktree")
+    moved.git("worktree", "add", "-q", str(worktree.root), "-b", "side")
+    stage(worktree, "hello/greet/ugly.go", UGLY)
+    in_worktree = commit(worktree)
+    assert in_worktree.returncode != 0, out(in_worktree)
+    assert f"hello/greet/ugly.go:{UGLY_LINE}: not gofmt-formatted" in out(in_worktree)
+    # Its hooks folder is the repository's own: installing from there is no refusal.
+    installed = worktree.inv("hooks.install")
+    assert installed.returncode == 0, out(installed)
+    assert str(moved.root / ".git" / "hooks" / "pre-commit") in installed.stdout
 
 
 # -- the pre-commit framework -------------------------------------------------------------------

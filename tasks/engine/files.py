@@ -12,8 +12,9 @@ from pathlib import Path
 StrPath = str | os.PathLike[str]
 
 
-def atomic_write_text(path: StrPath, text: str) -> None:
-    """Write text to path so that readers see the old file or the new one, never a part."""
+def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None:
+    """Write text to path so that readers see the old file or the new one, never a part;
+    `mode` (e.g. 0o755) is the file's from its first moment under that name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A unique name beside the target: same filesystem for os.replace, and os.open (unlike
@@ -24,6 +25,9 @@ def atomic_write_text(path: StrPath, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
+            if mode is not None:
+                # On the temp file, before the rename: nobody sees the file without it.
+                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
