@@ -211,6 +211,63 @@ def test_may_reinclude_below(lines: tuple[str, ...], folder: str, descend: bool)
     assert _ignore(lines).may_reinclude_below(folder) is descend
 
 
+SHIPPED = Path(__file__).resolve().parents[1] / ".dockerignore"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "go.mod",
+        "go.sum",
+        "go.work",
+        "go.work.sum",
+        "hello/go.mod",
+        "hello/cmd/hello/main.go",
+        "vendor/modules.txt",
+        "vendor/example.com/mod/mod.go",
+        "hello/web/static/index.html",  # //go:embed assets, templates, SQL, YAML
+        "hello/web/dist/app.js",
+        "hello/templates/page.tmpl",
+        "hello/db/migrations/001_init.sql",
+        "hello/internal/config/defaults.yaml",
+        "hello/scripts/gen.go",
+        "README.md",
+    ],
+)
+def test_shipped_dockerignore_keeps_what_a_go_build_needs(path: str) -> None:
+    assert not IgnoreFile.read(SHIPPED).excludes(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/HEAD",
+        "dist/hello_linux_amd64/hello",
+        ".gotasks/history.json",
+        "hello/greet/greet_test.go",
+        "hello/greet/testdata/golden.txt",
+        "tasks.py",
+        "tasks/docker.py",
+        "config/prod.yaml",
+        "web/node_modules/x/index.js",
+        "Dockerfile",
+    ],
+)
+def test_shipped_dockerignore_leaves_out_the_rest(path: str) -> None:
+    assert IgnoreFile.read(SHIPPED).excludes(path)
+
+
+def test_shipped_dockerignore_says_how_to_keep_embedded_testdata() -> None:
+    """testdata/ stays out (test inputs can be large), so a non-test //go:embed of it would
+    fail the image build: the file says what to add, and an exception after it works."""
+    text = SHIPPED.read_text()
+    assert "//go:embed of testdata/" in text and "needs its own line below this one" in text
+    keep = IgnoreFile.parse(text + "!internal/geo/testdata/zones.json\n")
+    assert not keep.excludes("internal/geo/testdata/zones.json")
+    assert keep.excludes("internal/geo/testdata/other.json")
+    assert keep.may_reinclude_below("internal/geo/testdata")
+
+
 def _write(path: Path, size: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x" * size)
