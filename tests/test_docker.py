@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from conftest import SOURCE, Project, clean_env
+
+from tasks.container.gomodule import local_replaces
 
 FAKE_ENGINE = r"""#!/bin/sh
 # A stand-in container engine: records argv and, while the build runs, each secret file.
@@ -187,6 +190,218 @@ def test_no_dockerfile(make_project: Callable[..., Project], tmp_path: Path) -> 
     out = project.inv("docker.build", "--dry-run", env={"PATH": path_with(None)})
     assert out.returncode == 2
     assert "Dockerfile (`inv init` writes one)" in out.stderr
+
+
+def dry_run_args(project: Project, *options: str) -> tuple[dict[str, str], str]:
+    """The build args of the one build command --dry-run prints, and stderr."""
+    out = project.inv("docker.build", "--dry-run", *options, env={"PATH": path_with(None)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    (line,) = [ln for ln in out.stdout.splitlines() if "--build-arg" in ln]
+    return build_args(shlex.split(line)), out.stderr
+
+
+def test_modules_download_in_their_own_layer_when_go_mod_is_enough(project: Project) -> None:
+    args, _ = dry_run_args(project)
+    assert args["PREFETCH"] == "1"
+    dockerfile = (project.root / "Dockerfile").read_text()
+    assert 'if [ "$PREFETCH" = 1 ]; then go mod download;' in dockerfile
+    assert "-d vendor" not in dockerfile  # only go.mod and go.sum are in that layer
+
+
+def test_a_vendoring_module_builds_from_vendor(project: Project) -> None:
+    (project.root / "hello" / "vendor").mkdir()
+    (project.root / "hello" / "vendor" / "modules.txt").write_text("")
+    project.write("config/dev.yaml", "go:\n  env:\n    GOFLAGS: -mod=readonly -trimpath\n")
+    args, _ = dry_run_args(project)
+    assert args["PREFETCH"] == "0"
+    assert args["GOFLAGS"] == "-trimpath -mod=vendor"  # the env's -mod=readonly is not sent
+
+
+def test_a_local_replace_skips_the_download_layer(project: Project) -> None:
+    project.write("lib/go.mod", "module example.com/lib\n\ngo 1.21\n")
+    gomod = project.root / "hello" / "go.mod"
+    gomod.write_text(gomod.read_text() + "\nreplace example.com/lib => ../lib\n")
+    args, _ = dry_run_args(project, "--module=hello")
+    assert args["PREFETCH"] == "0"
+    assert args["GOFLAGS"] == ""
+
+
+def test_a_workspace_of_several_modules_skips_the_download_layer(project: Project) -> None:
+    project.write("lib/go.mod", "module example.com/lib\n\ngo 1.21\n")
+    project.write("go.work", "go 1.21\n\nuse (\n\t./hello\n\t./lib\n)\n")
+    args, _ = dry_run_args(project, "--module=hello")
+    assert args["PREFETCH"] == "0"
+    project.write("go.work", "go 1.21\n\nuse ./hello\n")
+    args, _ = dry_run_args(project, "--module=hello")
+    assert args["PREFETCH"] == "1"  # only this module: go.mod alone knows what to download
+
+
+@pytest.mark.parametrize(
+    ("gomod", "found"),
+    [
+        ("replace example.com/a => ../a\n", [(1, "../a")]),
+        ("replace example.com/a v1.0.0 => ./a // local\n", [(1, "./a")]),
+        (
+            "replace (\n\texample.com/a => ..\n\texample.com/b => example.com/c v1.2.0\n)\n",
+            [(2, "..")],
+        ),
+        ('replace(\n  example.com/a => "/abs/a"\n)\n', [(2, "/abs/a")]),
+        ("// replace example.com/a => ../a\nrequire example.com/b v1.0.0\n", []),
+        ("replace example.com/a => example.com/fork v1.0.0\n", []),
+    ],
+)
+def test_local_replaces(gomod: str, found: list[tuple[int, str]]) -> None:
+    assert local_replaces(gomod) == found
+
+
+def test_netrc_goes_to_a_company_proxy(project: Project, tmp_path: Path) -> None:
+    """No private module patterns, but a proxy of the company's own: it may want the .netrc."""
+    engines = engine_dir(tmp_path, "docker")
+    log = tmp_path / "engine"
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine goproxy.corp.example login bob password hunter3\n")
+    env = {"PATH": path_with(engines), "FAKE_ENGINE_LOG": str(log), "NETRC": str(netrc)}
+    project.write("config/dev.yaml", "go:\n  env:\n    GOPROXY: goproxy.corp.example|direct\n")
+    out = project.inv("docker.build", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"id=netrc,src={netrc}" in argv_of(log)
+    Path(f"{log}.argv").unlink()
+    public = "https://proxy.golang.org,https://goproxy.cn|direct"
+    project.write("config/dev.yaml", f"go:\n  env:\n    GOPROXY: {public}\n")
+    out = project.inv("docker.build", env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not any(a.startswith("id=netrc") for a in argv_of(log))
+
+
+@pytest.mark.parametrize(
+    ("docker_config", "warnings"),
+    [
+        ("", ["gcr.io/distroless/base-debian12:nonroot (glibc)"]),
+        ("docker:\n  runtime: scratch\n", ["gcr.io/distroless/base-debian12:nonroot (glibc)"]),
+        ("docker:\n  runtime: gcr.io/distroless/base-debian12:nonroot\n", []),
+        (
+            "docker:\n  variant: alpine\n",
+            ["gcr.io/distroless/base-debian12:nonroot (glibc)", "golang:alpine has no C compiler"],
+        ),
+    ],
+)
+def test_cgo_warns_where_the_image_cannot_work(
+    project: Project, docker_config: str, warnings: list[str]
+) -> None:
+    project.write("config/dev.yaml", "build:\n  cgo: true\n" + docker_config)
+    args, stderr = dry_run_args(project)
+    assert args["CGO_ENABLED"] == "1"
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("warn ")]
+    assert len(lines) == len(warnings), stderr
+    for line, expected in zip(lines, warnings, strict=True):
+        assert line.startswith("warn config/dev.yaml:2: build.cgo: true") and expected in line
+
+
+def test_dockerfile_cross_compiles_for_the_target_platform() -> None:
+    text = (SOURCE / "Dockerfile").read_text()
+    assert "FROM --platform=$BUILDPLATFORM golang:" in text
+    assert "ARG TARGETOS TARGETARCH" in text
+    assert "GOOS=$TARGETOS GOARCH=$TARGETARCH \\\n    go build " in text
+
+
+def test_platform_option_overrides_the_config(project: Project) -> None:
+    project.write("config/dev.yaml", "docker:\n  platforms: [linux/amd64]\n")
+    out = project.inv(
+        "docker.build", "--dry-run", "--platform=linux/arm64", env={"PATH": path_with(None)}
+    )
+    assert out.returncode == 0, out.stderr
+    assert "--platform linux/arm64 " in out.stdout
+    bad = project.inv("docker.build", "--platform=arm64", env={"PATH": path_with(None)})
+    assert bad.returncode == 2
+    assert "docker.build --platform: 'arm64' is not OS/ARCH" in bad.stderr
+
+
+def test_docker_refuses_several_platforms(project: Project, tmp_path: Path) -> None:
+    engines = engine_dir(tmp_path, "docker")
+    log = tmp_path / "engine"
+    env = {"PATH": path_with(engines), "FAKE_ENGINE_LOG": str(log)}
+    out = project.inv("docker.build", "--platform=linux/amd64,linux/arm64", env=env)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert "docker cannot load an image of 2 platforms (linux/amd64, linux/arm64)" in out.stderr
+    assert "build one platform at a time (--platform=linux/amd64)" in out.stderr
+    assert not Path(f"{log}.argv").exists()
+    dry = project.inv("docker.build", "--dry-run", "--platform=linux/amd64,linux/arm64", env=env)
+    assert dry.returncode == 0
+    assert "warn a real run would be refused: docker.build: docker cannot load" in dry.stderr
+    assert "--platform linux/amd64,linux/arm64" in dry.stdout
+
+
+def test_podman_builds_several_platforms_into_a_manifest_list(
+    project: Project, tmp_path: Path
+) -> None:
+    engines = engine_dir(tmp_path, "podman")
+    log = tmp_path / "engine"
+    project.write("config/dev.yaml", "docker:\n  platforms: [linux/amd64, linux/arm64]\n")
+    out = project.inv("docker.build", env={"PATH": path_with(engines), "FAKE_ENGINE_LOG": str(log)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    argv = argv_of(log)
+    assert "--tag" not in argv
+    name = argv[argv.index("--manifest") + 1]
+    assert name.startswith("hello:")
+    assert argv[argv.index("--platform") + 1] == "linux/amd64,linux/arm64"
+    assert f"manifest list {name} (podman, linux/amd64, linux/arm64)" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NPM_TOKEN", "abc123"),
+        ("db_password", "abc123"),
+        ("MyApiKey", "abc123"),
+        ("MIRROR", "https://bob:abc123@mirror.corp.example"),
+    ],
+)
+def test_build_args_that_hold_secrets_are_refused(project: Project, name: str, value: str) -> None:
+    project.write("config/dev.yaml", f"docker:\n  build_args:\n    APP: x\n    {name}: '{value}'\n")
+    out = project.inv("docker.build", "--dry-run", env={"PATH": path_with(None)})
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"config/dev.yaml:4: docker.build_args.{name}: ")
+    assert out.stderr.count("\n") == 1 and "abc123" not in out.stdout + out.stderr
+
+
+def test_dry_run_says_a_real_run_would_be_refused(project: Project, tmp_path: Path) -> None:
+    engines = engine_dir(tmp_path, "docker")
+    env = {
+        "PATH": path_with(engines),
+        "FAKE_ENGINE_LOG": str(tmp_path / "e"),
+        "FAKE_NO_BUILDX": "1",
+    }
+    out = project.inv("docker.build", "--dry-run", env=env)
+    assert out.returncode == 0, out.stderr
+    (warning,) = out.stderr.splitlines()
+    assert warning.startswith("warn a real run would be refused: docker 28.2.2 has no buildx")
+    assert "need BuildKit" in warning
+    assert "docker build --file" in out.stdout
+
+
+def test_a_foreign_dockerfile_gets_a_warning_for_args_it_ignores(project: Project) -> None:
+    _, stderr = dry_run_args(project)
+    assert stderr == ""  # gotasks' own Dockerfile declares every one
+    project.write(
+        "Dockerfile",
+        "# syntax=docker/dockerfile:1\nARG GO_VERSION=1.22\nFROM golang:${GO_VERSION}\n"
+        "arg MODULE PACKAGE=. \\\n  # a comment\n  GOFLAGS\nCOPY . .\n",
+    )
+    _, stderr = dry_run_args(project)
+    (warning,) = stderr.splitlines()
+    assert warning.startswith("warn Dockerfile is not gotasks' (no `inv docker.build` comment)")
+    assert "has no ARG for CGO_ENABLED, COMMIT, GONOPROXY," in warning
+    assert "GO_VERSION" not in warning and "MODULE" not in warning and " GOFLAGS" not in warning
+    assert warning.endswith(": those build args would be ignored")
+
+
+def test_unknown_package_lists_the_main_packages(project: Project) -> None:
+    out = project.inv(
+        "docker.build", "--dry-run", "--package=./cmd/nope", env={"PATH": path_with(None)}
+    )
+    assert out.returncode == 2
+    assert "no main package './cmd/nope'; main packages: ./cmd/hello" in out.stderr
 
 
 def test_context_report(project: Project) -> None:

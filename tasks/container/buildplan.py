@@ -6,20 +6,26 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tasks.container.engine import Engine
+from tasks.container.gomodule import ModuleSources
 from tasks.engine.errors import UsageError
 from tasks.go.buildinfo import VcsInfo
 from tasks.go.environment import GoEnvironment
-from tasks.go.redact import has_credentials, redact, strip_credentials
+from tasks.go.proxycheck import PUBLIC_PROXIES
+from tasks.go.redact import has_credentials, strip_credentials
 
 # Go settings that may carry a URL, hence a password: sent as secrets when they do.
 SECRET_CAPABLE = ("GOPROXY", "GOSUMDB")
 PASSED = ("GOPRIVATE", "GONOPROXY", "GONOSUMDB")
 _TAGS_FLAG = re.compile(r"^--?tags(=|$)")
+_MOD_FLAG = re.compile(r"^--?mod(=|$)")
+# Build arg names that say what they hold: a build arg stays in the image's history.
+_SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|CREDENTIAL", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,15 @@ class BuildPlan:
     secrets: tuple[Secret, ...]
     platforms: tuple[str, ...]
 
+    @property
+    def multi_platform(self) -> bool:
+        return len(self.platforms) > 1
+
     def argv(self, engine: Engine, secret_files: Mapping[str, Path]) -> list[str]:
-        argv = [*engine.build, "--file", str(self.dockerfile), "--tag", self.tag]
+        # podman and buildah put the images of several platforms in a manifest list, which
+        # --tag cannot name.
+        name = "--manifest" if self.multi_platform and engine.name != "docker" else "--tag"
+        argv = [*engine.build, "--file", str(self.dockerfile), name, self.tag]
         for name, value in self.args.items():
             argv += ["--build-arg", f"{name}={value}"]
         for name, value in self.labels.items():
@@ -69,6 +82,40 @@ def netrc_path(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("NETRC") or os.path.expanduser("~/.netrc"))
 
 
+def private_proxies(goproxy: str) -> list[str]:
+    """GOPROXY entries that are not a public proxy (nor direct, off or a file:// folder): a
+    company proxy, which may ask for the credentials in the user's .netrc."""
+    private = []
+    for entry in re.split(r"[,|]", goproxy):
+        entry = entry.strip()
+        if entry in ("", "direct", "off") or entry.startswith("file://"):
+            continue
+        # Go takes an entry without a scheme as https.
+        host = urlsplit(entry if "://" in entry else f"https://{entry}").hostname or ""
+        if host not in PUBLIC_PROXIES:
+            private.append(strip_credentials(entry))
+    return private
+
+
+def check_build_args(
+    build_args: Mapping[str, object], where: Callable[[tuple[str | int, ...]], str]
+) -> None:
+    """docker.build_args that would put a secret in the image's history: refused, by the
+    config's file:line and the name, never the value."""
+    for name, value in build_args.items():
+        why = ""
+        if has_credentials(str(value)):
+            why = "its value has credentials in a URL"
+        elif _SECRET_NAME.search(str(name)):
+            why = "its name says it is a secret"
+        if why:
+            raise UsageError(
+                f"{where(('docker', 'build_args', name))}: docker.build_args.{name}: {why}, and"
+                " a build arg stays in the image's history for anyone who pulls it; the"
+                " Dockerfile gets credentials only as BuildKit secrets (GOPROXY, GOSUMDB, .netrc)"
+            )
+
+
 def plan_build(
     *,
     root: Path,
@@ -83,6 +130,8 @@ def plan_build(
     vcs: VcsInfo | None,
     docker: Mapping[str, object],
     environ: Mapping[str, str],
+    sources: ModuleSources,
+    platforms: tuple[str, ...],
 ) -> BuildPlan:
     variables = environment.variables
     secrets: list[Secret] = []
@@ -102,13 +151,19 @@ def plan_build(
     for name in PASSED:
         args[name] = variables.get(name, "")
     private = any(variables.get(name) for name in PASSED)
+    private = private or bool(private_proxies(variables.get("GOPROXY", "")))
     netrc = netrc_path(environ)
     if private and netrc.is_file():
-        # Private modules are fetched with the user's credentials, mounted for the download
-        # steps only: never in a layer, never in the image's history.
+        # Private modules, or a company proxy, are reached with the user's credentials,
+        # mounted for the download steps only: never in a layer, never in the image's history.
         secrets.append(Secret("netrc", source=netrc))
     flags = [f for f in variables.get("GOFLAGS", "").split() if not _TAGS_FLAG.match(f)]
+    if sources.vendored:
+        # go build would use vendor/ by itself, unless a -mod=readonly or -mod=mod in the
+        # env's GOFLAGS sends it to the network.
+        flags = [f for f in flags if not _MOD_FLAG.match(f)] + ["-mod=vendor"]
     args["GOFLAGS"] = " ".join(flags)
+    args["PREFETCH"] = "0" if sources.no_prefetch else "1"
     args["TAGS"] = ",".join(environment.tags)
     args["LDFLAGS"] = ldflags
     args["CGO_ENABLED"] = "1" if cgo else "0"
@@ -120,9 +175,11 @@ def plan_build(
     args.update({str(k): str(v) for k, v in extra.items()})
     for name, value in args.items():
         if has_credentials(value):
+            # docker.build_args were checked with their file:line (check_build_args): this
+            # one comes from elsewhere in the config (build.ldflags, say).
             raise UsageError(
-                f"docker.build_args.{name}: {redact(value)!r} holds credentials; a build arg"
-                " stays in the image's history (pass it as a secret instead)"
+                f"build arg {name}: its value has credentials in a URL, and a build arg stays"
+                " in the image's history"
             )
         if "\n" in value or "\0" in value:
             raise UsageError(f"build arg {name}: a line break or NUL byte is not allowed")
@@ -133,8 +190,6 @@ def plan_build(
     if vcs is not None:
         labels["org.opencontainers.image.created"] = vcs.commit_date  # not the clock
     image = str(docker.get("image") or binary)
-    platforms = docker.get("platforms") or []
-    assert isinstance(platforms, list)
     return BuildPlan(
         tag=image_tag(image, version),
         dockerfile=dockerfile,
@@ -142,5 +197,5 @@ def plan_build(
         args=args,
         labels=labels,
         secrets=tuple(secrets),
-        platforms=tuple(str(p) for p in platforms),
+        platforms=platforms,
     )

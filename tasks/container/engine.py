@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from tasks.engine.errors import UsageError
 
 ENGINES = ("docker", "podman", "buildah")
+_BUILDX = ("buildx", "build", "--load")  # --load: the image goes to docker's own store
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def _docker(path: str, environ: Mapping[str, str]) -> Engine:
     if environ.get("DOCKER_BUILDKIT") == "0":
         return Engine("docker", (path, "build"), buildkit=False, why_not="DOCKER_BUILDKIT=0")
     if _output([path, "buildx", "version"]) is not None:
-        return Engine("docker", (path, "buildx", "build", "--load"))
+        return Engine("docker", (path, *_BUILDX))
     # `docker --version` needs no daemon: "Docker version 28.2.2, build e6534b4".
     words = (_output([path, "--version"]) or "").replace(",", " ").split()
     version = words[2] if len(words) > 2 and words[:2] == ["Docker", "version"] else ""
@@ -68,3 +69,9 @@ def find_engine(wanted: str, environ: Mapping[str, str] | None = None) -> Engine
         f"docker.build: no container engine ({looked}) on PATH;"
         " `inv docker.build --dry-run` prints the command it would run"
     )
+
+
+def assumed_engine(wanted: str) -> Engine:
+    """What --dry-run shows when `wanted` is not installed: docker with buildx for auto."""
+    name = "docker" if wanted == "auto" else wanted
+    return Engine(name, (name, *_BUILDX) if name == "docker" else (name, "build"))
