@@ -26,8 +26,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 2.0  # seconds
-# What an adopter copies (tests/conftest.py's GOTASKS_FILES) and the example module.
-GOTASKS_FILES = ("tasks.py", "tasks", "config", "invoke.yaml")
 CHANGED = "hello/greet/greet.go"
 ADDED = '\n// Farewell says goodbye.\nfunc Farewell(name string) string { return name + "!" }\n'
 
@@ -57,16 +55,16 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (
 
 
 def make_project(work: Path, env: dict[str, str]) -> Path:
+    """gotasks as `inv init` puts it (its own plan and copy, .gitignore included) beside
+    the example module, in a fresh git repo."""
+    # Run as a script, this folder is on sys.path, not the checkout with tasks.py.
+    sys.path.insert(0, str(ROOT))
+    from tasks import adopt
+
     project = work / "proj"
     project.mkdir()
-    for name in GOTASKS_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, project / name)
+    adopt.adopt(ROOT, project, adopt.plan(ROOT, project))
     shutil.copytree(ROOT / "examples" / "hello", project / "hello")
-    (project / ".gitignore").write_text("/.gotasks/\n/dist/\n__pycache__/\n", encoding="utf-8")
     for argv in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "add", "-A"],

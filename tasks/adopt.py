@@ -12,8 +12,12 @@ from pathlib import Path
 from invoke.context import Context
 
 from tasks.engine import TaskFailed, UsageError, task
-from tasks.engine.errors import GoTasksError
+from tasks.engine.errors import GoTasksError, describe
 from tasks.engine.procs import check_stop
+from tasks.engine.yamlconf import load
+from tasks.go.staged import GitError, toplevel
+from tasks.schema import validate
+from tasks.settings import SPEC
 
 # What every adoption needs: the loader and the executor's hook, then the task modules and
 # the envs. Written in this order.
@@ -31,7 +35,10 @@ _PLUMBING = ("tasks.py", "invoke.yaml")
 
 
 def gotasks_source() -> Path:
-    """The gotasks that is running: the folder of the tasks.py invoke imported."""
+    """The gotasks that is running: the folder of the tasks.py invoke imported.
+
+    Not tasks.paths.project_root(): its $GOTASKS_ROOT names the project gotasks works on,
+    which need not hold gotasks' files; what init copies is the code that runs."""
     return Path(sys.modules["tasks"].__file__ or ".").resolve().parent
 
 
@@ -62,7 +69,7 @@ def init(c: Context, path: str) -> None:
     files = plan(source, target)
     print(f"gotasks from {source} into {target}", flush=True)
     adoption = adopt(source, target, files)
-    print(report(source, target, files, adoption), flush=True)
+    print(report(source, target, files, adoption, _git_top(target)), flush=True)
 
 
 def checked_target(path: str, source: Path) -> Path:
@@ -80,12 +87,60 @@ def checked_target(path: str, source: Path) -> Path:
         )
     if not ((target / "go.mod").is_file() or (target / "go.work").is_file()):
         raise UsageError(f"inv init: {path} is not a Go module (no go.mod or go.work)")
+    taken = _taken(target)
+    if taken:
+        raise UsageError(f"inv init: {taken}; nothing written")
     return target
 
 
-def plan(source: Path, target: Path) -> list[str]:
-    """Every file to copy, relative to both roots, in the order they are written; a
-    UsageError when the source is incomplete or a file of the target blocks a folder."""
+def _taken(target: Path) -> str | None:
+    """Why a tasks/ or config/ of the target is the repository's own (a Go package, the
+    app's YAML), where gotasks' files must not go: its tasks and envs live at exactly
+    those names. None when they are free or gotasks' already."""
+    for name in REQUIRED_TREES:
+        folder = target / name
+        go_file = _a_go_file(folder) if folder.is_dir() else None
+        if go_file is not None:
+            rel = go_file.relative_to(target).as_posix()
+            return f"{folder} is a Go package of yours ({rel}); gotasks needs {name}/ for its own"
+    config = target / "config"
+    for path in sorted(config.glob("*.yaml")) if config.is_dir() else []:
+        label = path.relative_to(target).as_posix()
+        try:
+            # Checked as gotasks reads an env file (merged over nothing): an app's YAML
+            # has keys gotasks does not know.
+            validate(SPEC, load(path, label))
+        except UsageError as error:
+            why = str(error).split("; known keys", 1)[0]
+            return (
+                f"{config} holds YAML that is not a gotasks env file ({why}); gotasks needs"
+                " config/ for its envs"
+            )
+    return None
+
+
+def _a_go_file(folder: Path) -> Path | None:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(".go"):
+                return Path(dirpath) / name
+    return None
+
+
+def _git_top(target: Path) -> Path | None:
+    """The top level of the git work tree holding the target; None outside git (or when git
+    cannot say: the next steps are advice)."""
+    try:
+        return toplevel(target)
+    except GitError:
+        return None
+
+
+def plan(source: Path, target: Path, optional: tuple[str, ...] = OPTIONAL_FILES) -> list[str]:
+    """Every file to copy, relative to both roots, in the order they are written: the
+    required ones, then those of `optional` the source has. A UsageError when the source is
+    incomplete or a file of the target blocks a folder."""
     missing = [
         name
         for name, there in [
@@ -102,7 +157,7 @@ def plan(source: Path, target: Path) -> list[str]:
     files = list(REQUIRED_FILES)
     for name in REQUIRED_TREES:
         files += _tree(source, name)
-    files += [name for name in OPTIONAL_FILES if (source / name).is_file()]
+    files += [name for name in optional if (source / name).is_file()]
     for folder in sorted({p for rel in files for p in Path(rel).parents if p != Path(".")}):
         # A file (or a dangling link) where gotasks needs a folder: nothing could go under it.
         where = target / folder
@@ -205,11 +260,9 @@ def adopt(source: Path, target: Path, files: list[str]) -> Adoption:
             else "; could not remove " + ", ".join(str(p) for p in left)
         )
         if isinstance(error, OSError):
-            where = f" {error.filename}" if error.filename else ""
             into = not error.filename or Path(os.fsdecode(error.filename)).is_relative_to(target)
             verb = "write" if into else "read"
-            reason = error.strerror or str(error)
-            raise TaskFailed(f"inv init: cannot {verb}{where}: {reason}{after}") from None
+            raise TaskFailed(f"inv init: cannot {verb}: {describe(error)}{after}") from None
         if isinstance(error, GoTasksError):
             error.args = (f"{error}{after}",)
         raise
@@ -274,7 +327,10 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data) :]
 
 
-def report(source: Path, target: Path, files: list[str], adoption: Adoption) -> str:
+def report(
+    source: Path, target: Path, files: list[str], adoption: Adoption, top: Path | None = None
+) -> str:
+    """What was written and kept, and the next steps; `top`: the git work tree's top."""
     lines = [
         f"written: {_listing(adoption.written, files) or 'nothing'}",
         _gitignore_line(adoption),
@@ -294,7 +350,12 @@ def report(source: Path, target: Path, files: list[str], adoption: Adoption) -> 
         "  edit config/*.yaml: your company proxy, GOPRIVATE, build.targets",
         "  inv ci",
     ]
-    if ".pre-commit-config.yaml" in adoption.written:
+    if top is not None and top != target:
+        lines.append(
+            f"  inv hooks.install    # not pre-commit: its hook runs inv from {top}, the"
+            " repository's top, and gotasks is not there"
+        )
+    elif ".pre-commit-config.yaml" in adoption.written:
         lines.append("  pre-commit install   # the hooks in .pre-commit-config.yaml")
     return "\n".join(lines)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tasks import adopt as adoption
+
 SOURCE = Path(__file__).resolve().parents[1]
 EXAMPLE = SOURCE / "examples" / "hello"
-# What an adopter copies into their repository (the README's adoption section).
-GOTASKS_FILES = ("tasks.py", "tasks", "config", "invoke.yaml")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -89,14 +89,10 @@ class Project:
 
 
 def adopt(root: Path) -> None:
-    """Copy gotasks into `root` the way the README tells an adopter to."""
-    for name in GOTASKS_FILES:
-        source = SOURCE / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    (root / ".gitignore").write_text("/.gotasks/\n/dist/\n__pycache__/\n", encoding="utf-8")
+    """Put gotasks into `root` as `inv init` does (its own plan and copy), without the
+    optional files: the tests that want a Dockerfile or a pre-commit config add them, and
+    some need to start without."""
+    adoption.adopt(SOURCE, root, adoption.plan(SOURCE, root, optional=()))
 
 
 @pytest.fixture

@@ -211,6 +211,99 @@ def test_a_go_work_at_the_top_is_a_go_repository(make_project: MakeProject, tmp_
     assert (root / "tasks.py").is_file() and (root / "config" / "base.yaml").is_file()
 
 
+def test_init_into_a_module_in_a_subfolder_of_a_repository_says_hooks_install(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    """pre-commit runs hooks from the repository's top, where gotasks is not."""
+    repo = user_repo(tmp_path / "mono", {"svc/go.mod": "module example.com/svc\n\ngo 1.21\n"})
+    gotasks = make_project(example=False)
+    shutil.copy2(SOURCE / ".pre-commit-config.yaml", gotasks.root / ".pre-commit-config.yaml")
+    out = gotasks.inv("init", str(repo.root / "svc"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    steps = out.stdout.split("next steps:", 1)[1]
+    assert "pre-commit install" not in steps
+    hint = one_line_with(steps, "inv hooks.install")
+    assert str(repo.root) in hint and "not pre-commit" in hint, hint
+    assert (repo.root / "svc" / "tasks.py").is_file()
+
+
+def one_line_with(text: str, words: str) -> str:
+    found = [line for line in text.splitlines() if words in line]
+    assert len(found) == 1, text
+    return found[0]
+
+
+EMBED = 'package config\n\nimport "embed"\n\n//go:embed *.yaml\nvar Files embed.FS\n'
+APP_YAML = "database:\n  host: db.internal\nlisten: :8080\n"
+# The repository's own tasks/ and config/: (files, words of the refusal).
+TAKEN = {
+    "a config package": (
+        {"config/embed.go": EMBED, "config/dev.yaml": APP_YAML},
+        "config is a Go package of yours (config/embed.go)",
+    ),
+    "a tasks package": (
+        {"tasks/README.md": "# jobs\n", "tasks/queue/queue.go": "package queue\n"},
+        "tasks is a Go package of yours (tasks/queue/queue.go)",
+    ),
+    "app YAML in config": (
+        {"config/app.yaml": APP_YAML},
+        "config holds YAML that is not a gotasks env file (config/app.yaml:1: unknown key"
+        " 'database'",
+    ),
+    "YAML that is not a mapping": (
+        {"config/routes.yaml": "- /\n- /health\n"},
+        "config holds YAML that is not a gotasks env file (config/routes.yaml:1: expected a"
+        " mapping of settings)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TAKEN)
+def test_the_repositorys_own_tasks_or_config_folder_is_refused(
+    make_project: MakeProject, tmp_path: Path, case: str
+) -> None:
+    files, words = TAKEN[case]
+    repo = user_repo(tmp_path / "app", files)
+    before = snapshot(repo.root)
+    out = make_project(example=False).inv("init", str(repo.root))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stdout == ""
+    line = out.stderr.strip()
+    assert "\n" not in line and line.startswith("inv init: "), line
+    assert f"{repo.root}/{words}" in line and line.endswith("; nothing written"), line
+    assert snapshot(repo.root) == before
+
+
+def test_gotasks_env_files_of_the_repository_are_no_refusal(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    envs = {
+        "config/base.yaml": "go:\n  env:\n    GOPRIVATE: example.com/*\n",
+        "config/ci.yaml": "lint:\n  golangci_lint: required\n",
+        "config/empty.yaml": "# nothing yet\n",
+    }
+    repo = user_repo(tmp_path / "mine", envs)
+    out = make_project(example=False).inv("init", str(repo.root))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "config/base.yaml" in line_of(out, "skipped (yours, kept): ")
+
+
+def test_the_test_projects_are_what_init_writes(make_project: MakeProject) -> None:
+    """conftest's projects come from init's own plan: the same files, byte for byte."""
+    project = make_project(example=False, git=False)
+    expected = adopt.plan(SOURCE, project.root, optional=())
+    got = sorted(
+        p.relative_to(project.root).as_posix()
+        for p in project.root.rglob("*")
+        if p.is_file() and p.name != ".gitignore"
+    )
+    assert got == sorted(expected)
+    for rel in expected:
+        assert (project.root / rel).read_bytes() == (SOURCE / rel).read_bytes(), rel
+    gitignore = (project.root / ".gitignore").read_text().splitlines()
+    assert set(adopt.GITIGNORE_LINES) <= set(gitignore)
+
+
 BAD_PATHS = {
     "missing": ("nowhere", "does not exist"),
     "a file": ("file.txt", "is not a directory"),
