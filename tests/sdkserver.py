@@ -34,6 +34,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tasks.go.artifacts import sha256_file
+
 MTIME = 1_704_067_200  # 2024-01-01T00:00:00Z: every member, so archives are reproducible
 FAKE_MARKER = "# fake go SDK built by tests/sdkserver.py"
 
@@ -229,14 +231,6 @@ def _write_zip(path: Path, dirs: list[str], files: list[tuple[str, bytes, int]])
             info.external_attr = (0o100000 | mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 _VERSION = re.compile(r"^go(\d+)\.(\d+)(?:\.(\d+))?(?:(alpha|beta|rc)(\d+))?$")
