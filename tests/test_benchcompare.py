@@ -108,7 +108,10 @@ def test_parse_real_go_test_output(go_output: str) -> None:
     assert all(len(rs) == 5 for rs in by_name.values())
 
     fast, slow = by_name["BenchmarkFast"], by_name["BenchmarkSlow"]
-    assert all(r.values["allocs/op"] == 0 and r.values["B/op"] == 0 for r in fast)
+    # The runtime may allocate now and then during a run on a loaded machine (a few bytes
+    # per op once divided by 2000): the median tells the benchmarks apart, not every run.
+    assert sorted(r.values["allocs/op"] for r in fast)[2] == 0
+    assert max(r.values["B/op"] for r in fast) < 64
     assert all(r.values["allocs/op"] >= 1 and r.values["B/op"] >= 64 for r in slow)
 
     grouped = group(parsed)
