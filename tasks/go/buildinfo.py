@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -30,16 +31,14 @@ def read_vcs(directory: Path) -> VcsInfo | None:
     with repo:
         try:
             head = repo.head.commit
-        except ValueError as error:
-            if "dubious ownership" in str(error):
-                # git refuses a repository another user owns: a build stamped "unknown"
-                # without a word would be worse than stopping.
-                top = repo.working_tree_dir or directory
-                raise UsageError(
-                    f"git refuses {top}: dubious ownership (owned by another user); if you"
-                    f" trust it: git config --global --add safe.directory {top}"
-                ) from None
-            return None  # no commit yet
+        except (ValueError, OSError, git.GitCommandError) as error:
+            # git refuses a repository another user owns; gitpython shows it as an empty SHA
+            # or a broken pipe to its cat-file process, depending on timing. A build
+            # stamped "unknown" without a word would be worse than stopping.
+            _check_ownership(Path(repo.working_tree_dir or directory))
+            if isinstance(error, ValueError):
+                return None  # no commit yet
+            raise
         # Untracked files count, as they do for Go's own vcs.modified stamp.
         dirty = repo.is_dirty(untracked_files=True)
         version = repo.git.describe("--tags", "--always", "--dirty", "--abbrev=12")
@@ -47,6 +46,17 @@ def read_vcs(directory: Path) -> VcsInfo | None:
             version += "-dirty"  # describe ignores untracked files; the dirty flag does not
         date = head.committed_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return VcsInfo(version=version, commit=head.hexsha, commit_date=date, dirty=dirty)
+
+
+def _check_ownership(top: Path) -> None:
+    out = subprocess.run(
+        ["git", "-C", str(top), "rev-parse", "--git-dir"], capture_output=True, text=True
+    )
+    if "dubious ownership" in out.stderr:
+        raise UsageError(
+            f"git refuses {top}: dubious ownership (owned by another user); if you trust it:"
+            f" git config --global --add safe.directory {top}"
+        )
 
 
 def go_quote(value: str, what: str) -> str:
