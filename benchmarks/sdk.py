@@ -58,6 +58,9 @@ def sha256(path: Path) -> str:
 
 
 def timed(argv: list[str], **kwargs: object) -> float:
+    # Write back what the last removal left dirty first: on an overlay filesystem a big
+    # rm -rf still in flight slows whichever command comes next, tar or gotasks.
+    os.sync()
     t0 = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
     return time.perf_counter() - t0
@@ -108,30 +111,24 @@ def main() -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/dl"
 
-        sdk_root = work / "sdk"
-        env = {
-            **os.environ,
-            "GOTASKS_SDK_ROOT": str(sdk_root),
-            "GOTASKS_SDK_MIRROR": base,
-            "GOPROXY": "off",
-            "NO_COLOR": "1",
-        }
+        env = {**os.environ, "GOTASKS_SDK_MIRROR": base, "GOPROXY": "off", "NO_COLOR": "1"}
         inv = [sys.executable, "-m", "invoke", "sdk.install", version]
         shell, fresh, cached, untar = [], [], [], []
-        for _ in range(args.rounds):
-            out = work / "shell"
+        for round_ in range(args.rounds):
+            # Every run writes into folders never used before: re-creating a tree just
+            # removed is faster on some filesystems, and that must favour no one.
+            out = work / f"shell-{round_}"
             out.mkdir()
             shell.append(
                 timed(["sh", "-c", f'sha256sum "{archive}" && tar xzf "{archive}" -C "{out}"'])
             )
-            shutil.rmtree(out)
-            shutil.rmtree(sdk_root, ignore_errors=True)
-            fresh.append(timed(inv, cwd=ROOT, env=env))
-            shutil.rmtree(sdk_root / version)  # the verified archive stays in the cache
-            cached.append(timed(inv, cwd=ROOT, env=env))
+            sdk_env = {**env, "GOTASKS_SDK_ROOT": str(work / f"sdk-{round_}")}
+            fresh.append(timed(inv, cwd=ROOT, env=sdk_env))
+            os.rename(work / f"sdk-{round_}" / version, work / f"gone-{round_}")
+            cached.append(timed(inv, cwd=ROOT, env=sdk_env))  # the verified archive is cached
+            out = work / f"tar-{round_}"
             out.mkdir()
             untar.append(timed(["tar", "xzf", str(archive), "-C", str(out)]))
-            shutil.rmtree(out)
         server.shutdown()
 
     figures = {
