@@ -26,7 +26,7 @@ from tasks.go.modules import discover
 from tasks.go.proxycheck import proxy_findings, unknown_names
 from tasks.go.redact import has_credentials
 from tasks.go.sdk.configure import store_of
-from tasks.go.toolchain import Toolchain, find_toolchain
+from tasks.go.toolchain import Toolchain, find_toolchain, reported_version
 from tasks.go.version import GoVersion, VersionError
 from tasks.paths import project_root
 from tasks.settings import Settings, config_dir, known_envs, load_settings
@@ -231,27 +231,15 @@ def _sdks(settings: Settings) -> Iterator[Finding]:
     store = store_of(settings, os.environ)
     installed = store.installed()
     for sdk in installed:
-        try:
-            out = subprocess.run(
-                [str(sdk.go), "version"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-                env={k: v for k, v in os.environ.items() if k != "GOROOT"}
-                | {"GOTOOLCHAIN": "local"},
-            )
-            said = out.stdout.split()
-        except (OSError, subprocess.TimeoutExpired) as error:
-            said = [str(error)]
-        if said[2:3] == [f"go{sdk.version}"]:
+        reported, said = reported_version(sdk.go, sdk.path)
+        if reported == f"go{sdk.version}":
             yield "ok", f"sdk: go{sdk.version} intact ({sdk.path})"
         else:
             yield (
                 "fail",
                 (
                     f"sdk: go{sdk.version} at {sdk.path} is broken (bin/go version:"
-                    f" {' '.join(said) or 'no output'});"
+                    f" {said});"
                     f" reinstall: inv sdk.install --force {sdk.version}"
                 ),
             )

@@ -49,6 +49,30 @@ def _ask_go(go: Path, *args: str) -> subprocess.CompletedProcess[str]:
         raise UsageError(f"{go}: cannot run: {error.strerror}") from None
 
 
+def reported_version(go: Path, goroot: Path) -> tuple[str | None, str]:
+    """What `go version` says this go is ("go1.22.5", None if it did not say) and its words.
+    Run as the SDK at `goroot` alone: nothing of the user's GO* settings, no switching."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env.update({"GOROOT": str(goroot), "GOTOOLCHAIN": "local", "GOENV": "off"})
+    try:
+        out = subprocess.run(
+            [str(go), "version"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+            cwd=tempfile.gettempdir(),
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, str(error)
+    words = out.stdout.split()
+    said = out.stdout.strip() or out.stderr.strip() or f"exit {out.returncode}"
+    if out.returncode == 0 and len(words) >= 3 and words[:2] == ["go", "version"]:
+        return words[2], said
+    return None, said
+
+
 def find_toolchain(go: Path | None = None) -> Toolchain:
     """`go` (an installed SDK's), else the go on PATH; a missing or broken go is a usage
     error."""

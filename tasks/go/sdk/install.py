@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from tasks.engine.trace import format_size
 from tasks.go.artifacts import sha256_file
 from tasks.go.sdk.archive import ArchiveError, extract
 from tasks.go.sdk.fetch import SourceError
-from tasks.go.sdk.platform import Platform, detect
+from tasks.go.sdk.platform import Platform
 from tasks.go.sdk.progress import ProgressBar
 from tasks.go.sdk.releases import VersionRequest, go_name, nearest
 from tasks.go.sdk.sources import Candidate, Source
@@ -34,6 +33,7 @@ from tasks.go.sdk.store import (
     remove_tree,
     write_marker,
 )
+from tasks.go.toolchain import reported_version
 from tasks.go.version import GoVersion
 
 
@@ -385,29 +385,12 @@ class Installer:
 
     def _smoke_test(self, root: Path, version: GoVersion) -> str:
         go = root / "bin" / f"go{self.platform.exe}"
-        host = _host()
-        if (self.platform.goos, self.platform.goarch) != host:
-            return f"skipped: a {self.platform} go cannot run on {host[0]}/{host[1]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-        env.update({"GOROOT": str(root), "GOTOOLCHAIN": "local", "GOENV": "off"})
-        try:
-            out = subprocess.run(
-                [str(go), "version"],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=60,
-                check=False,
-                cwd=tempfile.gettempdir(),
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise ArchiveError(f"bin/go version did not run: {error}") from None
-        words = out.stdout.split()
-        reported = words[2] if len(words) >= 3 and words[:2] == ["go", "version"] else None
-        if out.returncode != 0 or reported != go_name(version):
-            said = out.stdout.strip() or out.stderr.strip() or f"exit {out.returncode}"
+        if self.store.suffix:  # another platform's SDK (sdk.os, sdk.arch)
+            return f"skipped: a {self.platform} go cannot run on this machine"
+        reported, said = reported_version(go, root)
+        if reported != go_name(version):
             raise ArchiveError(f"bin/go version: expected {go_name(version)}, got {said!r}")
-        return out.stdout.strip()
+        return said
 
 
 def _size(path: Path) -> str:
@@ -415,11 +398,3 @@ def _size(path: Path) -> str:
         return format_size(path.stat().st_size)
     except OSError:
         return ""
-
-
-def _host() -> tuple[str, str]:
-    try:
-        host = detect()
-    except UsageError:
-        return ("", "")
-    return (host.goos, host.goarch)
