@@ -12,6 +12,7 @@ import psutil
 
 from tasks.engine.claims import parse_bytes
 from tasks.engine.errors import UsageError
+from tasks.engine.trace import format_bytes
 
 MIB = 1024**2
 RESERVE_FLOOR = 256 * MIB
@@ -70,25 +71,31 @@ def detect(
     if memory_limit is not None and memory_limit[0] < available:
         figure, figure_source = memory_limit[0], memory_limit[1]
     else:
-        figure, figure_source = available, f"psutil available {_size(available)}"
+        figure, figure_source = available, f"psutil available {format_bytes(available)}"
     # Shares of the machine are of what it has, not of what happens to be free right now.
     machine_bytes = min(total, memory_limit[0]) if memory_limit is not None else total
 
     if reserve_value is None:
         kept = max(RESERVE_FLOOR, int(figure * RESERVE_SHARE))
-        reserve_source = f"{_size(kept)}, the larger of 256M and 5% of {_size(figure)}"
+        reserve_source = (
+            f"{format_bytes(kept)}, the larger of 256M and 5% of {format_bytes(figure)}"
+        )
     else:
         kept = _parse_reserve(reserve_value, reserve_what, figure)
-        reserve_source = _described(reserve_what, reserve_value, _size(kept), _size(figure))
+        reserve_source = _described(
+            reserve_what, reserve_value, format_bytes(kept), format_bytes(figure)
+        )
 
     if memory_value is None:
         # A fixed 256M reserve could eat a small container whole; keeping half lets work start.
         usable = max(figure - kept, figure // 2)
-        memory_source = f"{figure_source}, less reserve {_size(kept)}"
+        memory_source = f"{figure_source}, less reserve {format_bytes(kept)}"
     else:
         # A figure the user gave is what they want used; the reserve still holds back new starts.
         usable = parse_memory(memory_value, memory_what, machine_bytes)
-        memory_source = _described(memory_what, memory_value, _size(usable), _size(machine_bytes))
+        memory_source = _described(
+            memory_what, memory_value, format_bytes(usable), format_bytes(machine_bytes)
+        )
     sources = {"cpus": cpus_source, "memory": memory_source, "reserve": reserve_source}
     return Capacity(cpus=found_cpus, memory=usable, reserve=kept, sources=sources)
 
@@ -163,11 +170,11 @@ def cgroup_memory_limit(cgroup_root: Path, proc_self_cgroup: Path) -> tuple[int,
     for directory, rel in _v2_dirs(cgroup_root, proc_self_cgroup):
         limit = _limit(_read(directory / "memory.max"))
         if limit is not None:
-            found.append((limit, f"cgroup v2 {rel}memory.max {_size(limit)}"))
+            found.append((limit, f"cgroup v2 {rel}memory.max {format_bytes(limit)}"))
     for directory, rel in _v1_dirs(cgroup_root, proc_self_cgroup, "memory"):
         limit = _limit(_read(directory / "memory.limit_in_bytes"))
         if limit is not None:
-            found.append((limit, f"cgroup v1 {rel}memory.limit_in_bytes {_size(limit)}"))
+            found.append((limit, f"cgroup v1 {rel}memory.limit_in_bytes {format_bytes(limit)}"))
     return min(found, key=lambda pair: pair[0]) if found else None
 
 
@@ -275,11 +282,3 @@ def _v1_dirs(
                 for directory, rel in _walk_up(mount, path):
                     yield directory, f"{name}/{rel}"
                 break
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("T", 1024**4), ("G", 1024**3), ("M", MIB), ("K", 1024)):
-        if n >= scale:
-            value = n / scale
-            return (f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}") + unit
-    return f"{n}B"
