@@ -26,6 +26,7 @@ from tasks.go.modules import discover
 from tasks.go.proxycheck import proxy_findings, unknown_names
 from tasks.go.redact import has_credentials
 from tasks.go.sdk.configure import store_of
+from tasks.go.staged import GitError, toplevel
 from tasks.go.toolchain import Toolchain, find_toolchain, reported_version
 from tasks.go.version import GoVersion, VersionError
 from tasks.paths import project_root
@@ -193,27 +194,15 @@ def _git(root: Path) -> Iterator[Finding]:
     if shutil.which("git") is None:
         yield "fail", "git: not found on PATH (builds read the commit from git)"
         return
-    out = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--show-toplevel"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode == 0:
-        yield "ok", f"git: repository at {out.stdout.strip()}"
-    elif "dubious ownership" in out.stderr:
-        yield (
-            "fail",
-            (
-                f"git: refuses {root}: dubious ownership (another user owns it); if you trust it:"
-                f" git config --global --add safe.directory {root}"
-            ),
-        )
-    elif "not a git repository" in out.stderr:
+    try:
+        top = toplevel(root)
+    except GitError as error:  # the dubious-ownership refusal comes with its fix
+        yield "fail", f"git: {error}"
+        return
+    if top is None:
         yield "warn", f"git: {root} is not in a git repository: builds stamp version 'unknown'"
     else:
-        said = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
-        yield "fail", f"git: cannot read {root}: {said}"
+        yield "ok", f"git: repository at {top}"
 
 
 def _capacity(settings: Settings | None) -> Iterator[Finding]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import git
 
 from tasks.engine.errors import UsageError
+from tasks.go.staged import GitError, toplevel
 
 UNKNOWN = "unknown"
 
@@ -49,14 +49,11 @@ def read_vcs(directory: Path) -> VcsInfo | None:
 
 
 def _check_ownership(top: Path) -> None:
-    out = subprocess.run(
-        ["git", "-C", str(top), "rev-parse", "--git-dir"], capture_output=True, text=True
-    )
-    if "dubious ownership" in out.stderr:
-        raise UsageError(
-            f"git refuses {top}: dubious ownership (owned by another user); if you trust it:"
-            f" git config --global --add safe.directory {top}"
-        )
+    """git's own refusal (dubious ownership), as staged.git words it, stops the build."""
+    try:
+        toplevel(top)
+    except GitError as error:
+        raise UsageError(str(error)) from None
 
 
 def go_quote(value: str, what: str) -> str:
