@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from invoke.context import Context
@@ -11,15 +10,11 @@ from tasks.context import go, module_header, module_of, settings_of, toolchain_o
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.files import locked
 from tasks.engine.threads import map_in_task
-from tasks.go.artifacts import (
-    binary_name,
-    differing_files,
-    short_name,
-    swap_in,
-    write_sha256sums,
-)
+from tasks.go import dist as dist_folder
+from tasks.go.artifacts import SUMS, binary_name, differing_files, short_name
 from tasks.go.buildinfo import read_vcs, version_ldflags
 from tasks.go.modules import Module
+from tasks.go.sdk.store import remove_tree
 from tasks.paths import dist_dir, state_dir
 
 
@@ -39,26 +34,34 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
     assert module is not None
     mod = module_of(c, module)
     module_header(c, "build", mod)
+    root = settings_of(c.config).root
+    dist, lock = dist_dir(root), state_dir(root) / "dist.lock"
+    # What a killed build left (a half-done swap, scratch folders) goes first, even if
+    # this build then fails: dist/ is whole again after any run.
+    with locked(lock):
+        _tidy(dist)
     packages = main_packages(c, mod)
     if not packages:
         console.info("no main package: nothing to build")
         return
-    dist = dist_dir(settings_of(c.config).root)
-    dist.mkdir(parents=True, exist_ok=True)
     # Build into a scratch folder inside dist/ and swap it in, so a failed build
     # never leaves dist/ half-written.
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=dist) as scratch:
-        built = _build_matrix(c, mod, packages, Path(scratch))
+    with dist_folder.scratch(dist) as scratch:
+        built = _build_matrix(c, mod, packages, scratch / "out")
         if verify:
-            _verify(c, mod, packages, Path(scratch))
+            _verify(c, mod, packages, scratch)
         # Another run (a second `inv ci`, another module's build) may swap at the same time.
-        with locked(state_dir(settings_of(c.config).root) / "dist.lock"):
-            for folder in sorted(Path(scratch).iterdir()):
-                swap_in(folder, dist / folder.name)
-            sums = write_sha256sums(dist)
+        with locked(lock):
+            _tidy(dist)  # a build killed since we began
+            dist_folder.swap_in(scratch / "out", dist)
     for path in built:
         console.ok(f"{mod.rel}: dist/{path}")
-    console.info(f"checksums: dist/{sums.name}")
+    console.info(f"checksums: dist/{SUMS}")
+
+
+def _tidy(dist: Path) -> None:
+    for line in dist_folder.tidy(dist):
+        console.warn(line)
 
 
 def main_packages(c: Context, mod: Module) -> list[str]:
@@ -125,12 +128,15 @@ def _build_matrix(
     return [out for out in built if out is not None]
 
 
-def _verify(c: Context, mod: Module, packages: list[str], first: Path) -> None:
+def _verify(c: Context, mod: Module, packages: list[str], scratch: Path) -> None:
     """Rebuild into another folder from an empty build cache and compare every byte."""
-    with tempfile.TemporaryDirectory(prefix="gotasks-verify-") as second:
-        cache = {"GOCACHE": str(Path(second) / "gocache")}
-        _build_matrix(c, mod, packages, Path(second) / "out", cache)
-        differ = differing_files(first, Path(second) / "out")
+    # In the build's own scratch folder, not /tmp: a killed build's cache (hundreds of MB)
+    # goes with the rest of what it left.
+    second = scratch / "verify"
+    cache = {"GOCACHE": str(second / "gocache")}
+    _build_matrix(c, mod, packages, second / "out", cache)
+    differ = differing_files(scratch / "out", second / "out")
+    remove_tree(second)
     if differ:
         raise TaskFailed(
             f"build {mod.rel}: not reproducible; differs between two builds: " + ", ".join(differ)

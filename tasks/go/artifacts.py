@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from pathlib import Path
 
 from tasks.engine.files import atomic_write_text
 
 _MAJOR_VERSION = re.compile(r"^v[0-9]+$")
+SUMS = "SHA256SUMS"
 
 
 def short_name(import_path: str) -> str:
@@ -41,7 +41,7 @@ def write_sha256sums(dist: Path) -> Path:
         if path.relative_to(dist).parts[0].startswith("."):
             continue  # a build's scratch folder, ours or a concurrent one's
         lines.append(f"{sha256_file(path)}  {path.relative_to(dist).as_posix()}\n")
-    target = dist / "SHA256SUMS"
+    target = dist / SUMS
     atomic_write_text(target, "".join(lines))
     return target
 
@@ -55,16 +55,3 @@ def differing_files(a: Path, b: Path) -> list[str]:
         if sha256_file(a / name) != sha256_file(b / name):
             differ.append(str(name))
     return differ
-
-
-def swap_in(folder: Path, target: Path) -> None:
-    """Put `folder` at `target`: the old one is renamed aside first and removed last, so an
-    interruption leaves either the old folder or the new one, never neither."""
-    old = target.with_name(f".old-{target.name}")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    folder.rename(target)
-    if old.exists():
-        shutil.rmtree(old)

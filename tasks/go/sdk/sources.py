@@ -20,7 +20,7 @@ from tasks.go.redact import redact
 from tasks.go.sdk.fetch import Progress, SourceError, download, fetch_json
 from tasks.go.sdk.platform import Platform
 from tasks.go.sdk.releases import IndexFormatError, Release, go_name, parse_index
-from tasks.go.sdk.store import SdkStore, remove_tree
+from tasks.go.sdk.store import SdkStore, remove_tree, tree_bytes
 from tasks.go.version import GoVersion, VersionError
 
 TOOLCHAIN_MODULE = "golang.org/toolchain"
@@ -175,7 +175,7 @@ class ProxySource:
                 except subprocess.TimeoutExpired:
                     check_stop()
                     if progress is not None:
-                        progress(_tree_bytes(modcache / "cache" / "download"), 0)
+                        progress(tree_bytes(modcache / "cache" / "download"), 0)
         except BaseException:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -249,12 +249,3 @@ class ProxySource:
         finally:
             remove_tree(modcache)
         return sha256_file(part)
-
-
-def _tree_bytes(folder: Path) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-    return total

@@ -3,6 +3,7 @@ and the cache of verified archives."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -157,3 +158,13 @@ def remove_tree(path: Path) -> None:
         path.unlink()
     elif path.exists():
         shutil.rmtree(path, onerror=make_writable)
+
+
+def tree_bytes(folder: Path) -> int:
+    """The bytes of the files under `folder` (those that vanish meanwhile count nothing)."""
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
