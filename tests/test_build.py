@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
+import random
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 import pytest
-from conftest import Project, require_go
+from conftest import Project, clean_env, require_go
+
+from tasks.engine import owners
 
 MakeProject = Callable[..., Project]
 
@@ -452,3 +462,208 @@ def test_checksums_ignore_a_killed_builds_scratch_folder(make_project: MakeProje
     (leftover / "hello").write_bytes(b"half a binary")
     ok(project.inv("build"))
     assert ".build-killed" not in (project.root / "dist" / "SHA256SUMS").read_text()
+
+
+# --- kills: dist/ holds the whole previous build or the whole new one
+
+KILL_HOOK = "GOTASKS_TEST_DIST_KILL_AFTER"  # read only by tasks/go/dist.py's swap steps
+RECOVERED = re.compile(r"^.*dist: (finished|undid) the swap of a build killed.*$", re.MULTILINE)
+
+
+def other_target() -> str:
+    return "linux/arm64" if host_target() != "linux/arm64" else "linux/amd64"
+
+
+@dataclass
+class TwoBuilds:
+    """A project whose dist/ holds the build of one commit (saved aside, to be put back
+    before each attempt) while HEAD is a later commit: every build from now is the new one."""
+
+    project: Project
+    saved: Path
+    old: dict[str, bytes]
+    new: dict[str, bytes]
+    commits: dict[str, str]  # "old"/"new" -> the commit stamped into that build's binaries
+    seconds: float  # how long the new build took
+
+    def put_back_old(self) -> None:
+        dist = self.project.root / "dist"
+        shutil.rmtree(dist, ignore_errors=True)
+        shutil.copytree(self.saved, dist, symlinks=True)
+
+    def check(self) -> tuple[str, str]:
+        """A later run (one that fails: its swap must not hide what the recovery did), then
+        which build dist/ holds, and what that run said."""
+        broken = self.project.write("hello/greet/broken.go", "package greet\n\nfunc {\n")
+        try:
+            result = self.project.inv("build")
+        finally:
+            broken.unlink()
+        assert result.returncode == 1, f"{result.stdout}\n{result.stderr}"
+        return self.whole(), result.stdout + result.stderr
+
+    def whole(self) -> str:
+        dist = self.project.root / "dist"
+        now = dist_files(self.project)
+        assert now in (self.old, self.new), f"neither the old build nor the new: {sorted(now)}"
+        assert not [p.name for p in dist.iterdir() if p.name.startswith(".")]
+        check = subprocess.run(
+            ["sha256sum", "--strict", "-c", "SHA256SUMS"],
+            cwd=dist,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        which = "new" if now == self.new else "old"
+        assert version_of(host_binary(self.project))["commit"] == self.commits[which]
+        return which
+
+
+@pytest.fixture
+def two_builds(make_project: MakeProject) -> TwoBuilds:
+    project = adopted(make_project, [host_target(), other_target()])
+    ok(project.inv("build"))
+    old_commit = project.git("rev-parse", "HEAD")
+    saved = project.root.parent / "old-dist"
+    shutil.copytree(project.root / "dist", saved, symlinks=True)
+    old = dist_files(project)
+    project.write("hello/README.md", "a new commit: another version in every binary\n")
+    new_commit = project.commit_all("the new build")
+    started = time.monotonic()
+    ok(project.inv("build"))
+    seconds = time.monotonic() - started
+    new = dist_files(project)
+    assert version_of(host_binary(project))["commit"] == new_commit != old_commit
+    return TwoBuilds(project, saved, old, new, {"old": old_commit, "new": new_commit}, seconds)
+
+
+@pytest.mark.e2e
+def test_a_build_killed_at_any_step_of_its_swap_leaves_a_whole_dist(two_builds: TwoBuilds) -> None:
+    project = two_builds.project
+    outcomes = []
+    for step in range(1, 100):
+        two_builds.put_back_old()
+        killed = project.inv("build", env={KILL_HOOK: str(step)})
+        if killed.returncode == 0:
+            break
+        assert killed.returncode == -signal.SIGKILL, f"{killed.stdout}\n{killed.stderr}"
+        pending = (project.root / "dist" / ".swap.json").exists()
+        outcome, said = two_builds.check()
+        outcomes.append(outcome)
+        recovered = RECOVERED.findall(said)
+        if pending:
+            # one line, saying which way it went
+            assert recovered == [{"old": "undid", "new": "finished"}[outcome]], said
+        else:
+            assert recovered == [], said
+        assert "scratch folder(s) of killed builds" in said
+    # the journal; two targets set aside and put in; SHA256SUMS; two set-aside removed;
+    # the journal removed: then the build ran through
+    assert step == 1 + 2 * 2 + 1 + 2 + 1 + 1, f"the swap took {step - 1} steps"
+    assert outcomes[0] == "old" and outcomes[-1] == "new"
+    assert two_builds.whole() == "new"
+
+
+@pytest.mark.e2e
+def test_inv_build_sigkilled_at_random_moments_leaves_a_whole_dist(
+    two_builds: TwoBuilds,
+) -> None:
+    project = two_builds.project
+    moments = random.Random(os.getpid())
+    for _ in range(3):
+        two_builds.put_back_old()
+        build = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "build"],
+            cwd=project.root,
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            build.wait(timeout=moments.uniform(0, two_builds.seconds * 1.2))
+        except subprocess.TimeoutExpired:
+            build.kill()  # SIGKILL, to inv alone: what it started is left running
+            build.wait()
+        end_group(build.pid)  # before the check run, so no go writes into dist/ after it
+        two_builds.check()
+
+
+def end_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def ended_owner_record() -> str:
+    """pid-start-host of a real process that has ended, as a scratch folder's name holds it."""
+    sleeper = subprocess.Popen(["sleep", "600"])
+    started = round(psutil.Process(sleeper.pid).create_time(), 2)
+    sleeper.kill()
+    sleeper.wait()
+    return owners.Owner(sleeper.pid, started, owners.me().host).record
+
+
+def dist_lock_is_free(project: Project) -> bool:
+    with (project.root / ".gotasks" / "dist.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return True
+
+
+@pytest.mark.e2e
+def test_a_dead_builds_scratch_is_removed_and_a_running_ones_kept(
+    make_project: MakeProject,
+) -> None:
+    project = adopted(make_project)
+    ok(project.inv("build"))
+    dist = project.root / "dist"
+    for _ in range(5):
+        running = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "build"],
+            cwd=project.root,
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        theirs: list[Path] = []
+        while not theirs and running.poll() is None:
+            theirs = list(dist.glob(f".build-{running.pid}-*"))
+            time.sleep(0.01)
+        if not theirs:  # done before we looked
+            ok_exit(running)
+            continue
+        # Stopped (alive, its scratch folder in use) while it builds, not while it swaps.
+        os.killpg(running.pid, signal.SIGSTOP)
+        if dist_lock_is_free(project):
+            break
+        os.killpg(running.pid, signal.SIGCONT)
+        ok_exit(running)
+    else:
+        pytest.fail("never caught a build between its scratch folder and its swap")
+    try:
+        dead = dist / f".build-{ended_owner_record()}-0badcafe" / "out" / folder(host_target())
+        dead.mkdir(parents=True)
+        (dead / "hello").write_bytes(b"half a binary")
+        result = ok(project.inv("build"))
+        assert "removed 1 scratch folder(s) of killed builds" in result.stdout + result.stderr
+        assert [p.name for p in dist.iterdir() if p.name.startswith(".")] == [theirs[0].name]
+    finally:
+        os.killpg(running.pid, signal.SIGCONT)
+    ok_exit(running)
+    assert not [p.name for p in dist.iterdir() if p.name.startswith(".")]
+
+
+def ok_exit(process: subprocess.Popen[bytes]) -> None:
+    assert process.wait(timeout=600) == 0
