@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from invoke.context import Context
@@ -15,7 +16,7 @@ from tasks.go.artifacts import SUMS, binary_name, differing_files, short_name
 from tasks.go.buildinfo import read_vcs, version_ldflags
 from tasks.go.modules import Module
 from tasks.go.sdk.store import remove_tree
-from tasks.paths import dist_dir, state_dir
+from tasks.paths import dist_dir, dist_lock
 
 
 @task(
@@ -35,10 +36,10 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
     mod = module_of(c, module)
     module_header(c, "build", mod)
     root = settings_of(c.config).root
-    dist, lock = dist_dir(root), state_dir(root) / "dist.lock"
+    dist, lock = dist_dir(root), dist_lock(root)
     # What a killed build left (a half-done swap, scratch folders) goes first, even if
     # this build then fails: dist/ is whole again after any run.
-    with locked(lock):
+    with _dist_locked(lock):
         _tidy(dist)
     packages = main_packages(c, mod)
     if not packages:
@@ -51,12 +52,16 @@ def build(c: Context, verify: bool = False, module: str | None = None) -> None:
         if verify:
             _verify(c, mod, packages, scratch)
         # Another run (a second `inv ci`, another module's build) may swap at the same time.
-        with locked(lock):
+        with _dist_locked(lock):
             _tidy(dist)  # a build killed since we began
             dist_folder.swap_in(scratch / "out", dist)
     for path in built:
         console.ok(f"{mod.rel}: dist/{path}")
     console.info(f"checksums: dist/{SUMS}")
+
+
+def _dist_locked(lock: Path) -> AbstractContextManager[None]:
+    return locked(lock, lambda: console.info(f"waiting for {lock}: another run is changing dist/"))
 
 
 def _tidy(dist: Path) -> None:

@@ -21,3 +21,8 @@ def state_dir(root: Path) -> Path:
 
 def dist_dir(root: Path) -> Path:
     return root / "dist"
+
+
+def dist_lock(root: Path) -> Path:
+    """Held while dist/ changes (a swap, the recovery from a killed one, cleaning up)."""
+    return state_dir(root) / "dist.lock"
