@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from tasks.engine import owners
+from tasks.engine.errors import UsageError
 from tasks.go import dist as dist_folder
 
 # --- owner records
@@ -275,7 +276,7 @@ def test_a_swap_that_fails_puts_the_old_build_back(
 ) -> None:
     saved, old, _ = builds
     dist = fresh(saved, tmp_path / "dist")
-    # b cannot be set aside: something (not ours to remove) has that name already.
+    # b cannot be set aside: a folder is in the way under the name it would take.
     (dist / ".old-b" / "keep").mkdir(parents=True)
     with dist_folder.scratch(dist) as scratch:
         for target in ("a", "b", "c"):
@@ -300,3 +301,16 @@ def test_a_target_set_aside_by_a_gotasks_without_the_journal_is_put_back(
     assert snapshot(dist) == old
     assert not [p.name for p in dist.iterdir() if p.name.startswith(".")]
     sums_check(dist)
+
+
+def test_a_journal_spoiled_by_hand_is_a_one_line_usage_error(
+    tmp_path: Path, builds: tuple[Path, dict[str, str], dict[str, str]]
+) -> None:
+    saved, old, _ = builds
+    dist = fresh(saved, tmp_path / "dist")
+    (dist / dist_folder.JOURNAL).write_text('{"source": ".build-x/out"}\n')
+    with pytest.raises(UsageError) as raised:
+        dist_folder.tidy(dist)
+    assert str(dist / dist_folder.JOURNAL) in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert snapshot(dist) == {**old, dist_folder.JOURNAL: '{"source": ".build-x/out"}\n'}
