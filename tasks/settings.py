@@ -322,7 +322,7 @@ def _load_env(root: Path, env: str, environ: Mapping[str, str]) -> Settings:
     doc, files = Document(), []
     for name in ("base", env):
         path = folder / f"{name}.yaml"
-        if path.exists():
+        if path.exists() or path.is_symlink():  # a dangling link is refused, not skipped
             label = os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
             label = label if not label.startswith("..") else str(path)
             doc = merge(doc, load(path, label, environ))

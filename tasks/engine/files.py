@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,3 +53,53 @@ def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[No
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class NotRegularFile(OSError):
+    """A config or state file that is a FIFO, a device, a folder, or a dangling or looping
+    link: reading it would hang, never end or fail later; the message says which it is."""
+
+    def __init__(self, path: StrPath, what: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file: {what}", os.fspath(path))
+
+
+def read_regular_bytes(path: StrPath) -> bytes:
+    """The bytes of a regular file (through any symlinks); NotRegularFile for anything else,
+    FileNotFoundError when there is nothing at all under that name."""
+    path = os.fspath(path)
+    try:
+        info = os.stat(path)  # follows links: the target is what would be read
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise NotRegularFile(path, f"a dangling symlink to {os.readlink(path)}") from None
+        raise
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise NotRegularFile(path, "a symlink loop") from None
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFile(path, _kind(info.st_mode))
+    # O_NONBLOCK: a FIFO swapped in after the stat opens at once instead of waiting for a
+    # writer; the fstat below then refuses it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, _kind(mode))
+        return handle.read()
+
+
+def read_regular_text(path: StrPath) -> str:
+    """read_regular_bytes as UTF-8 text (UnicodeDecodeError if it is not)."""
+    return read_regular_bytes(path).decode("utf-8")
+
+
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), f"file type {stat.S_IFMT(mode):o}")

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.engine.files import StrPath, atomic_write_text
+from tasks.engine import console
+from tasks.engine.errors import describe
+from tasks.engine.files import NotRegularFile, StrPath, atomic_write_text, read_regular_bytes
 
 FORMAT_VERSION = 1
 # Enough runs to outvote one slow outlier, few enough to follow a task that changes.
@@ -23,6 +25,11 @@ WINDOW = 10
 # A task killed for its memory did use what it peaked at: the next run must know it.
 COUNTED_STATUSES = frozenset({"ok", "failed", "killed"})
 MIN_CPUS = 0.1
+# What a sample may hold: anything past these is a damaged file, not a measurement (a
+# peak_rss of 1e308 would overflow every estimate made from it).
+MAX_DURATION = 7 * 24 * 3600.0
+MAX_PEAK_RSS = 2**50  # 1 PiB
+MAX_CPU_SECONDS = MAX_DURATION * 1024
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ class History:
         """The history at path; missing, empty, corrupt or of another version: empty."""
         path = Path(path)
         try:
-            if not path.exists():
+            if not path.exists() and not path.is_symlink():  # a dangling link is damage
                 return cls()
             try:
                 with _locked(path):
@@ -107,9 +114,9 @@ class History:
             if rec.status not in COUNTED_STATUSES:
                 continue
             sample = Sample(
-                duration=_non_negative(rec.duration),
-                peak_rss=max(0, int(rec.peak_rss)),
-                cpu_seconds=_non_negative(rec.cpu_seconds),
+                duration=min(_non_negative(rec.duration), MAX_DURATION),
+                peak_rss=min(max(0, int(rec.peak_rss)), MAX_PEAK_RSS),
+                cpu_seconds=min(_non_negative(rec.cpu_seconds), MAX_CPU_SECONDS),
             )
             self._samples[rec.name] = [*self._samples.get(rec.name, []), sample][-WINDOW:]
             self._pending.setdefault(rec.name, []).append(sample)
@@ -158,49 +165,76 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
+    """The samples in the file; a damaged file is set aside (kept_corrupt) with one warning,
+    keeping whatever samples in it are sound, so that no run ever fails on it again."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular_bytes(path)
     except FileNotFoundError:
+        return {}
+    except NotRegularFile as error:
+        _quarantine(path, error.strerror or "not a regular file", keep_corrupt)
         return {}
     if not raw.strip():
         return {}
     try:
         doc = json.loads(raw)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         doc = None
     if not isinstance(doc, dict) or (
         doc.get("version") == FORMAT_VERSION and not isinstance(doc.get("tasks"), dict)
     ):
-        if keep_corrupt:
-            # Kept for a look at what went wrong; the next save starts afresh beside it.
-            os.replace(path, path.with_name(path.name + ".corrupt"))
+        _quarantine(path, "not a history file", keep_corrupt)
         return {}
     if doc.get("version") != FORMAT_VERSION:
         return {}
     tasks: dict[str, list[Sample]] = {}
+    invalid = 0
     for name, entries in doc["tasks"].items():
-        samples = [s for s in map(_sample, entries if isinstance(entries, list) else []) if s]
+        parsed = [_sample(entry) for entry in (entries if isinstance(entries, list) else [None])]
+        invalid += parsed.count(None)
+        samples = [s for s in parsed if s is not None]
         if samples:
             tasks[name] = samples[-WINDOW:]
+    if invalid:
+        _quarantine(path, f"{invalid} invalid sample(s)", keep_corrupt)
     return tasks
+
+
+def _quarantine(path: Path, reason: str, move: bool) -> None:
+    """Kept for a look at what went wrong, under a name no run reads; the next save starts
+    afresh beside it. Without the lock (move=False) nothing is moved, only said."""
+    aside = path.with_name(path.name + ".corrupt")
+    if not move:
+        console.warn(f"{path}: {reason}; ignored")
+        return
+    try:
+        os.replace(path, aside)
+    except OSError as error:
+        console.warn(f"{path}: {reason}; ignored (cannot set it aside: {describe(error)})")
+        return
+    console.warn(f"{path}: {reason}; set aside as {aside.name}, its sound samples kept")
 
 
 def _sample(entry: Any) -> Sample | None:
     if not isinstance(entry, dict):
         return None
-    duration, peak_rss, cpu_seconds = (
-        _number(entry.get(k)) for k in ("duration", "peak_rss", "cpu_seconds")
-    )
+    duration = _number(entry.get("duration"), MAX_DURATION)
+    peak_rss = _number(entry.get("peak_rss"), MAX_PEAK_RSS)
+    cpu_seconds = _number(entry.get("cpu_seconds"), MAX_CPU_SECONDS)
     if duration is None or peak_rss is None or cpu_seconds is None:
         return None
     return Sample(duration=duration, peak_rss=int(peak_rss), cpu_seconds=cpu_seconds)
 
 
-def _number(value: Any) -> float | None:
-    """A finite, non-negative number from the file, else None (bool is not a number here)."""
+def _number(value: Any, limit: float) -> float | None:
+    """A finite number from 0 to limit from the file, else None (bool is not a number here)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) and value >= 0 else None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too big for a float
+        return None
+    return number if math.isfinite(number) and 0 <= number <= limit else None
 
 
 def _non_negative(value: float) -> float:
