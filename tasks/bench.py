@@ -9,7 +9,8 @@ from invoke.context import Context
 
 from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
-from tasks.engine.files import atomic_write_text
+from tasks.engine.errors import describe
+from tasks.engine.files import atomic_write_text, naming, read_regular_text
 from tasks.go.benchcompare import (
     BenchstatError,
     benchstat_available,
@@ -17,7 +18,7 @@ from tasks.go.benchcompare import (
     format_table,
     run_benchstat,
 )
-from tasks.go.benchfmt import parse
+from tasks.go.benchfmt import BenchResult, parse
 from tasks.go.buildinfo import read_vcs
 from tasks.go.modules import Module
 from tasks.paths import state_dir
@@ -59,6 +60,7 @@ def bench(
     runs = count or config["count"]
     # --against is checked before minutes of benchmarks, not after.
     chosen = _chosen_baseline(_runs_folder(c, mod), against) if against else None
+    chosen_run = (chosen, _read_run(chosen)) if chosen else None
     module_header(c, "bench", mod, f", -count {runs}")
     args = [
         "test",
@@ -81,13 +83,13 @@ def bench(
         return
     saved = _save(c, mod, result.stdout)
     console.info(f"saved: {saved}")
-    if chosen == saved:  # the run chosen was this commit's, now kept as ~prev
-        chosen = saved.with_name(f"{saved.stem}~prev.txt")
-    baseline = chosen or _previous(saved)
+    if chosen_run and chosen_run[0] == saved:  # the run chosen was this commit's, now ~prev
+        chosen_run = (saved.with_name(f"{saved.stem}~prev.txt"), chosen_run[1])
+    baseline = chosen_run or _previous(saved)
     if baseline is None:
         console.info("no earlier run for this env and module: this run is the baseline")
         return
-    _compare(baseline, saved, float(config["alpha"]))
+    _compare(baseline, (saved, parse(result.stdout)), float(config["alpha"]))
 
 
 def _save(c: Context, mod: Module, output: str) -> Path:
@@ -106,10 +108,19 @@ def _save(c: Context, mod: Module, output: str) -> Path:
     }
     text = "".join(f"{k}: {v}\n" for k, v in header.items()) + output
     path = _runs_folder(c, mod) / f"{key}.txt"
-    if path.exists():
-        # A rerun at the same commit keeps the run before it, so there is still a baseline.
-        os.replace(path, path.with_name(f"{key}~prev.txt"))
-    atomic_write_text(path, text)
+    # The new run is written whole (under a name no glob of *.txt sees) before anything
+    # moves: a full disk leaves the older runs as they were. A rerun at the same commit
+    # then keeps the run before it as ~prev, so there is still a baseline.
+    staged = path.with_name(f".{key}.txt.new")
+    with naming(path):
+        atomic_write_text(staged, text)
+        try:
+            if path.exists() or path.is_symlink():
+                os.replace(path, path.with_name(f"{key}~prev.txt"))
+            os.replace(staged, path)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
     return path
 
 
@@ -121,23 +132,69 @@ def _runs_folder(c: Context, mod: Module) -> Path:
 def _chosen_baseline(folder: Path, against: str) -> Path:
     """--against: a file, or the saved run whose name starts with it (a commit prefix)."""
     wanted = Path(against)
-    if wanted.is_file():
-        return wanted
-    runs = sorted(folder.glob("*.txt"))
+    if wanted.exists() or wanted.is_symlink():
+        return wanted  # read (and refused if it is no run) before the benchmarks start
+    runs = _saved_runs(folder)
     matches = [p for p in runs if p.stem.startswith(against)]
     if not matches:
-        known = ", ".join(p.stem for p in runs) or "none"
+        known = ", ".join(p.stem for p in sorted(runs)) or "none"
         raise UsageError(f"--against {against!r}: no saved run matches; saved in {folder}: {known}")
     exact = [p for p in matches if p.stem == against]
-    return exact[0] if exact else max(matches, key=lambda p: p.stat().st_mtime_ns)
+    return exact[0] if exact else max(matches, key=runs.__getitem__)
 
 
-def _previous(saved: Path) -> Path | None:
-    others = [p for p in saved.parent.glob("*.txt") if p != saved]
-    return max(others, key=lambda p: p.stat().st_mtime_ns) if others else None
+def _saved_runs(folder: Path) -> dict[Path, int]:
+    """The saved runs in folder with their mtimes; an entry that cannot even be stat'ed (a
+    dangling or looping link) is set aside, so it fails no later run."""
+    runs: dict[Path, int] = {}
+    for path in folder.glob("*.txt"):
+        try:
+            runs[path] = path.stat().st_mtime_ns
+        except OSError as error:
+            _set_aside(path, describe(error))
+    return runs
 
 
-def _compare(baseline: Path, current: Path, alpha: float) -> None:
+def _previous(saved: Path) -> tuple[Path, list[BenchResult]] | None:
+    """The newest sound saved run other than `saved`; damaged ones met on the way are set
+    aside with a warning and the next newest is taken."""
+    runs = _saved_runs(saved.parent)
+    for path in sorted((p for p in runs if p != saved), key=runs.__getitem__, reverse=True):
+        try:
+            return path, _read_run(path)
+        except UsageError as error:
+            _set_aside(path, str(error).removeprefix(f"{path}: "))
+    return None
+
+
+def _read_run(path: Path) -> list[BenchResult]:
+    """A saved run's results; UsageError (naming the file) if it is not one: not a regular
+    file, not UTF-8, or without a single benchmark line."""
+    try:
+        results = parse(read_regular_text(path))
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    if not results:
+        raise UsageError(f"{path}: holds no benchmark results")
+    return results
+
+
+def _set_aside(path: Path, reason: str) -> None:
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, aside)
+    except OSError as error:
+        console.warn(f"{path}: {reason}; skipped (cannot set it aside: {describe(error)})")
+        return
+    console.warn(f"{path}: {reason}; set aside as {aside.name}")
+
+
+def _compare(
+    old_run: tuple[Path, list[BenchResult]], new_run: tuple[Path, list[BenchResult]], alpha: float
+) -> None:
+    (baseline, old), (current, new) = old_run, new_run
     console.info(f"baseline: {baseline}")
     if benchstat_available():
         try:
@@ -154,8 +211,6 @@ def _compare(baseline: Path, current: Path, alpha: float) -> None:
         f"compared with gotasks' built-in Mann-Whitney U test (alpha {alpha}; "
         "install benchstat to use it instead):"
     )
-    old = parse(baseline.read_text(encoding="utf-8"))
-    new = parse(current.read_text(encoding="utf-8"))
     table = format_table(
         compare(old, new, alpha=alpha), old_label=baseline.stem, new_label=current.stem
     )

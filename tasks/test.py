@@ -10,6 +10,7 @@ from invoke.context import Context
 
 from tasks.context import go, module_header, module_of, settings_of
 from tasks.engine import TaskFailed, UsageError, console, task
+from tasks.engine.files import naming
 from tasks.go.junit import write_junit
 from tasks.go.modules import Module
 from tasks.go.testjson import TestRun, summary_lines
@@ -139,7 +140,8 @@ def _write_junit(path: Path, lines: list[str]) -> None:
         merged = TestRun()
         merged.feed_lines(collected)
         merged.finish()
-        write_junit(merged, path)
+        with naming(path):  # a full disk names the report, not just the error
+            write_junit(merged, path)
     console.info(f"JUnit XML: {path}")
 
 

@@ -103,3 +103,15 @@ def _kind(mode: int) -> str:
         (stat.S_ISSOCK, "a socket"),
     )
     return next((name for test, name in kinds if test(mode)), f"file type {stat.S_IFMT(mode):o}")
+
+
+@contextmanager
+def naming(path: StrPath) -> Iterator[None]:
+    """An OSError in the block that names no file (a write or fsync on a full disk says only
+    "No space left on device") names `path`, so describe() says which file failed."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None:
+            error.filename = os.fspath(path)
+        raise

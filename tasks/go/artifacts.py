@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from tasks.engine.files import atomic_write_text
+from tasks.engine.files import atomic_write_text, naming
 
 _MAJOR_VERSION = re.compile(r"^v[0-9]+$")
 SUMS = "SHA256SUMS"
@@ -42,7 +42,8 @@ def write_sha256sums(dist: Path) -> Path:
             continue  # a build's scratch folder, ours or a concurrent one's
         lines.append(f"{sha256_file(path)}  {path.relative_to(dist).as_posix()}\n")
     target = dist / SUMS
-    atomic_write_text(target, "".join(lines))
+    with naming(target):
+        atomic_write_text(target, "".join(lines))
     return target
 
 

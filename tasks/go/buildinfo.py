@@ -8,10 +8,14 @@ from pathlib import Path
 
 import git
 
-from tasks.engine.errors import UsageError
+from tasks.engine.errors import TaskFailed, UsageError
 from tasks.go.staged import GitError, toplevel
 
 UNKNOWN = "unknown"
+# Reading must not write: git status and describe --dirty refresh the index and so take
+# .git/index.lock, which fails on a full disk or a read-only checkout. Without the optional
+# lock git only reads; describe --dirty takes it regardless, so the dirty mark is ours.
+_READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +43,18 @@ def read_vcs(directory: Path) -> VcsInfo | None:
             if isinstance(error, ValueError):
                 return None  # no commit yet
             raise
-        # Untracked files count, as they do for Go's own vcs.modified stamp.
-        dirty = repo.is_dirty(untracked_files=True)
-        version = repo.git.describe("--tags", "--always", "--dirty", "--abbrev=12")
-        if dirty and not version.endswith("-dirty"):
-            version += "-dirty"  # describe ignores untracked files; the dirty flag does not
+        top = repo.working_tree_dir or directory
+        try:
+            # Untracked files count, as they do for Go's own vcs.modified stamp.
+            dirty = bool(repo.git.status("--porcelain", env=_READ_ONLY).strip())
+            version = repo.git.describe("--tags", "--always", "--abbrev=12", env=_READ_ONLY)
+        except git.GitCommandError as error:
+            # gitpython's stderr reads "\n  stderr: '<what git said>'"
+            said = str(error.stderr).partition("stderr: ")[2].strip().strip("'").strip()
+            last = said.splitlines()[-1] if said else f"exit {error.status}"
+            raise TaskFailed(f"{top}: git {error.command[1]} failed: {last}") from None
+        if dirty:
+            version += "-dirty"
         date = head.committed_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return VcsInfo(version=version, commit=head.hexsha, commit_date=date, dirty=dirty)
 
