@@ -89,14 +89,20 @@ class History:
 
     @classmethod
     def load(cls, path: StrPath) -> History:
-        """The history at path; missing, empty, corrupt or of another version: empty."""
+        """The history at path; missing, empty or of another version: empty. A damaged file
+        is set aside (one warning) and its sound samples written back by the next save."""
         path = Path(path)
         try:
             if not path.exists() and not path.is_symlink():  # a dangling link is damage
                 return cls()
             try:
                 with _locked(path):
-                    return cls(_read(path))
+                    samples = _read(path)
+                history = cls(samples)
+                if not path.exists():
+                    # Set aside just now: its sound samples go into the next save.
+                    history._pending = {name: list(kept) for name, kept in samples.items()}
+                return history
             except OSError:
                 # No lock possible (a read-only checkout): still worth reading, never worth failing.
                 return cls(_read(path, keep_corrupt=False))
