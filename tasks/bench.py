@@ -132,7 +132,7 @@ def _runs_folder(c: Context, mod: Module) -> Path:
 def _chosen_baseline(folder: Path, against: str) -> Path:
     """--against: a file, or the saved run whose name starts with it (a commit prefix)."""
     wanted = Path(against)
-    if wanted.exists() or wanted.is_symlink():
+    if (wanted.exists() or wanted.is_symlink()) and not wanted.is_dir():
         return wanted  # read (and refused if it is no run) before the benchmarks start
     runs = _saved_runs(folder)
     matches = [p for p in runs if p.stem.startswith(against)]

@@ -230,6 +230,9 @@ from tasks.engine import task as _task
 @_task(cpu=0.1, mem="1M")
 def hello(c):
     c.run("echo hello-ran")
+
+
+ns.add_task(hello)
 """
 
 
@@ -291,8 +294,8 @@ def runs_folder(project: Project) -> Path:
 
 
 def damage(path: Path, kind: str) -> str:
-    """Replace a saved run with a damaged one; the words its warning must hold."""
-    path.unlink()
+    """Put a damaged run at path (replacing any); the words its warning must hold."""
+    path.unlink(missing_ok=True)
     if kind == "not-utf8":
         path.write_bytes(b"pkg: x\nBenchmarkSum \xff\xfe 1 ns/op\n")
         return "not UTF-8"
