@@ -10,7 +10,7 @@ from invoke.context import Context
 from tasks.context import go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.errors import describe
-from tasks.engine.files import atomic_write_text, naming, read_regular_text
+from tasks.engine.files import atomic_write_text, naming, read_regular_text, regular_stat
 from tasks.go.benchcompare import (
     BenchstatError,
     benchstat_available,
@@ -144,14 +144,16 @@ def _chosen_baseline(folder: Path, against: str) -> Path:
 
 
 def _saved_runs(folder: Path) -> dict[Path, int]:
-    """The saved runs in folder with their mtimes; an entry that cannot even be stat'ed (a
-    dangling or looping link) is set aside, so it fails no later run."""
+    """The saved runs in folder with their mtimes; an entry that is not a regular file (a
+    FIFO, a device, a dangling or looping link) is set aside, so it fails no later run."""
     runs: dict[Path, int] = {}
     for path in folder.glob("*.txt"):
         try:
-            runs[path] = path.stat().st_mtime_ns
+            runs[path] = regular_stat(path).st_mtime_ns
+        except FileNotFoundError:
+            continue  # gone since the listing (another run set it aside)
         except OSError as error:
-            _set_aside(path, describe(error))
+            _set_aside(path, error.strerror or describe(error))
     return runs
 
 

@@ -67,6 +67,21 @@ def read_regular_bytes(path: StrPath) -> bytes:
     """The bytes of a regular file (through any symlinks); NotRegularFile for anything else,
     FileNotFoundError when there is nothing at all under that name."""
     path = os.fspath(path)
+    regular_stat(path)
+    # O_NONBLOCK: a FIFO swapped in after the stat opens at once instead of waiting for a
+    # writer; the fstat below then refuses it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, _kind(mode))
+        return handle.read()
+
+
+def regular_stat(path: StrPath) -> os.stat_result:
+    """os.stat of a regular file (through any symlinks); NotRegularFile for anything else,
+    FileNotFoundError when there is nothing at all under that name."""
+    path = os.fspath(path)
     try:
         info = os.stat(path)  # follows links: the target is what would be read
     except FileNotFoundError:
@@ -79,14 +94,7 @@ def read_regular_bytes(path: StrPath) -> bytes:
         raise
     if not stat.S_ISREG(info.st_mode):
         raise NotRegularFile(path, _kind(info.st_mode))
-    # O_NONBLOCK: a FIFO swapped in after the stat opens at once instead of waiting for a
-    # writer; the fstat below then refuses it.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(path, _kind(mode))
-        return handle.read()
+    return info
 
 
 def read_regular_text(path: StrPath) -> str:
