@@ -15,7 +15,7 @@ from invoke.runners import Result
 
 from tasks.engine import console
 from tasks.engine.errors import Stopped, TaskFailed, UsageError
-from tasks.engine.run import RunOptions, on_prepare, register_dimension
+from tasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
 from tasks.go.environment import GoEnvironment, go_environment
 from tasks.go.goenvfile import default_go_env_file, with_go_env_file
 from tasks.go.modules import Module, discover, find
@@ -192,7 +192,32 @@ def run_tool(
     return result
 
 
+def run_facts(config: Config) -> list[tuple[str, str]]:
+    """What a run's report says it ran with: env, go, commit, and the command line."""
+    # Loaded only when a report asks for it: reading git costs a gitpython import.
+    from tasks.go.buildinfo import read_vcs
+    from tasks.go.redact import redact
+
+    facts: list[tuple[str, str]] = []
+    gotasks = config.get("gotasks")
+    if gotasks is not None:
+        settings = settings_of(config)
+        facts.append(("env", settings.env))
+        go_state = config.get("gotasks_go")
+        if go_state is not None:
+            toolchain, _ = toolchain_of(config)
+            facts.append(("go", f"{toolchain.version_text} ({toolchain.go})"))
+        vcs = read_vcs(settings.root)
+        if vcs is None:
+            facts.append(("commit", "none (not a git repository, or no commit yet)"))
+        else:
+            facts.append(("commit", vcs.commit + (" (dirty)" if vcs.dirty else "")))
+    facts.append(("command", redact(shlex.join(["inv", *sys.argv[1:]]))))
+    return facts
+
+
 def register() -> None:
     on_prepare(prepare_settings, "settings")
     on_prepare(prepare_toolchain, "toolchain")
     register_dimension("module", module_names)
+    register_facts(run_facts)

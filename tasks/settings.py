@@ -225,6 +225,7 @@ SPEC = Section(
                     "string", "group", matches("group|prefixed", "one of group, prefixed")
                 ),
                 "trace": Value("string", None, nullable=True),
+                "report": Value("string", None, nullable=True),
                 "pools": Value(
                     "mapping of names to integers",
                     {"lint": 2, "test": 1, "build": 2, "bench": 1},

@@ -27,10 +27,10 @@ from tasks.engine.capacity import Capacity, detect
 from tasks.engine.decorator import GoTask
 from tasks.engine.errors import UsageError
 from tasks.engine.graph import Node
-from tasks.engine.history import History, TaskRecord
+from tasks.engine.history import Estimate, History, TaskRecord
 from tasks.engine.output import CLEAR_LINE, Routing, TaskOutput, safe_write
 from tasks.engine.procs import TaskProcesses, bind, group_members
-from tasks.engine.run import RunOptions
+from tasks.engine.run import RunOptions, run_facts
 from tasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
 
 SAMPLE_SECONDS = 0.2
@@ -57,6 +57,9 @@ class Task:
     processes: TaskProcesses | None = None
     output: TaskOutput | None = None
     deps: list[Task] = field(default_factory=list)
+    declared: tuple[float, int] = (1.0, 0)  # (cores, bytes) the task itself claims
+    learned: Estimate | None = None  # what past runs measured, if any
+    stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Plan:
     trace: str | None
     history: History
     history_path: Path | None
+    report: str | None = None
 
     @classmethod
     def make(
@@ -87,6 +91,7 @@ class Plan:
             source = "--output" if options.output else "GOTASKS_OUTPUT"
             raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
+        report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
         capacity = detect(
             sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
         )
@@ -102,7 +107,9 @@ class Plan:
                 dep.job.dependents.add(task.job)
         set_priorities([t.job for t in tasks])
         limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
-        return cls(tasks, limits, capacity, keep_going, output, trace, history, history_path)
+        return cls(
+            tasks, limits, capacity, keep_going, output, trace, history, history_path, report
+        )
 
 
 def _jobs(flag: str | None, env: str | None, config: int) -> int:
@@ -124,6 +131,7 @@ def _task(node: Node, history: History, factor: float) -> Task:
     claims = task.claims if isinstance(task, GoTask) else None
     cpu = claims.cpu if claims else 1.0
     mem = claims.mem if claims else 256 * 1024**2
+    declared = (cpu, mem)
     duration = 1.0
     estimate = history.estimate(node.name)
     if estimate is not None:
@@ -140,7 +148,14 @@ def _task(node: Node, history: History, factor: float) -> Task:
         duration=duration,
     )
     timeout = claims.timeout if claims else None
-    return Task(node=node, job=job, timeout=timeout, mem_limit=int(mem * factor))
+    return Task(
+        node=node,
+        job=job,
+        timeout=timeout,
+        mem_limit=int(mem * factor),
+        declared=declared,
+        learned=estimate,
+    )
 
 
 class _Stream:
@@ -417,6 +432,7 @@ class _Runner:
                 f" {format_duration(task.timeout)}"
             )
         if reason:
+            task.stopped_at = task.start + elapsed
             threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
 
     def _interrupt(self) -> None:
@@ -516,3 +532,45 @@ class _Runner:
                 console.warn(f"could not write the trace {plan.trace}: {error.strerror}")
             else:
                 safe_write(sys.stdout, f"trace: {plan.trace}\n")
+        if plan.report:
+            self._write_report(plan.report)
+
+    def _write_report(self, path: str) -> None:
+        # Loaded only by a run that asks for a report.
+        from tasks.engine.report import ReportTask, RunReport, write_report
+
+        plan = self.plan
+        tasks = [
+            ReportTask(
+                record=record,
+                message=task.message,
+                mem_limit=task.mem_limit,
+                cpu_declared=task.declared[0],
+                mem_declared=task.declared[1],
+                cpu_learned=task.learned.cpus if task.learned else None,
+                mem_learned=task.learned.peak_rss if task.learned else None,
+                stopped_at=task.stopped_at,
+            )
+            for task, record in zip(plan.tasks, self.records, strict=True)
+        ]
+        capacity = plan.capacity
+        sources = ", ".join(f"{k} from {v}" for k, v in capacity.sources.items())
+        facts = [
+            *self._facts(),
+            ("capacity", f"{capacity.cpus:g} cores, {format_bytes(capacity.memory)} memory"),
+            ("capacity from", sources or "-"),
+            ("started", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.t0_unix))),
+        ]
+        report = RunReport(tasks, self.counters, capacity.cpus, capacity.memory, facts)
+        try:
+            write_report(path, report)
+        except OSError as error:
+            console.warn(f"could not write the report {path}: {error.strerror}")
+        else:
+            safe_write(sys.stdout, f"report: {path}\n")
+
+    def _facts(self) -> list[tuple[str, str]]:
+        try:
+            return run_facts(self.config)
+        except Exception as error:  # a fact the app could not find must not lose the report
+            return [("facts", f"incomplete: {error}")]

@@ -24,6 +24,7 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
         False,
     ),
     "trace": ("write a Chrome trace of the run to this file ($GOTASKS_TRACE)", None),
+    "report": ("write an HTML report of the run to this file ($GOTASKS_REPORT)", None),
     "output": ("group (a block per task, default) or prefixed ($GOTASKS_OUTPUT)", None),
     "go": (
         "the Go version to use: 1.22.5, 1.22 or latest (default: $GOTASKS_GO, .go-version,"
@@ -40,6 +41,7 @@ class RunOptions:
     jobs: str | None = None
     keep_going: bool = False
     trace: str | None = None
+    report: str | None = None
     output: str | None = None
     go: str | None = None
     install: bool = False
@@ -75,6 +77,21 @@ def on_prepare(hook: PrepareHook, name: str | None = None) -> None:
     entry = (name or hook.__name__, hook)
     if entry not in _prepare_hooks:
         _prepare_hooks.append(entry)
+
+
+# What the app knows of a run that its report should show (env, toolchain, commit...).
+FactsProvider = Callable[[Config], list[tuple[str, str]]]
+_facts: list[FactsProvider] = []
+
+
+def register_facts(provider: FactsProvider) -> None:
+    if provider not in _facts:
+        _facts.append(provider)
+
+
+def run_facts(config: Config) -> list[tuple[str, str]]:
+    """The app's facts about this run, in registration order."""
+    return [fact for provider in _facts for fact in provider(config)]
 
 
 def register_dimension(name: str, provider: DimensionProvider) -> None:
