@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from tasks import adopt, bench, build, ci, context, docker, doctor, goenv, hooks, lint, sdk, test
+from tasks import (
+    adopt,
+    bench,
+    benchreport,
+    build,
+    ci,
+    context,
+    docker,
+    doctor,
+    goenv,
+    hooks,
+    lint,
+    sdk,
+    test,
+)
 from tasks.engine.procs import GroupRunner
 
 
@@ -16,7 +30,6 @@ def build_namespace() -> Collection:
     for task in (
         lint.lint,
         test.test,
-        bench.bench,
         build.build,
         ci.ci,
         goenv.show_env,
@@ -24,6 +37,11 @@ def build_namespace() -> Collection:
         adopt.init,
     ):
         ns.add_task(task)
+    # `inv bench` is the collection's default task, beside `inv bench.report`.
+    benchmarks = Collection("bench")
+    benchmarks.add_task(bench.bench, default=True)
+    benchmarks.add_task(benchreport.report)
+    ns.add_collection(benchmarks)
     ns.add_collection(sdk.collection())
     ns.add_collection(hooks.collection())
     ns.add_collection(docker.collection())

@@ -46,13 +46,18 @@ g.bar text { fill: #ffffff; pointer-events: none; }
 .area-cpu { fill: var(--cpu); opacity: .25; } .line-cpu { stroke: var(--cpu); }
 .area-mem { fill: var(--mem); opacity: .25; } .line-mem { stroke: var(--mem); }
 .line { stroke: var(--line); } .spread { fill: var(--line); opacity: .18; }
-.point { fill: var(--line); } .change-up { fill: var(--failed); } .change-down { fill: var(--ok); }
+.point { fill: var(--line); }
+.change-worse { fill: var(--failed); } .change-better { fill: var(--ok); }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: .25rem .6rem; border-bottom: 1px solid var(--grid); }
 th { cursor: pointer; user-select: none; white-space: nowrap; }
 th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
 td.num, th.num { text-align: right; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr));
+  gap: .5rem; }
+h3 { font-size: 1rem; margin: 1rem 0 .25rem; }
+h3 small { color: var(--muted); font-weight: normal; }
 .legend { display: flex; flex-wrap: wrap; gap: .75rem; margin: .25rem 0; color: var(--muted); }
 .legend span::before { content: ""; display: inline-block; width: .8em; height: .8em;
   margin-right: .3em; vertical-align: -1px; background: var(--swatch); border-radius: 2px; }
