@@ -183,9 +183,11 @@ def _chart(series: Series, runs: Sequence[SavedRun]) -> str:
         p = by_run[change.run]
         kind = "change-worse" if _worse(series.unit, change.delta_pct) else "change-better"
         text = f"{change.delta_pct:+.1f}% {runs[change.run].label[:7]}"
+        # The last run's mark ends at its point, so it stays inside the chart.
+        anchor = "end" if p.run == len(runs) - 1 and len(runs) > 1 else "middle"
         out.append(
             f'<text class="change {kind}" x="{num(x(p.run))}" y="{num(y(p.high) - 8)}"'
-            f' text-anchor="middle" data-run="{escape(runs[change.run].label)}"'
+            f' text-anchor="{anchor}" data-run="{escape(runs[change.run].label)}"'
             f' data-delta="{change.delta_pct!r}">{escape(text)}'
             f"<title>{escape(text)} (p={change.p_value:.3f})</title></text>"
         )
