@@ -114,6 +114,18 @@ def make_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
     yield make
 
 
+# Fixtures that spawn `inv`, build with the real go or drive a browser: a test using any of
+# them is e2e (the quick loop, `pytest -m "not e2e"`, leaves it out). A test that spawns
+# those itself marks itself with @pytest.mark.e2e.
+E2E_FIXTURES = frozenset({"make_project", "go_output", "go_module", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 def require_go() -> None:
     if shutil.which("go") is None:
         pytest.fail("go is not on PATH: gotasks' tests run the real go")

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import SOURCE, Project, clean_env
 
+# Every check here starts a process: inv, pip, mypy or ruff over the whole tree.
+pytestmark = pytest.mark.e2e
+
 TASKS = (
     "bench",
     "bench.report",

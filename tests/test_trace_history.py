@@ -196,6 +196,7 @@ def test_save_merges_what_another_run_wrote(tmp_path: Path) -> None:
     assert len(History.load(path).samples("test")) == 1
 
 
+@pytest.mark.e2e  # several Python processes at once: seconds, not milliseconds
 def test_concurrent_saves_from_several_processes(tmp_path: Path) -> None:
     path = tmp_path / "state" / "history.json"
     # Every process loads before any has saved, then saves several times: without the lock
