@@ -8,6 +8,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +28,15 @@ from tasks.context import (
 )
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.run import RunOptions, on_prepare
+from tasks.go.gofmt import first_changed_line, judge
 from tasks.go.modules import Module
-from tasks.go.sources import go_files
+from tasks.go.sources import go_files, go_refuses, shown_path
 from tasks.go.staged import (
     GitError,
     ModuleChanges,
     batches,
     by_module,
     checkout_staged,
-    first_changed_lines,
     staged_files,
     toplevel,
     unstaged,
@@ -82,31 +83,47 @@ def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
     files = go_files(mod.dir)
     if not files:
         return []
-    unformatted: list[str] = []
-    # In batches: a big module's file list would pass the kernel's limit on one command line.
-    for batch in batches(files):
-        result = run_tool(c, [str(toolchain.gofmt), "-l", *batch], mod.dir)
-        if result.exited != 0:
-            console.fail("gofmt could not parse:")
-            console.info(result.stderr.rstrip())
-            return ["gofmt failed"]
-        unformatted += result.stdout.splitlines()
+    refused = _refused_names(files, lambda name: f"{mod.rel}/{name}")
+    problems = [f"{refused} file name(s) go refuses"] if refused else []
+
+    def gofmt(args: list[str]) -> Result:
+        return run_tool(c, [str(toolchain.gofmt), *args], mod.dir)
+
+    verdict = judge(gofmt, files)
+    if verdict.errors:
+        console.fail("gofmt could not parse:")
+        console.info("\n".join(verdict.errors))
+        return [*problems, "gofmt failed"]
+    unformatted = verdict.unformatted
     if not unformatted:
         console.ok(f"gofmt ({len(files)} files)")
-        return []
+        return problems
     if fix:
+        # The names as found on disk, never as parsed back from gofmt's output.
         for batch in batches(unformatted):
-            written = run_tool(c, [str(toolchain.gofmt), "-w", *batch], mod.dir)
+            written = gofmt(["-w", "--", *batch])
             if written.exited != 0:
                 console.fail("gofmt -w:")
                 console.info(written.stderr.rstrip())
-                return ["gofmt -w failed"]
-        console.ok("gofmt -w: formatted " + ", ".join(unformatted))
-        return []
+                return [*problems, "gofmt -w failed"]
+        console.ok("gofmt -w: formatted " + ", ".join(shown_path(name) for name in unformatted))
+        return problems
     console.fail("gofmt: not formatted (run `inv lint --fix`):")
     for name in unformatted:
-        console.info(f"  {mod.rel}/{name}")
-    return [f"{len(unformatted)} file(s) not gofmt-ed"]
+        console.info(f"  {shown_path(f'{mod.rel}/{name}')}")
+    return [*problems, f"{len(unformatted)} file(s) not gofmt-ed"]
+
+
+def _refused_names(files: list[str], shown: Callable[[str], str]) -> int:
+    """A line for each file whose name go itself refuses (go build and vet fail on its
+    package): gofmt judges it all the same, but no fix of ours can rename it."""
+    refused = 0
+    for name in files:
+        why = go_refuses(name)
+        if why is not None:
+            console.info(f"{shown_path(shown(name), quote=True)}: {why}; rename it")
+            refused += 1
+    return refused
 
 
 def _verdict(result: Result, passed: str, failed: str, problem: str) -> list[str]:
@@ -316,24 +333,28 @@ def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
     outside the repo, under the same relative paths."""
     assert state.top is not None
     toolchain, _ = toolchain_of(c.config)
-    listing, errors = "", []
+    first_lines: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="gotasks-staged-") as tmp:
         checkout_staged(state.top, files, Path(tmp))
-        for batch in batches(files):
-            result = run_tool(c, [str(toolchain.gofmt), "-l", "-d", "--", *batch], Path(tmp))
-            listing += result.stdout
-            errors += [line for line in result.stderr.splitlines() if line.strip()]
-    problems = 0
-    for name, line in sorted(first_changed_lines(listing, files).items()):
-        shown = _shown(state, state.top / name)
+
+        def gofmt(args: list[str]) -> Result:
+            return run_tool(c, [str(toolchain.gofmt), *args], Path(tmp))
+
+        verdict = judge(gofmt, files)
+        for name in verdict.unformatted:
+            first_lines[name] = first_changed_line(gofmt(["-d", "--", name]).stdout)
+    top = state.top
+    problems = _refused_names(files, lambda name: _shown(state, top / name))
+    for name, line in first_lines.items():
+        shown = shown_path(_shown(state, top / name))
         console.info(f"{shown}:{line}: not gofmt-formatted (inv lint --fix)")
         problems += 1
     located = 0
-    for error in errors:  # a file gofmt cannot parse: `file:line:col: what`
-        shown, found = _relocated(state, error, state.top)
+    for error in verdict.errors:  # a file gofmt cannot parse: `file:line:col: what`
+        relocated, found = _relocated(state, error, state.top)
         located += found
-        console.info(shown)
-    problems += max(located, 1) if errors else 0
+        console.info(relocated)
+    problems += max(located, 1) if verdict.errors else 0
     if not problems:
         count = len(files)
         console.ok(f"gofmt ({count} staged file{'' if count == 1 else 's'})")

@@ -24,3 +24,37 @@ def go_files(module_dir: Path) -> list[str]:
             if name.endswith(".go") and not name.startswith((".", "_")):
                 files.append(str((here / name).relative_to(module_dir)))
     return files
+
+
+# go build refuses a file whose name starts with an ASCII byte other than these (so that no
+# file can pass for a flag: SafeArg in cmd/go/internal/load/pkg.go); non-ASCII is fine.
+_GO_SAFE_FIRST = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._/")
+
+
+def go_refuses(path: str) -> str | None:
+    """Why go build and go vet refuse the package of this .go file for its name, or None."""
+    first = os.fsencode(path.rsplit("/", 1)[-1])[:1]
+    if first and first[0] < 0x80 and chr(first[0]) not in _GO_SAFE_FIRST:
+        return f"go refuses a file name starting with {shown_path(chr(first[0]), quote=True)}"
+    return None
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def shown_path(path: str, quote: bool = False) -> str:
+    """A path for a one-line message: as it is when printable, else quoted the way go quotes
+    it (`"greet/nl\\nx.go"`, a byte that is not UTF-8 as `\\xff`)."""
+    if path.isprintable() and not quote:
+        return path
+    out = []
+    for ch in path:
+        if 0xDC80 <= ord(ch) <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+    return '"' + "".join(out) + '"'

@@ -6,7 +6,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,6 @@ _NO_REPOSITORY = ("not a git repository", "must be run in a work tree")
 # without the why.
 _DUBIOUS = re.compile(r"detected dubious ownership in repository at '(?P<path>[^\n]*)'")
 _SAFE_DIRECTORY = re.compile(r"git config --global --add safe\.directory (?P<path>[^\n]+)")
-_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
 class GitError(Exception):
@@ -237,29 +236,3 @@ def _checked(module_dir: Path, rel: Path) -> bool:
         if (here / "go.mod").exists():
             return False
     return True
-
-
-def first_changed_lines(listing: str, names: Iterable[str]) -> dict[str, int]:
-    """From `gofmt -l -d NAMES` output: each file gofmt would change, and the first line
-    (of the file as it is) that changes."""
-    wanted = set(names)
-    found: dict[str, int] = {}
-    current: str | None = None
-    old: int | None = None  # within a hunk of the current file: the next line's number
-    for line in listing.splitlines():
-        if line in wanted:  # -l names the file just before its diff
-            current, old = line, None
-            found[current] = 0
-            continue
-        if current is None or found[current]:
-            continue
-        hunk = _HUNK.match(line)
-        if hunk:
-            old = int(hunk.group(1))
-        elif old is not None:
-            if line.startswith(("-", "+")):
-                found[current] = max(old, 1)
-            else:
-                old += 1  # a context line (" text", or "" for an empty one)
-    # A change no hunk showed (it cannot happen with gofmt's diff): the file, from line 1.
-    return {name: line or 1 for name, line in found.items()}
