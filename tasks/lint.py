@@ -342,7 +342,7 @@ def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
 
         verdict = judge(gofmt, files)
         for name in verdict.unformatted:
-            first_lines[name] = first_changed_line(gofmt(["-d", "--", name]).stdout)
+            first_lines[name] = first_changed_line(gofmt(["-d", "--", name]).stdout, name)
     top = state.top
     problems = _refused_names(files, lambda name: _shown(state, top / name))
     for name, line in first_lines.items():

@@ -47,11 +47,15 @@ def judge(gofmt: Gofmt, files: list[str]) -> Verdict:
         if result.stdout:
             verdict.unformatted.append(name)
         # gofmt names the file as it is; the message names it so that it stays one line.
-        printed = os.fsencode(name).decode("utf-8", "replace")
-        verdict.errors += _errors(result, printed, shown_path(name))
+        verdict.errors += _errors(result, _printed(name), shown_path(name))
     order = {name: index for index, name in enumerate(files)}
     verdict.unformatted.sort(key=order.__getitem__)
     return verdict
+
+
+def _printed(name: str) -> str:
+    """`name` as it reads in gofmt's output (a byte that is not UTF-8 replaced)."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _errors(result: Result, printed: str = "", shown: str = "") -> list[str]:
@@ -64,10 +68,14 @@ def _errors(result: Result, printed: str = "", shown: str = "") -> list[str]:
     return lines
 
 
-def first_changed_line(diff: str) -> int:
-    """From `gofmt -d FILE`: the first line (of the file as it is) that gofmt changes."""
+def first_changed_line(diff: str, name: str) -> int:
+    """From `gofmt -d NAME`: the first line (of the file as it is) that gofmt changes."""
+    # The header names the file (`+++ NAME`), and a name may hold a line that looks like a
+    # hunk: the hunks are what follows the header.
+    header_end = f"+++ {_printed(name)}\n"
+    _, found, hunks = diff.partition(header_end)
     old: int | None = None  # within a hunk: the next line's number
-    for line in diff.split("\n"):
+    for line in (hunks if found else diff).split("\n"):
         hunk = _HUNK.match(line)
         if hunk:
             old = int(hunk.group(1))
