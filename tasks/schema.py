@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,13 +40,18 @@ class Items:
     required: tuple[str, ...] = ()
 
 
+def _number(value: Any) -> bool:
+    # YAML's .inf and .nan are floats, but no setting means either.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 _ITEM_KINDS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "number": _number,
     "boolean": lambda v: isinstance(v, bool),
     # a count, a size or a share: 2, 1.5, "6G", "67%" (parsed where it is used)
-    "number or string": lambda v: isinstance(v, int | float | str) and not isinstance(v, bool),
+    "number or string": lambda v: _number(v) or isinstance(v, str),
 }
 
 
@@ -138,6 +144,7 @@ def _unknown(key: Key, name: str, spec: Section) -> str:
 
 
 def _article(kind: str) -> str:
+    kind = "finite number" if kind == "number" else kind
     return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 

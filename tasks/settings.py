@@ -12,6 +12,7 @@ from typing import Any
 
 from tasks.engine.errors import UsageError
 from tasks.engine.yamlconf import Document, load, merge
+from tasks.go.goquote import unquotable
 from tasks.go.sdk.platform import MACHINE_ARCHES, RELEASED_GOARCH, RELEASED_GOOS
 from tasks.go.sdk.releases import VersionRequest
 from tasks.go.version import VersionError, VersionRule
@@ -81,8 +82,16 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else f"must be above 0, got {value}"
 
 
-def _above_one(value: Any) -> str | None:
-    return None if value >= 1 else f"must be 1 or more (a multiple of the estimate), got {value}"
+def _limit_factor(value: Any) -> str | None:
+    # A task's limit is factor x its estimate in bytes: past 1000x it is no limit at all.
+    if 1 <= value <= 1000:
+        return None
+    return f"must be 1 to 1000 (a multiple of the estimate), got {value}"
+
+
+def _timeout_seconds(value: Any) -> str | None:
+    # The socket timeout of each read; the OS refuses values far beyond a day.
+    return None if 0 < value <= 86400 else f"must be above 0 and at most 86400 (a day), got {value}"
 
 
 def _golangci_mode(value: Any) -> Any:
@@ -162,7 +171,7 @@ SPEC = Section(
                 ),
                 "cgo": Value("boolean", False),
                 "packages": Value("list of strings", [], _no_flag),
-                "ldflags": Value("list of strings", []),
+                "ldflags": Value("list of strings", [], unquotable),
                 "version_vars": Section(
                     {
                         "version": Value("string", "main.version", _SYMBOL),
@@ -191,7 +200,7 @@ SPEC = Section(
                     nullable=True,
                     coerce=lambda v: MACHINE_ARCHES.get(v, v),  # x86_64 is amd64
                 ),
-                "timeout": Value("number", 30, _positive),
+                "timeout": Value("number", 30, _timeout_seconds),
             }
         ),
         "docker": Section(
@@ -219,7 +228,7 @@ SPEC = Section(
                 "cpus": Value("number or string", None, nullable=True),
                 "memory": Value("number or string", None, nullable=True),
                 "reserve": Value("number or string", None, nullable=True),
-                "memory_limit_factor": Value("number", 3.0, _above_one),
+                "memory_limit_factor": Value("number", 3.0, _limit_factor),
                 "keep_going": Value("boolean", False),
                 "output": Value(
                     "string", "group", matches("group|prefixed", "one of group, prefixed")

@@ -12,12 +12,11 @@ from typing import Any
 import yaml
 
 from tasks.engine.errors import UsageError
-from tasks.engine.files import read_regular_text
+from tasks.engine.files import read_regular_bytes
 
 Key = tuple[str | int, ...]
-_VAR = re.compile(
-    r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{"
-)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_VAR_DEPTH = 8  # ${A:-${B:-...}}: deeper than this is a mistake, not a fallback chain
 # A config is a few hundred values: these bounds are far above any real one and far below
 # what a few hundred bytes of nested aliases ("billion laughs") or brackets would cost.
 MAX_DEPTH = 100
@@ -92,11 +91,17 @@ def load(path: Path, label: str, environ: Mapping[str, str] | None = None) -> Do
     """Parse one YAML file; a syntax error or a bad `${...}` is a UsageError naming file:line."""
     environ = os.environ if environ is None else environ
     try:
-        text = read_regular_text(path)
+        raw = read_regular_bytes(path)
     except OSError as error:
         raise UsageError(f"{label}: cannot read: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UsageError(f"{label}: not UTF-8 text (byte {error.start})") from None
+        number = raw.count(b"\n", 0, error.start) + 1
+        byte = raw[error.start]
+        raise UsageError(
+            f"{label}:{number}: not UTF-8 text (a byte 0x{byte:02x}; save it as UTF-8)"
+        ) from None
     try:
         node = yaml.compose(text, Loader=PlainLoader)
     except yaml.YAMLError as error:
@@ -192,20 +197,54 @@ def _short(tag: str) -> str:
 
 def expand_vars(text: str, environ: Mapping[str, str], where: str) -> str:
     """`${VAR}` and `$VAR` (empty when unset), `${VAR:-default}` (default when unset or
-    empty), `$$` (a literal $)."""
+    empty; the default may itself hold `${...}`, `$VAR` and `$$`), `$$` (a literal $)."""
+    expanded, _ = _expand(text, 0, environ, where)
+    return expanded
 
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group(1) or match.group(3)
-        if name is None:
-            raise UsageError(f"{where}: unterminated or invalid '${{...}}' in {text!r}")
-        value = environ.get(name, "")
-        if match.group(2) is not None and not value:
-            return match.group(2)
-        return value
 
-    return _VAR.sub(substitute, text)
+def _expand(
+    text: str, start: int, environ: Mapping[str, str], where: str, depth: int = 0
+) -> tuple[str, int]:
+    """`text` from `start` expanded: to its end, or within a default (depth > 0) to the
+    `}` that closes it; and the index after what was read."""
+    bad = f"{where}: unterminated or invalid '${{...}}' in {text!r}"
+    if depth > _MAX_VAR_DEPTH:
+        raise UsageError(f"{where}: '${{...}}' nested deeper than {_MAX_VAR_DEPTH} in {text!r}")
+    out: list[str] = []
+    index = start
+    while index < len(text):
+        char = text[index]
+        if char == "}" and depth:
+            return "".join(out), index + 1
+        if char != "$":
+            out.append(char)
+            index += 1
+            continue
+        following = text[index + 1 : index + 2]
+        if following == "$":
+            out.append("$")
+            index += 2
+        elif following == "{":
+            name = _NAME.match(text, index + 2)
+            if name is None:
+                raise UsageError(bad)
+            value = environ.get(name.group(), "")
+            index = name.end()
+            if text.startswith("}", index):
+                out.append(value)
+                index += 1
+            elif text.startswith(":-", index):
+                default, index = _expand(text, index + 2, environ, where, depth + 1)
+                out.append(value or default)
+            else:
+                raise UsageError(bad)
+        else:
+            name = _NAME.match(text, index + 1)
+            out.append(environ.get(name.group(), "") if name else "$")
+            index = name.end() if name else index + 1
+    if depth:
+        raise UsageError(bad)  # a default never closed
+    return "".join(out), index
 
 
 def merge(base: Document, over: Document) -> Document:

@@ -9,6 +9,7 @@ from pathlib import Path
 import git
 
 from tasks.engine.errors import TaskFailed, UsageError
+from tasks.go.goquote import go_quote
 from tasks.go.staged import GitError, toplevel
 
 UNKNOWN = "unknown"
@@ -67,21 +68,6 @@ def _check_ownership(top: Path) -> None:
         raise UsageError(str(error)) from None
 
 
-def go_quote(value: str, what: str) -> str:
-    """Quote one -ldflags word the way go's own flag splitter reads it (cmd/internal/quoted).
-
-    No shell sees this: go splits -ldflags on spaces and honours ' and " quotes, nothing else.
-    """
-    if value and not any(ch in value for ch in " \t\n'\""):
-        return value
-    if "\n" in value or "\0" in value:
-        raise UsageError(f"{what}: a line break or NUL byte cannot go into -ldflags: {value!r}")
-    for quote in ("'", '"'):
-        if quote not in value:
-            return f"{quote}{value}{quote}"
-    raise UsageError(f"{what}: holds both ' and \" and cannot be passed to -ldflags: {value!r}")
-
-
 def version_ldflags(
     vcs: VcsInfo | None, go_version: str, variables: dict[str, str], extra: list[str]
 ) -> str:
@@ -100,5 +86,6 @@ def version_ldflags(
         words.append("-X")
         source = "the Go version" if name == "go_version" else f"the {name} git reports"
         words.append(go_quote(f"{symbol}={values[name]}", f"-X {symbol}: {source}"))
+    # build.ldflags was checked with its file:line when the config was read (settings.py).
     words.extend(go_quote(flag, "build.ldflags") for flag in extra)
     return " ".join(words)
