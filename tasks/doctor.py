@@ -11,21 +11,23 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from colorama import Fore
 from invoke.context import Context
 
 from tasks.context import choose_toolchain, selection_of, user_values
 from tasks.engine import TaskFailed, task
-from tasks.engine.capacity import detect
+from tasks.engine.capacity import OVERRIDES, detect
 from tasks.engine.console import paint
 from tasks.engine.errors import GoTasksError
+from tasks.engine.parallel import run_variable_problems
 from tasks.engine.trace import format_bytes
 from tasks.go.goenvfile import default_go_env_file, go_env_file_values
 from tasks.go.modules import discover
 from tasks.go.proxycheck import proxy_findings, unknown_names
 from tasks.go.redact import has_credentials
-from tasks.go.sdk.configure import store_of
+from tasks.go.sdk.configure import platform_of, sources_of, store_of
 from tasks.go.staged import GitError, toplevel
 from tasks.go.toolchain import Toolchain, find_toolchain, reported_version
 from tasks.go.version import GoVersion, VersionError
@@ -37,7 +39,7 @@ _MARK = {"ok": ("ok  ", Fore.GREEN), "warn": ("warn", Fore.YELLOW), "fail": ("FA
 _GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
 
 
-@task(needs=(), cpu=0.5, mem="256M")
+@task(needs=(), diagnoses=True, cpu=0.5, mem="256M")
 def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
     """Check go, git, config, proxy settings, CPU and memory, and SDK installs."""
     root = project_root()
@@ -206,18 +208,41 @@ def _git(root: Path) -> Iterator[Finding]:
 
 
 def _capacity(settings: Settings | None) -> Iterator[Finding]:
+    """The capacity the scheduler will use; a bad value (config or GOTASKS_*) is a finding
+    of its own, and the figures are then worked out without it."""
     sched = settings.section("scheduler") if settings is not None else {}
-    try:
-        found = detect(sched.get("cpus"), sched.get("memory"), sched.get("reserve"))
-    except GoTasksError as error:
-        yield "fail", f"scheduler: {error}"
-        return
+    environ = dict(os.environ)
+    for problem in run_variable_problems(environ):
+        yield "fail", f"scheduler: {problem}"
+    given: dict[str, Any] = {key: sched.get(key) for key in ("cpus", "memory", "reserve")}
+    while True:
+        try:
+            found = detect(given["cpus"], given["memory"], given["reserve"], environ=environ)
+            break
+        except GoTasksError as error:
+            yield "fail", f"scheduler: {error}"
+            # The message starts with the variable or key it is about: that one goes.
+            what = str(error).split(":", 1)[0]
+            names = {OVERRIDES[key][0]: key for key in OVERRIDES}
+            keys = {OVERRIDES[key][1]: key for key in OVERRIDES}
+            if what in names:
+                del environ[what]
+            elif what in keys and given[keys[what]] is not None:
+                given[keys[what]] = None
+            else:
+                return
+    for text in found.clamped:
+        yield "warn", f"scheduler: {text}"
     yield "ok", f"scheduler: {found.cpus:g} CPUs ({found.sources['cpus']})"
     yield "ok", f"scheduler: {format_bytes(found.memory)} memory ({found.sources['memory']})"
 
 
 def _sdks(settings: Settings) -> Iterator[Finding]:
     store = store_of(settings, os.environ)
+    try:  # $GOTASKS_SDK_MIRROR and sdk.sources, as an install would read them
+        sources_of(settings, os.environ, platform_of(settings), store)
+    except GoTasksError as error:
+        yield "fail", f"sdk: {error}"
     installed = store.installed()
     for sdk in installed:
         reported, said = reported_version(sdk.go, sdk.path)

@@ -334,9 +334,10 @@ def test_parse_memory_rejects(value: str | int) -> None:
 
 @pytest.fixture
 def ram(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A machine with 32G of RAM of which 20G is free, whatever this one has."""
+    """A machine with 8 CPUs and 32G of RAM of which 20G is free, whatever this one has."""
     fake = SimpleNamespace(total=32 * GIB, available=20 * GIB)
     monkeypatch.setattr(psutil, "virtual_memory", lambda: fake)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
 
 
 def test_detect_cpus_from_cgroup(tmp_path: Path) -> None:
@@ -485,3 +486,90 @@ def test_detect_on_this_machine() -> None:
     assert cap.reserve >= 256 * MIB
     assert set(cap.sources) == {"cpus", "memory", "reserve"}
     assert 0 < available_memory() <= psutil.virtual_memory().total
+
+
+# -- values beyond what the machine could have ---------------------------------------------
+
+
+@pytest.mark.usefixtures("ram")
+@pytest.mark.parametrize("asked", ["9", "1e99", "8.5", 64, 1e99])
+def test_more_cpus_than_the_machine_has_are_clamped_and_said(
+    tmp_path: Path, asked: str | float
+) -> None:
+    m = Machine(tmp_path)
+    for cap, what in (
+        (m.detect(environ={"GOTASKS_CPUS": str(asked)}), "GOTASKS_CPUS"),
+        (m.detect(cpus=asked), "scheduler.cpus"),
+    ):
+        assert cap.cpus == 8.0
+        assert cap.clamped == (f"{what}={asked}: this machine has 8 CPUs; using 8",)
+
+
+@pytest.mark.usefixtures("ram")
+@pytest.mark.parametrize("asked", ["8", "0.5", "100%"])
+def test_cpus_within_the_machine_are_not_clamped(tmp_path: Path, asked: str) -> None:
+    cap = Machine(tmp_path).detect(environ={"GOTASKS_CPUS": asked})
+    assert cap.clamped == ()
+    assert cap.cpus <= 8.0
+
+
+@pytest.mark.usefixtures("ram")
+@pytest.mark.parametrize("asked", ["33G", "1T", str(2**70)])
+def test_more_memory_than_the_machine_has_is_clamped_and_said(tmp_path: Path, asked: str) -> None:
+    cap = Machine(tmp_path).detect(environ={"GOTASKS_MEMORY": asked})
+    assert cap.memory == 32 * GIB
+    assert cap.clamped == (f"GOTASKS_MEMORY={asked}: this machine has 32G; using 32G",)
+    # Inside a container, its limit is the machine.
+    (tmp_path / "container").mkdir()
+    m = Machine(tmp_path / "container", "0::/\n")
+    m.write("memory.max", str(2 * GIB))
+    assert m.detect(environ={"GOTASKS_MEMORY": asked}).memory == 2 * GIB
+
+
+@pytest.mark.usefixtures("ram")
+@pytest.mark.parametrize(
+    ("asked", "bare"), [("1", True), (1, True), ("65535", True), ("63M", False), ("0.001G", False)]
+)
+def test_memory_below_what_a_compile_needs_is_refused(
+    tmp_path: Path, asked: str | int, bare: bool
+) -> None:
+    m = Machine(tmp_path)
+    for kwargs, environ, what in (
+        ({}, {"GOTASKS_MEMORY": str(asked)}, "GOTASKS_MEMORY"),
+        ({"memory": asked}, {}, "scheduler.memory"),
+    ):
+        with pytest.raises(UsageError) as err:
+            m.detect(environ=environ, **kwargs)
+        message = str(err.value)
+        assert message.startswith(f"{what}: {asked} is ") and "at least" in message
+        assert ("write 1G" in message) == bare
+        assert "\n" not in message
+
+
+@pytest.mark.usefixtures("ram")
+def test_memory_share_of_a_tiny_container_is_refused(tmp_path: Path) -> None:
+    m = Machine(tmp_path, "0::/\n")
+    m.write("memory.max", str(512 * MIB))
+    with pytest.raises(UsageError, match=r"^GOTASKS_MEMORY: 1% is 5.1M, less than the 64M"):
+        m.detect(environ={"GOTASKS_MEMORY": "1%"})
+
+
+@pytest.mark.usefixtures("ram")
+@pytest.mark.parametrize("asked", ["100%", "32G", "40G", "1T", str(32 * GIB)])
+def test_a_reserve_of_all_the_memory_is_refused(tmp_path: Path, asked: str) -> None:
+    m = Machine(tmp_path)
+    for kwargs, environ, what in (
+        ({}, {"GOTASKS_RESERVE": asked}, "GOTASKS_RESERVE"),
+        ({"reserve": asked}, {}, "scheduler.reserve"),
+    ):
+        with pytest.raises(UsageError) as err:
+            m.detect(environ=environ, **kwargs)
+        message = str(err.value)
+        assert message.startswith(f"{what}: {asked} would hold back all the memory ("), message
+        assert "one at a time" in message and "\n" not in message
+
+
+@pytest.mark.usefixtures("ram")
+@pytest.mark.parametrize(("asked", "kept"), [("99%", int(20 * GIB * 0.99)), ("31G", 31 * GIB)])
+def test_a_reserve_below_all_the_memory_is_taken(tmp_path: Path, asked: str, kept: int) -> None:
+    assert Machine(tmp_path).detect(environ={"GOTASKS_RESERVE": asked}).reserve == kept

@@ -17,6 +17,8 @@ from tasks.engine.trace import format_bytes
 MIB = 1024**2
 RESERVE_FLOOR = 256 * MIB
 RESERVE_SHARE = 0.05
+# Less than this cannot run a Go compile; a bare "1" is a slip for "1G", not a wish.
+MEMORY_FLOOR = 64 * MIB
 # cgroup v1 writes "no limit" as the largest page-aligned long (9223372036854771712); no real
 # machine comes near 2**60 bytes, so anything above is read as unlimited.
 UNLIMITED_BYTES = 2**60
@@ -24,6 +26,12 @@ UNLIMITED_BYTES = 2**60
 ENV_CPUS = "GOTASKS_CPUS"
 ENV_MEMORY = "GOTASKS_MEMORY"
 ENV_RESERVE = "GOTASKS_RESERVE"
+# detect's overrides: (variable, config key), each named so in its error messages.
+OVERRIDES = {
+    "cpus": (ENV_CPUS, "scheduler.cpus"),
+    "memory": (ENV_MEMORY, "scheduler.memory"),
+    "reserve": (ENV_RESERVE, "scheduler.reserve"),
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,9 @@ class Capacity:
     memory: int
     reserve: int
     sources: dict[str, str] = field(default_factory=dict)
+    # What was asked for but cannot be had (more CPUs or memory than the machine has), and
+    # what is used instead: a run says it once, doctor as a warning.
+    clamped: tuple[str, ...] = ()
 
 
 def detect(
@@ -47,9 +58,9 @@ def detect(
 ) -> Capacity:
     """The capacity to schedule against: arguments come from config, the environment beats them."""
     env = os.environ if environ is None else environ
-    cpus_value, cpus_what = _override(env, ENV_CPUS, cpus, "scheduler.cpus")
-    memory_value, memory_what = _override(env, ENV_MEMORY, memory, "scheduler.memory")
-    reserve_value, reserve_what = _override(env, ENV_RESERVE, reserve, "scheduler.reserve")
+    cpus_value, cpus_what = _override(env, *OVERRIDES["cpus"], cpus)
+    memory_value, memory_what = _override(env, *OVERRIDES["memory"], memory)
+    reserve_value, reserve_what = _override(env, *OVERRIDES["reserve"], reserve)
 
     affinity = affinity_cpus()
     cpu_limit = cgroup_cpu_limit(cgroup_root, proc_self_cgroup)
@@ -59,10 +70,18 @@ def detect(
         machine_cpus, machine_cpus_source = float(affinity), f"CPU affinity {affinity}"
         if cpu_limit is not None:
             machine_cpus_source += f" ({cpu_limit[1]} allows more)"
+    clamped: list[str] = []
     if cpus_value is None:
         found_cpus, cpus_source = machine_cpus, machine_cpus_source
     else:
         found_cpus = parse_cpus(cpus_value, cpus_what, machine_cpus)
+        # More cores than the machine has would only admit more work than it can run.
+        most = float(os.cpu_count() or affinity)
+        if found_cpus > most:
+            clamped.append(
+                f"{cpus_what}={cpus_value}: this machine has {most:g} CPUs; using {most:g}"
+            )
+            found_cpus = most
         cpus_source = _described(cpus_what, cpus_value, f"{found_cpus:g}", f"{machine_cpus:g}")
 
     vm = psutil.virtual_memory()
@@ -81,7 +100,7 @@ def detect(
             f"{format_bytes(kept)}, the larger of 256M and 5% of {format_bytes(figure)}"
         )
     else:
-        kept = _parse_reserve(reserve_value, reserve_what, figure)
+        kept = _parse_reserve(reserve_value, reserve_what, figure, machine_bytes)
         reserve_source = _described(
             reserve_what, reserve_value, format_bytes(kept), format_bytes(figure)
         )
@@ -93,11 +112,26 @@ def detect(
     else:
         # A figure the user gave is what they want used; the reserve still holds back new starts.
         usable = parse_memory(memory_value, memory_what, machine_bytes)
+        if usable < MEMORY_FLOOR:
+            bare = " (a bare number is bytes: write 1G for a gigabyte)"
+            raise UsageError(
+                f"{memory_what}: {memory_value} is {format_bytes(usable)}, less than the"
+                f" {format_bytes(MEMORY_FLOOR)} the scheduler needs at least"
+                + (bare if str(memory_value).strip().isdigit() else "")
+            )
+        if usable > machine_bytes:
+            clamped.append(
+                f"{memory_what}={memory_value}: this machine has"
+                f" {format_bytes(machine_bytes)}; using {format_bytes(machine_bytes)}"
+            )
+            usable = machine_bytes
         memory_source = _described(
             memory_what, memory_value, format_bytes(usable), format_bytes(machine_bytes)
         )
     sources = {"cpus": cpus_source, "memory": memory_source, "reserve": reserve_source}
-    return Capacity(cpus=found_cpus, memory=usable, reserve=kept, sources=sources)
+    return Capacity(
+        cpus=found_cpus, memory=usable, reserve=kept, sources=sources, clamped=tuple(clamped)
+    )
 
 
 def available_memory() -> int:
@@ -179,7 +213,7 @@ def cgroup_memory_limit(cgroup_root: Path, proc_self_cgroup: Path) -> tuple[int,
 
 
 def _override(
-    env: Mapping[str, str], name: str, configured: str | float | int | None, key: str
+    env: Mapping[str, str], name: str, key: str, configured: str | float | int | None
 ) -> tuple[str | float | int | None, str]:
     # An empty variable is how a shell unsets for one command (`GOTASKS_CPUS= inv ci`).
     from_env = env.get(name, "").strip()
@@ -188,11 +222,21 @@ def _override(
     return configured, key
 
 
-def _parse_reserve(value: str | float | int, what: str, figure: int) -> int:
+def _parse_reserve(value: str | float | int, what: str, figure: int, machine_bytes: int) -> int:
     # Unlike a quota, a reserve of nothing is a real choice: never hold back for free memory.
     if not isinstance(value, bool) and str(value).strip() == "0":
         return 0
-    return parse_memory(value, what, figure)
+    kept = parse_memory(value, what, figure)
+    # Nothing new starts while free memory is under the reserve: a reserve of all of it
+    # would run every task alone, one after another.
+    share = isinstance(value, str) and value.strip().endswith("%")
+    if (share and kept >= figure) or kept >= machine_bytes:
+        of = format_bytes(figure if share else machine_bytes)
+        raise UsageError(
+            f"{what}: {value} would hold back all the memory ({of}), so tasks would only run"
+            " one at a time; give less (0: no reserve)"
+        )
+    return kept
 
 
 def _percent(value: str, what: str) -> float:

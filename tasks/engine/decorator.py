@@ -36,6 +36,8 @@ class GoTask(Task[Any]):
     claim_error: UsageError | None
     each: str | None
     needs: tuple[str, ...] | None  # the prepare hooks it needs; None: every one
+    # It reports a bad GOTASKS_* run setting itself (doctor): such a value does not stop it.
+    diagnoses: bool
 
     def __init__(
         self,
@@ -48,6 +50,7 @@ class GoTask(Task[Any]):
         timeout: float | None = None,
         each: str | None = None,
         needs: tuple[str, ...] | None = None,
+        diagnoses: bool = False,
         **kwargs: Any,
     ) -> None:
         name = kwargs.get("name") or body.__name__
@@ -60,6 +63,7 @@ class GoTask(Task[Any]):
             self.claims = Claims()
         self.each = each
         self.needs = needs
+        self.diagnoses = diagnoses
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
         kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
         # Long flags only: invoke's automatic short flags differ from task to task
@@ -124,7 +128,8 @@ def task(body: Callable[..., Any], /) -> GoTask: ...
 @overload
 def task(*pre: GoTask, **kwargs: Any) -> Callable[[Callable[..., Any]], GoTask]: ...
 def task(*args: Any, **kwargs: Any) -> Any:
-    """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out) and
-    needs= (the prepare hooks it needs, by name; default all)."""
+    """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out),
+    needs= (the prepare hooks it needs, by name; default all) and diagnoses= (it reports
+    bad GOTASKS_* run settings itself, so they do not stop its run)."""
     kwargs.setdefault("klass", GoTask)
     return invoke_task(*args, **kwargs)

@@ -9,6 +9,7 @@ from invoke.exceptions import Exit
 from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 
+from tasks.engine import console
 from tasks.engine.decorator import GoTask
 from tasks.engine.errors import GoTasksError, UsageError
 from tasks.engine.graph import Node, expand
@@ -30,13 +31,30 @@ class GoTasksExecutor(Executor):
             run_kwargs = {name: getattr(options, name) for name in RUN_OPTIONS}
             nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
             _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
-            plan = Plan.make(nodes, options, self.config, os.environ)
+            plan = _plan(nodes, options, self.config)
         except GoTasksError as error:
             raise Exit(str(error), code=error.exit_code) from None
         # One collection-config load for the whole run: worker threads share this config.
         self.config.load_collection(self.collection.configuration())
         self.config.load_shell_env()
         return run_plan(plan, self.config, self.core)
+
+
+def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
+    # doctor names a bad or clamped GOTASKS_* value among its findings.
+    diagnoses = all(isinstance(n.call.task, GoTask) and n.call.task.diagnoses for n in nodes)
+    try:
+        plan = Plan.make(nodes, options, config, os.environ)
+    except UsageError:
+        if not diagnoses:
+            raise
+        # Its own run goes without them (a bad flag still stops it).
+        without = {k: v for k, v in os.environ.items() if not k.startswith("GOTASKS_")}
+        return Plan.make(nodes, options, config, without)
+    if not diagnoses:
+        for text in plan.capacity.clamped:
+            console.warn(text)
+    return plan
 
 
 def _needs(calls: list[Any]) -> set[str] | None:

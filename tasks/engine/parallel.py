@@ -86,10 +86,7 @@ class Plan:
             or environ.get("GOTASKS_KEEP_GOING", "").lower() in TRUTHY
             or bool(sched.get("keep_going"))
         )
-        output = options.output or environ.get("GOTASKS_OUTPUT") or sched.get("output") or "group"
-        if output not in ("group", "prefixed"):
-            source = "--output" if options.output else "GOTASKS_OUTPUT"
-            raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
+        output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
         report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
         capacity = detect(
@@ -110,6 +107,29 @@ class Plan:
         return cls(
             tasks, limits, capacity, keep_going, output, trace, history, history_path, report
         )
+
+
+def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
+    """What is wrong with the GOTASKS_* variables a run reads besides the capacity ones
+    (those are capacity.detect's): one line each, for doctor."""
+    problems = []
+    for check in (
+        lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
+        lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
+    ):
+        try:
+            check()
+        except UsageError as error:
+            problems.append(str(error))
+    return problems
+
+
+def _output(flag: str | None, env: str | None, config: str | None) -> str:
+    output = flag or env or config or "group"
+    if output not in ("group", "prefixed"):
+        source = "--output" if flag else ("GOTASKS_OUTPUT" if env else "scheduler.output")
+        raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
+    return output
 
 
 def _jobs(flag: str | None, env: str | None, config: int) -> int:
