@@ -124,3 +124,64 @@ def test_a_broken_sdk_install_fails(make_project: Callable[..., Project], tmp_pa
     (fail,) = lines(broken, "FAIL")
     assert "sdk: go1.22.5" in fail and "is broken" in fail
     assert "inv sdk.install --force 1.22.5" in fail
+
+
+BAD_RUN_VARIABLES = {
+    "GOTASKS_CPUS": ("lots", "GOTASKS_CPUS: expected a number of cores"),
+    "GOTASKS_MEMORY": ("1", "GOTASKS_MEMORY: 1 is 1B, less than the 64M"),
+    "GOTASKS_RESERVE": ("100%", "GOTASKS_RESERVE: 100% would hold back all the memory"),
+    "GOTASKS_JOBS": ("many", "GOTASKS_JOBS: expected a whole number"),
+    "GOTASKS_OUTPUT": ("json", "GOTASKS_OUTPUT: expected group or prefixed"),
+    "GOTASKS_SDK_MIRROR": ("ftp://m.example", "$GOTASKS_SDK_MIRROR: 'ftp://m.example' is not"),
+}
+
+
+@pytest.mark.e2e
+def test_every_bad_gotasks_value_is_a_finding_and_the_rest_is_checked(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    project = make_project()
+    env = {name: value for name, (value, _) in BAD_RUN_VARIABLES.items()}
+    out = project.inv("doctor", env={**env, "GOTASKS_SDK_ROOT": str(tmp_path / "sdk")})
+    assert out.returncode == 1, out.stdout + out.stderr
+    fails = lines(out, "FAIL")
+    for name, (_, said) in BAD_RUN_VARIABLES.items():
+        assert [line for line in fails if said in line], (name, out.stdout)
+    assert len(fails) == len(BAD_RUN_VARIABLES), out.stdout
+    # The rest: checked, and the capacity worked out without the bad values.
+    for checked in ("ok   config: ", "ok   go: ", "ok   git: ", "ok   sdk: none installed"):
+        assert checked in out.stdout, out.stdout
+    assert "ok   scheduler: " in out.stdout and "CPU affinity" in out.stdout
+    assert out.stderr.strip() == f"doctor: {len(BAD_RUN_VARIABLES)} checks failed"
+    # Any other task still stops at them: one line, exit 2.
+    for name, (value, said) in BAD_RUN_VARIABLES.items():
+        if name == "GOTASKS_SDK_MIRROR":
+            continue  # read only by what installs an SDK
+        refused = project.inv("env", env={name: value})
+        assert refused.returncode == 2, (name, refused.stderr)
+        assert refused.stderr.strip().startswith(said.split(": ")[0] + ": "), refused.stderr
+        assert said in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.e2e
+def test_a_bad_flag_still_stops_doctor(make_project: Callable[..., Project]) -> None:
+    project = make_project(git=False)
+    out = project.inv("doctor", "--jobs", "0", env={"GOTASKS_CPUS": "lots"})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.strip() == "--jobs: must be 1 or more, got 0"
+
+
+@pytest.mark.e2e
+def test_clamped_values_are_warned_about_once(make_project: Callable[..., Project]) -> None:
+    project = make_project(git=False)
+    cpus = os.cpu_count() or 1
+    out = project.inv("doctor", env={"GOTASKS_CPUS": "1e99"})
+    clamped = f"GOTASKS_CPUS=1e99: this machine has {cpus} CPUs; using {cpus}"
+    warned = [line for line in lines(out, "warn") if "scheduler" in line]
+    assert warned == [f"warn scheduler: {clamped}"], out.stdout + out.stderr
+    assert clamped not in out.stderr
+    # Any other run says it once, on stderr (stdout stays what the task prints).
+    env = project.inv("env", env={"GOTASKS_CPUS": "1e99"})
+    assert env.returncode == 0, env.stderr
+    assert env.stderr.splitlines() == [f"warn {clamped}"]
+    assert clamped not in env.stdout
