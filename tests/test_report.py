@@ -285,6 +285,14 @@ def test_the_report_of_a_real_ci_run(browser: Any, make_project: MakeProject) ->
         assert max(channels) < 80, background  # a dark page, not a light one inverted
         assert swatch(dark.page, "ok") != ok  # the dark scheme's own colours
         dark.screenshot("report-ci-dark.png")
+        # Printed, even from a dark screen: black on white, and every bar still there.
+        dark.page.emulate_media(media="print")
+        printed = dark.page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert printed == "rgb(255, 255, 255)", printed
+        assert len(dark.bars()) == len(bars)
+        pdf = dark.page.pdf()
+        assert pdf.startswith(b"%PDF")
+        (ARTIFACTS / "report-ci.pdf").write_bytes(pdf)
         assert dark.errors == []
     finally:
         dark.close()
