@@ -144,7 +144,11 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
 
 def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:
     clean = True
-    for name in known_envs(root):
+    try:
+        names = known_envs(root)
+    except GoTasksError:
+        names = []  # a file whose name is no env's: already reported by the config check
+    for name in names:
         try:
             settings = load_settings(root, name, environ)
         except GoTasksError:

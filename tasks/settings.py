@@ -290,11 +290,23 @@ def config_dir(root: Path) -> Path:
     return root / "config"
 
 
+# An env's name reaches shell text (`inv env`'s comment and exports) and file names
+# (.gotasks/bench/<env>/): only plain words.
+ENV_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
 def known_envs(root: Path) -> list[str]:
     folder = config_dir(root)
     if not folder.is_dir():
         return []
-    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
+    names = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
+    for name in names:
+        if not ENV_NAME.fullmatch(name):
+            raise UsageError(
+                f"{folder}: {name + '.yaml'!r}: an env's name must be a plain word"
+                " (letters, digits, '_', '.', '-'): rename the file"
+            )
+    return names
 
 
 def select_env(root: Path, explicit: str | None, environ: Mapping[str, str]) -> str:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from tasks.engine.errors import UsageError
 from tasks.go.redact import redact
-from tasks.go.shellstate import STATE_VARIABLE, state_export, undo_lines
+from tasks.go.shellstate import SHELL_NAME, STATE_VARIABLE, state_export, undo_lines
 from tasks.go.toolchain import Toolchain
 from tasks.settings import Settings
 
 _TAGS_FLAG = re.compile(r"^--?tags=(.*)$")
+_NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,14 @@ class GoEnvironment:
     tags: tuple[str, ...]
 
     def export_lines(self, environ: Mapping[str, str], reveal: bool = False) -> list[str]:
-        lines = [f"# gotasks env: {self.env_name}; build tags: {','.join(self.tags) or '(none)'}"]
+        """Shell text for eval: every name a plain word, every value quoted, and nothing but
+        printable characters in the comment (a line break there would start a command)."""
+        about = f"{self.env_name}; build tags: {','.join(self.tags) or '(none)'}"
+        lines = ["# gotasks env: " + _NOT_PRINTABLE.sub("?", about)]
         shown = {k: v if reveal else redact(v) for k, v in self.variables.items()}
         for name, value in shown.items():
+            if not SHELL_NAME.fullmatch(name):
+                raise UsageError(f"go.env: {name!r} is not a variable name a shell can set")
             lines.append(f"export {name}={shlex.quote(value)}")
         lines.extend(undo_lines(shown, environ))
         if shown != self.variables:

@@ -8,12 +8,16 @@ switching from prod to dev must not keep prod's GOFLAGS or tags as if the user s
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 
 from tasks.go.redact import MARK, redact
 
 STATE_VARIABLE = "GOTASKS_SHELL"
+# What a shell takes as a variable's name. GOTASKS_SHELL comes from the environment, where
+# anyone may have put anything: an entry under any other name is ignored, never printed.
+SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _state(environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str | None]]:
@@ -24,6 +28,16 @@ def _state(environ: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str | 
         return {}, {}
     if not isinstance(exported, dict) or not isinstance(saved, dict):
         return {}, {}
+    exported = {
+        name: value
+        for name, value in exported.items()
+        if SHELL_NAME.fullmatch(name) and isinstance(value, str)
+    }
+    saved = {
+        name: value
+        for name, value in saved.items()
+        if name in exported and (value is None or isinstance(value, str))
+    }
     return exported, saved
 
 
@@ -65,5 +79,6 @@ def undo_lines(current: Mapping[str, str], environ: Mapping[str, str]) -> list[s
         if environ.get(name) != exported[name]:
             continue  # changed by hand since: the user's now
         value = mine.get(name)
+        # `name` is a plain word (_state); the value is quoted like every other.
         lines.append(f"unset {name}" if value is None else f"export {name}={shlex.quote(value)}")
     return lines
