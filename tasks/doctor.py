@@ -145,10 +145,10 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
 def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:
     clean = True
     try:
-        names = known_envs(root)
+        envs = known_envs(root)
     except GoTasksError:
-        names = []  # a file whose name is no env's: already reported by the config check
-    for name in names:
+        envs = []  # a file whose name is no env's: already reported by the config check
+    for name in envs:
         try:
             settings = load_settings(root, name, environ)
         except GoTasksError:
