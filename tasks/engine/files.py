@@ -16,8 +16,22 @@ StrPath = str | os.PathLike[str]
 
 def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None:
     """Write text to path so that readers see the old file or the new one, never a part;
-    `mode` (e.g. 0o755) is the file's from its first moment under that name."""
+    `mode` (e.g. 0o755) is the file's from its first moment under that name.
+
+    What a path names is written to, as a shell's `>` does: a symlink's target (replaced
+    atomically, the link kept), and a device or FIFO written through in place (never
+    replaced by a regular file: `--trace /dev/null` must not swap out /dev/null).
+    """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        special = not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except FileNotFoundError:
+        special = False
+    if special:
+        _write_through(path, text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     # A unique name beside the target: same filesystem for os.replace, and os.open (unlike
     # tempfile) applies the umask, so the file gets the permissions any other file would.
@@ -35,6 +49,21 @@ def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_through(path: Path, text: str) -> None:
+    """Write into a device or FIFO as it is. A FIFO nobody reads would block the run for
+    ever: it is an error (ENXIO, "no reader") instead, found without waiting."""
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        # Once open, write as a shell does: a slow reader is waited for, not cut short.
+        os.set_blocking(fd, True)
+        data = text.encode("utf-8")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -9,14 +9,14 @@ package that failed without a failing test, is reported as an <error> in a stand
 
 from __future__ import annotations
 
-import contextlib
+import io
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tasks.engine.files import atomic_write_text
 from tasks.go.testjson import (
     PackageResult,
     Status,
@@ -122,25 +122,13 @@ def junit_element(run: TestRun, name: str = "go test") -> ET.Element:
 def write_junit(run: TestRun, path: str | os.PathLike[str], name: str = "go test") -> Path:
     """Write the run's JUnit XML to `path` (parents created) and return the path.
 
-    Call it after `run.finish()`. The file is replaced atomically, so a CI reporter never reads
-    half a report, and an earlier report stays whole if writing fails.
+    Call it after `run.finish()`. A file is replaced atomically (atomic_write_text), so a CI
+    reporter never reads half a report, and an earlier report stays whole if writing fails.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     root = junit_element(run, name)
     ET.indent(root)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            ET.ElementTree(root).write(file, encoding="utf-8", xml_declaration=True)
-            file.write(b"\n")
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp makes the file private; a report is for everyone who can read the directory.
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    xml = io.BytesIO()
+    ET.ElementTree(root).write(xml, encoding="utf-8", xml_declaration=True)
+    atomic_write_text(target, xml.getvalue().decode("utf-8") + "\n")
     return target
