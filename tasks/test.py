@@ -27,11 +27,16 @@ class _Feed:
 
     def __init__(self, run: TestRun, keep: list[str] | None) -> None:
         # keep: the raw lines, only when a JUnit file will be written from them
-        self.run, self.keep, self.partial = run, keep, ""
+        self.run, self.keep = run, keep
+        self.partial: list[str] = []  # the line being read, joined once its newline comes
 
     def write(self, text: str) -> int:
-        lines = (self.partial + text).split("\n")
-        self.partial = lines.pop()
+        if "\n" not in text:
+            self.partial.append(text)
+            return len(text)
+        lines = ("".join(self.partial) + text).split("\n")
+        last = lines.pop()
+        self.partial = [last] if last else []
         for line in lines:
             if self.keep is not None:
                 self.keep.append(line)

@@ -94,7 +94,9 @@ class TaskOutput:
         self.real_err = real_err or real
         self.live = live  # a status line is on screen: clear it before printing
         self.text: list[str] = []
-        self._partial = ""
+        # The line being written, in pieces: joined once when its newline comes (joining on
+        # every write would be quadratic in a long line).
+        self._partial: list[str] = []
 
     def write(self, text: str) -> None:
         if self.mode == "direct":
@@ -103,8 +105,12 @@ class TaskOutput:
         if self.mode != "prefixed":
             self.text.append(text)
             return
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
+        if "\n" not in text:
+            self._partial.append(text)
+            return
+        lines = ("".join(self._partial) + text).split("\n")
+        last = lines.pop()
+        self._partial = [last] if last else []
         if lines:
             with self.lock:
                 if self.live:
@@ -138,7 +144,7 @@ class TaskOutput:
                 line += f": {message}"
             if self.mode == "prefixed":
                 if self._partial:
-                    safe_write(self.real, f"[{self.name}] {self._partial}\n")
+                    safe_write(self.real, f"[{self.name}] {''.join(self._partial)}\n")
                 safe_write(self.real, line + "\n")
             else:
                 # The result line heads the block; under GitHub Actions it is the group's

@@ -179,6 +179,20 @@ def on_stop(callback: Callable[[], None]) -> Iterator[None]:
             processes._on_stop.remove(callback)
 
 
+WATCH_TAIL = 4096  # characters of earlier output a watcher sees with each new read
+# Where invoke's Responder and FailingResponder keep how far into the stream they have seen.
+_WATCHER_POSITIONS = ("index", "failure_index")
+
+
+def _shift_positions(watcher: object, dropped: int) -> None:
+    """The text a watcher sees lost `dropped` characters at its front: positions it keeps
+    into that text (invoke's Responder's) move back by as much."""
+    for name in _WATCHER_POSITIONS:
+        position = getattr(watcher, name, None)
+        if isinstance(position, int) and not isinstance(position, bool):
+            setattr(watcher, name, max(0, position - dropped))
+
+
 class GroupRunner(Local):
     """invoke's Local runner, with each command in a new session (its own process group),
     so a task's whole tree can be measured and stopped, and Ctrl-C leaves nothing behind."""
@@ -203,6 +217,32 @@ class GroupRunner(Local):
             if processes.stop_reason is not None:
                 # The task was stopped (memory, timeout, Ctrl-C): its next command dies too.
                 signal_groups([self.process.pid], signal.SIGKILL)
+
+    def respond(self, buffer_: list[str]) -> None:
+        """invoke's respond() joins the whole captured output on every read (1000 bytes) to
+        show it to the watchers: quadratic, minutes for a test that prints 20 MB. Without
+        watchers there is nothing to do; with them, each sees the new text and a bounded
+        tail of what came before (WATCH_TAIL characters), so a pattern split across two
+        reads still matches, in linear time."""
+        if not self.watchers:
+            return
+        window = self._watch_windows.get(id(buffer_), "") + buffer_[-1]
+        dropped = max(0, len(window) - WATCH_TAIL - len(buffer_[-1]))
+        window = window[dropped:]
+        self._watch_windows[id(buffer_)] = window
+        for watcher in self.watchers:
+            if dropped:
+                _shift_positions(watcher, dropped)
+            for response in watcher.submit(window):
+                self.write_proc_stdin(response)
+
+    @property
+    def _watch_windows(self) -> dict[int, str]:
+        windows: dict[int, str] | None = getattr(self, "_windows", None)
+        if windows is None:
+            windows = {}
+            self._windows = windows  # per stream (its capture list): stdout's and stderr's
+        return windows
 
     def _unify_kwargs_with_config(self, kwargs: Any) -> None:
         # A task's output reaches its block through run.out_stream/err_stream in its own
