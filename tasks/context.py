@@ -6,6 +6,7 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,12 +14,13 @@ from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from tasks.engine import console
+from tasks.engine import console, scrub
 from tasks.engine.errors import Stopped, TaskFailed, UsageError
 from tasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
 from tasks.go.environment import GoEnvironment, go_environment
 from tasks.go.goenvfile import default_go_env_file, with_go_env_file
 from tasks.go.modules import Module, discover, find
+from tasks.go.redact import secrets_in
 from tasks.go.sdk.configure import installer_of, store_of
 from tasks.go.sdk.selection import Selection, installed_match, select
 from tasks.go.shellstate import user_environ
@@ -40,6 +42,7 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
     Needs no go, so the sdk tasks run on a machine without one.
     """
     settings = load_settings(project_root(), options.env, user_values())
+    scrub.add(known_secrets(settings, os.environ))
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
     # Tasks run side by side: none may read the terminal's stdin.
     config.run.in_stream = False
@@ -47,6 +50,34 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
         **settings.section("scheduler"),
         "state_dir": str(state_dir(settings.root)),
     }
+
+
+# Where a run's credentials can come from besides the settings' go.env: the variables go
+# and the SDK installs read.
+_SECRET_VARIABLES = (
+    "GOPROXY",
+    "GOSUMDB",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOINSECURE",
+    "GOTASKS_SDK_MIRROR",
+    "GOTASKS_COMPANY_PROXY",
+)
+
+
+def known_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Every password and token in a URL this run may use: the env's Go variables, the SDK
+    mirror and sources, and the same variables in the environment. go prints such URLs in
+    its own messages (a lone token unredacted), which gotasks then hides (engine.scrub)."""
+    sdk = settings.section("sdk")
+    texts = [
+        *settings.go_env.values(),
+        str(sdk.get("mirror") or ""),
+        *(str(item) for item in sdk.get("sources") or ()),
+        *(environ.get(name, "") for name in _SECRET_VARIABLES),
+    ]
+    return [secret for text in texts for secret in secrets_in(text)]
 
 
 def prepare_toolchain(config: Config, options: RunOptions) -> None:

@@ -7,7 +7,7 @@ import os
 from invoke.context import Context
 
 from tasks.context import toolchain_of
-from tasks.engine import task
+from tasks.engine import scrub, task
 
 
 @task(
@@ -19,4 +19,9 @@ from tasks.engine import task
 def show_env(c: Context, reveal: bool = False) -> None:
     """Print the selected env's Go settings as `export` lines: eval "$(inv env)"."""
     _, environment = toolchain_of(c.config)
-    print("\n".join(environment.export_lines(os.environ, reveal=reveal)))
+    text = "\n".join(environment.export_lines(os.environ, reveal=reveal))
+    if reveal:
+        with scrub.revealed():  # asked for in so many words: not hidden on the way out
+            print(text)
+    else:
+        print(text)

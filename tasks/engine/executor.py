@@ -9,7 +9,7 @@ from invoke.exceptions import Exit
 from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 
-from tasks.engine import console
+from tasks.engine import console, scrub
 from tasks.engine.decorator import GoTask
 from tasks.engine.errors import GoTasksError, UsageError
 from tasks.engine.graph import Node, expand
@@ -22,6 +22,19 @@ class GoTasksExecutor(Executor):
     everything that can be wrong before anything starts, then hands it to the scheduler."""
 
     def execute(self, *tasks: str | tuple[str, dict[str, Any]] | ParserContext) -> dict[Any, Any]:
+        # Everything printed from here on, and the message a failure ends with, has the
+        # run's known secrets hidden (the settings register them while preparing).
+        try:
+            with scrub.streams():
+                return self._execute(tasks)
+        except Exit as error:
+            if not error.message:
+                raise
+            raise Exit(scrub.scrub(str(error.message)), error.code) from None
+
+    def _execute(
+        self, tasks: tuple[str | tuple[str, dict[str, Any]] | ParserContext, ...]
+    ) -> dict[Any, Any]:
         calls = self.normalize(tasks)
         try:
             options = RunOptions()

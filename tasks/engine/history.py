@@ -16,6 +16,7 @@ from typing import Any
 from tasks.engine import console
 from tasks.engine.errors import describe
 from tasks.engine.files import NotRegularFile, StrPath, atomic_write_text, read_regular_bytes
+from tasks.engine.scrub import scrub_json
 
 FORMAT_VERSION = 1
 # Enough runs to outvote one slow outlier, few enough to follow a task that changes.
@@ -141,7 +142,8 @@ class History:
                     name: [s.to_json() for s in samples] for name, samples in sorted(merged.items())
                 },
             }
-            atomic_write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+            text = json.dumps(scrub_json(doc), indent=1, allow_nan=False)
+            atomic_write_text(path, text + "\n")
         self._samples = merged
         self._pending = {}
 

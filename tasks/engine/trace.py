@@ -10,6 +10,7 @@ from typing import Any
 
 from tasks.engine.files import StrPath, atomic_write_text
 from tasks.engine.history import TaskRecord
+from tasks.engine.scrub import scrub_json
 
 PID = 1
 CPU_TRACK = "CPU %"
@@ -51,7 +52,8 @@ def write_trace(
 
     `counters` are (seconds since start, CPU percent of capacity, RSS bytes) samples.
     """
-    doc = trace_document(records, counters, run_start_unix, meta)
+    # Task names and details are the run's own words: the known secrets are hidden.
+    doc = scrub_json(trace_document(records, counters, run_start_unix, meta))
     events = ",\n".join(json.dumps(e, allow_nan=False) for e in doc["traceEvents"])
     # One event a line: still one JSON object, but greppable and diffable by a person.
     text = (

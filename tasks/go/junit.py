@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tasks.engine.files import atomic_write_text
+from tasks.engine.scrub import scrub
 from tasks.go.testjson import (
     PackageResult,
     Status,
@@ -40,7 +41,9 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _clean(text: str) -> str:
-    return _NOT_XML.sub("", _ANSI.sub("", text))
+    """What may go into the XML: no colour codes, nothing XML cannot carry, and none of the
+    run's known secrets (tests print go's messages, which may hold a proxy's token)."""
+    return scrub(_NOT_XML.sub("", _ANSI.sub("", text)))
 
 
 def _seconds(value: float) -> str:

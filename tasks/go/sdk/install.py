@@ -19,6 +19,7 @@ from tasks.engine.errors import TaskFailed, UsageError, describe
 from tasks.engine.files import atomic_write_text, locked
 from tasks.engine.output import safe_write
 from tasks.engine.procs import check_stop
+from tasks.engine.scrub import scrub, scrub_json
 from tasks.engine.trace import format_size
 from tasks.go.artifacts import sha256_file
 from tasks.go.sdk.archive import ArchiveError, extract
@@ -76,7 +77,7 @@ class InstallLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             lock = self.path.with_name(self.path.name + ".lock")
             with locked(lock), self.path.open("a", encoding="utf-8") as f:
-                f.write("\n".join(self.lines) + "\n\n")
+                f.write(scrub("\n".join(self.lines)) + "\n\n")
         except OSError:
             pass  # the log must never be why an install fails
 
@@ -326,7 +327,7 @@ class Installer:
                 self._set_aside(kept, undo)
             os.replace(part, archive)
             undo.push(f"removed {archive}", lambda: archive.unlink(missing_ok=True))
-            atomic_write_text(sidecar, json.dumps(details, indent=2) + "\n")
+            atomic_write_text(sidecar, json.dumps(scrub_json(details), indent=2) + "\n")
             undo.push(f"removed {sidecar}", lambda: sidecar.unlink(missing_ok=True))
             candidate = Candidate(
                 version, candidate.filename, sha256, None, candidate.prefix, candidate.source

@@ -16,6 +16,7 @@ from typing import Any
 
 from tasks.engine.errors import UsageError
 from tasks.engine.files import atomic_write_text, locked
+from tasks.engine.scrub import scrub_json
 from tasks.go.sdk.platform import Platform, detect
 from tasks.go.version import GoVersion, VersionError
 
@@ -141,7 +142,8 @@ def _host() -> Platform | None:
 
 
 def write_marker(folder: Path, details: dict[str, Any]) -> None:
-    atomic_write_text(folder / MARKER, json.dumps(details, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(scrub_json(details), indent=2, sort_keys=True)
+    atomic_write_text(folder / MARKER, text + "\n")
 
 
 def remove_tree(path: Path) -> None:
