@@ -139,6 +139,17 @@ def test_a_fifo_with_a_reader_gets_everything(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
+def test_an_open_file_named_through_proc_is_written_in_place(tmp_path: Path) -> None:
+    """/dev/fd/N of a regular file: truncated and written as `>` does, not replaced (which
+    would leave the descriptor pointing at a deleted file)."""
+    target = tmp_path / "out.txt"
+    with target.open("w") as handle:
+        inode = target.stat().st_ino
+        atomic_write_text(f"/dev/fd/{handle.fileno()}", "through the descriptor\n")
+    assert target.stat().st_ino == inode
+    assert target.read_text() == "through the descriptor\n"
+
+
 def test_a_fifo_nobody_reads_is_an_error_not_a_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -175,6 +186,11 @@ def test_trace_into_a_device_a_symlink_and_a_fifo(
     result = project.inv("env", "--trace", str(link))
     assert result.returncode == 0, result.stderr
     assert link.is_symlink() and '"traceEvents"' in real.read_text()
+
+    # /dev/stdout, a pipe here: a link /proc resolves to a pipe, written in place.
+    result = project.inv("env", "--trace", "/dev/stdout")
+    assert result.returncode == 0, result.stderr
+    assert '"traceEvents"' in result.stdout
 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)

@@ -23,15 +23,20 @@ def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None
     replaced by a regular file: `--trace /dev/null` must not swap out /dev/null).
     """
     path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
     try:
-        special = not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+        kind = path.stat().st_mode  # through every link, /proc's "magic" ones too
     except FileNotFoundError:
-        special = False
-    if special:
+        kind = None
+    if kind is not None and not stat.S_ISREG(kind) and not stat.S_ISDIR(kind):
         _write_through(path, text)
         return
+    if _through_proc(path):
+        # /dev/stdout and /dev/fd/N name a file some process has open: replacing it would
+        # cut that process off from what it writes. Written in place, as `>` does.
+        _write_through(path, text)
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     # A unique name beside the target: same filesystem for os.replace, and os.open (unlike
     # tempfile) applies the umask, so the file gets the permissions any other file would.
@@ -51,11 +56,27 @@ def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None
         raise
 
 
+def _through_proc(path: Path) -> bool:
+    """Whether `path`, or a link on the way to its target, lies in /proc (/dev/fd/N and
+    /dev/stdout do): there a link names an open file, not a place in a folder."""
+    current = path
+    for _ in range(40):  # as many links as the kernel follows
+        parent = os.path.realpath(current.parent)
+        if parent == "/proc" or parent.startswith("/proc/"):
+            return True
+        if not current.is_symlink():
+            return False
+        current = Path(parent) / os.readlink(current)
+    return False
+
+
 def _write_through(path: Path, text: str) -> None:
-    """Write into a device or FIFO as it is. A FIFO nobody reads would block the run for
-    ever: it is an error (ENXIO, "no reader") instead, found without waiting."""
+    """Write into a device, a FIFO or a file some process has open, as it is. A FIFO nobody
+    reads would block the run for ever: it is an error (ENXIO, "no reader") instead."""
     fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)  # a regular file behind /dev/stdout: what `>` does
         # Once open, write as a shell does: a slow reader is waited for, not cut short.
         os.set_blocking(fd, True)
         data = text.encode("utf-8")
