@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,17 +51,21 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Seconds taken and bytes read from stdout (read as it comes, by the OS pipe)."""
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """Seconds taken, CPU seconds used (the command and its children: less swayed by a
+    loaded machine than the wall time) and bytes read from stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         sys.exit(
             f"{' '.join(argv)} (in {cwd}): exit {result.returncode}\n"
             f"{result.stdout[-2000:]!r}\n{result.stderr[-2000:]!r}"
         )
-    return elapsed, len(result.stdout)
+    return elapsed, cpu, len(result.stdout)
 
 
 def make_project(work: Path, lines: int, width: int) -> Path:
@@ -93,13 +98,14 @@ def main() -> None:
         plain = ["go", "test", "-json", "-count=1", "./..."]
         inv = [sys.executable, "-m", "invoke", "test", "--count", "1"]
         # Warm: the test binary in the build cache, both ways (gotasks adds its build tags).
-        _, size = run(plain, module, env)
+        size = run(plain, module, env)[2]
         run(inv, project, env)
         plains, invs = [], []
         for _ in range(args.rounds):
-            plains.append(run(plain, module, env)[0])
-            invs.append(run(inv, project, env)[0])
-    plain_s, inv_s = statistics.median(plains), statistics.median(invs)
+            plains.append(run(plain, module, env)[:2])
+            invs.append(run(inv, project, env)[:2])
+    plain_s, inv_s = (statistics.median(t for t, _ in side) for side in (plains, invs))
+    plain_cpu, inv_cpu = (statistics.median(c for _, c in side) for side in (plains, invs))
     load = os.getloadavg()[0]
     figures = {
         "rounds": args.rounds,
@@ -109,6 +115,9 @@ def main() -> None:
         "go_test_json_seconds": round(plain_s, 3),
         "inv_test_seconds": round(inv_s, 3),
         "ratio": round(inv_s / plain_s, 2),
+        "go_test_json_cpu_seconds": round(plain_cpu, 3),
+        "inv_test_cpu_seconds": round(inv_cpu, 3),
+        "cpu_ratio": round(inv_cpu / plain_cpu, 2),
         "load_1min": round(load, 2),
     }
     if args.json:
@@ -121,6 +130,9 @@ def main() -> None:
     print(f"  go test -json -count=1 (bound)   {plain_s:7.3f} s")
     print(f"  inv test --count 1               {inv_s:7.3f} s")
     print(f"  ratio                            {inv_s / plain_s:7.2f}x")
+    print(f"  CPU: go test -json               {plain_cpu:7.3f} s")
+    print(f"  CPU: inv test                    {inv_cpu:7.3f} s")
+    print(f"  CPU ratio                        {inv_cpu / plain_cpu:7.2f}x")
     print(f"  load average (1 min)             {load:7.2f}")
 
 

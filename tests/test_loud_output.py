@@ -83,16 +83,18 @@ def run_with(command: str, *watchers: Responder) -> str:
 
 
 def test_watchers_answer_prompts_split_across_reads_after_long_output() -> None:
-    """invoke reads 1000 bytes at a time: the prompt straddles a read, comes after more
-    output than the watcher's tail, and twice; each is answered once."""
-    junk = 3 * WATCH_TAIL + 996  # "pass" ends one read, "word:" starts the next
+    """The prompt comes in two reads (a pause between its halves), after more output than
+    the watcher's tail holds, and twice; each is answered once."""
+    junk = 3 * WATCH_TAIL + 996
+    prompt = "printf pass; sleep 0.3; printf word:"
     script = (
-        f"head -c {junk} /dev/zero | tr '\\0' j; printf 'password:'; read a; echo got:$a;"
-        f" head -c {5 * WATCH_TAIL} /dev/zero | tr '\\0' k; printf 'password:'; read b;"
+        f"head -c {junk} /dev/zero | tr '\\0' j; sleep 0.3; {prompt}; read a; echo got:$a;"
+        f" head -c {5 * WATCH_TAIL} /dev/zero | tr '\\0' k; sleep 0.3; {prompt}; read b;"
         " echo got:$b"
     )
     out = run_with(f"bash -c {shlex.quote(script)}", Responder(r"password:", "s3cret\n"))
     assert out.count("got:s3cret") == 2, out[-200:]
+    assert out.count("password:") == 2
 
 
 def test_a_failing_responder_still_sees_its_sentinel() -> None:
