@@ -64,7 +64,7 @@ def _unfinished(text: str) -> int:
     """How many characters at the end of `text` could be the start of a secret that the
     next write completes: held back until then."""
     longest = 0
-    for secret in _secrets:
+    for secret in tuple(_secrets):  # a copy: add() may run on another thread
         for size in range(min(len(secret) - 1, len(text)), longest, -1):
             if text.endswith(secret[:size]):
                 longest = size
