@@ -12,7 +12,7 @@ from typing import Any
 from invoke.collection import Collection
 from invoke.context import Context
 
-from tasks.build import main_packages
+from tasks.build import main_packages, relative_package, select_package
 from tasks.container.buildcontext import summarize
 from tasks.container.buildplan import BuildPlan, check_build_args, plan_build
 from tasks.container.dockerfile import MARKER, declared_args, is_gotasks
@@ -63,16 +63,7 @@ def docker_build(
     dockerfile = settings.root / docker["file"]
     if not dockerfile.is_file():
         raise UsageError(f"docker.build: no {dockerfile} (`inv init` writes one)")
-    all_packages = main_packages(c, mod)
-    packages = all_packages
-    if package:
-        wanted = package.removeprefix("./").rstrip("/")
-        packages = [p for p in packages if p == wanted or p.endswith("/" + wanted)]
-        if not packages:
-            known = ", ".join(_relative(p, mod.path) for p in all_packages) or "none"
-            raise UsageError(
-                f"docker.build {mod.rel}: no main package {package!r}; main packages: {known}"
-            )
+    packages = select_package(main_packages(c, mod), package, mod, "docker.build")
     if not packages:
         console.info("no main package: no image")
         return
@@ -103,7 +94,7 @@ def docker_build(
             root=settings.root,
             dockerfile=dockerfile,
             module_rel=mod.rel,
-            package_rel=_relative(import_path, mod.path),
+            package_rel=relative_package(import_path, mod.path),
             binary=short_name(import_path),
             go_version=toolchain.version_text,
             environment=environment,
@@ -139,11 +130,6 @@ def _platforms(option: str | None, configured: list[str]) -> tuple[str, ...]:
                 f"docker.build --platform: {platform!r} is not OS/ARCH, e.g. linux/arm64"
             )
     return platforms
-
-
-def _relative(import_path: str, module_path: str) -> str:
-    rel = import_path.removeprefix(module_path).lstrip("/")
-    return f"./{rel}" if rel else "."
 
 
 def _no_buildkit(engine: Engine, plan: BuildPlan | None = None) -> str:

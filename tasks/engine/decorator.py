@@ -38,6 +38,7 @@ class GoTask(Task[Any]):
     needs: tuple[str, ...] | None  # the prepare hooks it needs; None: every one
     # It reports a bad GOTASKS_* run setting itself (doctor): such a value does not stop it.
     diagnoses: bool
+    forwards: tuple[str, ...]  # its flags that its pre tasks get too (when they take them)
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class GoTask(Task[Any]):
         each: str | None = None,
         needs: tuple[str, ...] | None = None,
         diagnoses: bool = False,
+        forwards: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         name = kwargs.get("name") or body.__name__
@@ -64,6 +66,7 @@ class GoTask(Task[Any]):
         self.each = each
         self.needs = needs
         self.diagnoses = diagnoses
+        self.forwards = forwards
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
         kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
         # Long flags only: invoke's automatic short flags differ from task to task
@@ -129,7 +132,8 @@ def task(body: Callable[..., Any], /) -> GoTask: ...
 def task(*pre: GoTask, **kwargs: Any) -> Callable[[Callable[..., Any]], GoTask]: ...
 def task(*args: Any, **kwargs: Any) -> Any:
     """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out),
-    needs= (the prepare hooks it needs, by name; default all) and diagnoses= (it reports
-    bad GOTASKS_* run settings itself, so they do not stop its run)."""
+    needs= (the prepare hooks it needs, by name; default all), diagnoses= (it reports
+    bad GOTASKS_* run settings itself, so they do not stop its run), forwards= (flags
+    its pre tasks get too) and stands_for= (the configured task it stands for)."""
     kwargs.setdefault("klass", GoTask)
     return invoke_task(*args, **kwargs)

@@ -50,15 +50,18 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
     index: dict[tuple[Any, ...], int] = {}
 
     def key(call: Call) -> tuple[Any, ...]:
-        return (call.task, tuple(call.args), tuple(sorted(call.kwargs.items(), key=str)))
+        # a repeatable flag's value is a list
+        kwargs = ((k, tuple(v) if isinstance(v, list) else v) for k, v in call.kwargs.items())
+        return (call.task, tuple(call.args), tuple(sorted(kwargs, key=str)))
 
-    def visit(call: Call, stack: list[str]) -> list[int]:
-        call = _with_run_kwargs(call, run_kwargs)
+    def visit(call: Call, stack: list[str], given: dict[str, Any]) -> list[int]:
+        call = _with_run_kwargs(call, {**given, **run_kwargs})
         name = call_name(call)
         if name in stack:
             cycle = [*stack[stack.index(name) :], name]
             raise UsageError("dependency cycle: " + " -> ".join(cycle))
-        pre_ids = {i for pre in call.task.pre for i in visit(_as_call(pre), [*stack, name])}
+        passed = {**given, **_forwarded(call)}
+        pre_ids = {i for pre in call.task.pre for i in visit(_as_call(pre), [*stack, name], passed)}
         ids = []
         for one in _fan_out(call, fan_out):
             if key(one) not in index:
@@ -67,13 +70,22 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
             nodes[index[key(one)]].deps |= pre_ids
             ids.append(index[key(one)])
         for post in call.task.post:
-            for post_id in visit(_as_call(post), [*stack, name]):
+            for post_id in visit(_as_call(post), [*stack, name], given):
                 nodes[post_id].deps |= set(ids)
         return ids
 
     for call in calls:
-        visit(call, [])
+        visit(call, [], {})
     return nodes
+
+
+def _forwarded(call: Call) -> dict[str, Any]:
+    """The flags a task hands on to its pre tasks (`inv ci --module x --short`): those it
+    names in `forwards` that were given a value (False, 0 and empty are defaults)."""
+    names = getattr(call.task, "forwards", ())
+    return {
+        k: v for k, v in call.kwargs.items() if k in names and v not in (None, False, 0, "", [])
+    }
 
 
 def _with_run_kwargs(call: Call, run_kwargs: dict[str, Any]) -> Call:

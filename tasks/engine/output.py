@@ -13,6 +13,8 @@ from typing import TextIO
 from tasks.engine import console
 
 Sink = Callable[[str], None]
+# What a long task is at: text, or a function the status line asks each time it is drawn.
+Progress = str | Callable[[], str]
 CLEAR_LINE = "\r\x1b[K"
 
 
@@ -64,6 +66,24 @@ class ThreadRouter(io.TextIOBase):
         return getattr(self.real, "encoding", "utf-8")
 
 
+def current_output() -> TaskOutput | None:
+    """The TaskOutput of the task running on this thread (None outside a gotasks run)."""
+    router = sys.stdout
+    sink = router.current() if isinstance(router, ThreadRouter) else None
+    owner = getattr(sink, "__self__", None)
+    return owner if isinstance(owner, TaskOutput) else None
+
+
+def report_progress(progress: Progress | None, done: str | None = None) -> None:
+    """Tell the run where this task is (see TaskOutput.step); outside a run, `done` is
+    printed."""
+    output = current_output()
+    if output is not None:
+        output.step(progress, done)
+    elif done is not None:
+        safe_write(sys.stdout, done + "\n")
+
+
 def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
@@ -97,6 +117,31 @@ class TaskOutput:
         # The line being written, in pieces: joined once when its newline comes (joining on
         # every write would be quadratic in a long line).
         self._partial: list[str] = []
+        self.progress: Progress | None = None
+
+    def status(self) -> str:
+        """The task on the live status line: its name, and where it is when it says."""
+        progress = self.progress
+        if progress is None:
+            return self.name
+        try:
+            text = progress() if callable(progress) else progress
+        except Exception:  # a status line must never take the run down
+            return self.name
+        return f"{self.name}: {text}" if text else self.name
+
+    def step(self, progress: Progress | None, done: str | None = None) -> None:
+        """A long task's progress: `progress` shows on the live status line; `done` (a step
+        finished) is a line of its own at once when nothing is live (a pipe, a CI log), so a
+        long build does not sit silent until its block prints."""
+        self.progress = progress
+        if done is None or self.live:
+            return
+        if self.mode in ("direct", "prefixed"):
+            self.write(done + "\n")
+            return
+        with self.lock:
+            safe_write(self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {done}\n")
 
     def write(self, text: str) -> None:
         if self.mode == "direct":

@@ -426,7 +426,7 @@ class _Runner:
     def _status_line(self, running: list[Task], cpu_percent: float, rss: int) -> None:
         """[3/10] running: test[a], build[b] | cpu 140% mem 1.2G, kept on one line."""
         done = sum(t.status not in ("waiting", "running") for t in self.plan.tasks)
-        names = ", ".join(t.node.name for t in running) or "-"
+        names = ", ".join(t.output.status() if t.output else t.node.name for t in running) or "-"
         text = (
             f"[{done}/{len(self.plan.tasks)}] running: {names}"
             f" | cpu {cpu_percent:.0f}% mem {format_bytes(rss)}"

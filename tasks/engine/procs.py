@@ -65,6 +65,12 @@ class TaskProcesses:
         self.cpu_seconds = sum(self._cpu_by_pid.values())
         return rss
 
+    def tree(self) -> list[psutil.Process]:
+        """The task's live processes now: its group leaders and their descendants (what a
+        progress report looks at; the group scan that also finds re-parented ones is the
+        monitor's)."""
+        return _tree(self.roots(), {})
+
     def stop(self, reason: str, grace: float = 2.0) -> None:
         """TERM every group, then KILL what is left after `grace` seconds. From now on a
         command this task starts is killed as soon as it starts."""

@@ -103,12 +103,28 @@ def find_toolchain(go: Path | None = None) -> Toolchain:
     )
 
 
-def check_targets(settings: Settings, toolchain: Toolchain) -> None:
-    """Every build.targets entry must be a GOOS/GOARCH pair this go can build for."""
+def supported_targets(toolchain: Toolchain) -> set[str] | None:
+    """The GOOS/GOARCH pairs this go can build for (None: it cannot say)."""
     out = _ask_go(toolchain.go, "tool", "dist", "list")
     if out.returncode != 0:
-        return  # an old or odd toolchain: go build will say it instead
-    supported = set(out.stdout.split())
+        return None  # an old or odd toolchain: go build will say it instead
+    return set(out.stdout.split())
+
+
+def host_target(toolchain: Toolchain) -> str:
+    """This machine's GOOS/GOARCH, as this go sees it."""
+    out = _ask_go(toolchain.go, "env", "GOHOSTOS", "GOHOSTARCH")
+    words = out.stdout.split()
+    if out.returncode != 0 or len(words) != 2:
+        raise UsageError(f"{toolchain.go} env GOHOSTOS GOHOSTARCH: {out.stderr.strip()}")
+    return "/".join(words)
+
+
+def check_targets(settings: Settings, toolchain: Toolchain) -> None:
+    """Every build.targets entry must be a GOOS/GOARCH pair this go can build for."""
+    supported = supported_targets(toolchain)
+    if supported is None:
+        return
     for index, target in enumerate(settings.section("build")["targets"]):
         if target not in supported:
             key = ("build", "targets", index)
