@@ -7,10 +7,32 @@ from invoke.context import Context
 from tasks.build import build
 from tasks.engine import console, task
 from tasks.lint import lint
-from tasks.test import test
+from tasks.test import TEST_FLAGS, TEST_HELP, test
 
 
-@task(pre=[lint, test, build], cpu=0.1, mem="16M")
-def ci(c: Context) -> None:
-    """Lint, test and build every module with the selected env (--env)."""
+# Its flags are its pre tasks' flags: the executor hands each to the tasks that take it
+# (--module to lint, test and build; the test flags to test), as `forwards` says.
+@task(
+    pre=[lint, test, build],
+    cpu=0.1,
+    mem="16M",
+    forwards=TEST_FLAGS,
+    help={**TEST_HELP, "module": "only this module (lint, test and build); default: every module"},
+)
+def ci(
+    c: Context,
+    race: bool = False,
+    cover: bool = False,
+    html: bool = False,
+    run: str | None = None,
+    count: int = 0,
+    short: bool = False,
+    failfast: bool = False,
+    verbose: bool = False,
+    packages: str | None = None,
+    junit: str | None = None,
+    module: str | None = None,
+) -> None:
+    """Lint, test and build every module with the selected env (--env); the test flags
+    and the words after `--` go to its test task."""
     console.header(f"ci: done ({c.config.gotasks.env})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from invoke.context import Context
 from tasks.context import go, module_header, module_of, settings_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.files import naming
+from tasks.engine.remainder import remainder_args
 from tasks.go.junit import write_junit
 from tasks.go.modules import Module
 from tasks.go.testjson import TestRun, summary_lines
@@ -52,33 +54,48 @@ class _Feed:
             self.write("\n")
 
 
-@task(
-    cpu=2,
-    mem="2G",
-    pool="test",
-    each="module",
-    help={
-        "race": "run with the race detector (-race)",
-        "cover": "collect coverage into .gotasks/cover/<module>.out and print the total",
-        "run": "only tests matching this regexp (go test -run)",
-        "count": "run each test N times (go test -count; 1 skips the test cache); 0: go's default",
-        "junit": "write JUnit XML for CI systems to this file",
-        "module": "only this module (its folder or module path); default: every module",
-    },
-)
+# The flags of `inv test`, also taken by `inv ci` for its test task (help text by name).
+TEST_HELP = {
+    "race": "run with the race detector (-race)",
+    "cover": "collect coverage into .gotasks/cover/<module>.out and print the total",
+    "html": "with the coverage, write it as HTML (go tool cover -html) and print its path",
+    "run": "only tests matching this regexp (go test -run)",
+    "count": "run each test N times (go test -count; 1 skips the test cache); 0: go's default",
+    "short": "tell long tests to shorten themselves (go test -short)",
+    "failfast": "stop a package's tests at its first failure (go test -failfast)",
+    "verbose": "stream every test's output as it comes (what go test -v prints); still parsed",
+    "packages": "these package patterns (space- or comma-separated, e.g. ./pkg/...) instead"
+    " of test.packages",
+    "junit": "write JUnit XML for CI systems to this file",
+    "module": "only this module (its folder or module path); default: every module",
+}
+TEST_FLAGS = tuple(TEST_HELP)
+_PATTERNS = re.compile(r"[\s,]+")
+
+
+@task(cpu=2, mem="2G", pool="test", each="module", help=TEST_HELP)
 def test(
     c: Context,
     race: bool = False,
     cover: bool = False,
+    html: bool = False,
     run: str | None = None,
     count: int = 0,
+    short: bool = False,
+    failfast: bool = False,
+    verbose: bool = False,
+    packages: str | None = None,
     junit: str | None = None,
     module: str | None = None,
 ) -> None:
-    """Run go test -json; report per package and show only the failing tests' output."""
+    """Run go test -json; report per package and show only the failing tests' output.
+    Words after `--` go to go test as they are (inv test -- -shuffle=on)."""
     assert module is not None
     if count < 0:
         raise UsageError(f"--count must be 1 or more, got {count}")
+    patterns = [p for p in _PATTERNS.split(packages or "") if p]
+    if packages is not None and not patterns:
+        raise UsageError("--packages: no package pattern given (e.g. --packages ./pkg/...)")
     mod = module_of(c, module)
     settings = settings_of(c.config)
     config = settings.section("test")
@@ -88,7 +105,7 @@ def test(
     if race:
         args.append("-race")
     profile = None
-    if cover or config["cover"]:
+    if cover or html or config["cover"]:
         profile = state_dir(settings.root) / "cover" / f"{mod.name}.out"
         profile.parent.mkdir(parents=True, exist_ok=True)
         # -race needs atomic counters; go refuses -race with -covermode=set
@@ -97,8 +114,11 @@ def test(
         args += ["-run", run]
     if count:
         args += ["-count", str(count)]
-    args += [*config["args"], *config["packages"]]
-    result_run, lines = TestRun(), list[str]()
+    args += ["-short"] * short + ["-failfast"] * failfast
+    # After the packages, as `go test ./... -run X` is typed: an `-args` there keeps its
+    # meaning (everything after it is the test binary's).
+    args += [*config["args"], *(patterns or config["packages"]), *remainder_args(c)]
+    result_run, lines = TestRun(echo=_stream if verbose else None), list[str]()
     feed = _Feed(result_run, lines if junit else None)
     result = go(c, args, mod.dir, hide="err", out_stream=feed)
     feed.close()
@@ -107,7 +127,7 @@ def test(
     if junit:
         _write_junit(Path(junit), lines)
     if profile is not None and profile.exists():
-        _report_coverage(c, mod, profile)
+        _report_coverage(c, mod, profile, html)
     if result.exited != 0 and not result_run.packages:
         said = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
         raise TaskFailed(f"test {mod.rel}: go test failed before any package ran: {said}")
@@ -117,6 +137,11 @@ def test(
             f"test {mod.rel}: {len(failed)} of {len(result_run.packages)} packages failed"
             f" ({result_run.counts.describe()})"
         )
+
+
+def _stream(text: str) -> None:
+    """--verbose: go's output as it comes (print, so a task's block collects it in a run)."""
+    print(text, end="", flush=True)
 
 
 def _parallel_packages(c: Context) -> int:
@@ -150,9 +175,13 @@ def _write_junit(path: Path, lines: list[str]) -> None:
     console.info(f"JUnit XML: {path}")
 
 
-def _report_coverage(c: Context, mod: Module, profile: Path) -> None:
+def _report_coverage(c: Context, mod: Module, profile: Path, html: bool) -> None:
     result = go(c, ["tool", "cover", f"-func={profile}"], mod.dir)
     total = [line for line in result.stdout.splitlines() if line.startswith("total:")]
     if total:
         percent = total[-1].split()[-1]
         console.info(f"coverage: {percent} of statements ({mod.rel}; profile {profile})")
+    if html:
+        page = profile.with_suffix(".html")
+        go(c, ["tool", "cover", f"-html={profile}", "-o", str(page)], mod.dir, check=True)
+        console.info(f"coverage HTML: {page}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _COVERAGE = re.compile(r"coverage: (\d+(?:\.\d+)?)% of statements")
+_CACHED = re.compile(r"ok\s+\S+\s+\(cached\)")
 # Lines test2json adds to every test's output in -v mode; they say nothing about a failure.
 _FRAMING = ("=== RUN ", "=== PAUSE ", "=== CONT ", "=== NAME ")
 # The lines `go test` prints around every package's results: noise in a failure report.
@@ -137,6 +138,7 @@ class PackageResult:
     elapsed: float = 0.0  # seconds, as go measured the package (0 when it did not build)
     started: datetime | None = None
     coverage: float | None = None  # percent of statements, when run with -cover
+    cached: bool = False  # go reused a cached result: `ok  pkg  (cached)`
     failed_build: str | None = None  # the ImportPath whose build failed (Go >= 1.24)
     build_output: list[str] = field(default_factory=list)  # compiler output, line by line
     tests: list[TestResult] = field(default_factory=list)
@@ -277,7 +279,10 @@ class TestRun:
 
     __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
 
-    def __init__(self) -> None:
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        # echo: given the text of every output event and stray line as it arrives
+        # (inv test --verbose streams what go test -v would print)
+        self._echo = echo
         self._packages: dict[str, PackageResult] = {}
         self._seq = 0
         # Stray lines with the `# pkg` header they follow, if any: Go < 1.24 prints compiler
@@ -299,7 +304,11 @@ class TestRun:
         event = _decode(text)
         if event is None:
             self._add_stray(text)
+            if self._echo is not None:
+                self._echo(text + "\n")
             return
+        if self._echo is not None and isinstance(event.get("Output"), str):
+            self._echo(event["Output"])
         self._stray_key = None  # an event ends any `# pkg` block of stray lines
         self._seq += 1
         self._handle(event)
@@ -407,6 +416,8 @@ class TestRun:
             match = _COVERAGE.search(output)
             if match:
                 package.coverage = float(match.group(1))
+            if _CACHED.match(output):
+                package.cached = True
         elif action in (Status.PASS, Status.FAIL, Status.SKIP):
             package.status = Status(action)
             package.elapsed = _float(event, "Elapsed") or 0.0
@@ -523,7 +534,9 @@ def _package_line(package: PackageResult, width: int) -> SummaryLine:
         kind, tag = ("fail", "FAIL") if package.failed else ("pass", "ok")
         if package.status is Status.RUNNING:
             kind, tag = "plain", "..."
-        detail = f"{package.elapsed:.2f}s  {package.top_level_counts.describe()}"
+        # as go test says it: a cached result took no time now, and its counts are the run's
+        took = "(cached)" if package.cached else f"{package.elapsed:.2f}s"
+        detail = f"{took}  {package.top_level_counts.describe()}"
         subtests = package.subtest_counts
         if subtests.total:
             detail += f" (subtests: {subtests.describe()})"
