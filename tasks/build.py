@@ -169,12 +169,7 @@ def _build_matrix(
 ) -> list[str]:
     """Every package for every target into `into`; with `progress`, the run hears which
     targets are done and what the running ones do (see BuildProgress)."""
-    settings = settings_of(c.config)
-    config = settings.section("build")
-    toolchain, _ = toolchain_of(c.config)
-    ldflags = version_ldflags(
-        read_vcs(mod.dir), toolchain.version_text, config["version_vars"], config["ldflags"]
-    )
+    ldflags = stamp_ldflags(c, mod)
     units = [(target, package) for target in targets for package in packages]
 
     def output_of(target: str, package: str) -> Path:
@@ -190,12 +185,7 @@ def _build_matrix(
         target, package = unit
         goos, goarch = target.split("/")
         output = output_of(target, package)
-        env = {
-            "GOOS": goos,
-            "GOARCH": goarch,
-            "CGO_ENABLED": "1" if config["cgo"] else "0",
-            **(extra_env or {}),
-        }
+        env = {"GOOS": goos, "GOARCH": goarch, **cgo_env(c), **(extra_env or {})}
         args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(output), package]
         result = go(c, args, mod.dir, extra_env=env)
         done = tracker.finished(target, result.exited == 0)
@@ -216,6 +206,19 @@ def _build_matrix(
     if failed:
         raise TaskFailed(f"build {mod.rel}: {'; '.join(failed)} failed")
     return [out for out in built if out is not None]
+
+
+def stamp_ldflags(c: Context, mod: Module) -> str:
+    """-ldflags with the version stamps (git and toolchain data, build.version_vars)."""
+    config = settings_of(c.config).section("build")
+    toolchain, _ = toolchain_of(c.config)
+    vcs = read_vcs(mod.dir)
+    return version_ldflags(vcs, toolchain.version_text, config["version_vars"], config["ldflags"])
+
+
+def cgo_env(c: Context) -> dict[str, str]:
+    """CGO_ENABLED as build.cgo says."""
+    return {"CGO_ENABLED": "1" if settings_of(c.config).section("build")["cgo"] else "0"}
 
 
 def _verify(

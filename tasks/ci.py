@@ -33,6 +33,7 @@ def ci(
     junit: str | None = None,
     module: str | None = None,
 ) -> None:
-    """Lint, test and build every module with the selected env (--env); the test flags
-    and the words after `--` go to its test task."""
+    """Lint, test and build every module with the selected env (--env).
+
+    The test flags and the words after `--` go to its test task."""
     console.header(f"ci: done ({c.config.gotasks.env})")

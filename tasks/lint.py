@@ -78,6 +78,23 @@ def lint(c: Context, fix: bool = False, module: str | None = None, staged: bool 
         raise TaskFailed(f"lint {mod.rel}: " + "; ".join(problems))
 
 
+@task(
+    cpu=1,
+    mem="512M",
+    pool="lint",
+    each="module",
+    help={"module": "only this module (its folder or module path); default: every module"},
+)
+def fmt(c: Context, module: str | None = None) -> None:
+    """Format every Go file of the module with gofmt -w (the formatting half of lint --fix)."""
+    assert module is not None
+    mod = module_of(c, module)
+    module_header(c, "fmt", mod)
+    problems = _gofmt(c, mod, fix=True)
+    if problems:
+        raise TaskFailed(f"fmt {mod.rel}: " + "; ".join(problems))
+
+
 def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
     toolchain, _ = toolchain_of(c.config)
     files = go_files(mod.dir)

@@ -111,6 +111,8 @@ _TAGS = Value("list of strings", [], matches(TAG_PATTERN, "a build tag (letters,
 SPEC = Section(
     {
         "modules": Value("list of strings", [], nullable=True),
+        # what a bare `inv` runs, as a Makefile's first target is what a bare `make` runs
+        "default_task": Value("string", "ci", matches(r"[\w.-]+", "a task name like ci")),
         "go": Section(
             {
                 "version": Value("string", None, _go_request, nullable=True),

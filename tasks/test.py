@@ -89,6 +89,7 @@ def test(
     module: str | None = None,
 ) -> None:
     """Run go test -json; report per package and show only the failing tests' output.
+
     Words after `--` go to go test as they are (inv test -- -shuffle=on)."""
     assert module is not None
     if count < 0:

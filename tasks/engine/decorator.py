@@ -39,6 +39,9 @@ class GoTask(Task[Any]):
     # It reports a bad GOTASKS_* run setting itself (doctor): such a value does not stop it.
     diagnoses: bool
     forwards: tuple[str, ...]  # its flags that its pre tasks get too (when they take them)
+    # A task that stands for another, named by the prepared config (a bare `inv`'s default):
+    # (name, where the config says it). The executor runs that task in its place.
+    stands_for: Callable[[Any], tuple[str, str]] | None
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class GoTask(Task[Any]):
         needs: tuple[str, ...] | None = None,
         diagnoses: bool = False,
         forwards: tuple[str, ...] = (),
+        stands_for: Callable[[Any], tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         name = kwargs.get("name") or body.__name__
@@ -67,6 +71,7 @@ class GoTask(Task[Any]):
         self.needs = needs
         self.diagnoses = diagnoses
         self.forwards = forwards
+        self.stands_for = stands_for
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
         kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
         # Long flags only: invoke's automatic short flags differ from task to task

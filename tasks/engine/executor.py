@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from invoke.collection import Collection
 from invoke.exceptions import Exit
 from invoke.executor import Executor
 from invoke.parser.context import ParserContext
+from invoke.tasks import Call
 
 from tasks.engine import console, scrub
 from tasks.engine.decorator import GoTask
@@ -40,6 +42,7 @@ class GoTasksExecutor(Executor):
             options = RunOptions()
             for call in calls:
                 options = options.merged(RunOptions.from_kwargs(call.kwargs), "command line")
+            calls = [_stood_for(call, self.collection, self.config, options) for call in calls]
             prepare(self.config, options, _needs(calls))
             run_kwargs = {name: getattr(options, name) for name in RUN_OPTIONS}
             nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
@@ -68,6 +71,20 @@ def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
         for text in plan.capacity.clamped:
             console.warn(text)
     return plan
+
+
+def _stood_for(call: Call, collection: Collection, config: Any, options: RunOptions) -> Call:
+    """The call itself, or for a task that stands for another (GoTask.stands_for), a call
+    of the task the config names."""
+    task = call.task
+    if not isinstance(task, GoTask) or task.stands_for is None:
+        return call
+    prepare(config, options, task.needs)
+    name, where = task.stands_for(config)
+    names = sorted(n for n in collection.task_names if collection[n] is not task)
+    if name not in names:
+        raise UsageError(f"{where}: no task {name!r} to run by default; tasks: {', '.join(names)}")
+    return Call(collection[name], called_as=name, kwargs=dict(call.kwargs))
 
 
 def _needs(calls: list[Any]) -> set[str] | None:

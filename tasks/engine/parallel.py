@@ -73,6 +73,9 @@ class Plan:
     history: History
     history_path: Path | None
     report: str | None = None
+    # the history file was there when the run began: gone at its end, someone removed it
+    # (inv clean --all), and the run must not write it back
+    history_found: bool = False
 
     @classmethod
     def make(
@@ -104,8 +107,18 @@ class Plan:
                 dep.job.dependents.add(task.job)
         set_priorities([t.job for t in tasks])
         limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
+        found = history_path is not None and history_path.exists()
         return cls(
-            tasks, limits, capacity, keep_going, output, trace, history, history_path, report
+            tasks,
+            limits,
+            capacity,
+            keep_going,
+            output,
+            trace,
+            history,
+            history_path,
+            report,
+            found,
         )
 
 
@@ -533,7 +546,8 @@ class _Runner:
 
     def _save(self) -> None:
         plan = self.plan
-        if plan.history_path is not None:
+        removed = plan.history_found and plan.history_path and not plan.history_path.exists()
+        if plan.history_path is not None and not removed:
             try:
                 plan.history.record(self.records)
                 plan.history.save(plan.history_path)
