@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -11,8 +10,9 @@ from invoke.context import Context
 from tasks.context import settings_of
 from tasks.engine import console, task
 from tasks.engine.files import locked
-from tasks.engine.trace import format_bytes
-from tasks.go.sdk.store import remove_tree
+from tasks.engine.trace import format_size
+from tasks.go import dist as dist_folder
+from tasks.go.sdk.store import remove_tree, tree_bytes
 from tasks.paths import dist_dir, state_dir
 
 # Under .gotasks/: what a run makes again by itself (coverage, inv run's binaries, logs).
@@ -31,36 +31,38 @@ SCRATCH = ("cover", "run", "sdk-install.log")
 def clean(c: Context, all: bool = False) -> None:  # the flag is --all
     """Remove dist/ and the scratch under .gotasks/ (coverage, inv run's builds)."""
     root = settings_of(c.config).root
-    state = state_dir(root)
-    doomed = [dist_dir(root), *(state / name for name in SCRATCH)]
-    if all and state.is_dir():
-        kept = {p.name for p in doomed}
-        # the lock files last: a run that waits on one must not find it gone midway
-        doomed += sorted(p for p in state.iterdir() if p.name not in kept and p.suffix != ".lock")
-    present = [p for p in doomed if p.exists() or p.is_symlink()]
-    if not present:
-        console.info("clean: nothing to remove")
-        return
-    for path in present:
-        console.info(f"removing {os.path.relpath(path, root)} ({format_bytes(_size(path))})")
-    # dist/ under the lock the build swaps it under: never half of a build's swap.
+    state, dist = state_dir(root), dist_dir(root)
+    # Under the lock builds swap dist/ under: never half of a swap. A build still running
+    # keeps its scratch folder (it would fail on a vanished one); a killed one's goes.
     with locked(state / "dist.lock"):
+        for line in dist_folder.tidy(dist):
+            console.info(line)
+        doomed = _dist_entries(dist) + [state / name for name in SCRATCH]
+        if all and state.is_dir():
+            kept = {p.name for p in doomed}
+            # the lock files stay until the end: a run waiting on one must not lose it midway
+            doomed += sorted(
+                p for p in state.iterdir() if p.name not in kept and p.suffix != ".lock"
+            )
+        present = [p for p in doomed if p.exists() or p.is_symlink()]
+        for path in present:
+            size = tree_bytes(path) if path.is_dir() else path.lstat().st_size
+            console.info(f"removing {os.path.relpath(path, root)} ({format_size(size)})")
         for path in present:
             remove_tree(path)
+        if dist.is_dir() and not any(dist.iterdir()):
+            dist.rmdir()
     if all:
         for lock in state.glob("*.lock"):
             lock.unlink(missing_ok=True)
         if state.is_dir() and not any(state.iterdir()):
             state.rmdir()
-    console.ok(f"clean: removed {len(present)}")
+    console.ok(f"clean: removed {len(present)}" if present else "clean: nothing to remove")
 
 
-def _size(path: Path) -> int:
-    if not path.is_dir() or path.is_symlink():
-        return path.lstat().st_size
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):  # gone meanwhile
-                total += os.lstat(os.path.join(folder, name)).st_size
-    return total
+def _dist_entries(dist: Path) -> list[Path]:
+    """dist/'s contents but the scratch folders of builds that still run (tidy removed the
+    others)."""
+    if not dist.is_dir():
+        return []
+    return sorted(p for p in dist.iterdir() if not p.name.startswith(dist_folder.SCRATCH_PREFIX))
