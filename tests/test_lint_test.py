@@ -42,7 +42,7 @@ def headers(result: subprocess.CompletedProcess[str], verb: str) -> list[str]:
 
 def package_line(stdout: str, package: str) -> tuple[str, str]:
     """(ok|FAIL, "2 passed, 1 failed") from the summary line of one package."""
-    pattern = rf"^(ok|FAIL)\s+{re.escape(package)}\s+\d+\.\d+s\s+(.+)$"
+    pattern = rf"^(ok|FAIL)\s+{re.escape(package)}\s+(?:\d+\.\d+s|\(cached\))\s+(.+)$"
     match = re.search(pattern, stdout, re.MULTILINE)
     assert match, f"no summary line for {package} in:\n{stdout}"
     return match.group(1), match.group(2).split("  ")[0].strip()
