@@ -62,7 +62,7 @@ def build(
     dist, lock = dist_dir(root), dist_lock(root)
     # What a killed build left (a half-done swap, scratch folders) goes first, even if
     # this build then fails: dist/ is whole again after any run.
-    with _dist_locked(lock):
+    with dist_locked(lock):
         _tidy(dist)
     packages = select_package(main_packages(c, mod), package, mod, "build")
     if not packages:
@@ -75,7 +75,7 @@ def build(
         if verify:
             _verify(c, mod, packages, targets, scratch)
         # Another run (a second `inv ci`, another module's build) may swap at the same time.
-        with _dist_locked(lock):
+        with dist_locked(lock):
             _tidy(dist)  # a build killed since we began
             dist_folder.swap_in(scratch / "out", dist)
     for path in built:
@@ -83,7 +83,8 @@ def build(
     console.info(f"checksums: dist/{SUMS}")
 
 
-def _dist_locked(lock: Path) -> AbstractContextManager[None]:
+def dist_locked(lock: Path) -> AbstractContextManager[None]:
+    """The dist lock, saying so when another run holds it."""
     return locked(lock, lambda: console.info(f"waiting for {lock}: another run is changing dist/"))
 
 

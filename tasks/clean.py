@@ -7,13 +7,13 @@ from pathlib import Path
 
 from invoke.context import Context
 
+from tasks.build import dist_locked
 from tasks.context import settings_of
 from tasks.engine import console, task
-from tasks.engine.files import locked
 from tasks.engine.trace import format_size
 from tasks.go import dist as dist_folder
 from tasks.go.sdk.store import remove_tree, tree_bytes
-from tasks.paths import dist_dir, state_dir
+from tasks.paths import dist_dir, dist_lock, state_dir
 
 # Under .gotasks/: what a run makes again by itself (coverage, inv run's binaries, logs).
 SCRATCH = ("cover", "run", "sdk-install.log")
@@ -34,7 +34,7 @@ def clean(c: Context, all: bool = False) -> None:  # the flag is --all
     state, dist = state_dir(root), dist_dir(root)
     # Under the lock builds swap dist/ under: never half of a swap. A build still running
     # keeps its scratch folder (it would fail on a vanished one); a killed one's goes.
-    with locked(state / "dist.lock"):
+    with dist_locked(dist_lock(root)):
         for line in dist_folder.tidy(dist):
             console.info(line)
         doomed = _dist_entries(dist) + [state / name for name in SCRATCH]
