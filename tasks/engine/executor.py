@@ -81,7 +81,10 @@ def _stood_for(call: Call, collection: Collection, config: Any, options: RunOpti
         return call
     prepare(config, options, task.needs)
     name, where = task.stands_for(config)
-    names = sorted(n for n in collection.task_names if collection[n] is not task)
+    # a collection's default task answers to the collection's name (bench for bench.bench)
+    names_map = collection.task_names
+    every = {*names_map, *(alias for aliases in names_map.values() for alias in aliases)}
+    names = sorted(n for n in every if collection[n] is not task)
     if name not in names:
         raise UsageError(f"{where}: no task {name!r} to run by default; tasks: {', '.join(names)}")
     return Call(collection[name], called_as=name, kwargs=dict(call.kwargs))
