@@ -24,8 +24,9 @@ from tasks import (
     sdk,
     test,
 )
-from tasks.engine import UsageError, task
+from tasks.engine import UsageError, cli, task
 from tasks.engine.procs import GroupRunner
+from tasks.engine.run import run_wide_flags
 
 
 def _configured_default(config: Any) -> tuple[str, str]:
@@ -45,6 +46,7 @@ def default(c: Context) -> None:
 
 def build_namespace() -> Collection:
     context.register()
+    cli.install(run_wide_flags())
     ns = Collection()
     # Each command in its own process group: measured, limited, stopped as one.
     ns.configure({"runners": {"local": GroupRunner}})

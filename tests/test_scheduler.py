@@ -281,7 +281,7 @@ def test_a_cycle_is_an_error_that_prints_it(project: Project) -> None:
 @pytest.mark.parametrize(
     ("args", "env", "needle"),
     [
-        (["both", "--jobs", "0"], {}, "--jobs"),
+        (["both", "--jobs", "-1"], {}, "--jobs"),
         (["both"], {"GOTASKS_JOBS": "lots"}, "GOTASKS_JOBS"),
         (["both", "--output", "fancy"], {}, "--output"),
         (["both"], {"GOTASKS_MEMORY": "-1G"}, "GOTASKS_MEMORY"),
@@ -424,3 +424,17 @@ def test_a_closed_pipe_neither_crashes_nor_leaves_processes(project: Project) ->
     _, stderr = run.communicate(timeout=60)
     assert b"Traceback" not in stderr
     assert run.returncode == 0, stderr
+
+
+def test_jobs_zero_means_no_cap_on_the_command_line_as_in_the_config(project: Project) -> None:
+    base = project.root / "config" / "base.yaml"
+    base.write_text(base.read_text().replace("  jobs: 0 ", "  jobs: 1 "))
+    capped = project.inv("both", "--trace", "capped.json")
+    assert capped.returncode == 0, capped.stdout + capped.stderr
+    got = spans(project.root / "capped.json")
+    assert not overlap(got["a"], got["b"])  # scheduler.jobs: 1 holds
+    # --jobs 0 beats the config's 1 and means what scheduler.jobs: 0 means: no cap
+    out = project.inv("both", "--jobs", "0", "--trace", "t.json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = spans(project.root / "t.json")
+    assert overlap(got["a"], got["b"])

@@ -42,6 +42,7 @@ class GoTask(Task[Any]):
     # A task that stands for another, named by the prepared config (a bare `inv`'s default):
     # (name, where the config says it). The executor runs that task in its place.
     stands_for: Callable[[Any], tuple[str, str]] | None
+    own_options: tuple[str, ...]
 
     def __init__(
         self,
@@ -72,6 +73,8 @@ class GoTask(Task[Any]):
         self.diagnoses = diagnoses
         self.forwards = forwards
         self.stands_for = stands_for
+        # The body's own parameters (not the run-wide ones the wrapper adds): `inv -h TASK`.
+        self.own_options = tuple(inspect.signature(body).parameters)[1:]
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
         kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
         # Long flags only: invoke's automatic short flags differ from task to task

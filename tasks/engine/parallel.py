@@ -146,6 +146,7 @@ def _output(flag: str | None, env: str | None, config: str | None) -> str:
 
 
 def _jobs(flag: str | None, env: str | None, config: int) -> int:
+    """Most tasks at once; 0 means no cap, from the flag, the variable and the config alike."""
     for value, what in ((flag, "--jobs"), (env, "GOTASKS_JOBS")):
         if value is None or value == "":
             continue
@@ -153,8 +154,8 @@ def _jobs(flag: str | None, env: str | None, config: int) -> int:
             number = int(value)
         except ValueError:
             raise UsageError(f"{what}: expected a whole number, got {value!r}") from None
-        if number < 1:
-            raise UsageError(f"{what}: must be 1 or more, got {number}")
+        if number < 0:
+            raise UsageError(f"{what}: must be 0 (no cap) or more, got {number}")
         return number
     return int(config)
 

@@ -35,6 +35,11 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
 }
 
 
+def run_wide_flags() -> list[str]:
+    """--env, --jobs, ...: the flags every task takes."""
+    return ["--" + name.replace("_", "-") for name in RUN_OPTIONS]
+
+
 @dataclass(frozen=True)
 class RunOptions:
     env: str | None = None

@@ -1,0 +1,61 @@
+"""invoke's command line in gotasks' words: a wrong name gets the closest one and exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from conftest import Project
+
+from tasks.engine.cli import did_you_mean
+
+MakeProject = Callable[..., Project]
+
+
+def test_the_closest_name_is_suggested_and_a_far_one_is_not() -> None:
+    assert did_you_mean("tset", ["test", "lint", "build"]) == "; did you mean 'test'?"
+    assert did_you_mean("--evn", ["--env", "--go"]) == "; did you mean '--env'?"
+    # The dashes every flag has do not make --foo look like --go.
+    assert did_you_mean("--foo", ["--env", "--go"]) is None
+
+
+@pytest.fixture
+def project(make_project: MakeProject) -> Project:
+    return make_project(example=False, git=False)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["tset"], "unknown task 'tset'; did you mean 'test'?"),
+        (["-h", "tset"], "unknown task 'tset'; did you mean 'test'?"),
+        (["sdk.instal"], "unknown task 'sdk.instal'; did you mean 'sdk.install'?"),
+        (["test", "--evn=prod"], "unknown flag '--evn' for 'test'; did you mean '--env'?"),
+        (["build", "--verfy"], "unknown flag '--verfy' for 'build'; did you mean '--verify'?"),
+        (["test", "--env"], "--env needs a value (--env=VALUE)"),
+        (["bench", "--count"], "--count needs a value (--count=VALUE)"),
+    ],
+)
+def test_a_wrong_command_line_is_one_line_exit_2(
+    project: Project, args: list[str], wanted: str
+) -> None:
+    out = project.inv(*args)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.strip() == wanted
+    assert "<_CheckedArgument" not in out.stderr and "No idea" not in out.stderr
+
+
+@pytest.mark.e2e
+def test_task_help_lists_the_tasks_own_options_and_names_the_run_wide_ones(
+    project: Project,
+) -> None:
+    out = project.inv("-h", "test")
+    assert out.returncode == 0, out.stderr
+    options = out.stdout.split("Options:")[1]
+    assert "--race" in options and "--junit" in options  # test's own
+    lines = options.splitlines()
+    own = [line for line in lines if line.startswith("  -")]
+    assert not any("--keep-going" in line or "--trace" in line for line in own)
+    footer = [line for line in lines if line.startswith("Run-wide options")]
+    assert len(footer) == 1 and "--env" in footer[0] and "--keep-going" in footer[0]
