@@ -114,11 +114,11 @@ def print_task_help_filtered(
     hidden = [flag for flag in map(_long_flag, run_wide) if flag not in own]
     rows = [row for row in context.help_tuples() if _long_flag(row[0]) not in hidden]
     original = context.help_tuples
-    context.help_tuples = lambda: rows  # type: ignore[method-assign]
+    context.help_tuples = lambda: rows
     try:
         invoke_help(program, name)
     finally:
-        context.help_tuples = original  # type: ignore[method-assign]
+        context.help_tuples = original
     if hidden:
         print(f"Run-wide options (README, Tasks): {', '.join(hidden)}")
 
