@@ -77,9 +77,9 @@ def bench(
     ]
     result = go(c, args, mod.dir, hide=False)
     if result.exited != 0:
-        raise TaskFailed(f"bench {mod.rel}: go test -bench failed (exit {result.exited})")
+        raise TaskFailed(f"bench {mod.label}: go test -bench failed (exit {result.exited})")
     if not parse(result.stdout):
-        console.warn(f"{mod.rel}: no benchmark matched; nothing saved")
+        console.warn(f"{mod.label}: no benchmark matched; nothing saved")
         return
     saved = _save(c, mod, result.stdout)
     console.info(f"saved: {saved}")

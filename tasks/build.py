@@ -79,7 +79,7 @@ def build(
             _tidy(dist)  # a build killed since we began
             dist_folder.swap_in(scratch / "out", dist)
     for path in built:
-        console.ok(f"{mod.rel}: dist/{path}")
+        console.ok(f"{mod.label}: dist/{path}")
     console.info(f"checksums: dist/{SUMS}")
 
 
@@ -144,7 +144,7 @@ def main_packages(c: Context, mod: Module) -> list[str]:
     if result.exited != 0:
         console.fail("go list:")
         console.info(result.stderr.rstrip())
-        raise TaskFailed(f"build {mod.rel}: go list {' '.join(patterns)} failed")
+        raise TaskFailed(f"build {mod.label}: go list {' '.join(patterns)} failed")
     packages = result.stdout.split()
     by_name: dict[str, list[str]] = {}
     for package in packages:
@@ -152,7 +152,7 @@ def main_packages(c: Context, mod: Module) -> list[str]:
     clashes = [names for names in by_name.values() if len(names) > 1]
     if clashes:
         raise UsageError(
-            f"build {mod.rel}: these main packages would overwrite each other's binary: "
+            f"build {mod.label}: these main packages would overwrite each other's binary: "
             + "; ".join(" and ".join(names) for names in clashes)
             + " (narrow build.packages)"
         )
@@ -205,7 +205,7 @@ def _build_matrix(
             report_progress(None)
     failed = [f"{p} for {t}" for (t, p), out in zip(units, built, strict=True) if out is None]
     if failed:
-        raise TaskFailed(f"build {mod.rel}: {'; '.join(failed)} failed")
+        raise TaskFailed(f"build {mod.label}: {'; '.join(failed)} failed")
     return [out for out in built if out is not None]
 
 
@@ -235,6 +235,6 @@ def _verify(
     remove_tree(second)
     if differ:
         raise TaskFailed(
-            f"build {mod.rel}: not reproducible; differs between two builds: " + ", ".join(differ)
+            f"build {mod.label}: not reproducible; differs between two builds: " + ", ".join(differ)
         )
-    console.ok(f"{mod.rel}: reproducible (two builds byte-identical)")
+    console.ok(f"{mod.label}: reproducible (two builds byte-identical)")

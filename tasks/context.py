@@ -163,7 +163,7 @@ def module_header(c: Context, action: str, mod: Module, extra: str = "") -> None
     which env and which go."""
     toolchain, _ = toolchain_of(c.config)
     go = toolchain.version_text
-    console.header(f"{action} {mod.rel} ({mod.path}) [{settings_of(c.config).env}, {go}{extra}]")
+    console.header(f"{action} {mod.label} ({mod.path}) [{settings_of(c.config).env}, {go}{extra}]")
 
 
 def modules_of(config: Config) -> list[Module]:
@@ -182,7 +182,7 @@ def module_names(config: Config) -> list[str]:
     modules = modules_of(config)
     if not modules:
         raise UsageError(f"no Go module (go.mod) found under {settings_of(config).root}")
-    return [m.rel for m in modules]
+    return [m.label for m in modules]
 
 
 def module_of(c: Context, wanted: str) -> Module:

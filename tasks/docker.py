@@ -117,7 +117,7 @@ def docker_build(
         _run_build(c, engine, plan)
         what = f"manifest list {plan.tag}" if plan.multi_platform else f"image {plan.tag}"
         on = f", {', '.join(platforms)}" if platforms else ""
-        console.ok(f"{mod.rel}: {what} ({engine.name}{on})")
+        console.ok(f"{mod.label}: {what} ({engine.name}{on})")
 
 
 def _platforms(option: str | None, configured: list[str]) -> tuple[str, ...]:

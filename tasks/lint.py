@@ -75,7 +75,7 @@ def lint(c: Context, fix: bool = False, module: str | None = None, staged: bool 
         problems += _vet(c, mod)
     problems += _golangci_lint(c, mod, config["golangci_lint"], config["golangci_lint_args"])
     if problems:
-        raise TaskFailed(f"lint {mod.rel}: " + "; ".join(problems))
+        raise TaskFailed(f"lint {mod.label}: " + "; ".join(problems))
 
 
 @task(
@@ -301,7 +301,7 @@ def _lint_staged(c: Context, fix: bool, mod: Module) -> None:
         mode, args = config["golangci_lint"], config["golangci_lint_args"]
         problems += len(_golangci_lint(c, mod, mode, args, tuple(changes.packages)))
     if problems:
-        where = "" if len(modules_of(c.config)) == 1 else f" ({mod.rel})"
+        where = "" if len(modules_of(c.config)) == 1 else f" ({mod.label})"
         noun = "problem" if problems == 1 else "problems"
         raise TaskFailed(f"lint --staged{where}: {problems} {noun} in staged files; commit refused")
 

@@ -131,11 +131,11 @@ def test(
         _report_coverage(c, mod, profile, html)
     if result.exited != 0 and not result_run.packages:
         said = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
-        raise TaskFailed(f"test {mod.rel}: go test failed before any package ran: {said}")
+        raise TaskFailed(f"test {mod.label}: go test failed before any package ran: {said}")
     if result.exited != 0 or result_run.failed:
         failed = [p for p in result_run.packages if p.failed]
         raise TaskFailed(
-            f"test {mod.rel}: {len(failed)} of {len(result_run.packages)} packages failed"
+            f"test {mod.label}: {len(failed)} of {len(result_run.packages)} packages failed"
             f" ({result_run.counts.describe()})"
         )
 
@@ -181,7 +181,7 @@ def _report_coverage(c: Context, mod: Module, profile: Path, html: bool) -> None
     total = [line for line in result.stdout.splitlines() if line.startswith("total:")]
     if total:
         percent = total[-1].split()[-1]
-        console.info(f"coverage: {percent} of statements ({mod.rel}; profile {profile})")
+        console.info(f"coverage: {percent} of statements ({mod.label}; profile {profile})")
     if html:
         page = profile.with_suffix(".html")
         go(c, ["tool", "cover", f"-html={profile}", "-o", str(page)], mod.dir, check=True)

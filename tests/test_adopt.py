@@ -135,19 +135,23 @@ def test_init_then_ci_in_a_copy_of_a_real_module(make_project: MakeProject, tmp_
     env = {**GO_ENV, "PATH": without_golangci_lint()}
     first = repo.inv("ci", "--keep-going", env=env)
     ran = statuses(first.stdout)
-    assert ran.get("test[.]") == "ok" and ran.get("build[.]") == "ok", first.stdout + first.stderr
+    assert ran.get("test[uuid]") == "ok" and ran.get("build[uuid]") == "ok", (
+        first.stdout + first.stderr
+    )
     assert "no main package: nothing to build" in first.stdout
     if first.returncode != 0:
         # uuid v1.6.0 predates gofmt's doc-comment and //go:build rewrites (Go 1.17, 1.19).
-        assert ran.get("lint[.]") == "FAIL" and "gofmt" in first.stdout, first.stdout
+        assert ran.get("lint[uuid]") == "FAIL" and "gofmt" in first.stdout, first.stdout
         subprocess.run(["gofmt", "-w", "."], cwd=repo.root, check=True)
 
     repo.commit_all("adopt gotasks")
     out = repo.inv("ci", env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     ran = statuses(out.stdout)
-    assert [ran.get(t) for t in ("lint[.]", "test[.]", "build[.]", "ci")] == ["ok"] * 4, out.stdout
-    assert f"==> test . ({MODULE}) [dev, go" in out.stdout
+    assert [ran.get(t) for t in ("lint[uuid]", "test[uuid]", "build[uuid]", "ci")] == ["ok"] * 4, (
+        out.stdout
+    )
+    assert f"==> test uuid ({MODULE}) [dev, go" in out.stdout
     # What a run leaves (.gotasks/, bytecode) is ignored: the next build is not -dirty.
     assert repo.git("status", "--porcelain") == ""
 

@@ -41,6 +41,24 @@ def strip_color(text: str) -> str:
     return _ANSI.sub("", text)
 
 
+# The start of a colour code cut off at the end of a chunk of output.
+_PARTIAL_ANSI = re.compile(r"\x1b(\[[0-9;]*)?$")
+
+
+class ColorStripper:
+    """Strips colour codes from a stream that arrives in chunks: a code cut in two by a
+    chunk boundary is held back until its end arrives."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        partial = _PARTIAL_ANSI.search(text)
+        self._held = partial.group(0) if partial else ""
+        return strip_color(text[: partial.start()] if partial else text)
+
+
 def status_mark(status: str) -> str:
     word, color = _MARKS.get(status, (status, ""))
     return paint(f"{word:<4}", Style.BRIGHT + color)

@@ -142,8 +142,18 @@ class TaskOutput:
             return
         with self.lock:
             safe_write(self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {done}\n")
+        # A tool may colour its output whatever we do (--color=always, a test's logger):
+        # where gotasks paints nothing (a pipe, NO_COLOR), none of it is shown either.
+        self._strippers = (
+            None if console.use_color() else (console.ColorStripper(), console.ColorStripper())
+        )
 
     def write(self, text: str) -> None:
+        if self._strippers is not None:
+            text = self._strippers[0].feed(text)
+        self._write(text)
+
+    def _write(self, text: str) -> None:
         if self.mode == "direct":
             safe_write(self.real, text)
             return
@@ -167,10 +177,12 @@ class TaskOutput:
 
     def write_err(self, text: str) -> None:
         """A command's stderr: the real stderr in a run of one task, else the task's block."""
+        if self._strippers is not None:
+            text = self._strippers[1].feed(text)
         if self.mode == "direct":
             safe_write(self.real_err, text)
         else:
-            self.write(text)
+            self._write(text)
 
     def finish(self, status: str, duration: str, message: str | None) -> None:
         """Print the block (group mode) or the last partial line, then the one-line result.

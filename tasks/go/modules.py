@@ -24,6 +24,9 @@ class Module:
     # A short name for artifacts (dist/, .gotasks/): the last element of the module path,
     # or, where two modules share it, the module path with "/" as "_".
     name: str = ""
+    # How the module is shown and chosen (build[yq], --module=yq): its folder, but for a
+    # module at the root, whose folder "." says nothing, its name.
+    label: str = ""
 
 
 def discover(settings: Settings) -> list[Module]:
@@ -36,10 +39,18 @@ def discover(settings: Settings) -> list[Module]:
         dirs = _walk(root)
     modules = sorted({m.rel: m for m in (_read(root, d) for d in dirs)}.values(), key=_rel)
     short = [short_name(m.path) for m in modules]
-    return [
+    named = [
         replace(m, name=s if short.count(s) == 1 else m.path.replace("/", "_"))
         for m, s in zip(modules, short, strict=True)
     ]
+    folders = {m.rel for m in named}
+    return [replace(m, label=_label(m, folders)) for m in named]
+
+
+def _label(module: Module, folders: set[str]) -> str:
+    if module.rel != "." or module.name in folders:
+        return module.rel  # a folder of that name would make the name ambiguous
+    return module.name
 
 
 def _rel(module: Module) -> str:
@@ -47,13 +58,15 @@ def _rel(module: Module) -> str:
 
 
 def find(modules: list[Module], wanted: str) -> Module:
-    """A module by its folder (as listed by `discover`), its module path or its name."""
+    """A module by its label or folder (as listed by `discover`), its module path or its
+    name; a folder's exact name wins over another module's name."""
     for module in modules:
-        if wanted in (module.rel, module.path, module.name) or (
-            Path(wanted).resolve() == module.dir
-        ):
+        if wanted in (module.label, module.rel):
             return module
-    known = [m.rel for m in modules]
+    for module in modules:
+        if wanted in (module.path, module.name) or Path(wanted).resolve() == module.dir:
+            return module
+    known = [m.label for m in modules]
     close = difflib.get_close_matches(wanted, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise UsageError(f"unknown module {wanted!r}{hint}; modules here: {', '.join(known) or 'none'}")
