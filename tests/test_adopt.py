@@ -108,6 +108,7 @@ def line_of(out: subprocess.CompletedProcess[str], prefix: str) -> str:
     return next((x for x in out.stdout.splitlines() if x.startswith(prefix)), "")
 
 
+@pytest.mark.e2e
 def test_init_then_ci_in_a_copy_of_a_real_module(make_project: MakeProject, tmp_path: Path) -> None:
     origin = module_from_cache(tmp_path / "scratch")
     repo = user_repo(tmp_path / "uuid", origin=origin)

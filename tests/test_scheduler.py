@@ -426,6 +426,7 @@ def test_a_closed_pipe_neither_crashes_nor_leaves_processes(project: Project) ->
     assert run.returncode == 0, stderr
 
 
+@pytest.mark.e2e
 def test_jobs_zero_means_no_cap_on_the_command_line_as_in_the_config(project: Project) -> None:
     base = project.root / "config" / "base.yaml"
     base.write_text(base.read_text().replace("  jobs: 0 ", "  jobs: 1 "))

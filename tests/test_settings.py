@@ -124,6 +124,19 @@ def test_env_selection_precedence(
 # 2. The shipped tiers as `inv env` prints them.
 
 
+@pytest.mark.e2e
+def test_env_ends_with_its_shell_record_on_a_line_of_its_own_explained(
+    make_project: MakeProject,
+) -> None:
+    project = make_project(git=False)
+    out = project.inv("env")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1].startswith("export GOTASKS_SHELL=") and lines[-1].count("export ") == 1
+    assert lines[-2].startswith("# GOTASKS_SHELL: ")
+    assert not any("GOTASKS_SHELL" in line for line in lines[:-2])
+
+
 def test_dev_uses_the_public_proxy_with_direct_fallback(make_project: MakeProject) -> None:
     project = make_project(git=False)
     values = inv_env(project, "--env=dev")

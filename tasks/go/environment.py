@@ -38,10 +38,15 @@ class GoEnvironment:
         lines.extend(undo_lines(shown, environ))
         if shown != self.variables:
             lines.append("# credentials shown as ***: for eval, use `inv env --reveal`")
-        state = state_export(shown, environ)
-        lines.append(f"export {STATE_VARIABLE}={shlex.quote(state)}")
         lines.append(f"export GOTASKS_ENV={shlex.quote(self.env_name)}")
         lines.append(f"export GOTASKS_TAGS={shlex.quote(','.join(self.tags))}")
+        # Last and explained: a long line of JSON the reader need not decipher.
+        lines.append(
+            f"# {STATE_VARIABLE}: what this exported and what you had before, so that the"
+            " next `inv env` can put it back"
+        )
+        state = state_export(shown, environ)
+        lines.append(f"export {STATE_VARIABLE}={shlex.quote(state)}")
         return lines
 
 
