@@ -25,8 +25,8 @@ from tasks.engine.parallel import run_variable_problems
 from tasks.engine.trace import format_bytes
 from tasks.go.goenvfile import default_go_env_file, go_env_file_values
 from tasks.go.modules import discover
-from tasks.go.proxycheck import proxy_findings, unknown_names
-from tasks.go.redact import has_credentials
+from tasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
+from tasks.go.redact import has_credentials, redact
 from tasks.go.sdk.configure import platform_of, sources_of, store_of
 from tasks.go.staged import GitError, toplevel
 from tasks.go.toolchain import Toolchain, find_toolchain, reported_version
@@ -156,6 +156,9 @@ def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -
         for text in proxy_findings(name, settings.go_env):
             clean = False
             yield "warn", text
+        for proxy in placeholder_proxies(settings.go_env.get("GOPROXY", "")):
+            clean = False
+            yield "warn", _placeholder_finding(settings.files, name, proxy)
     for path in sorted(config_dir(root).glob("*.yaml")):
         for number, line in enumerate(_lines(path), 1):
             text = line.split("#", 1)[0]
@@ -176,6 +179,24 @@ def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -
         yield "warn", f"{name} is set but Go does not know it: it has no effect{hint}"
     if clean:
         yield "ok", "proxy settings: private paths stay off public proxies; no unknown GO* names"
+
+
+def _placeholder_finding(files: tuple[str, ...], env: str, proxy: str) -> str:
+    """What to do about a placeholder proxy: set the variable that the config line names
+    (`${GOTASKS_COMPANY_PROXY:-https://goproxy.corp.example}`), or edit that line."""
+    text = f"env {env}: GOPROXY is the placeholder {redact(proxy)}, which nothing answers"
+    for label in reversed(files):  # the env's own file first; labels are as shown elsewhere
+        for number, line in enumerate(_lines(Path(label)), 1):
+            variable = re.search(r"\$\{(\w+):-[^}]*" + re.escape(proxy) + "[^}]*}", line)
+            if variable:
+                name = variable.group(1)
+                return (
+                    f"{text}: set {name} to your proxy (`export {name}=https://...` in your"
+                    f" shell profile and CI settings), or edit {label}:{number}"
+                )
+            if proxy in line.split("#", 1)[0]:
+                return f"{text}: put your proxy in {label}:{number}"
+    return text
 
 
 def _go_env_names(toolchain: Toolchain | None) -> set[str]:

@@ -68,6 +68,25 @@ def test_private_paths_sent_to_public_services_are_warned_about(
     assert "hunter2" not in out.stdout + out.stderr
     assert "GONOSUMCHECK is set but Go does not know it" in warns
     assert "did you mean GONOSUMDB?" in warns
+    assert "env test: GOPROXY is the placeholder https://bob:***@goproxy.corp.example" in warns
+    assert "put your proxy in config/test.yaml:3" in warns
+
+
+@pytest.mark.e2e
+def test_the_shipped_placeholder_proxy_is_warned_about_until_it_is_set(
+    make_project: Callable[..., Project],
+) -> None:
+    project = make_project()
+    out = project.inv("doctor")
+    warns = [line for line in lines(out, "warn") if "placeholder" in line]
+    assert [line.split(":")[0] for line in warns] == ["warn env prod", "warn env test"]
+    for line in warns:
+        assert "https://goproxy.corp.example" in line
+        assert "set GOTASKS_COMPANY_PROXY to your proxy" in line
+        assert "export GOTASKS_COMPANY_PROXY=" in line
+    assert "config/prod.yaml:5" in warns[0] and "config/test.yaml:6" in warns[1]
+    ready = project.inv("doctor", env={"GOTASKS_COMPANY_PROXY": "https://goproxy.mine.io"})
+    assert "is the placeholder" not in ready.stdout, ready.stdout
 
 
 def test_a_module_that_needs_a_newer_go_fails(make_project: Callable[..., Project]) -> None:

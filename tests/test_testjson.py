@@ -415,3 +415,57 @@ def test_write_junit_replaces_the_old_report(tmp_path: Path) -> None:
     root = ET.parse(target).getroot()
     assert root.get("tests") == "0"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml"]
+
+
+UNREACHABLE_DEPS = {
+    "go.mod": "module example.com/m\n\ngo 1.22\n\nrequire (\n\texample.net/one v1.0.0\n"
+    "\texample.net/two v1.0.0\n\texample.net/three v1.0.0\n)\n",
+    "m.go": 'package m\n\nimport _ "example.net/one"\n',
+    "a/a.go": 'package a\n\nimport (\n\t_ "example.net/one"\n\t_ "example.net/two"\n)\n',
+    "b/b.go": 'package b\n\nimport _ "example.net/three"\n',
+    "b/b_test.go": 'package b\n\nimport "testing"\n\nfunc TestB(t *testing.T) {}\n',
+}
+
+
+@pytest.mark.e2e
+def test_dependencies_that_cannot_be_fetched_are_not_the_modules_packages(
+    tmp_path: Path,
+) -> None:
+    """A proxy nothing answers, an empty module cache: each dependency's build fails with
+    the same cause. Only the module's 3 packages count, and the cause is shown once."""
+    for rel, text in UNREACHABLE_DEPS.items():
+        (tmp_path / "m" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "m" / rel).write_text(text)
+    env = {
+        **os.environ,
+        "GOPROXY": "http://127.0.0.1:9",  # the discard port: nothing listens there
+        "GOFLAGS": "-mod=mod",
+        "GOSUMDB": "off",
+        "GOMODCACHE": str(tmp_path / "cache"),
+        "GOTOOLCHAIN": "local",
+    }
+    out = subprocess.run(
+        ["go", "test", "-json", "./..."],
+        cwd=tmp_path / "m",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode != 0
+    run = parse(out.stdout.splitlines())
+    assert sorted(p.name for p in run.packages) == [
+        "example.com/m",
+        "example.com/m/a",
+        "example.com/m/b",
+    ]
+    assert all(p.status is Status.BUILD_FAILED for p in run.packages)
+    text = render_summary(run)
+    assert "FAIL: 3 of 3 packages failed" in text
+    causes = [line for line in text.splitlines() if "connection refused" in line]
+    assert len(causes) == 1, text  # once, not once per package or per module
+    assert "(the same error for 2 more modules: " in text
+    for module in ("example.net/one@v1.0.0", "example.net/two@v1.0.0", "example.net/three@v1.0.0"):
+        assert module in text
+    assert len(text.splitlines()) < 15, text

@@ -107,6 +107,21 @@ def proxy_findings(env_name: str, variables: Mapping[str, str]) -> list[str]:
     return found
 
 
+# Domains reserved for examples (RFC 2606, RFC 6761): a proxy there is a placeholder that
+# nothing answers, such as the shipped https://goproxy.corp.example.
+_RESERVED = re.compile(r"(^|\.)(example|invalid|example\.(com|net|org))$")
+
+
+def placeholder_proxies(goproxy: str) -> list[str]:
+    """The entries of a GOPROXY list on a reserved example domain."""
+    found = []
+    for word in re.split(r"[,|]", goproxy):
+        host = re.sub(r"^[a-z]+://", "", word.strip()).split("/")[0].split("@")[-1]
+        if _RESERVED.search(host.split(":")[0]):
+            found.append(word.strip())
+    return found
+
+
 def unknown_names(names: Iterable[str], known: Iterable[str]) -> list[tuple[str, str | None]]:
     """GO* names Go will ignore, each with the closest name it knows (GONOSUMCHECK ->
     GONOSUMDB). Names of other tools (GOOGLE_..., GOLANGCI_LINT_...) are left alone."""

@@ -48,6 +48,12 @@ _BOILERPLATE = re.compile(
     r"|(goos|goarch|pkg|cpu): .*|testing: warning: no tests to run)"
 )
 _BUILD_FAILED = ("[build failed]", "[setup failed]")
+# A dependency go could not fetch: "file.go:3:2: mod@v1.2.3: Get "URL": CAUSE", or
+# "mod@v1.2.3: reading URL: CAUSE". Every module of an unreachable proxy fails with the same
+# CAUSE, which is shown once with the count.
+_DOWNLOAD_ERROR = re.compile(
+    r'^(?:\S+:\d+:\d+: )?(?P<module>\S+@\S+): (?:Get|reading) "?[^"\s]+"?: (?P<cause>.+)$'
+)
 
 
 class Status(StrEnum):
@@ -292,6 +298,8 @@ class TestRun:
         self._used_stray_keys: set[str] = set()
         self._build: dict[str, list[str]] = {}  # ImportPath -> build-output lines
         self._build_failed: list[str] = []  # ImportPaths with a build-fail event, in order
+        # Build failures of packages that were not tested (dependencies): ImportPath -> output
+        self._dependency_failures: dict[str, list[str]] = {}
         self._finished = False
 
     # -- input --------------------------------------------------------------------------------
@@ -354,6 +362,11 @@ class TestRun:
     def build_outputs(self) -> dict[str, list[str]]:
         """ImportPath -> its build-output lines (Go >= 1.24)."""
         return {key: list(lines) for key, lines in self._build.items()}
+
+    @property
+    def dependency_failures(self) -> dict[str, list[str]]:
+        """Packages that were not tested and did not build (dependencies) -> their output."""
+        return {name: list(lines) for name, lines in self._dependency_failures.items()}
 
     @property
     def finished(self) -> bool:
@@ -490,18 +503,14 @@ class TestRun:
         return [text + "\n" for key, text in self._stray if key in keys]
 
     def _add_orphan_build_failures(self) -> None:
-        """Show a build failure no package points at (so it is never lost) as its own package."""
+        """Keep a build failure no tested package points at (so it is never lost): a package
+        outside the tested ones, a dependency, which is not counted as one of them."""
         referenced = {p.failed_build for p in self._packages.values()}
         for import_path in self._build_failed:
             name = import_path.split(" ", 1)[0]
             if import_path in referenced or name in self._packages:
                 continue
-            self._packages[name] = PackageResult(
-                name,
-                status=Status.BUILD_FAILED,
-                failed_build=import_path,
-                build_output=list(self._build.get(import_path, [])),
-            )
+            self._dependency_failures[name] = list(self._build.get(import_path, []))
 
 
 def parse(lines: Iterable[str]) -> TestRun:
@@ -554,6 +563,7 @@ def summary_lines(run: TestRun) -> list[SummaryLine]:
     packages = run.packages
     width = max((len(p.name) for p in packages), default=0)
     lines = [_package_line(p, width) for p in packages]
+    repeats = _Repeats(run)
     for package in packages:
         if not package.failed:
             continue
@@ -564,6 +574,8 @@ def summary_lines(run: TestRun) -> list[SummaryLine]:
             )
             lines.extend(_output_lines(failure_output(test)))
         extra = package_failure_output(package)
+        if package.status is Status.BUILD_FAILED:
+            extra = repeats.first_time(extra)
         if extra.strip():
             what = {
                 Status.BUILD_FAILED: "build output",
@@ -571,6 +583,12 @@ def summary_lines(run: TestRun) -> list[SummaryLine]:
             }.get(package.status, "output")
             lines.append(SummaryLine("plain", ""))
             lines.append(SummaryLine("fail", f"FAIL: {package.name} ({what})"))
+            lines.extend(_output_lines(extra))
+    for name, output in run.dependency_failures.items():
+        extra = repeats.first_time("".join(output))
+        if extra.strip():
+            lines.append(SummaryLine("plain", ""))
+            lines.append(SummaryLine("fail", f"FAIL: {name} (a dependency; build output)"))
             lines.extend(_output_lines(extra))
     stray = [line for line in run.unexplained_stray_output if line.strip()]
     if stray and (run.failed or not packages):
@@ -582,10 +600,69 @@ def summary_lines(run: TestRun) -> list[SummaryLine]:
     return lines
 
 
+class _Repeats:
+    """Build output shown once however many packages repeat it: the first time with how
+    often it came, every later time left out. A download error counts by its cause (the
+    same unreachable proxy for every module), other lines as they are."""
+
+    def __init__(self, run: TestRun) -> None:
+        outputs = [
+            "".join(p.build_output)
+            for p in run.packages
+            if p.status is Status.BUILD_FAILED and p.build_output
+        ]
+        outputs += ["".join(lines) for lines in run.dependency_failures.values()]
+        self.modules: dict[str, list[str]] = {}  # key -> the modules (or lines) it came from
+        for output in outputs:
+            for line in output.splitlines():
+                key, module = _repeat_key(line)
+                if key is not None:
+                    found = self.modules.setdefault(key, [])
+                    if module not in found:
+                        found.append(module)
+        self.shown: set[str] = set()
+
+    def first_time(self, output: str) -> str:
+        """`output` without the lines already shown; a block left with only its `# pkg`
+        header is nothing."""
+        kept: list[str] = []
+        for line in output.splitlines():
+            key, _ = _repeat_key(line)
+            if key is None:
+                kept.append(line)
+                continue
+            if key in self.shown:
+                continue
+            self.shown.add(key)
+            kept.append(line)
+            others = [m for m in self.modules.get(key, []) if m not in line]
+            if others:
+                listed = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+                kept.append(f"  (the same error for {len(others)} more modules: {listed})")
+        if all(line.startswith("# ") or not line.strip() for line in kept):
+            return ""
+        return "".join(line + "\n" for line in kept)
+
+
+def _repeat_key(line: str) -> tuple[str | None, str]:
+    """(what makes two lines the same error, what this one is about); None: a header."""
+    if line.startswith("# ") or not line.strip():
+        return None, ""
+    download = _DOWNLOAD_ERROR.match(line)
+    if download:
+        return "download: " + download.group("cause"), download.group("module")
+    return line, line
+
+
 def _total_line(run: TestRun) -> SummaryLine:
     packages = run.packages
     failed = sum(p.failed for p in packages)
     tests = f"tests: {run.counts.describe()}"
+    dependencies = len(run.dependency_failures)
+    if dependencies:
+        tests += (
+            f"; {dependencies} dependency package{'s' if dependencies > 1 else ''} did not build"
+        )
     if failed:
         return SummaryLine("fail", f"FAIL: {failed} of {len(packages)} packages failed; {tests}")
     if not packages:
