@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from tasks.context import go, module_header, module_of, settings_of, toolchain_of
+from tasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.errors import describe
 from tasks.engine.files import atomic_write_text, naming, read_regular_text, regular_stat
@@ -28,6 +28,7 @@ VARYING_KEYS = ("commit", "dirty", "go", "tags")
 
 
 @task(
+    dry=True,
     cpu=2,
     mem="2G",
     pool="bench",
@@ -76,6 +77,8 @@ def bench(
         *config["packages"],
     ]
     result = go(c, args, mod.dir, hide=False)
+    if dry_run(c):
+        return  # nothing ran: nothing to save or compare
     if result.exited != 0:
         raise TaskFailed(f"bench {mod.label}: go test -bench failed (exit {result.exited})")
     if not parse(result.stdout):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from tasks.context import go, module_header, module_of, settings_of, toolchain_of
+from tasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.files import locked
 from tasks.engine.output import report_progress
@@ -30,6 +30,7 @@ _TARGET = re.compile(TARGET_PATTERN)
 
 
 @task(
+    dry=True,
     cpu=2,
     mem="2G",
     pool="build",
@@ -61,12 +62,19 @@ def build(
     root = settings_of(c.config).root
     dist, lock = dist_dir(root), dist_lock(root)
     # What a killed build left (a half-done swap, scratch folders) goes first, even if
-    # this build then fails: dist/ is whole again after any run.
-    with dist_locked(lock):
-        _tidy(dist)
+    # this build then fails: dist/ is whole again after any run (a dry run changes nothing).
+    if not dry_run(c):
+        with dist_locked(lock):
+            _tidy(dist)
     packages = select_package(main_packages(c, mod), package, mod, "build")
     if not packages:
         console.info("no main package: nothing to build")
+        return
+    if dry_run(c):
+        # The commands a real build runs, shown with dist/ where its scratch folder would be.
+        _build_matrix(c, mod, packages, targets, dist)
+        if verify:
+            _build_matrix(c, mod, packages, targets, dist, {"GOCACHE": "SCRATCH/verify/gocache"})
         return
     # Build into a scratch folder inside dist/ and swap it in, so a failed build
     # never leaves dist/ half-written.
@@ -140,7 +148,8 @@ def main_packages(c: Context, mod: Module) -> list[str]:
     """The main packages matching build.packages (default ./...), by import path."""
     patterns: list[str] = settings_of(c.config).section("build")["packages"] or ["./..."]
     template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
-    result = go(c, ["list", "-f", template, "--", *patterns], mod.dir)
+    # Read-only: it runs in a dry run too, which then shows the builds it would start.
+    result = go(c, ["list", "-f", template, "--", *patterns], mod.dir, read_only=True)
     if result.exited != 0:
         console.fail("go list:")
         console.info(result.stderr.rstrip())
@@ -198,8 +207,10 @@ def _build_matrix(
         return f"{output.parent.name}/{output.name}"
 
     # The targets build side by side, as many at once as the task claims cores.
+    # A dry run shows the commands one by one, in order.
+    workers = 1 if dry_run(c) else int(build.claims.cpu)
     try:
-        built = map_in_task(build_one, units, workers=int(build.claims.cpu))
+        built = map_in_task(build_one, units, workers=workers)
     finally:
         if progress:
             report_progress(None)

@@ -16,6 +16,7 @@ from tasks.test import TEST_FLAGS, TEST_HELP, test
     pre=[lint, test, build],
     cpu=0.1,
     mem="16M",
+    dry=True,
     forwards=TEST_FLAGS,
     help={**TEST_HELP, "module": "only this module (lint, test and build); default: every module"},
 )

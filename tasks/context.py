@@ -16,11 +16,12 @@ from invoke.runners import Result
 
 from tasks.engine import console, scrub
 from tasks.engine.errors import Stopped, TaskFailed, UsageError
+from tasks.engine.procs import filter_echo
 from tasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
 from tasks.go.environment import GoEnvironment, go_environment
 from tasks.go.goenvfile import default_go_env_file, with_go_env_file
 from tasks.go.modules import Module, discover, find
-from tasks.go.redact import secrets_in
+from tasks.go.redact import redact, secrets_in
 from tasks.go.sdk.configure import installer_of, store_of
 from tasks.go.sdk.selection import Selection, installed_match, select
 from tasks.go.shellstate import user_environ
@@ -89,7 +90,9 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     """
     settings = settings_of(config)
     selection = selection_of(settings, options.go)
-    toolchain = choose_toolchain(settings, selection, options.install)
+    # A dry run installs nothing: without the Go it asks for, it stops as a real run
+    # without --install would.
+    toolchain = choose_toolchain(settings, selection, options.install and not config.run.dry)
     check_targets(settings, toolchain)
     environment = go_environment(settings, toolchain)
     if selection is not None:
@@ -204,15 +207,21 @@ def run_tool(
     hide: bool | str = True,
     out_stream: IO[str] | None = None,
     check: bool = False,
+    read_only: bool = False,
 ) -> Result:
     """Run a Go tool in `cwd` with the run's Go environment.
 
     A non-zero exit raises TaskFailed when `check` is set; otherwise read `result.exited`.
+    Under `inv --dry` the command is shown, not run (its result is empty and exit 0),
+    unless it is `read_only`: a query that changes nothing (go list), whose answer shapes
+    the commands the task would run.
     """
     env = {**c.config.run.env, **(extra_env or {})}
     # invoke's c.cd() does not quote the folder; every word here is quoted.
     command = f"cd {shlex.quote(str(cwd))} && {shlex.join(argv)}"
     options: dict[str, Any] = {"env": env, "warn": True, "hide": hide, "in_stream": False}
+    if read_only:
+        options["dry"] = False
     if out_stream is not None:
         options["out_stream"] = out_stream
     result = c.run(command, **options)
@@ -227,7 +236,6 @@ def run_facts(config: Config) -> list[tuple[str, str]]:
     """What a run's report says it ran with: env, go, commit, and the command line."""
     # Loaded only when a report asks for it: reading git costs a gitpython import.
     from tasks.go.buildinfo import read_vcs
-    from tasks.go.redact import redact
 
     facts: list[tuple[str, str]] = []
     gotasks = config.get("gotasks")
@@ -247,7 +255,13 @@ def run_facts(config: Config) -> list[tuple[str, str]]:
     return facts
 
 
+def dry_run(c: Context) -> bool:
+    """Is this `inv --dry`? Commands only echo then; a task writes nothing itself either."""
+    return bool(c.config.run.dry)
+
+
 def register() -> None:
+    filter_echo(redact)
     on_prepare(prepare_settings, "settings")
     on_prepare(prepare_toolchain, "toolchain")
     register_dimension("module", module_names)

@@ -39,7 +39,7 @@ _MARK = {"ok": ("ok  ", Fore.GREEN), "warn": ("warn", Fore.YELLOW), "fail": ("FA
 _GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
 
 
-@task(needs=(), diagnoses=True, cpu=0.5, mem="256M")
+@task(needs=(), diagnoses=True, cpu=0.5, mem="256M", dry=True)  # reads, writes nothing
 def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
     """Check go, git, config, proxy settings, CPU and memory, and SDK installs."""
     root = project_root()

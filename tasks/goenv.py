@@ -11,6 +11,7 @@ from tasks.engine import scrub, task
 
 
 @task(
+    dry=True,
     name="env",
     cpu=0.1,
     mem="64M",

@@ -45,6 +45,7 @@ from tasks.go.version import GoVersion
 
 
 @task(
+    dry=True,
     cpu=1,
     mem="1G",
     pool="lint",

@@ -9,7 +9,7 @@ from pathlib import Path
 from colorama import Fore
 from invoke.context import Context
 
-from tasks.context import go, module_header, module_of, settings_of
+from tasks.context import dry_run, go, module_header, module_of, settings_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.files import naming
 from tasks.engine.remainder import remainder_args
@@ -73,7 +73,7 @@ TEST_FLAGS = tuple(TEST_HELP)
 _PATTERNS = re.compile(r"[\s,]+")
 
 
-@task(cpu=2, mem="2G", pool="test", each="module", help=TEST_HELP)
+@task(dry=True, cpu=2, mem="2G", pool="test", each="module", help=TEST_HELP)
 def test(
     c: Context,
     race: bool = False,
@@ -108,7 +108,8 @@ def test(
     profile = None
     if cover or html or config["cover"]:
         profile = state_dir(settings.root) / "cover" / f"{mod.name}.out"
-        profile.parent.mkdir(parents=True, exist_ok=True)
+        if not dry_run(c):
+            profile.parent.mkdir(parents=True, exist_ok=True)
         # -race needs atomic counters; go refuses -race with -covermode=set
         args += ["-covermode=atomic" if race else "-covermode=set", f"-coverprofile={profile}"]
     if run:
@@ -122,6 +123,8 @@ def test(
     result_run, lines = TestRun(echo=_stream if verbose else None), list[str]()
     feed = _Feed(result_run, lines if junit else None)
     result = go(c, args, mod.dir, hide="err", out_stream=feed)
+    if dry_run(c):
+        return  # nothing ran: nothing to report
     feed.close()
     result_run.finish()
     _report(result_run, result.stderr if result.exited != 0 else "")

@@ -42,6 +42,9 @@ class GoTask(Task[Any]):
     # A task that stands for another, named by the prepared config (a bare `inv`'s default):
     # (name, where the config says it). The executor runs that task in its place.
     stands_for: Callable[[Any], tuple[str, str]] | None
+    # The body copes with `inv --dry`: with run.dry set its commands only echo and it
+    # writes nothing itself. A dry run does not call a body without it.
+    dry: bool
     own_options: tuple[str, ...]
 
     def __init__(
@@ -58,6 +61,7 @@ class GoTask(Task[Any]):
         diagnoses: bool = False,
         forwards: tuple[str, ...] = (),
         stands_for: Callable[[Any], tuple[str, str]] | None = None,
+        dry: bool = False,
         **kwargs: Any,
     ) -> None:
         name = kwargs.get("name") or body.__name__
@@ -73,6 +77,7 @@ class GoTask(Task[Any]):
         self.diagnoses = diagnoses
         self.forwards = forwards
         self.stands_for = stands_for
+        self.dry = dry
         # The body's own parameters (not the run-wide ones the wrapper adds): `inv -h TASK`.
         self.own_options = tuple(inspect.signature(body).parameters)[1:]
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
@@ -142,6 +147,7 @@ def task(*args: Any, **kwargs: Any) -> Any:
     """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out),
     needs= (the prepare hooks it needs, by name; default all), diagnoses= (it reports
     bad GOTASKS_* run settings itself, so they do not stop its run), forwards= (flags
-    its pre tasks get too) and stands_for= (the configured task it stands for)."""
+    its pre tasks get too), stands_for= (the configured task it stands for) and dry= (the
+    body may be called by `inv --dry`: it then only echoes its commands and writes nothing)."""
     kwargs.setdefault("klass", GoTask)
     return invoke_task(*args, **kwargs)

@@ -13,6 +13,7 @@ from invoke.tasks import Call
 
 from tasks.engine import console, scrub
 from tasks.engine.decorator import GoTask
+from tasks.engine.dry import dry_run
 from tasks.engine.errors import GoTasksError, UsageError
 from tasks.engine.graph import Node, expand
 from tasks.engine.parallel import Plan, run_plan
@@ -53,6 +54,8 @@ class GoTasksExecutor(Executor):
         # One collection-config load for the whole run: worker threads share this config.
         self.config.load_collection(self.collection.configuration())
         self.config.load_shell_env()
+        if self.config.run.dry:
+            return dry_run(plan, self.config, self.core)
         return run_plan(plan, self.config, self.core)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -15,6 +18,7 @@ from typing import Any
 import psutil
 from invoke.runners import Local, normalize_hide
 
+from tasks.engine import console
 from tasks.engine.errors import Stopped
 
 _current = threading.local()
@@ -199,6 +203,39 @@ def _shift_positions(watcher: object, dropped: int) -> None:
             setattr(watcher, name, max(0, position - dropped))
 
 
+# What an echoed command may show: the app hides credentials (GOPROXY=https://u:***@host).
+_echo_filters: list[Callable[[str], str]] = []
+
+
+def filter_echo(hide: Callable[[str], str]) -> None:
+    """Pass every echoed command line (--echo, --dry) through `hide` before it is shown."""
+    if hide not in _echo_filters:
+        _echo_filters.append(hide)
+
+
+_CD_PREFIX = re.compile(r"^(cd (?:'[^']*'|\S+) && )")
+
+
+def echo_line(command: str, env: dict[str, str], environ: dict[str, str]) -> str:
+    """The command as a shell would run it: the variables gotasks set that differ from the
+    caller's (PATH as its added part), after the leading `cd DIR && ` if there is one."""
+    words = []
+    for name in sorted(env):
+        value = env[name]
+        if environ.get(name) == value:
+            continue
+        before = environ.get(name)
+        if name == "PATH" and before and value.endswith(os.pathsep + before):
+            words.append(f'PATH="{value[: -len(before)]}$PATH"')
+        else:
+            words.append(f"{name}={shlex.quote(value)}")
+    if not words:
+        return command
+    cd = _CD_PREFIX.match(command)
+    head = cd.group(1) if cd else ""
+    return f"{head}{' '.join(words)} {command[len(head) :]}"
+
+
 class GroupRunner(Local):
     """invoke's Local runner, with each command in a new session (its own process group),
     so a task's whole tree can be measured and stopped, and Ctrl-C leaves nothing behind."""
@@ -263,12 +300,27 @@ class GroupRunner(Local):
         hide = kwargs.get("hide")
         if hide is None:
             hide = self.context.config.run.hide
+        run = self.context.config.run
+        # `inv --echo` and `--dry` show every command, the hidden ones too (invoke echoes only
+        # what it does not hide, and gotasks hides most tools' output to report it itself).
+        echo = kwargs.get("echo") or run.echo or run.dry
         super()._unify_kwargs_with_config(kwargs)
+        self.opts["echo"] = bool(echo)
         if self._asynchronous:
             hide = True
         self.opts["hide"] = normalize_hide(
             hide, "given" if explicit_out else None, "given" if explicit_err else None
         )
+
+    def echo(self, command: str) -> None:
+        line = echo_line(command, self.opts["env"] or {}, dict(os.environ))
+        for hide in _echo_filters:
+            line = hide(line)
+        if self.context.config.run.dry and not self.opts["dry"]:
+            line += "  # read-only: runs in a dry run too"
+        text = self.opts["echo_format"].format(command=line)
+        stream = self.context.config.get("gotasks_echo_stream") or sys.stdout
+        print(text if console.use_color() else console.strip_color(text), file=stream, flush=True)
 
     def kill(self) -> None:
         if self.using_pty:
