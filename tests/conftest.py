@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,13 @@ SOURCE = Path(__file__).resolve().parents[1]
 EXAMPLE = SOURCE / "examples" / "hello"
 
 
+# Runs of gotasks on one machine share its CPUs and memory through lease files; the tests'
+# runs share only among themselves, not with whatever else runs on this machine (another
+# checkout's test suite, a developer's `inv ci`), so that what they measure is their own.
+LEASE_DIR = tempfile.mkdtemp(prefix="gotasks-test-leases-")
+atexit.register(shutil.rmtree, LEASE_DIR, True)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without anything that would pick an env or a root for us."""
     env = {
@@ -27,6 +36,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     }
     # GOENV=off: the machine's `go env -w` file must not leak into what tests expect.
     env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "GOENV": "off"})
+    env["GOTASKS_LEASE_DIR"] = LEASE_DIR
     env.update(extra)
     return env
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 # A task overtaken this many times by smaller ones holds the machine for itself: nothing
 # else starts until it fits, so a big task cannot be starved forever.
 MAX_OVERTAKEN = 3
+# Bookkeeping tasks (`inv env`, `ci`'s own body) claim this little: they never wait for
+# other runs on the machine, so `eval "$(inv env)"` answers while an `inv ci` runs.
+LIGHT_CPU = 0.1
+LIGHT_MEM = 64 * 1024**2
 
 
 @dataclass(eq=False)
@@ -47,17 +51,27 @@ class Limits:
     pools: dict[str, int]
 
 
-def admit(ready: list[Job], running: list[Job], limits: Limits, memory_low: bool) -> list[Job]:
+def admit(
+    ready: list[Job],
+    running: list[Job],
+    limits: Limits,
+    memory_low: bool,
+    others_hold: bool = False,
+) -> list[Job]:
     """The ready jobs to start now, in the order to start them.
 
     A job starts when its cpu and mem fit what is left, its pool is under its cap, and no
     exclusive job runs; an exclusive job, or one bigger than the machine, starts when nothing
     else runs (so nothing deadlocks). While the machine's own available memory is under the
     reserve, nothing new starts unless nothing runs at all.
+
+    `limits` are this run's share when other runs on the machine hold some of it
+    (`others_hold`): then "nothing else runs" is false, and a job that does not fit waits
+    for them, unless it is light.
     """
     if any(job.exclusive for job in running):
         return []
-    if memory_low and running:
+    if memory_low and (running or others_hold):
         return []
     chosen: list[Job] = []
     cpu = sum(job.cpu for job in running)
@@ -69,7 +83,8 @@ def admit(ready: list[Job], running: list[Job], limits: Limits, memory_low: bool
             break
         if job.pool and pools[job.pool] >= limits.pools.get(job.pool, 1 << 30):
             continue
-        idle = not running and not chosen
+        light = job.cpu <= LIGHT_CPU and job.mem <= LIGHT_MEM
+        idle = not running and not chosen and (not others_hold or light)
         fits = (
             not job.exclusive
             and cpu + job.cpu <= limits.cpus + 1e-9

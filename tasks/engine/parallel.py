@@ -28,6 +28,7 @@ from tasks.engine.decorator import GoTask
 from tasks.engine.errors import UsageError
 from tasks.engine.graph import Node
 from tasks.engine.history import Estimate, History, TaskRecord
+from tasks.engine.leases import Leases, SharedMachine, lease_folder
 from tasks.engine.output import CLEAR_LINE, Routing, TaskOutput, safe_write
 from tasks.engine.procs import TaskProcesses, bind, group_members
 from tasks.engine.run import RunOptions, run_facts
@@ -76,6 +77,7 @@ class Plan:
     # the history file was there when the run began: gone at its end, someone removed it
     # (inv clean --all), and the run must not write it back
     history_found: bool = False
+    leases: Leases | None = None  # the machine's budget, shared with other runs
 
     @classmethod
     def make(
@@ -108,6 +110,7 @@ class Plan:
         set_priorities([t.job for t in tasks])
         limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
         found = history_path is not None and history_path.exists()
+        leases = Leases(lease_folder(environ), str(Path.cwd()))
         return cls(
             tasks,
             limits,
@@ -119,6 +122,7 @@ class Plan:
             history_path,
             report,
             found,
+            leases,
         )
 
 
@@ -237,6 +241,8 @@ class _Runner:
         self.live = False
         self.free_slots: list[int] = []
         self.next_slot = 0
+        self.shared = SharedMachine(plan.leases)
+        self.held_back = False  # ready tasks wait for other runs on the machine
 
     # -- the main loop ---------------------------------------------------------------------
 
@@ -260,6 +266,7 @@ class _Runner:
                 self.stopping = True
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
+        self.shared.release()
         if self.live:
             safe_write(self.real_out, CLEAR_LINE)
         self._finish_records()
@@ -280,7 +287,7 @@ class _Runner:
         while True:
             self._start_ready()
             with self.lock:
-                if not self.running:
+                if not self.running and not self.held_back:
                     break
             try:
                 finished = self.done.get(timeout=0.1)
@@ -303,6 +310,7 @@ class _Runner:
         ]
 
     def _start_ready(self) -> None:
+        self.held_back = False
         if self.stopping or (self.failed and not self.plan.keep_going):
             return
         self._skip_dependents_of_failures()
@@ -313,8 +321,18 @@ class _Runner:
         with self.lock:
             running_jobs = [t.job for t in self.running]
         memory_low = psutil.virtual_memory().available < self.plan.capacity.reserve
-        for job in admit(list(by_job), running_jobs, self.plan.limits, memory_low):
-            self._start(by_job[job])
+        with self.shared.admitting():
+            others = self.shared.others()
+            limits = self.shared.share_of(self.plan.limits, others)
+            chosen = admit(list(by_job), running_jobs, limits, memory_low, bool(others))
+            for job in chosen:
+                self._start(by_job[job])
+            if chosen:
+                self.shared.hold(self._running_jobs())
+        # Nothing of ours runs and other runs hold what we need: wait for them, not end.
+        self.held_back = not chosen and not running_jobs and bool(others)
+        if self.held_back:
+            self.shared.say_waiting(others)
 
     def _skip_dependents_of_failures(self) -> None:
         changed = True
@@ -348,6 +366,10 @@ class _Runner:
         thread = threading.Thread(target=self._work, args=(task,), name=task.node.name)
         thread.daemon = True
         thread.start()
+
+    def _running_jobs(self) -> list[Job]:
+        with self.lock:
+            return [t.job for t in self.running]
 
     def _new_slot(self) -> int:
         self.next_slot += 1
@@ -389,6 +411,7 @@ class _Runner:
         task.status = task.outcome
         with self.lock:
             self.running.remove(task)
+        self.shared.hold(self._running_jobs())
         self.free_slots.append(task.slot)
         self.free_slots.sort()
         processes = task.processes
