@@ -122,7 +122,7 @@ class SharedMachine:
 
     def __init__(self, leases: Leases | None) -> None:
         self.leases = leases
-        self._said: set[int] = set()
+        self._said: tuple[set[int], bool] = (set(), False)
 
     @contextlib.contextmanager
     def admitting(self) -> Iterator[None]:
@@ -160,14 +160,21 @@ class SharedMachine:
         except OSError as error:
             self._broken(error)
 
-    def say_waiting(self, others: list[Lease]) -> None:
-        """Once per set of holders: which runs this one waits for."""
-        holders = {lease.pid for lease in others}
-        if not holders or holders == self._said:
+    def say_who_holds(self, others: list[Lease], share: Limits, waiting: bool) -> None:
+        """Once per set of holders (and again when this run starts to wait): which other
+        runs hold part of the machine, and what is left for this one."""
+        said = ({lease.pid for lease in others}, waiting)
+        if not others or said == self._said:
             return
-        self._said = holders
-        lines = [f"waiting: other gotasks runs hold the machine: {others[0].describe()}"]
-        lines += [f"         {lease.describe()}" for lease in others[1:]]
+        self._said = said
+        head = (
+            "waiting: other gotasks runs hold the machine:"
+            if waiting
+            else f"sharing: this run has {share.cpus:g} CPUs, {format_bytes(share.memory)};"
+            " other gotasks runs hold the rest:"
+        )
+        lines = [f"{head} {others[0].describe()}"]
+        lines += [f"  {lease.describe()}" for lease in others[1:]]
         print("\n".join(lines), file=sys.stderr, flush=True)
 
     def release(self) -> None:

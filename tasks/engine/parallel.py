@@ -331,8 +331,7 @@ class _Runner:
                 self.shared.hold(self._running_jobs())
         # Nothing of ours runs and other runs hold what we need: wait for them, not end.
         self.held_back = not chosen and not running_jobs and bool(others)
-        if self.held_back:
-            self.shared.say_waiting(others)
+        self.shared.say_who_holds(others, limits, waiting=self.held_back)
 
     def _skip_dependents_of_failures(self) -> None:
         changed = True
