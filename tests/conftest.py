@@ -139,11 +139,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def require_go() -> None:
     if shutil.which("go") is None:
         pytest.fail("go is not on PATH: gotasks' tests run the real go")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test given a project (make_project, directly or through a fixture of its own) runs
-    the real `inv` in it: e2e, marked or not, so that `-m "not e2e"` stays quick."""
-    for item in items:
-        if "make_project" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.e2e)
