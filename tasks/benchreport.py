@@ -97,7 +97,7 @@ class _CommitDates:
 
 def _module_section(mod: Module, runs: list[SavedRun], alpha: float) -> str:
     series = history(runs, alpha)
-    parts = [f"<h2>{escape(mod.rel)} ({escape(mod.path)})</h2>"]
+    parts = [f"<h2>{escape(mod.label)} ({escape(mod.path)})</h2>"]
     parts.append(
         legend(
             [

@@ -134,7 +134,7 @@ def select_package(packages: list[str], wanted: str | None, mod: Module, task: s
         chosen = [p for p in packages if p == mod.path]
     if not chosen:
         known = ", ".join(relative_package(p, mod.path) for p in packages) or "none"
-        raise UsageError(f"{task} {mod.rel}: no main package {wanted!r}; main packages: {known}")
+        raise UsageError(f"{task} {mod.label}: no main package {wanted!r}; main packages: {known}")
     return chosen
 
 

@@ -46,7 +46,7 @@ def install(c: Context, package: str | None = None, module: str | None = None) -
     result = go(c, args, mod.dir, extra_env=cgo_env(c))
     if result.exited != 0:
         console.fail(f"go install:\n{result.stderr.rstrip()}")
-        raise TaskFailed(f"install {mod.rel}: go install failed")
+        raise TaskFailed(f"install {mod.label}: go install failed")
     folder = _install_dir(c, mod)
     for import_path in packages:
         console.ok(
@@ -77,13 +77,13 @@ def run(c: Context, package: str | None = None, module: str | None = None) -> No
     packages = select_package(main_packages(c, mod), package, mod, "run")
     if len(packages) != 1:
         known = ", ".join(relative_package(p, mod.path) for p in packages) or "none"
-        raise UsageError(f"run {mod.rel}: which main package? --package one of: {known}")
+        raise UsageError(f"run {mod.label}: which main package? --package one of: {known}")
     binary = state_dir(settings_of(c.config).root) / "run" / mod.name / short_name(packages[0])
     args = ["build", "-trimpath", "-ldflags", stamp_ldflags(c, mod), "-o", str(binary)]
     built = go(c, [*args, packages[0]], mod.dir, extra_env=cgo_env(c))
     if built.exited != 0:
         console.fail(f"go build {packages[0]}:\n{built.stderr.rstrip()}")
-        raise TaskFailed(f"run {mod.rel}: go build failed")
+        raise TaskFailed(f"run {mod.label}: go build failed")
     # In the folder inv was started from, as go run runs; stdin is the program's.
     result = c.run(
         shlex.join([str(binary), *remainder_args(c)]), warn=True, hide=False, in_stream=sys.stdin

@@ -93,7 +93,7 @@ def fmt(c: Context, module: str | None = None) -> None:
     module_header(c, "fmt", mod)
     problems = _gofmt(c, mod, fix=True)
     if problems:
-        raise TaskFailed(f"fmt {mod.rel}: " + "; ".join(problems))
+        raise TaskFailed(f"fmt {mod.label}: " + "; ".join(problems))
 
 
 def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
