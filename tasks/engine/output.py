@@ -118,6 +118,11 @@ class TaskOutput:
         # every write would be quadratic in a long line).
         self._partial: list[str] = []
         self.progress: Progress | None = None
+        # A tool may colour its output whatever we do (--color=always, a test's logger):
+        # where gotasks paints nothing (a pipe, NO_COLOR), none of it is shown either.
+        self._strippers = (
+            None if console.use_color() else (console.ColorStripper(), console.ColorStripper())
+        )
 
     def status(self) -> str:
         """The task on the live status line: its name, and where it is when it says."""
@@ -142,11 +147,6 @@ class TaskOutput:
             return
         with self.lock:
             safe_write(self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {done}\n")
-        # A tool may colour its output whatever we do (--color=always, a test's logger):
-        # where gotasks paints nothing (a pipe, NO_COLOR), none of it is shown either.
-        self._strippers = (
-            None if console.use_color() else (console.ColorStripper(), console.ColorStripper())
-        )
 
     def write(self, text: str) -> None:
         if self._strippers is not None:
