@@ -412,30 +412,62 @@ def test_unreachable_mirror(world: World) -> None:
     assert_failed(world, result, 1, before, mirror, "unreachable", "module proxy", "GOPROXY=off")
 
 
-def test_interrupt_mid_download(world: World) -> None:
-    before = world.install_previous()
+STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+
+
+def interrupt_mid_download(
+    world: World, signum: int, *args: str
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run `inv *args` against a slow release server and send `signum` once the download's
+    .part exists: what inv did, and how long it took to end after the signal."""
     name = archive_name("1.22.5")
     world.serve("1.22.5", "big", extra=padding(3 * MB))
     world.server.slow(name, chunk=65536, delay=0.2)
 
-    process = world.popen("sdk.install", "1.22.5")
+    process = world.popen(*args)
     try:
         part = world.cache / (name + ".part")
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while not part.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert part.exists(), process.communicate(timeout=15)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         t0 = time.monotonic()
-        stdout, stderr = process.communicate(timeout=15)
+        stdout, stderr = process.communicate(timeout=30)
         took = time.monotonic() - t0
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), took
 
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_interrupt_mid_download(world: World, signum: int) -> None:
+    # Ctrl-C, SIGTERM (a CI runner cancelling) and SIGHUP (a closed terminal) alike.
+    before = world.install_previous()
+    result, took = interrupt_mid_download(world, signum, "sdk.install", "1.22.5")
     assert_failed(world, result, 130, before, "interrupted", logged="interrupted")
+    assert re.search(r"\n  download +FAILED after \d+ ms: interrupted\n", world.log), world.log
+    assert took < 10, took
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("signum", STOP_SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_interrupt_mid_install_of_a_run(world: World, signum: int) -> None:
+    # `inv ci --install` installs while the run is prepared, before any task: a stop signal
+    # there rolls the install back just the same, and nothing of the run starts.
+    before = world.install_previous()
+    world.project.write(".go-version", "1.22.5\n")
+    result, took = interrupt_mid_download(world, signum, "ci", "--install")
+    shown = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert result.returncode == 130, shown
+    assert "Traceback" not in result.stdout + result.stderr, shown
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "interrupted: the install of Go 1.22.5 was rolled back", shown
+    assert snapshot(world.root) == before
+    assert leftovers(world.root) == []
     assert re.search(r"\n  download +FAILED after \d+ ms: interrupted\n", world.log), world.log
     assert took < 10, took
 

@@ -11,7 +11,7 @@ from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
-from tasks.engine import console, scrub
+from tasks.engine import console, scrub, stops
 from tasks.engine.decorator import GoTask
 from tasks.engine.dry import dry_run
 from tasks.engine.errors import GoTasksError, UsageError
@@ -29,11 +29,30 @@ class GoTasksExecutor(Executor):
         # run's known secrets hidden (the settings register them while preparing).
         try:
             with scrub.streams():
-                return self._execute(tasks)
+                return self._interruptible(tasks)
         except Exit as error:
             if not error.message:
                 raise
             raise Exit(scrub.scrub(str(error.message)), error.code) from None
+
+    def _interruptible(
+        self, tasks: tuple[str | tuple[str, dict[str, Any]] | ParserContext, ...]
+    ) -> dict[Any, Any]:
+        # Preparing may install an SDK: a stop signal unwinds it through its rollback.
+        try:
+            with stops.phase("raise"):
+                return self._execute(tasks)
+        except Exit as error:
+            if stops.received() is None or error.code == stops.INTERRUPTED_EXIT:
+                raise
+            raise Exit(error.message, code=stops.INTERRUPTED_EXIT) from None
+        except BaseException as error:
+            # A stop signal's KeyboardInterrupt, or what it turned into where it landed.
+            if not isinstance(error, KeyboardInterrupt) and stops.received() is None:
+                raise
+            raise Exit(
+                "interrupted: nothing was left running", code=stops.INTERRUPTED_EXIT
+            ) from None
 
     def _execute(
         self, tasks: tuple[str | tuple[str, dict[str, Any]] | ParserContext, ...]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import queue
 import shutil
-import signal
 import sys
 import threading
 import time
@@ -13,7 +12,6 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psutil
@@ -21,7 +19,7 @@ from invoke.config import Config
 from invoke.exceptions import Exit, UnexpectedExit
 from invoke.parser import ParseResult
 
-from tasks.engine import console
+from tasks.engine import console, stops
 from tasks.engine.admission import Job, Limits, admit, set_priorities
 from tasks.engine.capacity import Capacity, detect
 from tasks.engine.decorator import GoTask
@@ -213,14 +211,6 @@ class _Stream:
         return False
 
 
-class _Interrupted(Exception):
-    pass
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Interrupted
-
-
 def run_plan(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
     runner = _Runner(plan, config, core)
     return runner.run()
@@ -247,10 +237,13 @@ class _Runner:
     # -- the main loop ---------------------------------------------------------------------
 
     def run(self) -> dict[Any, Any]:
+        # A stop signal raises nothing in here: the loop sees it and stops every task from
+        # one known place, and any further signal is dropped (tasks/engine/stops.py).
+        with stops.phase("flag"):
+            return self._run()
+
+    def _run(self) -> dict[Any, Any]:
         interrupted = False
-        previous = {
-            signum: signal.signal(signum, _on_sigterm) for signum in (signal.SIGTERM, signal.SIGHUP)
-        }
         monitor = threading.Thread(target=self._monitor, name="gotasks-monitor", daemon=True)
         with Routing() as self.routing:
             self.real_out = self.routing.stdout
@@ -259,21 +252,24 @@ class _Runner:
             monitor.start()
             try:
                 self._loop()
-            except (KeyboardInterrupt, _Interrupted):
-                interrupted = True
-                self._interrupt()
+            except KeyboardInterrupt:
+                interrupted = True  # gotasks embedded in a program that owns the signals
+            try:
+                if interrupted or stops.received() is not None:
+                    interrupted = True
+                    self._interrupt()
             finally:
                 self.stopping = True
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
         self.shared.release()
         if self.live:
             safe_write(self.real_out, CLEAR_LINE)
         self._finish_records()
         self._summary()
         self._save()
-        if interrupted:
-            raise Exit("interrupted: every task's processes were stopped", code=130)
+        if interrupted or stops.received() is not None:
+            raise Exit(
+                "interrupted: every task's processes were stopped", code=stops.INTERRUPTED_EXIT
+            )
         failed = [t for t in self.plan.tasks if t.status in ("failed", "killed", "timeout")]
         if failed:
             # One line on stderr: the failure itself, or each failure's own message.
@@ -284,7 +280,7 @@ class _Runner:
 
     def _loop(self) -> None:
         tasks = self.plan.tasks
-        while True:
+        while stops.received() is None:
             self._start_ready()
             with self.lock:
                 if not self.running and not self.held_back:
@@ -294,6 +290,8 @@ class _Runner:
             except queue.Empty:
                 continue
             self._finished(finished)
+        if stops.received() is not None:
+            return  # _interrupt marks what did not run
         for task in tasks:
             if task.status == "waiting":
                 task.status = "skipped"
@@ -493,9 +491,6 @@ class _Runner:
 
     def _interrupt(self) -> None:
         """Ctrl-C, SIGTERM or SIGHUP: stop every running task's process groups, then wait."""
-        # A second Ctrl-C must not cut the cleanup short and leave processes behind.
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)
         self.stopping = True
         with self.lock:
             running = list(self.running)

@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 from invoke.runners import Local, normalize_hide
 
-from tasks.engine import console
+from tasks.engine import console, reaper, stops
 from tasks.engine.errors import Stopped
 
 _current = threading.local()
@@ -96,6 +96,7 @@ class TaskProcesses:
         while time.monotonic() < deadline and any(_alive(g) for g in groups):
             time.sleep(0.05)
         signal_groups(groups, signal.SIGKILL)
+        reaper.forget(groups)
 
 
 def group_members(groups: Iterable[int]) -> dict[int, list[int]]:
@@ -168,6 +169,10 @@ def check_stop() -> None:
     processes = bound()
     if processes is not None and processes.stop_reason is not None:
         raise Stopped(processes.stop_reason)
+    if stops.received() is not None:
+        # Outside any task too (an install while the run is prepared): invoke's own wait
+        # for a command swallows the KeyboardInterrupt a stop signal raised.
+        raise Stopped("interrupted")
 
 
 @contextlib.contextmanager
@@ -248,6 +253,7 @@ class GroupRunner(Local):
         if self.using_pty:
             super().start(command, shell, env)
             return
+        reaper.arm()  # what dies with `inv`, even a killed one (tasks/engine/reaper.py)
         self.process = Popen(
             command,
             shell=True,
@@ -258,12 +264,16 @@ class GroupRunner(Local):
             stdin=PIPE,
             start_new_session=True,
         )
+        reaper.watch(self.process.pid)
         processes = bound()
         if processes is not None:
             processes.add_group(self.process.pid)
-            if processes.stop_reason is not None:
-                # The task was stopped (memory, timeout, Ctrl-C): its next command dies too.
-                signal_groups([self.process.pid], signal.SIGKILL)
+        if stops.received() is not None or (
+            processes is not None and processes.stop_reason is not None
+        ):
+            # The run or the task was stopped (Ctrl-C, memory, timeout): its next command
+            # dies too.
+            signal_groups([self.process.pid], signal.SIGKILL)
 
     def respond(self, buffer_: list[str]) -> None:
         """invoke's respond() joins the whole captured output on every read (1000 bytes) to

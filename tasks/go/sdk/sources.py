@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tasks.engine import reaper
 from tasks.engine.procs import check_stop
 from tasks.go.artifacts import sha256_file
 from tasks.go.redact import redact
@@ -155,6 +156,7 @@ class ProxySource:
         (Ctrl-C, timeout) ends it at once."""
         env = self._env(modcache)
         argv = [str(self.go), *args]
+        reaper.arm()  # it dies with `inv`, even a killed one
         try:
             proc = subprocess.Popen(
                 argv,
@@ -167,6 +169,7 @@ class ProxySource:
             )
         except OSError as error:
             raise SourceError(f"{self.name}: {self.go} failed to run: {error}") from None
+        reaper.watch(proc.pid)
         try:
             while True:
                 try:

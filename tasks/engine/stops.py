@@ -1,0 +1,89 @@
+"""Ctrl-C, SIGTERM and SIGHUP: one stop per run, however many arrive and whenever.
+
+Only the first stop signal does anything; every later one is noted and dropped, so a
+second Ctrl-C (or `timeout` sending SIGTERM to the process and to its group at once) can
+never cut the cleanup of the first short. What the first one does depends on the phase
+the main thread is in (`phase`):
+
+- "exit" (loading, parsing, after the run): nothing of the run exists (or it is all done
+  and saved), exit 130 at once.
+- "raise" (preparing the run: settings, an SDK install): KeyboardInterrupt, so the Python
+  work under way unwinds through its own rollback (the executor turns it into exit 130).
+- "flag" (the scheduler's loop): nothing is raised; the loop sees `received()` and stops
+  every task itself, from a known place, never from inside its own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from types import FrameType
+
+INTERRUPTED_EXIT = 130
+# SIGHUP does not exist on Windows.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+_phase = "exit"
+_received: int | None = None
+
+
+def loaded_by_inv() -> bool:
+    """True in the `inv` (or `python -m invoke`) command: its __main__ holds the Program."""
+    from invoke.program import Program
+
+    return isinstance(getattr(sys.modules.get("__main__"), "program", None), Program)
+
+
+def install() -> None:
+    """Take over the stop signals; called as early as gotasks is loaded (tasks.py)."""
+    for signum in STOP_SIGNALS:
+        # ValueError: not the main thread (gotasks imported by something else), leave it.
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, _handle)
+    # Python puts the default action (death by that signal) back for the last moments of
+    # its exit; by then there is nothing left to stop, and the exit code is decided.
+    atexit.register(_ignore)
+
+
+def _ignore() -> None:
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+def received() -> int | None:
+    """The first stop signal this process got, if any."""
+    return _received
+
+
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+    """What a first stop signal does while the block runs (see the module's doc)."""
+    global _phase
+    previous, _phase = _phase, name
+    try:
+        yield
+    finally:
+        _phase = previous
+
+
+def _handle(signum: int, frame: FrameType | None) -> None:
+    global _received
+    if _received is not None:
+        return  # the first one's stop is under way: nothing may interrupt it
+    _received = signum
+    if _phase == "exit":
+        # Not an exception: raised at a random point it can come out as another one (an
+        # exception in a class body's __set_name__ becomes a RuntimeError), with a traceback.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(INTERRUPTED_EXIT)
+    if _phase == "raise":
+        raise KeyboardInterrupt("interrupted")  # the words logs show for it

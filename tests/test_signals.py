@@ -1,0 +1,243 @@
+"""Stop signals and a killed `inv`, as they happen: any number of SIGINT/SIGTERM/SIGHUP at
+random moments of a real `inv test` whose test hangs, and a SIGKILL of `inv` itself. No
+process of the run may be left, however it ended."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import Project, clean_env, require_go
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc"),
+]
+
+MARK = "SIGNAL_TEST_MARK"  # not GOTASKS_*: clean_env would drop it
+HANG_TEST = 'package hang\n\nimport "testing"\n\nfunc TestHang(t *testing.T) { select {} }\n'
+KINDS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+
+
+@pytest.fixture
+def project(make_project: Callable[..., Project]) -> Project:
+    require_go()
+    project = make_project(example=False, git=False)
+    project.write("hang/go.mod", "module example.com/hang\n\ngo 1.21\n")
+    project.write("hang/hang_test.go", HANG_TEST)
+    # The test binary built once, so most rounds find go test past its compile.
+    subprocess.run(
+        ["go", "test", "-c", "-o", os.devnull, "."],
+        cwd=project.root / "hang",
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return project
+
+
+def start_inv(project: Project, mark: str, *args: str, **popen: bool) -> subprocess.Popen[str]:
+    """`inv *args`, every process of it (it passes its environment on) marked with `mark`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=project.root,
+        env=clean_env(**{MARK: mark}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def marked(mark: str) -> list[psutil.Process]:
+    """Every live process carrying `mark` in its environment: all the run started."""
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if proc.environ().get(MARK) == mark and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def describe(procs: list[psutil.Process]) -> str:
+    lines = []
+    for proc in procs:
+        try:
+            lines.append(f"{proc.pid} {' '.join(proc.cmdline())}")
+        except psutil.Error:
+            lines.append(f"{proc.pid} (gone)")
+    return "\n".join(lines)
+
+
+def is_watcher(proc: psutil.Process) -> bool:
+    try:
+        return any(part.endswith("watcher.py") for part in proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def wait_until_gone(mark: str, seconds: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    left = marked(mark)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = marked(mark)
+    return left
+
+
+def handles_stop_signals(pid: int) -> bool:
+    """gotasks has taken SIGTERM over in `pid` (Python alone only catches SIGINT): from
+    here on, every signal must end the run with 130."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def wait_for(condition: Callable[[], bool], run: subprocess.Popen[str], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and run.poll() is None:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return condition()
+
+
+def test_any_stop_signals_at_any_moment_end_the_run_with_130_and_nothing_left(
+    project: Project,
+) -> None:
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    # When the first signal goes: any moment from the start (Python and invoke starting,
+    # gotasks loading), right as gotasks is loaded (the namespace, the settings, go's
+    # environment), at a random moment of the first seconds (compiling, starting), or while
+    # the test binary hangs.
+    moments = ["start", "start", "loaded", "loaded", "early", "early", "hanging", "hanging"]
+    rng.shuffle(moments)
+    for number, moment in enumerate(moments):
+        signal_round(project, rng, f"seed {seed} round {number}: {moment}", moment)
+
+
+def signal_round(project: Project, rng: random.Random, plan: str, moment: str) -> None:
+    """One `inv test`, 1-3 signals of random kinds at random gaps after `moment`: exit 130,
+    no traceback, and no process of the run left."""
+    mark = uuid.uuid4().hex
+    kinds = [rng.choice(KINDS) for _ in range(rng.randint(1, 3))]
+    gaps = [rng.choice([0.0, rng.uniform(0, 0.01), rng.uniform(0, 1.0)]) for _ in kinds]
+    plan += ", " + ", ".join(
+        f"{signal.Signals(k).name} after {g:.3f}s" for k, g in zip(kinds, gaps, strict=True)
+    )
+    run = start_inv(project, mark, "test")
+
+    def hanging() -> bool:
+        return any(p.info["name"] == "hang.test" for p in marked(mark))
+
+    try:
+        if moment == "start":
+            time.sleep(rng.uniform(0, 1.5))
+        else:
+            assert wait_for(lambda: handles_stop_signals(run.pid), run, 60), plan
+        # Before invoke has loaded gotasks, Python's own handling is all there is (the
+        # README says so); nothing of the run exists yet to be left behind.
+        loaded = handles_stop_signals(run.pid)
+        if moment == "early":
+            time.sleep(rng.uniform(0, 2.5))
+        elif moment == "hanging":
+            assert wait_for(hanging, run, 120), plan
+            time.sleep(rng.uniform(0, 0.5))
+        for kind, gap in zip(kinds, gaps, strict=True):
+            time.sleep(gap)
+            if run.poll() is None:
+                run.send_signal(kind)
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    shown = f"{plan}\nexit {run.returncode}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    if loaded:
+        assert run.returncode == 130, shown
+        assert "Traceback" not in stdout + stderr, shown
+    else:
+        # invoke exits 1 on a KeyboardInterrupt of its own; else Python dies of the signal.
+        assert run.returncode in (130, 1, *(-k for k in kinds)), shown
+    # inv stops what it started before it exits; only its watcher may still be finishing.
+    left = [p for p in marked(mark) if not is_watcher(p)]
+    assert left == [], shown + "\nleft running:\n" + describe(left)
+    left = wait_until_gone(mark, 30)
+    assert left == [], shown + "\nleft running:\n" + describe(left)
+
+
+@pytest.mark.parametrize("target", ["process", "group"])
+def test_commands_die_with_a_killed_inv(project: Project, target: str) -> None:
+    # SIGKILL gives inv no chance to stop anything: the watcher does it. "group" is
+    # `kill -9 -- -PGID` of inv's process group, which the commands and the watcher are not in.
+    mark = uuid.uuid4().hex
+    run = start_inv(project, mark, "test", start_new_session=True)
+    try:
+
+        def running() -> dict[str, psutil.Process]:
+            procs = {p.info["name"]: p for p in marked(mark)}
+            return procs if "hang.test" in procs and "go" in procs else {}
+
+        assert wait_for(lambda: bool(running()), run, 120), run.communicate(timeout=30)
+        before = running()
+        if target == "process":
+            run.kill()
+        else:
+            os.killpg(run.pid, signal.SIGKILL)
+        run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == -signal.SIGKILL
+    _, alive = psutil.wait_procs([before["go"], before["hang.test"]], timeout=30)
+    assert alive == [], describe(alive)
+    left = wait_until_gone(mark, 30)
+    assert left == [], describe(left)
+
+
+def test_without_the_watcher_a_killed_inv_would_leave_its_commands(project: Project) -> None:
+    # The attack above is real: the same kill of a plain process in a session of its own
+    # (what gotasks does for every command) leaves go test and its test binary running.
+    mark = uuid.uuid4().hex
+    go_test = subprocess.Popen(
+        ["go", "test", "-count=1", "."],
+        cwd=project.root / "hang",
+        env=clean_env(**{MARK: mark}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    parent = psutil.Process()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if any(p.info["name"] == "hang.test" for p in marked(mark)):
+                break
+            time.sleep(0.05)
+        orphans = [p for p in marked(mark) if p.pid != go_test.pid]
+        assert any(p.info["name"] == "hang.test" for p in orphans)
+        go_test.kill()
+        go_test.wait(timeout=30)
+        time.sleep(1)
+        assert any(p.info["name"] == "hang.test" for p in marked(mark)), "hang.test died with go"
+    finally:
+        for proc in marked(mark):
+            if proc.pid != parent.pid:
+                proc.kill()
