@@ -24,6 +24,7 @@ from tasks.engine.errors import GoTasksError
 from tasks.engine.parallel import run_variable_problems
 from tasks.engine.trace import format_bytes
 from tasks.go.goenvfile import default_go_env_file, go_env_file_values
+from tasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
 from tasks.go.modules import discover
 from tasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
 from tasks.go.redact import has_credentials, redact
@@ -70,6 +71,7 @@ def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
     yield from found
     if settings is not None:
         yield from _go_lines(settings, toolchain)
+        yield from _tools(settings, toolchain)
     yield from _proxies(root, environ, toolchain)
     yield from _git(root)
     yield from _capacity(settings)
@@ -140,6 +142,42 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
         yield "ok", f"modules: {len(modules)}, every go line within {toolchain.version_text}"
     else:
         yield "warn", f"modules: no go.mod found under {settings.root}"
+
+
+def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]:
+    """golangci-lint, where a module's .golangci.yml asks for it: a go.mod tool or PATH."""
+    mode = settings.section("lint")["golangci_lint"]
+    if toolchain is None or mode == "off":
+        return
+    try:
+        modules = discover(settings)
+    except GoTasksError:
+        return  # the modules check names it
+    env = {**os.environ, **settings.go_env, "GOTOOLCHAIN": "local"}
+    for mod in modules:
+        config = golangci_config(mod.dir, settings.root)
+        if config is None and mode != "required":
+            continue
+        try:
+            declared = declared_tools(toolchain.go, mod.dir, env)
+        except GoTasksError as error:
+            yield "fail", f"tools: {error}"
+            continue
+        tool = resolve_tool("golangci-lint", declared, toolchain.go)
+        why = (
+            f"{os.path.relpath(config, settings.root)} configures it"
+            if config is not None
+            else "lint.golangci_lint: required"
+        )
+        if tool is None:
+            status = "fail" if mode == "required" else "warn"
+            yield (
+                status,
+                f"tools: {mod.rel}: {why}, but golangci-lint is neither a go.mod tool nor on"
+                f" PATH; fix: {add_hint('golangci-lint')}",
+            )
+        else:
+            yield "ok", f"tools: {mod.rel}: golangci-lint from {tool.origin}"
 
 
 def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:

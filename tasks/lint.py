@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from tasks.context import (
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.run import RunOptions, on_prepare
 from tasks.go.gofmt import first_changed_line, judge
+from tasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
 from tasks.go.modules import Module
 from tasks.go.sources import go_files, go_refuses, shown_path
 from tasks.go.staged import (
@@ -185,18 +185,28 @@ def _golangci_lint(
 ) -> list[str]:
     if mode == "off":
         return []
-    binary = shutil.which("golangci-lint")
-    if binary is None:
+    toolchain, _ = toolchain_of(c.config)
+    declared = declared_tools(toolchain.go, mod.dir, c.config.run.env)
+    tool = resolve_tool("golangci-lint", declared, toolchain.go)
+    if tool is None:
+        fix = add_hint("golangci-lint")
         if mode == "required":
-            console.fail("golangci-lint: not on PATH")
-            return [
-                "golangci-lint is required by lint.golangci_lint but not installed"
-                " (see https://golangci-lint.run/welcome/install/)"
-            ]
+            console.fail("golangci-lint: neither a go.mod tool nor on PATH")
+            return [f"golangci-lint is required by lint.golangci_lint but not installed ({fix})"]
+        config = golangci_config(mod.dir, settings_of(c.config).root)
+        if config is not None:
+            # The project asked for golangci-lint: its absence is news, not a quiet skip.
+            shown = os.path.relpath(config, settings_of(c.config).root)
+            console.warn(
+                f"golangci-lint not run: {shown} configures it, but it is neither"
+                f" a go.mod tool nor on PATH ({fix})"
+            )
+            return []
         console.info("skip golangci-lint (not on PATH; lint.golangci_lint: auto)")
         return []
-    result = run_tool(c, [binary, "run", *args, *packages], mod.dir)
-    return _verdict(result, "golangci-lint", "golangci-lint:", "golangci-lint found problems")
+    result = run_tool(c, [*tool.argv, "run", *args, *packages], mod.dir)
+    what = "golangci-lint" + (" (go tool)" if tool.argv[1:2] == ("tool",) else "")
+    return _verdict(result, what, f"{what}:", "golangci-lint found problems")
 
 
 # -- hook mode (--staged) -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from tasks import (
     lint,
     sdk,
     test,
+    tools,
 )
 from tasks.engine import UsageError, cli, task
 from tasks.engine.procs import GroupRunner
@@ -73,4 +74,5 @@ def build_namespace() -> Collection:
     ns.add_collection(sdk.collection())
     ns.add_collection(hooks.collection())
     ns.add_collection(docker.collection())
+    ns.add_collection(tools.collection())
     return ns
