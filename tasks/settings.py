@@ -164,6 +164,8 @@ SPEC = Section(
                 "alpha": Value(
                     "number", 0.05, lambda v: None if 0 < v < 1 else "must be between 0 and 1"
                 ),
+                # percent slower that fails the run; null: report only
+                "fail_on": Value("number", None, _positive, nullable=True),
             }
         ),
         "build": Section(

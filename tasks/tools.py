@@ -43,7 +43,9 @@ def add(c: Context, tool: str, module: str | None = None) -> None:
     result = go(c, ["get", "-tool", tool], mod.dir)
     if result.exited != 0:
         console.info((result.stdout + result.stderr).rstrip())
-        raise TaskFailed(f"tools.add {mod.rel}: go get -tool {tool} failed (exit {result.exited})")
+        raise TaskFailed(
+            f"tools.add {mod.label}: go get -tool {tool} failed (exit {result.exited})"
+        )
     console.ok(f"{mod.rel}/go.mod: tool {package}; run it with go tool {tool_name(package)}")
 
 

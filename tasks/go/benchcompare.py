@@ -11,7 +11,7 @@ import math
 import shutil
 import statistics
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -505,21 +505,35 @@ def run_benchstat(
     *,
     args: Sequence[str] = (),
     executable: str | None = None,
+    command: Sequence[str] | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
     timeout: float = 300,
 ) -> str:
     """Run benchstat on two files of benchmark output and return what it prints.
 
-    args go before the file names (e.g. ["-format", "csv"]). Raises BenchstatError when
-    benchstat is missing, times out or exits non-zero.
+    args go before the file names (e.g. ["-format", "csv"]); `command` runs it another way
+    (["go", "tool", "golang.org/x/perf/cmd/benchstat"], in `cwd` with `env`). Raises
+    BenchstatError when benchstat is missing, times out or exits non-zero.
     """
-    exe = executable or benchstat_available()
-    if exe is None:
-        raise BenchstatError("benchstat is not on PATH")
-    cmd = [exe, *args, str(old_file), str(new_file)]
+    if command is None:
+        exe = executable or benchstat_available()
+        if exe is None:
+            raise BenchstatError("benchstat is not on PATH")
+        command = [exe]
+    cmd = [*command, *args, str(old_file), str(new_file)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise BenchstatError(f"could not run {exe}: {e}") from e
+        raise BenchstatError(f"could not run {command[0]}: {e}") from e
     if proc.returncode != 0:
         raise BenchstatError(
             f"benchstat exited with status {proc.returncode}: {proc.stderr.strip()}",
