@@ -153,7 +153,7 @@ def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]
         modules = discover(settings)
     except GoTasksError:
         return  # the modules check names it
-    env = {**os.environ, **settings.go_env, "GOTOOLCHAIN": "local"}
+    env = {**settings.go_env, "GOTOOLCHAIN": "local"}
     for mod in modules:
         config = golangci_config(mod.dir, settings.root)
         if config is None and mode != "required":

@@ -38,6 +38,7 @@ TASKS = (
     "hooks.uninstall",
     "docker.build",
     "docker.context",
+    "tools.add",
 )
 
 

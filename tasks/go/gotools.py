@@ -7,6 +7,7 @@ block); `go tool NAME` then builds and runs exactly that version, as an SDK pin 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -54,12 +55,14 @@ def parse_tools(edit_json: str) -> list[str]:
 
 def declared_tools(go: Path, module_dir: Path, env: Mapping[str, str]) -> list[str]:
     """The tools go.mod in `module_dir` declares. go itself reads go.mod, so what counts as
-    a tool line is go's call; a go.mod go cannot read is a one-line usage error."""
+    a tool line is go's call; a go.mod go cannot read is a one-line usage error.
+
+    `env`: the run's Go variables, over this process's environment."""
     try:
         result = subprocess.run(
             [str(go), "mod", "edit", "-json"],
             cwd=module_dir,
-            env=dict(env),
+            env={**os.environ, **env},
             capture_output=True,
             text=True,
             timeout=60,
