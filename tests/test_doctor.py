@@ -185,9 +185,9 @@ def test_every_bad_gotasks_value_is_a_finding_and_the_rest_is_checked(
 @pytest.mark.e2e
 def test_a_bad_flag_still_stops_doctor(make_project: Callable[..., Project]) -> None:
     project = make_project(git=False)
-    out = project.inv("doctor", "--jobs", "0", env={"GOTASKS_CPUS": "lots"})
+    out = project.inv("doctor", "--jobs=-1", env={"GOTASKS_CPUS": "lots"})
     assert out.returncode == 2, out.stdout + out.stderr
-    assert out.stderr.strip() == "--jobs: must be 1 or more, got 0"
+    assert out.stderr.strip() == "--jobs: must be 0 (no cap) or more, got -1"
 
 
 @pytest.mark.e2e
