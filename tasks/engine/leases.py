@@ -68,6 +68,13 @@ def _alive(lease: Lease) -> bool:
     return started is not None and abs(started - lease.started) < 1.0
 
 
+def _stopped(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_STOPPED)
+    except psutil.Error:
+        return False
+
+
 class Leases:
     """This run's lease, and the other runs' live ones."""
 
@@ -100,10 +107,10 @@ class Leases:
                 lease = Lease(**json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError):
                 continue  # being replaced, or not a lease: nothing to count
-            if _alive(lease):
-                found.append(lease)
-            else:
+            if not _alive(lease):
                 path.unlink(missing_ok=True)
+            elif not _stopped(lease.pid):  # a stopped run (Ctrl-Z, SIGSTOP) runs nothing
+                found.append(lease)
         return found
 
     def hold(self, cpu: float, mem: int) -> None:
