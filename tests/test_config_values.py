@@ -199,8 +199,9 @@ def test_ldflags_words_go_can_quote_are_taken(tmp_path: Path, word: str) -> None
 def test_run_variables_are_each_checked() -> None:
     assert run_variable_problems({}) == []
     assert run_variable_problems({"GOTASKS_JOBS": "4", "GOTASKS_OUTPUT": "prefixed"}) == []
-    problems = run_variable_problems({"GOTASKS_JOBS": "0", "GOTASKS_OUTPUT": "json"})
+    assert run_variable_problems({"GOTASKS_JOBS": "0"}) == []  # no cap, as scheduler.jobs: 0
+    problems = run_variable_problems({"GOTASKS_JOBS": "-1", "GOTASKS_OUTPUT": "json"})
     assert problems == [
-        "GOTASKS_JOBS: must be 1 or more, got 0",
+        "GOTASKS_JOBS: must be 0 (no cap) or more, got -1",
         "GOTASKS_OUTPUT: expected group or prefixed, got 'json'",
     ]
