@@ -276,6 +276,11 @@ class _Runner:
             code = 2 if all(t.code == 2 for t in failed) else 1
             messages = [t.message or f"{t.node.name} failed" for t in failed]
             raise Exit("; ".join(messages) if len(failed) > 1 else messages[0], code=code)
+        never_ran = [t.node.name for t in self.plan.tasks if t.status != "ok"]
+        if never_ran:
+            # Nothing failed, yet not everything ran: that is never a green run.
+            shown = ", ".join(never_ran[:5]) + (", ..." if len(never_ran) > 5 else "")
+            raise Exit(f"{len(never_ran)} task(s) never ran: {shown}", code=1)
         return {t.node.call.task: t.result for t in self.plan.tasks if t.status == "ok"}
 
     def _loop(self) -> None:
