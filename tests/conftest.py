@@ -136,6 +136,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+def sums_check(dist: Path) -> None:
+    """dist/SHA256SUMS matches every file it lists, as `sha256sum -c` checks it."""
+    check = subprocess.run(
+        ["sha256sum", "--strict", "-c", "SHA256SUMS"],
+        cwd=dist,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 def require_go() -> None:
     if shutil.which("go") is None:
         pytest.fail("go is not on PATH: gotasks' tests run the real go")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import Project, clean_env, require_go
+from conftest import Project, clean_env, require_go, sums_check
 
 from tasks.engine import owners
 
@@ -507,14 +507,7 @@ class TwoBuilds:
         now = dist_files(self.project)
         assert now in (self.old, self.new), f"neither the old build nor the new: {sorted(now)}"
         assert not [p.name for p in dist.iterdir() if p.name.startswith(".")]
-        check = subprocess.run(
-            ["sha256sum", "--strict", "-c", "SHA256SUMS"],
-            cwd=dist,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert check.returncode == 0, check.stdout + check.stderr
+        sums_check(dist)
         which = "new" if now == self.new else "old"
         assert version_of(host_binary(self.project))["commit"] == self.commits[which]
         return which

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import sums_check
 
 from tasks.engine import owners
 from tasks.engine.errors import UsageError
@@ -177,17 +178,6 @@ def drive(dist: Path, label: str, *targets: str, kill_after: int | None = None) 
 
 def snapshot(dist: Path) -> dict[str, str]:
     return {str(p.relative_to(dist)): p.read_text() for p in sorted(dist.rglob("*")) if p.is_file()}
-
-
-def sums_check(dist: Path) -> None:
-    check = subprocess.run(
-        ["sha256sum", "--strict", "-c", "SHA256SUMS"],
-        cwd=dist,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def assert_whole(dist: Path, old: dict[str, str], new: dict[str, str]) -> str:
