@@ -13,7 +13,13 @@ from tasks.benchref import Ref, resolve_ref, run_interleaved
 from tasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
 from tasks.engine import TaskFailed, UsageError, console, task
 from tasks.engine.errors import describe
-from tasks.engine.files import atomic_write_text, naming, read_regular_text, regular_stat
+from tasks.engine.files import (
+    atomic_write_text,
+    naming,
+    read_regular_text,
+    regular_stat,
+    set_aside,
+)
 from tasks.engine.machineload import Load, LoadWatch
 from tasks.go.benchcompare import BenchstatError, compare, format_table, run_benchstat
 from tasks.go.benchfmt import BenchResult, parse, short_name
@@ -227,7 +233,7 @@ def _saved_runs(folder: Path) -> dict[Path, int]:
         except FileNotFoundError:
             continue  # gone since the listing (another run set it aside)
         except OSError as error:
-            _set_aside(path, error.strerror or describe(error))
+            set_aside(path, error.strerror or describe(error), unmoved="skipped")
     return runs
 
 
@@ -239,7 +245,7 @@ def _previous(saved: Path) -> tuple[Path, list[BenchResult]] | None:
         try:
             return path, _read_run(path)
         except UsageError as error:
-            _set_aside(path, str(error).removeprefix(f"{path}: "))
+            set_aside(path, str(error).removeprefix(f"{path}: "), unmoved="skipped")
     return None
 
 
@@ -255,16 +261,6 @@ def _read_run(path: Path) -> list[BenchResult]:
     if not results:
         raise UsageError(f"{path}: holds no benchmark results")
     return results
-
-
-def _set_aside(path: Path, reason: str) -> None:
-    aside = path.with_name(path.name + ".corrupt")
-    try:
-        os.replace(path, aside)
-    except OSError as error:
-        console.warn(f"{path}: {reason}; skipped (cannot set it aside: {describe(error)})")
-        return
-    console.warn(f"{path}: {reason}; set aside as {aside.name}")
 
 
 def _compare(

@@ -173,3 +173,18 @@ def naming(path: StrPath) -> Iterator[None]:
         if error.filename is None:
             error.filename = os.fspath(path)
         raise
+
+
+def set_aside(path: Path, reason: str, *, unmoved: str, kept: str = "") -> None:
+    """Rename damaged state to <name>.corrupt (no run reads it; it stays for a look) and
+    say so in one warning; if it cannot be moved, say what happens instead (`unmoved`)."""
+    from tasks.engine.console import warn
+    from tasks.engine.errors import describe
+
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, aside)
+    except OSError as error:
+        warn(f"{path}: {reason}; {unmoved} (cannot set it aside: {describe(error)})")
+        return
+    warn(f"{path}: {reason}; set aside as {aside.name}{kept}")

@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from tasks.engine import console
-from tasks.engine.errors import describe
-from tasks.engine.files import NotRegularFile, StrPath, atomic_write_text, read_regular_bytes
+from tasks.engine.files import (
+    NotRegularFile,
+    StrPath,
+    atomic_write_text,
+    read_regular_bytes,
+    set_aside,
+)
 from tasks.engine.scrub import scrub_json
 
 FORMAT_VERSION = 1
@@ -211,16 +216,10 @@ def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
 def _quarantine(path: Path, reason: str, move: bool) -> None:
     """Kept for a look at what went wrong, under a name no run reads; the next save starts
     afresh beside it. Without the lock (move=False) nothing is moved, only said."""
-    aside = path.with_name(path.name + ".corrupt")
     if not move:
         console.warn(f"{path}: {reason}; ignored")
         return
-    try:
-        os.replace(path, aside)
-    except OSError as error:
-        console.warn(f"{path}: {reason}; ignored (cannot set it aside: {describe(error)})")
-        return
-    console.warn(f"{path}: {reason}; set aside as {aside.name}, its sound samples kept")
+    set_aside(path, reason, unmoved="ignored", kept=", its sound samples kept")
 
 
 def _sample(entry: Any) -> Sample | None:
