@@ -1,20 +1,14 @@
-"""gotasks: what `inv` loads; the namespace is built from the modules in tasks/."""
+"""This repository's tasks: gotasks' own, as any project that adopts gotasks has them
+(`inv init` writes this file). Tasks of your own go below, with gotasks' decorator:
 
-from pathlib import Path
+    from gotasks.engine import task
 
-# tasks.py and the tasks/ folder share the name `tasks`; make this module the package
-# root so that `inv`, pytest and an installed copy all import the same `tasks.*`.
-__path__ = [str(Path(__file__).with_suffix(""))]
+    @task(cpu=1, mem="256M")
+    def generate(c): ...
 
-from tasks.engine import reaper, stops
+    ns.add_task(generate)
+"""
 
-# First, before the namespace's imports: a Ctrl-C, SIGTERM or SIGHUP while gotasks loads
-# ends `inv` with 130 and nothing else (see tasks/engine/stops.py). Only in `inv` itself:
-# a program that imports gotasks (pytest) keeps its own signals and environment.
-if stops.loaded_by_inv():
-    stops.install()
-    reaper.mark_run()
+import gotasks
 
-from tasks.namespace import build_namespace
-
-ns = build_namespace()
+ns = gotasks.namespace()

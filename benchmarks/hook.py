@@ -59,7 +59,7 @@ def make_project(work: Path, env: dict[str, str]) -> Path:
     the example module, in a fresh git repo."""
     # Run as a script, this folder is on sys.path, not the checkout with tasks.py.
     sys.path.insert(0, str(ROOT))
-    from tasks import adopt
+    from gotasks import adopt
 
     project = work / "proj"
     project.mkdir()

@@ -71,7 +71,7 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, 
 
 def make_project(work: Path, lines: int, width: int) -> Path:
     sys.path.insert(0, str(ROOT))  # run as a script: the checkout is not on sys.path
-    from tasks import adopt
+    from gotasks import adopt
 
     project = work / "proj"
     project.mkdir()

@@ -124,7 +124,7 @@ def write_gotasks(graph: Graph, folder: Path, worker: Path) -> None:
             shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, folder / name)
-    code = ["", "from tasks.engine import task as _task", ""]
+    code = ["", "from gotasks.engine import task as _task", ""]
     for node in graph.nodes:
         pre = ", ".join(f"t_{d}" for d in node.deps)
         cpu = 1.0 if node.kind == "cpu" else 0.1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import adopt as adoption
+from gotasks import adopt as adoption
 
 SOURCE = Path(__file__).resolve().parents[1]
 EXAMPLE = SOURCE / "examples" / "hello"

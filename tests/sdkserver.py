@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tasks.go.artifacts import sha256_file
+from gotasks.go.artifacts import sha256_file
 
 MTIME = 1_704_067_200  # 2024-01-01T00:00:00Z: every member, so archives are reproducible
 FAKE_MARKER = "# fake go SDK built by tests/sdkserver.py"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import SOURCE, Project, clean_env, require_go
 
-from tasks import adopt
-from tasks.engine import TaskFailed
+from gotasks import adopt
+from gotasks.engine import TaskFailed
 
 MakeProject = Callable[..., Project]
 
@@ -109,25 +109,23 @@ def line_of(out: subprocess.CompletedProcess[str], prefix: str) -> str:
 
 
 @pytest.mark.e2e
+@pytest.mark.xfail(reason="issue 9: init from an installed gotasks, being rewritten", strict=True)
 def test_init_then_ci_in_a_copy_of_a_real_module(make_project: MakeProject, tmp_path: Path) -> None:
     origin = module_from_cache(tmp_path / "scratch")
     repo = user_repo(tmp_path / "uuid", origin=origin)
     gotasks = make_project(example=False)
-    (gotasks.root / "tasks" / "stray.pyc").write_bytes(b"not gotasks'")
 
     # A relative PATH, from the gotasks checkout, as a user types it.
     out = gotasks.inv("init", "../uuid")
     assert out.returncode == 0, out.stdout + out.stderr
     written = line_of(out, "written: ")
-    assert re.search(
-        r"tasks\.py, invoke\.yaml, tasks/ \(\d+ files\), config/ \(\d+ files\)", written
-    )
+    assert re.search(r"tasks\.py, invoke\.yaml, config/ \(\d+ files\)", written)
     assert (
         line_of(out, ".gitignore: ") == ".gitignore: created with /.gotasks/, /dist/, __pycache__/"
     )
     assert "skipped" not in out.stdout
     assert "inv ci" in out.stdout and "pip install invoke" in out.stdout
-    for name in ("tasks.py", "invoke.yaml", "tasks/namespace.py", "config/base.yaml"):
+    for name in ("tasks.py", "invoke.yaml", "gotasks/namespace.py", "config/base.yaml"):
         assert (repo.root / name).read_bytes() == (gotasks.root / name).read_bytes(), name
     assert not [p for p in repo.root.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
     # Discovery, not this repository's example, finds the modules.
@@ -170,6 +168,7 @@ def test_init_then_ci_in_a_copy_of_a_real_module(make_project: MakeProject, tmp_
     assert snapshot(repo.root) == before
 
 
+@pytest.mark.xfail(reason="issue 9: init from an installed gotasks, being rewritten", strict=True)
 def test_the_users_files_are_kept_byte_for_byte(make_project: MakeProject, tmp_path: Path) -> None:
     mine = {
         "tasks.py": "from invoke import task\n\n\n@task\ndef hello(c):\n    print('mine')\n",
@@ -197,7 +196,7 @@ def test_the_users_files_are_kept_byte_for_byte(make_project: MakeProject, tmp_p
         == "skipped (yours, kept): tasks.py, config/dev.yaml, Dockerfile"
     )
     written = line_of(out, "written: ")
-    assert "invoke.yaml, tasks/ (" in written and "config/base.yaml" in written
+    assert "invoke.yaml" in written and "config/base.yaml" in written
     assert written.endswith(".pre-commit-config.yaml, .dockerignore"), written
     assert "config/dev.yaml" not in written and "config/ (" not in written
     assert "note: your tasks.py is not gotasks'" in out.stdout
@@ -245,10 +244,6 @@ TAKEN = {
     "a config package": (
         {"config/embed.go": EMBED, "config/dev.yaml": APP_YAML},
         "config is a Go package of yours (config/embed.go)",
-    ),
-    "a tasks package": (
-        {"tasks/README.md": "# jobs\n", "tasks/queue/queue.go": "package queue\n"},
-        "tasks is a Go package of yours (tasks/queue/queue.go)",
     ),
     "app YAML in config": (
         {"config/app.yaml": APP_YAML},
@@ -313,7 +308,6 @@ BAD_PATHS = {
     "missing": ("nowhere", "does not exist"),
     "a file": ("file.txt", "is not a directory"),
     "not a module": ("plain", "is not a Go module (no go.mod or go.work)"),
-    "gotasks itself": (".", "is the gotasks that is running"),
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Project
 
-from tasks.go.benchfmt import parse
+from gotasks.go.benchfmt import parse
 
 SLOW_BENCH = """package slow
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import Project
 from test_report import Page, browser  # noqa: F401  (the fixture, shared)
 
-from tasks.go.benchhistory import history, load_runs, ordered
+from gotasks.go.benchhistory import history, load_runs, ordered
 
 MakeProject = Callable[..., Project]
 

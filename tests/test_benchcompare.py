@@ -1,4 +1,4 @@
-"""Tests for tasks.go.benchfmt (the Go benchmark format) and tasks.go.benchcompare."""
+"""Tests for gotasks.go.benchfmt (the Go benchmark format) and gotasks.go.benchcompare."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.go.benchcompare import (
+from gotasks.go.benchcompare import (
     BenchstatError,
     Row,
     compare,
@@ -25,7 +25,7 @@ from tasks.go.benchcompare import (
     run_benchstat,
     samples_needed,
 )
-from tasks.go.benchfmt import BenchResult, format_results, group, parse, parse_file, write_file
+from gotasks.go.benchfmt import BenchResult, format_results, group, parse, parse_file, write_file
 
 GO_MOD = "module example.com/benchdemo\n\ngo 1.21\n"
 DEMO_GO = "package benchdemo\n"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.go.benchcompare import compare
-from tasks.go.benchfmt import BenchResult
-from tasks.go.benchgate import format_verdicts, judge, spread_pct
-from tasks.go.gotools import golangci_config, parse_tools, resolve_tool, tool_name
+from gotasks.go.benchcompare import compare
+from gotasks.go.benchfmt import BenchResult
+from gotasks.go.benchgate import format_verdicts, judge, spread_pct
+from gotasks.go.gotools import golangci_config, parse_tools, resolve_tool, tool_name
 
 
 def runs(*values: float, name: str = "BenchmarkWork-2") -> list[BenchResult]:

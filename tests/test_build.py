@@ -22,7 +22,7 @@ import psutil
 import pytest
 from conftest import Project, clean_env, require_go, sums_check
 
-from tasks.engine import owners
+from gotasks.engine import owners
 
 MakeProject = Callable[..., Project]
 
@@ -466,7 +466,7 @@ def test_checksums_ignore_a_killed_builds_scratch_folder(make_project: MakeProje
 
 # --- kills: dist/ holds the whole previous build or the whole new one
 
-KILL_HOOK = "GOTASKS_TEST_DIST_KILL_AFTER"  # read only by tasks/go/dist.py's swap steps
+KILL_HOOK = "GOTASKS_TEST_DIST_KILL_AFTER"  # read only by gotasks/go/dist.py's swap steps
 RECOVERED = re.compile(r"^.*dist: (finished|undid) the swap of a build killed.*$", re.MULTILINE)
 
 

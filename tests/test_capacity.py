@@ -1,4 +1,4 @@
-"""Tests of tasks.engine.capacity: cgroup v1/v2 limits, size and share parsing, overrides."""
+"""Tests of gotasks.engine.capacity: cgroup v1/v2 limits, size and share parsing, overrides."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from tasks.engine import capacity
-from tasks.engine.capacity import (
+from gotasks.engine import capacity
+from gotasks.engine.capacity import (
     Capacity,
     available_memory,
     cgroup_cpu_limit,
@@ -19,7 +19,7 @@ from tasks.engine.capacity import (
     parse_cpus,
     parse_memory,
 )
-from tasks.engine.errors import UsageError
+from gotasks.engine.errors import UsageError
 
 MIB = 1024**2
 GIB = 1024**3

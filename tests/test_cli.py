@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from conftest import Project
 
-from tasks.engine.cli import did_you_mean
+from gotasks.engine.cli import did_you_mean
 
 MakeProject = Callable[..., Project]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.engine.errors import UsageError
-from tasks.engine.parallel import run_variable_problems
-from tasks.engine.yamlconf import expand_vars, load
-from tasks.schema import Section, Value
-from tasks.settings import SPEC, Settings, load_settings
+from gotasks.engine.errors import UsageError
+from gotasks.engine.parallel import run_variable_problems
+from gotasks.engine.yamlconf import expand_vars, load
+from gotasks.schema import Section, Value
+from gotasks.settings import SPEC, Settings, load_settings
 
 ENV = {"A": "a", "B": "b", "EMPTY": ""}
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.container import buildcontext
-from tasks.container.buildcontext import ContextSummary, Entry, summarize
-from tasks.container.ignorefile import IgnoreFile, IgnoreRule
-from tasks.engine.errors import UsageError
+from gotasks.container import buildcontext
+from gotasks.container.buildcontext import ContextSummary, Entry, summarize
+from gotasks.container.ignorefile import IgnoreFile, IgnoreRule
+from gotasks.engine.errors import UsageError
 
 # (lines of .dockerignore, path, excluded?). Every row agrees with moby/patternmatcher v0.6.1
 # (ignorefile.ReadAll, New, MatchesOrParentMatches), checked by running it.
@@ -247,7 +247,7 @@ def test_shipped_dockerignore_keeps_what_a_go_build_needs(path: str) -> None:
         "hello/greet/greet_test.go",
         "hello/greet/testdata/golden.txt",
         "tasks.py",
-        "tasks/docker.py",
+        "gotasks/docker.py",
         "config/prod.yaml",
         "web/node_modules/x/index.js",
         "Dockerfile",

@@ -16,9 +16,9 @@ import psutil
 import pytest
 from conftest import sums_check
 
-from tasks.engine import owners
-from tasks.engine.errors import UsageError
-from tasks.go import dist as dist_folder
+from gotasks.engine import owners
+from gotasks.engine.errors import UsageError
+from gotasks.go import dist as dist_folder
 
 # --- owner records
 
@@ -136,7 +136,7 @@ def test_scratch_folders_of_ended_owners_are_removed_and_no_others(
 
 
 def build_or_tidy(dist: Path, label: str, targets: tuple[str, ...]) -> list[str]:
-    """What tasks/build.py does around a build (tidy under the lock, build into a scratch
+    """What gotasks/build.py does around a build (tidy under the lock, build into a scratch
     folder, swap it in), with fake target folders; or (label "tidy") only the tidying."""
     said = dist_folder.tidy(dist)
     if label != "tidy":

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import SOURCE, Project, clean_env
 
-from tasks.container.gomodule import local_replaces
+from gotasks.container.gomodule import local_replaces
 
 FAKE_ENGINE = r"""#!/bin/sh
 # A stand-in container engine: records argv and, while the build runs, each secret file.

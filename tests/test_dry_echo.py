@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from conftest import Project, require_go
 
-from tasks.engine.procs import echo_line
+from gotasks.engine.procs import echo_line
 
 MakeProject = Callable[..., Project]
 

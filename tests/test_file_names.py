@@ -13,8 +13,8 @@ import pytest
 from conftest import Project, require_go
 from invoke.runners import Result
 
-from tasks.go.gofmt import first_changed_line, judge
-from tasks.go.sources import go_refuses, shown_path
+from gotasks.go.gofmt import first_changed_line, judge
+from gotasks.go.sources import go_refuses, shown_path
 
 MakeProject = Callable[..., Project]
 

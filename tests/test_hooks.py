@@ -18,9 +18,9 @@ from conftest import SOURCE, Project, clean_env, require_go
 from invoke.program import Program
 
 import tasks
-from tasks.engine.executor import GoTasksExecutor
-from tasks.engine.files import atomic_write_text
-from tasks.go import staged
+from gotasks.engine.executor import GoTasksExecutor
+from gotasks.engine.files import atomic_write_text
+from gotasks.go import staged
 
 MakeProject = Callable[..., Project]
 
@@ -308,7 +308,7 @@ def test_a_project_in_a_subfolder_of_the_repository(make_project: MakeProject) -
     project = make_project(git=False, name="repo")
     sub = project.root / "tools"
     sub.mkdir()
-    for name in ("tasks.py", "tasks", "config", "invoke.yaml", "hello"):
+    for name in ("tasks.py", "config", "invoke.yaml", "hello"):
         shutil.move(project.root / name, sub / name)
     gotasks = Project(sub)
     project.git("init", "-q", "-b", "main")

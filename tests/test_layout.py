@@ -90,16 +90,15 @@ def test_shell_completion_as_the_readme_sets_it_up() -> None:
     assert {"--race", "--cover", "--env", "--go"} <= set(flags.stdout.split())
 
 
-def test_pytest_imports_the_tasks_package_of_this_checkout() -> None:
-    import tasks
-    import tasks.engine
+def test_pytest_imports_the_gotasks_package_of_this_checkout() -> None:
+    import gotasks.engine
 
-    assert Path(tasks.__file__ or "").resolve() == SOURCE / "tasks.py"
-    assert Path(tasks.engine.__file__ or "").resolve().parent == SOURCE / "tasks" / "engine"
+    assert Path(gotasks.engine.__file__ or "").resolve().parent == SOURCE / "gotasks" / "engine"
 
 
-def test_an_installed_copy_imports_the_same_tasks(tmp_path: Path) -> None:
-    """pip install into a folder of its own; `import tasks` there gives the same modules."""
+def test_an_installed_copy_is_the_gotasks_package_alone(tmp_path: Path) -> None:
+    """pip install into a folder of its own: `gotasks` and nothing named `tasks`, which would
+    collide with the tasks.py (or tasks/ package) of every project that uses it."""
     target = tmp_path / "site"
     # Build from a copy: pip would leave build/ and *.egg-info in the checkout itself.
     source = tmp_path / "src"
@@ -120,15 +119,17 @@ def test_an_installed_copy_imports_the_same_tasks(tmp_path: Path) -> None:
         str(source),
     )
     assert install.returncode == 0, install.stderr
+    installed = {p.name for p in target.iterdir() if not p.name.endswith(".dist-info")}
+    assert installed == {"gotasks"}, installed
     script = (
-        "import tasks, tasks.engine, tasks.go.version, tasks.settings;"
-        "print(tasks.__file__);"
-        "print(sorted({*tasks.ns.task_names, *sum(tasks.ns.task_names.values(), [])}))"
+        "import gotasks; ns = gotasks.namespace();"
+        "print(gotasks.__file__);"
+        "print(sorted({*ns.task_names, *sum(ns.task_names.values(), [])}))"
     )
     out = run(sys.executable, "-c", script, cwd=tmp_path, PYTHONPATH=str(target))
     assert out.returncode == 0, out.stderr
     first, names = out.stdout.splitlines()
-    assert Path(first).resolve() == (target / "tasks.py").resolve()
+    assert Path(first).resolve() == (target / "gotasks" / "__init__.py").resolve()
     for name in TASKS:
         assert repr(name) in names
 
@@ -143,9 +144,9 @@ def test_mypy_strict_is_clean() -> None:
 def test_ruff_is_clean() -> None:
     if shutil.which("ruff") is None:
         pytest.fail("ruff is not installed: pip install -e '.[dev]'")
-    check = run("ruff", "check", "tasks", "tasks.py", "tests")
+    check = run("ruff", "check", "gotasks", "tasks.py", "tests")
     assert check.returncode == 0, check.stdout
-    fmt = run("ruff", "format", "--check", "tasks", "tasks.py")
+    fmt = run("ruff", "format", "--check", "gotasks", "tasks.py")
     assert fmt.returncode == 0, fmt.stdout
 
 

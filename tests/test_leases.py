@@ -15,8 +15,8 @@ import psutil
 import pytest
 from conftest import Project, clean_env
 
-from tasks.engine.admission import Job, Limits, admit
-from tasks.engine.leases import Lease, Leases, SharedMachine
+from gotasks.engine.admission import Job, Limits, admit
+from gotasks.engine.leases import Lease, Leases, SharedMachine
 
 MakeProject = Callable[..., Project]
 MARKER = "gotasks-lease-test"
@@ -65,7 +65,7 @@ TASKS = f"""
 import time as _time
 import sys as _sys
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 
 @_task(cpu=1.5, mem="50M")

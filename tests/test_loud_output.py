@@ -14,7 +14,7 @@ from invoke.context import Context
 from invoke.exceptions import Failure, ResponseNotAccepted
 from invoke.watchers import FailingResponder, Responder
 
-from tasks.engine.procs import WATCH_TAIL, GroupRunner
+from gotasks.engine.procs import WATCH_TAIL, GroupRunner
 
 MakeProject = Callable[..., Project]
 LINES, WIDTH = 20_000, 1_000

@@ -11,11 +11,11 @@ from typing import Any
 from invoke.context import Context
 from invoke.tasks import Call
 
-from tasks.engine import task
-from tasks.engine.graph import expand
-from tasks.engine.output import TaskOutput
-from tasks.go.buildprogress import BuildProgress
-from tasks.go.testjson import parse, render_summary
+from gotasks.engine import task
+from gotasks.engine.graph import expand
+from gotasks.engine.output import TaskOutput
+from gotasks.go.buildprogress import BuildProgress
+from gotasks.go.testjson import parse, render_summary
 
 
 @task(each="module")

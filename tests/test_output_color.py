@@ -7,13 +7,13 @@ from collections.abc import Callable
 import pytest
 from conftest import Project
 
-from tasks.engine.console import ColorStripper
+from gotasks.engine.console import ColorStripper
 
 MakeProject = Callable[..., Project]
 
 TASKS = r"""
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 
 @_task(cpu=0.1, mem="10M")

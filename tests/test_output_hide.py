@@ -10,7 +10,7 @@ from conftest import Project
 
 TASKS = """
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 
 @_task(cpu=0.1, mem="32M")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.go.redact import redact, secrets_in, strip_credentials
+from gotasks.go.redact import redact, secrets_in, strip_credentials
 
 # (text, redacted, stripped, secrets)
 CASES = [

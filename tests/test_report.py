@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import SOURCE, Project
 
-from tasks.engine.history import TaskRecord
-from tasks.engine.report import MAX_POINTS, ReportTask, RunReport, render
+from gotasks.engine.history import TaskRecord
+from gotasks.engine.report import MAX_POINTS, ReportTask, RunReport, render
 
 MakeProject = Callable[..., Project]
 ARTIFACTS = SOURCE / ".gotasks" / "test-artifacts"
@@ -119,7 +119,7 @@ def test_the_critical_path_is_outlined_and_skipped_tasks_are_listed() -> None:
 
 NOOP = """
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 
 @_task(cpu=0.1, mem="1M")
@@ -303,7 +303,7 @@ SYNTHETIC = """
 import shlex
 import sys as _sys
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 _PY = _sys.executable
 

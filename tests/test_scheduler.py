@@ -21,7 +21,7 @@ TASKS = """
 
 import sys as _sys
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 _PY = _sys.executable
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.engine.errors import TaskFailed
-from tasks.go.sdk.archive import ArchiveError, extract
+from gotasks.engine.errors import TaskFailed
+from gotasks.go.sdk.archive import ArchiveError, extract
 
 MTIME = 1_700_000_000
 MODULE_PREFIX = "golang.org/toolchain@v0.0.1-go1.22.5.linux-amd64/"

@@ -16,7 +16,7 @@ import pytest
 from conftest import Project, clean_env
 from sdkserver import ReleaseServer, make_go_archive
 
-from tasks.go.sdk.fetch import _request
+from gotasks.go.sdk.fetch import _request
 
 
 @pytest.fixture
@@ -279,7 +279,7 @@ def test_mirror_credentials_do_not_follow_a_redirect(tmp_path: Path) -> None:
     for server in (cdn, mirror):
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        from tasks.go.sdk.fetch import fetch_json
+        from gotasks.go.sdk.fetch import fetch_json
 
         url = f"http://bob:s3cret@127.0.0.1:{mirror.server_address[1]}/dl/?mode=json"
         assert fetch_json(url, 10) == []

@@ -24,7 +24,7 @@ import pytest
 from conftest import Project, clean_env, require_go
 from sdkserver import ExtraMember, ReleaseServer, make_go_archive
 
-from tasks.go.sdk.platform import detect
+from gotasks.go.sdk.platform import detect
 
 HOST = detect()
 STAGES = ["resolve", "download", "verify", "extract", "smoke-test", "activate"]

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from tasks.engine.errors import UsageError
-from tasks.go.goenvfile import default_go_env_file
-from tasks.go.sdk.platform import Platform, detect
-from tasks.go.sdk.releases import IndexFormatError, VersionRequest, nearest, parse_index
-from tasks.go.version import GoVersion
+from gotasks.engine.errors import UsageError
+from gotasks.go.goenvfile import default_go_env_file
+from gotasks.go.sdk.platform import Platform, detect
+from gotasks.go.sdk.releases import IndexFormatError, VersionRequest, nearest, parse_index
+from gotasks.go.version import GoVersion
 
 V = GoVersion.parse
 OFFERED = [

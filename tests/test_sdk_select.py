@@ -210,7 +210,7 @@ def test_list_remote_shows_lines_newest_first_and_marks_installed(
 
 
 def test_progress_bar_on_a_terminal_only() -> None:
-    from tasks.go.sdk.progress import ProgressBar
+    from gotasks.go.sdk.progress import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -309,7 +309,7 @@ def test_a_user_task_running_go_gets_the_envs_settings(make_project: MakeProject
     project = make_project(git=False)
     with (project.root / "tasks.py").open("a") as handle:
         handle.write(
-            "\n\nfrom tasks.engine import task as _task\n\n\n"
+            "\n\nfrom gotasks.engine import task as _task\n\n\n"
             "@_task\ndef showgo(c):\n"
             '    c.run("go env GOPROXY GOFLAGS")\n\n\n'
             "ns.add_task(showgo)\n"
@@ -562,7 +562,7 @@ def test_no_go_on_path_is_one_line(make_project: MakeProject, tmp_path: Path) ->
 
 USER_TASK = """
 
-from tasks.engine import task
+from gotasks.engine import task
 
 
 @task
@@ -652,7 +652,7 @@ def test_a_bad_claim_is_one_line_before_anything_runs(
     project = make_project(git=False)
     with (project.root / "tasks.py").open("a") as handle:
         handle.write(
-            "\n\nfrom tasks.engine import task as _task\n\n\n"
+            "\n\nfrom gotasks.engine import task as _task\n\n\n"
             f"@_task({claim})\ndef claimed(c):\n"
             '    c.run("touch ran")\n\n\n'
             "ns.add_task(claimed)\n"

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import Project, clean_env
 
-from tasks.engine.files import NotRegularFile, read_regular_bytes
-from tasks.engine.history import MAX_PEAK_RSS, History, TaskRecord
-from tasks.go.buildinfo import read_vcs
+from gotasks.engine.files import NotRegularFile, read_regular_bytes
+from gotasks.engine.history import MAX_PEAK_RSS, History, TaskRecord
+from gotasks.go.buildinfo import read_vcs
 
 MakeProject = Callable[..., Project]
 HANG_GUARD = 240  # seconds: a run that reads a FIFO or /dev/zero never ends on its own
@@ -85,8 +85,8 @@ def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
     words = make_odd(path, kind)
     # In a child with a timeout: were the FIFO opened and read, it would wait for a writer.
     probe = (
-        "import sys\nfrom tasks.engine.files import read_regular_bytes\n"
-        "from tasks.engine.errors import describe\n"
+        "import sys\nfrom gotasks.engine.files import read_regular_bytes\n"
+        "from gotasks.engine.errors import describe\n"
         "try:\n    read_regular_bytes(sys.argv[1])\nexcept OSError as e:\n"
         "    print(type(e).__name__, describe(e))\n"
     )
@@ -224,7 +224,7 @@ def test_a_history_that_is_not_a_regular_file_is_set_aside(
 
 TASKS = """
 
-from tasks.engine import task as _task
+from gotasks.engine import task as _task
 
 
 @_task(cpu=0.1, mem="1M")

@@ -1,4 +1,4 @@
-"""Tests of tasks.go.testjson and tasks.go.junit against the output of a real `go test -json`."""
+"""Tests of gotasks.go.testjson and go.junit against the output of a real `go test -json`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.go.junit import BUILD_FAILED_CASE, PACKAGE_FAILED_CASE, write_junit
-from tasks.go.testjson import (
+from gotasks.go.junit import BUILD_FAILED_CASE, PACKAGE_FAILED_CASE, write_junit
+from gotasks.go.testjson import (
     Counts,
     Status,
     TestRun,

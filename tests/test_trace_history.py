@@ -1,4 +1,4 @@
-"""Tests of tasks.engine.history (.gotasks/history.json) and tasks.engine.trace (Chrome traces)."""
+"""Tests of engine.history (.gotasks/history.json) and engine.trace (Chrome traces)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tasks.engine.history import WINDOW, Estimate, History, TaskRecord
-from tasks.engine.trace import (
+from gotasks.engine.history import WINDOW, Estimate, History, TaskRecord
+from gotasks.engine.trace import (
     CPU_TRACK,
     MEMORY_TRACK,
     critical_path,
@@ -204,7 +204,7 @@ def test_concurrent_saves_from_several_processes(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys, time
-        from tasks.engine.history import History, TaskRecord
+        from gotasks.engine.history import History, TaskRecord
         path, worker, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
         history = History.load(path)
         while time.time() < start_at:

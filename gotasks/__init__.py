@@ -1,0 +1,36 @@
+"""gotasks: the task runner that replaces a Go project's Makefile (an invoke project).
+
+A repository adopts it with a tasks.py of a few lines (what `inv init` writes):
+
+    import gotasks
+    ns = gotasks.namespace()
+
+Importing this package loads nothing else: the engine, the Go domain and the tasks come
+with namespace(), so that importing one part of gotasks does not pay for the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from invoke.collection import Collection
+
+# The release; the repository a project was set up with records it (see `inv doctor`).
+__version__ = "0.2.0"
+
+
+def namespace() -> Collection:
+    """Every gotasks task in one invoke collection, for a project's tasks.py.
+
+    In `inv` itself it first takes over the stop signals: a Ctrl-C, SIGTERM or SIGHUP while
+    gotasks loads ends the run with 130 and nothing else (see engine/stops.py). A program
+    that only imports gotasks (pytest) keeps its own signals and environment."""
+    from gotasks.engine import reaper, stops
+
+    if stops.loaded_by_inv():
+        stops.install()
+        reaper.mark_run()
+    from gotasks.namespace import build_namespace
+
+    return build_namespace()

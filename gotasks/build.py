@@ -1,0 +1,251 @@
+"""`inv build`: the GOOS/GOARCH matrix, reproducible, with version data from git."""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from invoke.context import Context
+
+from gotasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
+from gotasks.engine import TaskFailed, UsageError, console, task
+from gotasks.engine.files import locked
+from gotasks.engine.output import report_progress
+from gotasks.engine.procs import bound
+from gotasks.engine.threads import map_in_task
+from gotasks.engine.trace import format_duration
+from gotasks.go import dist as dist_folder
+from gotasks.go.artifacts import SUMS, binary_name, differing_files, short_name
+from gotasks.go.buildinfo import read_vcs, version_ldflags
+from gotasks.go.buildprogress import BuildProgress
+from gotasks.go.modules import Module
+from gotasks.go.sdk.store import remove_tree
+from gotasks.go.toolchain import host_target, supported_targets
+from gotasks.paths import dist_dir, dist_lock
+from gotasks.settings import TARGET_PATTERN
+
+_TARGET = re.compile(TARGET_PATTERN)
+
+
+@task(
+    dry=True,
+    cpu=2,
+    mem="2G",
+    pool="build",
+    each="module",
+    iterable=["target"],
+    help={
+        "verify": "build everything twice in two fresh folders (the second from an empty"
+        " build cache) and fail unless every binary is byte-identical",
+        "module": "only this module (its folder or module path); default: every module",
+        "host": "only this machine's GOOS/GOARCH (go env GOHOSTOS GOHOSTARCH)",
+        "target": "only this GOOS/GOARCH, e.g. linux/arm64 (repeat it, or separate with"
+        " commas); default: build.targets",
+        "package": "only this main package, e.g. ./cmd/hello; default: build.packages",
+    },
+)
+def build(
+    c: Context,
+    verify: bool = False,
+    module: str | None = None,
+    host: bool = False,
+    target: list[str] | None = None,
+    package: str | None = None,
+) -> None:
+    """Build every main package for each GOOS/GOARCH target into dist/, with SHA256SUMS."""
+    assert module is not None
+    mod = module_of(c, module)
+    targets = chosen_targets(c, host, target or [])
+    module_header(c, "build", mod)
+    root = settings_of(c.config).root
+    dist, lock = dist_dir(root), dist_lock(root)
+    # What a killed build left (a half-done swap, scratch folders) goes first, even if
+    # this build then fails: dist/ is whole again after any run (a dry run changes nothing).
+    if not dry_run(c):
+        with dist_locked(lock):
+            _tidy(dist)
+    packages = select_package(main_packages(c, mod), package, mod, "build")
+    if not packages:
+        console.info("no main package: nothing to build")
+        return
+    if dry_run(c):
+        # The commands a real build runs, shown with dist/ where its scratch folder would be.
+        _build_matrix(c, mod, packages, targets, dist)
+        if verify:
+            _build_matrix(c, mod, packages, targets, dist, {"GOCACHE": "SCRATCH/verify/gocache"})
+        return
+    # Build into a scratch folder inside dist/ and swap it in, so a failed build
+    # never leaves dist/ half-written.
+    with dist_folder.scratch(dist) as scratch:
+        built = _build_matrix(c, mod, packages, targets, scratch / "out", progress=True)
+        if verify:
+            _verify(c, mod, packages, targets, scratch)
+        # Another run (a second `inv ci`, another module's build) may swap at the same time.
+        with dist_locked(lock):
+            _tidy(dist)  # a build killed since we began
+            dist_folder.swap_in(scratch / "out", dist)
+    for path in built:
+        console.ok(f"{mod.label}: dist/{path}")
+    console.info(f"checksums: dist/{SUMS}")
+
+
+def dist_locked(lock: Path) -> AbstractContextManager[None]:
+    """The dist lock, saying so when another run holds it."""
+    return locked(lock, lambda: console.info(f"waiting for {lock}: another run is changing dist/"))
+
+
+def _tidy(dist: Path) -> None:
+    for line in dist_folder.tidy(dist):
+        console.warn(line)
+
+
+def chosen_targets(c: Context, host: bool, flags: list[str]) -> list[str]:
+    """--host, --target (repeated or comma-separated), else build.targets."""
+    wanted = [t.strip() for flag in flags for t in flag.split(",") if t.strip()]
+    if host and wanted:
+        raise UsageError("build: --host and --target both say which targets: give one")
+    toolchain, _ = toolchain_of(c.config)
+    if host:
+        return [host_target(toolchain)]
+    if not wanted:
+        return list(settings_of(c.config).section("build")["targets"])
+    supported = supported_targets(toolchain)
+    for target in wanted:
+        if not _TARGET.fullmatch(target):
+            raise UsageError(f"--target: {target!r} is not GOOS/GOARCH (e.g. linux/arm64)")
+        if supported is not None and target not in supported:
+            raise UsageError(
+                f"--target: {target!r} is not a target {toolchain.version_text} can build for"
+                " (see `go tool dist list`)"
+            )
+    return list(dict.fromkeys(wanted))
+
+
+def select_package(packages: list[str], wanted: str | None, mod: Module, task: str) -> list[str]:
+    """The main packages a --package flag names (./cmd/x, cmd/x or its import path); all
+    of them without one. None matching: one line listing the main packages there are."""
+    if not wanted:
+        return packages
+    rel = wanted.removeprefix("./").rstrip("/")
+    chosen = [p for p in packages if p == rel or p == f"{mod.path}/{rel}" or p.endswith("/" + rel)]
+    if rel in ("", "."):
+        chosen = [p for p in packages if p == mod.path]
+    if not chosen:
+        known = ", ".join(relative_package(p, mod.path) for p in packages) or "none"
+        raise UsageError(f"{task} {mod.label}: no main package {wanted!r}; main packages: {known}")
+    return chosen
+
+
+def relative_package(import_path: str, module_path: str) -> str:
+    """example.com/hello/cmd/x -> ./cmd/x (the module's own package: .)."""
+    rel = import_path.removeprefix(module_path).lstrip("/")
+    return f"./{rel}" if rel else "."
+
+
+def main_packages(c: Context, mod: Module) -> list[str]:
+    """The main packages matching build.packages (default ./...), by import path."""
+    patterns: list[str] = settings_of(c.config).section("build")["packages"] or ["./..."]
+    template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
+    # Read-only: it runs in a dry run too, which then shows the builds it would start.
+    result = go(c, ["list", "-f", template, "--", *patterns], mod.dir, read_only=True)
+    if result.exited != 0:
+        console.fail("go list:")
+        console.info(result.stderr.rstrip())
+        raise TaskFailed(f"build {mod.label}: go list {' '.join(patterns)} failed")
+    packages = result.stdout.split()
+    by_name: dict[str, list[str]] = {}
+    for package in packages:
+        by_name.setdefault(short_name(package), []).append(package)
+    clashes = [names for names in by_name.values() if len(names) > 1]
+    if clashes:
+        raise UsageError(
+            f"build {mod.label}: these main packages would overwrite each other's binary: "
+            + "; ".join(" and ".join(names) for names in clashes)
+            + " (narrow build.packages)"
+        )
+    return packages
+
+
+def _build_matrix(
+    c: Context,
+    mod: Module,
+    packages: list[str],
+    targets: list[str],
+    into: Path,
+    extra_env: dict[str, str] | None = None,
+    progress: bool = False,
+) -> list[str]:
+    """Every package for every target into `into`; with `progress`, the run hears which
+    targets are done and what the running ones do (see BuildProgress)."""
+    ldflags = stamp_ldflags(c, mod)
+    units = [(target, package) for target in targets for package in packages]
+
+    def output_of(target: str, package: str) -> Path:
+        goos, goarch = target.split("/")
+        return into / f"{mod.name}_{goos}_{goarch}" / binary_name(package, goos)
+
+    tracker = BuildProgress([(t, output_of(t, p)) for t, p in units], bound())
+    started = time.monotonic()
+    if progress:
+        report_progress(tracker)
+
+    def build_one(unit: tuple[str, str]) -> str | None:
+        target, package = unit
+        goos, goarch = target.split("/")
+        output = output_of(target, package)
+        env = {"GOOS": goos, "GOARCH": goarch, **cgo_env(c), **(extra_env or {})}
+        args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(output), package]
+        result = go(c, args, mod.dir, extra_env=env)
+        done = tracker.finished(target, result.exited == 0)
+        if progress and done:
+            report_progress(tracker, f"{done} in {format_duration(time.monotonic() - started)}")
+        if result.exited != 0:
+            console.fail(f"go build {package} for {target}:\n{result.stderr.rstrip()}")
+            return None
+        return f"{output.parent.name}/{output.name}"
+
+    # The targets build side by side, as many at once as the task claims cores.
+    # A dry run shows the commands one by one, in order.
+    workers = 1 if dry_run(c) else int(build.claims.cpu)
+    try:
+        built = map_in_task(build_one, units, workers=workers)
+    finally:
+        if progress:
+            report_progress(None)
+    failed = [f"{p} for {t}" for (t, p), out in zip(units, built, strict=True) if out is None]
+    if failed:
+        raise TaskFailed(f"build {mod.label}: {'; '.join(failed)} failed")
+    return [out for out in built if out is not None]
+
+
+def stamp_ldflags(c: Context, mod: Module) -> str:
+    """-ldflags with the version stamps (git and toolchain data, build.version_vars)."""
+    config = settings_of(c.config).section("build")
+    toolchain, _ = toolchain_of(c.config)
+    vcs = read_vcs(mod.dir)
+    return version_ldflags(vcs, toolchain.version_text, config["version_vars"], config["ldflags"])
+
+
+def cgo_env(c: Context) -> dict[str, str]:
+    """CGO_ENABLED as build.cgo says."""
+    return {"CGO_ENABLED": "1" if settings_of(c.config).section("build")["cgo"] else "0"}
+
+
+def _verify(
+    c: Context, mod: Module, packages: list[str], targets: list[str], scratch: Path
+) -> None:
+    """Rebuild into another folder from an empty build cache and compare every byte."""
+    # In the build's own scratch folder, not /tmp: a killed build's cache (hundreds of MB)
+    # goes with the rest of what it left.
+    second = scratch / "verify"
+    cache = {"GOCACHE": str(second / "gocache")}
+    _build_matrix(c, mod, packages, targets, second / "out", cache)
+    differ = differing_files(scratch / "out", second / "out")
+    remove_tree(second)
+    if differ:
+        raise TaskFailed(
+            f"build {mod.label}: not reproducible; differs between two builds: " + ", ".join(differ)
+        )
+    console.ok(f"{mod.label}: reproducible (two builds byte-identical)")

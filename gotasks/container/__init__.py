@@ -1,0 +1,1 @@
+"""Containers: the Dockerfile, the build context and the engine that builds images."""

@@ -1,0 +1,268 @@
+"""The glue between invoke's config and the Go domain: settings, toolchain, modules, go runs."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from invoke.config import Config
+from invoke.context import Context
+from invoke.runners import Result
+
+from gotasks.engine import console, scrub
+from gotasks.engine.errors import Stopped, TaskFailed, UsageError
+from gotasks.engine.procs import filter_echo
+from gotasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
+from gotasks.go.environment import GoEnvironment, go_environment
+from gotasks.go.goenvfile import default_go_env_file, with_go_env_file
+from gotasks.go.modules import Module, discover, find
+from gotasks.go.redact import redact, secrets_in
+from gotasks.go.sdk.configure import installer_of, store_of
+from gotasks.go.sdk.selection import Selection, installed_match, select
+from gotasks.go.shellstate import user_environ
+from gotasks.go.toolchain import Toolchain, check_targets, find_toolchain
+from gotasks.paths import project_root, state_dir
+from gotasks.settings import Settings, load_settings
+
+
+def user_values() -> dict[str, str]:
+    """What ${VAR} in the config means: the user's own value (shell, else `go env -w`),
+    never one an earlier `eval "$(inv env)"` exported."""
+    environ = user_environ(os.environ)
+    return with_go_env_file(environ, default_go_env_file(os.environ, sys.platform))
+
+
+def prepare_settings(config: Config, options: RunOptions) -> None:
+    """Before anything runs: every env's settings validated, the selected one on the config.
+
+    Needs no go, so the sdk tasks run on a machine without one.
+    """
+    settings = load_settings(project_root(), options.env, user_values())
+    scrub.add(known_secrets(settings, os.environ))
+    config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
+    # Tasks run side by side: none may read the terminal's stdin.
+    config.run.in_stream = False
+    config.gotasks_scheduler = {
+        **settings.section("scheduler"),
+        "state_dir": str(state_dir(settings.root)),
+    }
+
+
+# Where a run's credentials can come from besides the settings' go.env: the variables go
+# and the SDK installs read.
+_SECRET_VARIABLES = (
+    "GOPROXY",
+    "GOSUMDB",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOINSECURE",
+    "GOTASKS_SDK_MIRROR",
+    "GOTASKS_COMPANY_PROXY",
+)
+
+
+def known_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Every password and token in a URL this run may use: the env's Go variables, the SDK
+    mirror and sources, and the same variables in the environment. go prints such URLs in
+    its own messages (a lone token unredacted), which gotasks then hides (engine.scrub)."""
+    sdk = settings.section("sdk")
+    texts = [
+        *settings.go_env.values(),
+        str(sdk.get("mirror") or ""),
+        *(str(item) for item in sdk.get("sources") or ()),
+        *(environ.get(name, "") for name in _SECRET_VARIABLES),
+    ]
+    return [secret for text in texts for secret in secrets_in(text)]
+
+
+def prepare_toolchain(config: Config, options: RunOptions) -> None:
+    """The go the project asks for found (installed with --install), targets checked, and
+    the Go environment computed.
+
+    Every c.run of any task (a user's own included) gets the env's Go variables, that go's
+    GOROOT, and its bin/ first on PATH through invoke's run.env.
+    """
+    settings = settings_of(config)
+    selection = selection_of(settings, options.go)
+    # A dry run installs nothing: without the Go it asks for, it stops as a real run
+    # without --install would.
+    toolchain = choose_toolchain(settings, selection, options.install and not config.run.dry)
+    check_targets(settings, toolchain)
+    environment = go_environment(settings, toolchain)
+    if selection is not None:
+        # The project chose this go: it must not switch to another behind our back.
+        environment.variables["GOTOOLCHAIN"] = "local"
+    config.gotasks_go = {"toolchain": toolchain, "env": environment, "selection": selection}
+    path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
+    config.run.env = {**environment.variables, "GOROOT": str(toolchain.goroot), "PATH": path}
+
+
+def selection_of(settings: Settings, flag: str | None) -> Selection | None:
+    """The Go version this project asks for, and where (None: it asks for none)."""
+    where = settings.where(("go", "version"))
+    return select(settings.root, flag, os.environ, settings.go_version, where)
+
+
+def matching_path_go(selection: Selection) -> Toolchain | None:
+    """The go on PATH, if it is a version the selection accepts (1.26 takes any 1.26.x)."""
+    if shutil.which("go") is None:
+        return None  # checked first: find_toolchain's own "not found" is an error
+    try:
+        on_path = find_toolchain()
+    except UsageError:
+        return None
+    return on_path if selection.request.matches(on_path.version, stable=True) else None
+
+
+def choose_toolchain(settings: Settings, selection: Selection | None, install: bool) -> Toolchain:
+    """The installed SDK the selection names, else the go on PATH if it is that version,
+    else (with --install) a fresh install; no selection: the go on PATH."""
+    if selection is None:
+        return find_toolchain()
+    store = store_of(settings, os.environ)
+    installed = installed_match(store, selection.request)
+    if installed is not None:
+        return find_toolchain(installed.go)
+    on_path = matching_path_go(selection)
+    if on_path is not None:
+        return on_path
+    wanted = selection.request
+    if install:
+        try:
+            # Stdout may be what `eval "$(inv env --install)"` reads: the install reports
+            # on stderr.
+            installed = installer_of(settings, os.environ, out=sys.stderr).install(wanted)
+        except KeyboardInterrupt:
+            # Before the scheduler owns Ctrl-C: the install rolled back; exit 130, not 1.
+            raise Stopped(f"interrupted: the install of Go {wanted} was rolled back") from None
+        return find_toolchain(installed.go)
+    raise UsageError(
+        f"Go {wanted} ({selection.origin}) is not installed: run `inv sdk.install {wanted}`,"
+        " or add --install"
+    )
+
+
+def settings_of(config: Config) -> Settings:
+    settings = config.gotasks.settings
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def toolchain_of(config: Config) -> tuple[Toolchain, GoEnvironment]:
+    """The go binary and the Go environment of this run (found by prepare_run)."""
+    toolchain, environment = config.gotasks_go.toolchain, config.gotasks_go.env
+    assert isinstance(toolchain, Toolchain) and isinstance(environment, GoEnvironment)
+    return toolchain, environment
+
+
+def module_header(c: Context, action: str, mod: Module, extra: str = "") -> None:
+    """`==> test examples/hello (example.com/hello) [prod, go1.26.8]`: what runs, where, with
+    which env and which go."""
+    toolchain, _ = toolchain_of(c.config)
+    go = toolchain.version_text
+    console.header(f"{action} {mod.label} ({mod.path}) [{settings_of(c.config).env}, {go}{extra}]")
+
+
+def modules_of(config: Config) -> list[Module]:
+    """The run's modules, discovered once (a monorepo's walk is not cheap)."""
+    settings = settings_of(config)
+    key = f"{settings.root}:{settings.env}"  # each env may list its own modules
+    cached = config.get("gotasks_modules")
+    if cached is None or cached.get("key") != key:
+        cached = {"key": key, "modules": discover(settings)}
+        config.gotasks_modules = cached
+    modules: list[Module] = list(cached["modules"])
+    return modules
+
+
+def module_names(config: Config) -> list[str]:
+    modules = modules_of(config)
+    if not modules:
+        raise UsageError(f"no Go module (go.mod) found under {settings_of(config).root}")
+    return [m.label for m in modules]
+
+
+def module_of(c: Context, wanted: str) -> Module:
+    return find(modules_of(c.config), wanted)
+
+
+def go(c: Context, args: list[str], cwd: Path, **kwargs: Any) -> Result:
+    """Run `go ARGS` in `cwd` with the run's Go environment (see run_tool)."""
+    toolchain, _ = toolchain_of(c.config)
+    return run_tool(c, [str(toolchain.go), *args], cwd, **kwargs)
+
+
+def run_tool(
+    c: Context,
+    argv: list[str],
+    cwd: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    hide: bool | str = True,
+    out_stream: IO[str] | None = None,
+    check: bool = False,
+    read_only: bool = False,
+) -> Result:
+    """Run a Go tool in `cwd` with the run's Go environment.
+
+    A non-zero exit raises TaskFailed when `check` is set; otherwise read `result.exited`.
+    Under `inv --dry` the command is shown, not run (its result is empty and exit 0),
+    unless it is `read_only`: a query that changes nothing (go list), whose answer shapes
+    the commands the task would run.
+    """
+    env = {**c.config.run.env, **(extra_env or {})}
+    # invoke's c.cd() does not quote the folder; every word here is quoted.
+    command = f"cd {shlex.quote(str(cwd))} && {shlex.join(argv)}"
+    options: dict[str, Any] = {"env": env, "warn": True, "hide": hide, "in_stream": False}
+    if read_only:
+        options["dry"] = False
+    if out_stream is not None:
+        options["out_stream"] = out_stream
+    result = c.run(command, **options)
+    assert result is not None
+    if check and result.exited != 0:
+        words = " ".join(Path(argv[0]).name.split() + argv[1:2])
+        raise TaskFailed(f"{words} failed (exit {result.exited}) in {cwd}")
+    return result
+
+
+def run_facts(config: Config) -> list[tuple[str, str]]:
+    """What a run's report says it ran with: env, go, commit, and the command line."""
+    # Loaded only when a report asks for it: reading git costs a gitpython import.
+    from gotasks.go.buildinfo import read_vcs
+
+    facts: list[tuple[str, str]] = []
+    gotasks = config.get("gotasks")
+    if gotasks is not None:
+        settings = settings_of(config)
+        facts.append(("env", settings.env))
+        go_state = config.get("gotasks_go")
+        if go_state is not None:
+            toolchain, _ = toolchain_of(config)
+            facts.append(("go", f"{toolchain.version_text} ({toolchain.go})"))
+        vcs = read_vcs(settings.root)
+        if vcs is None:
+            facts.append(("commit", "none (not a git repository, or no commit yet)"))
+        else:
+            facts.append(("commit", vcs.commit + (" (dirty)" if vcs.dirty else "")))
+    facts.append(("command", redact(shlex.join(["inv", *sys.argv[1:]]))))
+    return facts
+
+
+def dry_run(c: Context) -> bool:
+    """Is this `inv --dry`? Commands only echo then; a task writes nothing itself either."""
+    return bool(c.config.run.dry)
+
+
+def register() -> None:
+    filter_echo(redact)
+    on_prepare(prepare_settings, "settings")
+    on_prepare(prepare_toolchain, "toolchain")
+    register_dimension("module", module_names)
+    register_facts(run_facts)

@@ -1,0 +1,331 @@
+"""`inv doctor`: is this machine and this project ready? One line per finding."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from colorama import Fore
+from invoke.context import Context
+
+from gotasks.context import choose_toolchain, selection_of, user_values
+from gotasks.engine import TaskFailed, task
+from gotasks.engine.capacity import OVERRIDES, detect
+from gotasks.engine.console import paint
+from gotasks.engine.errors import GoTasksError
+from gotasks.engine.parallel import run_variable_problems
+from gotasks.engine.trace import format_bytes
+from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
+from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
+from gotasks.go.modules import discover
+from gotasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
+from gotasks.go.redact import has_credentials, redact
+from gotasks.go.sdk.configure import platform_of, sources_of, store_of
+from gotasks.go.staged import GitError, toplevel
+from gotasks.go.toolchain import Toolchain, find_toolchain, reported_version
+from gotasks.go.version import GoVersion, VersionError
+from gotasks.paths import project_root
+from gotasks.settings import Settings, config_dir, known_envs, load_settings
+
+Finding = tuple[str, str]  # ("ok" | "warn" | "fail", text)
+_MARK = {"ok": ("ok  ", Fore.GREEN), "warn": ("warn", Fore.YELLOW), "fail": ("FAIL", Fore.RED)}
+_GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
+
+
+@task(needs=(), diagnoses=True, cpu=0.5, mem="256M", dry=True)  # reads, writes nothing
+def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
+    """Check go, git, config, proxy settings, CPU and memory, and SDK installs."""
+    root = project_root()
+    failures = 0
+    for status, text in _findings(root, env, go):
+        word, color = _MARK[status]
+        print(f"{paint(word, color)} {text}", flush=True)
+        failures += status == "fail"
+    if failures:
+        raise TaskFailed(f"doctor: {failures} check{'s' if failures > 1 else ''} failed")
+
+
+def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
+    settings: Settings | None = None
+    environ = user_values()
+    try:
+        settings = load_settings(root, env, environ)
+        envs = ", ".join(known_envs(root))
+        yield (
+            "ok",
+            f"config: env {settings.env} ({', '.join(settings.files)}); every env valid ({envs})",
+        )
+    except GoTasksError as error:
+        yield "fail", f"config: {error}"
+    # Without valid settings the rest is still checked, as far as it can be: the go on PATH,
+    # the machine's capacity before any config override.
+    toolchain, found = _go(settings, go)
+    yield from found
+    if settings is not None:
+        yield from _go_lines(settings, toolchain)
+        yield from _tools(settings, toolchain)
+    yield from _proxies(root, environ, toolchain)
+    yield from _git(root)
+    yield from _capacity(settings)
+    if settings is not None:
+        yield from _sdks(settings)
+
+
+def _lines(path: Path) -> list[str]:
+    """A file's lines; one that cannot be read has none (the config check names it)."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _go(settings: Settings | None, flag: str | None) -> tuple[Toolchain | None, list[Finding]]:
+    selection = None
+    try:
+        if settings is None:
+            toolchain = find_toolchain()
+        else:
+            selection = selection_of(settings, flag)
+            toolchain = choose_toolchain(settings, selection, install=False)
+    except GoTasksError as error:
+        return None, [("fail", f"go: {error}")]
+    why = f"asked for by {selection.origin}" if selection else "the go on PATH"
+    found = [("ok", f"go: {toolchain.version_text} at {toolchain.go} ({why})")]
+    exported = os.environ.get("GOROOT")
+    if exported and Path(exported).resolve() != toolchain.goroot.resolve():
+        found.append(
+            (
+                "warn",
+                f"GOROOT={exported} in your environment is not this go's ({toolchain.goroot}):"
+                " gotasks sets the right one for its runs, but go in your shell will mix them",
+            )
+        )
+    return toolchain, found
+
+
+def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]:
+    """Every module's `go` line against the go that will build it (GOTOOLCHAIN=local: go
+    will not fetch a newer one)."""
+    if toolchain is None:
+        return
+    try:
+        modules = discover(settings)
+    except GoTasksError as error:
+        yield "fail", f"modules: {error}"
+        return
+    too_new = []
+    for mod in modules:
+        gomod = mod.dir / "go.mod"
+        for number, line in enumerate(_lines(gomod), 1):
+            match = _GO_LINE.match(line.strip())
+            if not match:
+                continue
+            try:
+                wanted = GoVersion.parse(match.group(1))
+            except VersionError:
+                yield "fail", f"{mod.rel}/go.mod:{number}: cannot read the go line {line!r}"
+                break
+            if toolchain.version < wanted:
+                too_new.append(f"{mod.rel}/go.mod:{number} asks for go {wanted}")
+            break
+    if too_new:
+        yield "fail", f"go: {toolchain.version_text} is too old: " + "; ".join(too_new)
+    elif modules:
+        yield "ok", f"modules: {len(modules)}, every go line within {toolchain.version_text}"
+    else:
+        yield "warn", f"modules: no go.mod found under {settings.root}"
+
+
+def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]:
+    """golangci-lint, where a module's .golangci.yml asks for it: a go.mod tool or PATH."""
+    mode = settings.section("lint")["golangci_lint"]
+    if toolchain is None or mode == "off":
+        return
+    try:
+        modules = discover(settings)
+    except GoTasksError:
+        return  # the modules check names it
+    env = {**settings.go_env, "GOTOOLCHAIN": "local"}
+    for mod in modules:
+        config = golangci_config(mod.dir, settings.root)
+        if config is None and mode != "required":
+            continue
+        try:
+            declared = declared_tools(toolchain.go, mod.dir, env)
+        except GoTasksError as error:
+            yield "fail", f"tools: {error}"
+            continue
+        tool = resolve_tool("golangci-lint", declared, toolchain.go)
+        why = (
+            f"{os.path.relpath(config, settings.root)} configures it"
+            if config is not None
+            else "lint.golangci_lint: required"
+        )
+        if tool is None:
+            status = "fail" if mode == "required" else "warn"
+            yield (
+                status,
+                f"tools: {mod.rel}: {why}, but golangci-lint is neither a go.mod tool nor on"
+                f" PATH; fix: {add_hint('golangci-lint')}",
+            )
+        else:
+            yield "ok", f"tools: {mod.rel}: golangci-lint from {tool.origin}"
+
+
+def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:
+    clean = True
+    try:
+        envs = known_envs(root)
+    except GoTasksError:
+        envs = []  # a file whose name is no env's: already reported by the config check
+    for name in envs:
+        try:
+            settings = load_settings(root, name, environ)
+        except GoTasksError:
+            continue  # already reported by the config check
+        for text in proxy_findings(name, settings.go_env):
+            clean = False
+            yield "warn", text
+        for proxy in placeholder_proxies(settings.go_env.get("GOPROXY", "")):
+            clean = False
+            yield "warn", _placeholder_finding(settings.files, name, proxy)
+    for path in sorted(config_dir(root).glob("*.yaml")):
+        for number, line in enumerate(_lines(path), 1):
+            text = line.split("#", 1)[0]
+            if "${" not in text and has_credentials(text):
+                clean = False
+                yield (
+                    "warn",
+                    (
+                        f"{path.relative_to(root)}:{number}: a password written into the config;"
+                        " use ${VAR} and keep it in the environment"
+                    ),
+                )
+    known = _go_env_names(toolchain)
+    names = set(os.environ) | set(go_env_file_values(default_go_env_file(os.environ, sys.platform)))
+    for name, close in unknown_names(names, known):
+        clean = False
+        hint = f" (did you mean {close}?)" if close else ""
+        yield "warn", f"{name} is set but Go does not know it: it has no effect{hint}"
+    if clean:
+        yield "ok", "proxy settings: private paths stay off public proxies; no unknown GO* names"
+
+
+def _placeholder_finding(files: tuple[str, ...], env: str, proxy: str) -> str:
+    """What to do about a placeholder proxy: set the variable that the config line names
+    (`${GOTASKS_COMPANY_PROXY:-https://goproxy.corp.example}`), or edit that line."""
+    text = f"env {env}: GOPROXY is the placeholder {redact(proxy)}, which nothing answers"
+    for label in reversed(files):  # the env's own file first; labels are as shown elsewhere
+        for number, line in enumerate(_lines(Path(label)), 1):
+            variable = re.search(r"\$\{(\w+):-[^}]*" + re.escape(proxy) + "[^}]*}", line)
+            if variable:
+                name = variable.group(1)
+                return (
+                    f"{text}: set {name} to your proxy (`export {name}=https://...` in your"
+                    f" shell profile and CI settings), or edit {label}:{number}"
+                )
+            if proxy in line.split("#", 1)[0]:
+                return f"{text}: put your proxy in {label}:{number}"
+    return text
+
+
+def _go_env_names(toolchain: Toolchain | None) -> set[str]:
+    if toolchain is None:
+        return set()
+    try:
+        out = subprocess.run(
+            [str(toolchain.go), "env", "-json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            cwd=tempfile.gettempdir(),
+            env={**os.environ, "GOTOOLCHAIN": "local"},
+        )
+        return set(json.loads(out.stdout)) if out.returncode == 0 else set()
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return set()
+
+
+def _git(root: Path) -> Iterator[Finding]:
+    if shutil.which("git") is None:
+        yield "fail", "git: not found on PATH (builds read the commit from git)"
+        return
+    try:
+        top = toplevel(root)
+    except GitError as error:  # the dubious-ownership refusal comes with its fix
+        yield "fail", f"git: {error}"
+        return
+    if top is None:
+        yield "warn", f"git: {root} is not in a git repository: builds stamp version 'unknown'"
+    else:
+        yield "ok", f"git: repository at {top}"
+
+
+def _capacity(settings: Settings | None) -> Iterator[Finding]:
+    """The capacity the scheduler will use; a bad value (config or GOTASKS_*) is a finding
+    of its own, and the figures are then worked out without it."""
+    sched = settings.section("scheduler") if settings is not None else {}
+    environ = dict(os.environ)
+    for problem in run_variable_problems(environ):
+        yield "fail", f"scheduler: {problem}"
+    given: dict[str, Any] = {key: sched.get(key) for key in ("cpus", "memory", "reserve")}
+    while True:
+        try:
+            found = detect(given["cpus"], given["memory"], given["reserve"], environ=environ)
+            break
+        except GoTasksError as error:
+            yield "fail", f"scheduler: {error}"
+            # The message starts with the variable or key it is about: that one goes.
+            what = str(error).split(":", 1)[0]
+            names = {OVERRIDES[key][0]: key for key in OVERRIDES}
+            keys = {OVERRIDES[key][1]: key for key in OVERRIDES}
+            if what in names:
+                del environ[what]
+            elif what in keys and given[keys[what]] is not None:
+                given[keys[what]] = None
+            else:
+                return
+    for text in found.clamped:
+        yield "warn", f"scheduler: {text}"
+    yield "ok", f"scheduler: {found.cpus:g} CPUs ({found.sources['cpus']})"
+    yield "ok", f"scheduler: {format_bytes(found.memory)} memory ({found.sources['memory']})"
+
+
+def _sdks(settings: Settings) -> Iterator[Finding]:
+    store = store_of(settings, os.environ)
+    try:  # $GOTASKS_SDK_MIRROR and sdk.sources, as an install would read them
+        sources_of(settings, os.environ, platform_of(settings), store)
+    except GoTasksError as error:
+        yield "fail", f"sdk: {error}"
+    installed = store.installed()
+    for sdk in installed:
+        reported, said = reported_version(sdk.go, sdk.path)
+        if reported == f"go{sdk.version}":
+            yield "ok", f"sdk: go{sdk.version} intact ({sdk.path})"
+        else:
+            yield (
+                "fail",
+                (
+                    f"sdk: go{sdk.version} at {sdk.path} is broken (bin/go version:"
+                    f" {said});"
+                    f" reinstall: inv sdk.install --force {sdk.version}"
+                ),
+            )
+    for path in store.broken():
+        yield (
+            "warn",
+            f"sdk: {path} has no completion marker: never used (inv sdk.remove {path.name})",
+        )
+    for path in store.leftovers():
+        yield "warn", f"sdk: {path} was left by an interrupted install"
+    if not installed:
+        yield "ok", f"sdk: none installed in {store.root}"

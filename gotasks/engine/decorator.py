@@ -1,0 +1,153 @@
+"""`task`: invoke's task decorator plus resource claims and gotasks' run-wide options."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, overload
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.parser.argument import Argument
+from invoke.tasks import Task
+from invoke.tasks import task as invoke_task
+
+from gotasks.engine.claims import Claims
+from gotasks.engine.errors import GoTasksError, UsageError, describe
+from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
+
+
+class _CheckedArgument(Argument):
+    """A flag whose bad value (--count=abc) is a one-line usage error, not a traceback."""
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        try:
+            super().set_value(value, cast)
+        except ValueError:
+            wanted = "a whole number" if self.kind is int else f"a {self.kind.__name__}"
+            raise Exit(f"--{self.name}: expected {wanted}, got {value!r}", code=2) from None
+
+
+class GoTask(Task[Any]):
+    """An invoke Task that carries its claims and, optionally, a fan-out dimension."""
+
+    claims: Claims
+    claim_error: UsageError | None
+    each: str | None
+    needs: tuple[str, ...] | None  # the prepare hooks it needs; None: every one
+    # It reports a bad GOTASKS_* run setting itself (doctor): such a value does not stop it.
+    diagnoses: bool
+    forwards: tuple[str, ...]  # its flags that its pre tasks get too (when they take them)
+    # A task that stands for another, named by the prepared config (a bare `inv`'s default):
+    # (name, where the config says it). The executor runs that task in its place.
+    stands_for: Callable[[Any], tuple[str, str]] | None
+    # The body copes with `inv --dry`: with run.dry set its commands only echo and it
+    # writes nothing itself. A dry run does not call a body without it.
+    dry: bool
+    own_options: tuple[str, ...]
+
+    def __init__(
+        self,
+        body: Callable[..., Any],
+        *args: Any,
+        cpu: float = 1.0,
+        mem: int | str = "256M",
+        pool: str | None = None,
+        exclusive: bool = False,
+        timeout: float | None = None,
+        each: str | None = None,
+        needs: tuple[str, ...] | None = None,
+        diagnoses: bool = False,
+        forwards: tuple[str, ...] = (),
+        stands_for: Callable[[Any], tuple[str, str]] | None = None,
+        dry: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        name = kwargs.get("name") or body.__name__
+        self.claim_error = None
+        try:
+            self.claims = Claims.parse(name, cpu, mem, pool, exclusive, timeout)
+        except UsageError as error:
+            # Raised when a run starts, so `inv --list` still works and the message is one line.
+            self.claim_error = error
+            self.claims = Claims()
+        self.each = each
+        self.needs = needs
+        self.diagnoses = diagnoses
+        self.forwards = forwards
+        self.stands_for = stands_for
+        self.dry = dry
+        # The body's own parameters (not the run-wide ones the wrapper adds): `inv -h TASK`.
+        self.own_options = tuple(inspect.signature(body).parameters)[1:]
+        run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
+        kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
+        # Long flags only: invoke's automatic short flags differ from task to task
+        # (-c is --cover in test, --count in bench), which is worse than none.
+        kwargs.setdefault("auto_shortflags", False)
+        super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        arguments = super().get_arguments(ignore_unknown_help)
+        taken = {name for argument in arguments for name in argument.names}
+        for argument in arguments:
+            argument.__class__ = _CheckedArgument
+            # -j is make's; the one short flag gotasks keeps, on every task alike.
+            if argument.name == "jobs" and "j" not in taken:
+                argument.names = (*argument.names, "j")
+        return arguments
+
+
+def _with_run_options(
+    body: Callable[..., Any], each: str | None, needs: tuple[str, ...] | None
+) -> Callable[..., Any]:
+    """Wrap `body` so that it accepts the run-wide options and reports errors in one line."""
+    signature = inspect.signature(body)
+    params = list(signature.parameters.values())
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, (_, default) in RUN_OPTIONS.items()
+        if name not in signature.parameters
+    ]
+    kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    others = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+
+    @functools.wraps(body)
+    def run_task(c: Context, *args: Any, **kwargs: Any) -> Any:
+        options = RunOptions.from_kwargs(kwargs)
+        for name in RUN_OPTIONS:
+            if name not in signature.parameters:
+                kwargs.pop(name, None)
+        try:
+            prepare(c.config, options, needs)
+            if each and kwargs.get(each) is None:
+                # Outside the gotasks executor, fan out here, one value after another.
+                return [
+                    body(c, *args, **{**kwargs, each: value})
+                    for value in dimension_values(each, c.config)
+                ]
+            return body(c, *args, **kwargs)
+        except GoTasksError as error:
+            raise Exit(str(error), code=error.exit_code) from None
+        except OSError as error:
+            # The machine said no (a full disk, a read-only dist/, a path too long): one line.
+            raise Exit(describe(error), code=1) from None
+
+    run_task.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*others, *kw_only, *extra]
+    )
+    return run_task
+
+
+@overload
+def task(body: Callable[..., Any], /) -> GoTask: ...
+@overload
+def task(*pre: GoTask, **kwargs: Any) -> Callable[[Callable[..., Any]], GoTask]: ...
+def task(*args: Any, **kwargs: Any) -> Any:
+    """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out),
+    needs= (the prepare hooks it needs, by name; default all), diagnoses= (it reports
+    bad GOTASKS_* run settings itself, so they do not stop its run), forwards= (flags
+    its pre tasks get too), stands_for= (the configured task it stands for) and dry= (the
+    body may be called by `inv --dry`: it then only echoes its commands and writes nothing)."""
+    kwargs.setdefault("klass", GoTask)
+    return invoke_task(*args, **kwargs)

@@ -1,0 +1,144 @@
+"""The executor invoke uses (via invoke.yaml): the whole graph, prepared once, run in parallel."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.exceptions import Exit
+from invoke.executor import Executor
+from invoke.parser.context import ParserContext
+from invoke.tasks import Call
+
+from gotasks.engine import console, scrub, stops
+from gotasks.engine.decorator import GoTask
+from gotasks.engine.dry import dry_run
+from gotasks.engine.errors import GoTasksError, UsageError
+from gotasks.engine.graph import Node, expand
+from gotasks.engine.parallel import Plan, run_plan
+from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
+
+
+class GoTasksExecutor(Executor):
+    """Expands invoke's pre/post graph, gives run-wide options to every task in it, checks
+    everything that can be wrong before anything starts, then hands it to the scheduler."""
+
+    def execute(self, *tasks: str | tuple[str, dict[str, Any]] | ParserContext) -> dict[Any, Any]:
+        # Everything printed from here on, and the message a failure ends with, has the
+        # run's known secrets hidden (the settings register them while preparing).
+        try:
+            with scrub.streams():
+                return self._interruptible(tasks)
+        except Exit as error:
+            if not error.message:
+                raise
+            raise Exit(scrub.scrub(str(error.message)), error.code) from None
+
+    def _interruptible(
+        self, tasks: tuple[str | tuple[str, dict[str, Any]] | ParserContext, ...]
+    ) -> dict[Any, Any]:
+        # Preparing may install an SDK: a stop signal unwinds it through its rollback.
+        try:
+            with stops.phase("raise"):
+                return self._execute(tasks)
+        except Exit as error:
+            if stops.received() is None or error.code == stops.INTERRUPTED_EXIT:
+                raise
+            raise Exit(error.message, code=stops.INTERRUPTED_EXIT) from None
+        except BaseException as error:
+            # A stop signal's KeyboardInterrupt, or what it turned into where it landed.
+            if not isinstance(error, KeyboardInterrupt) and stops.received() is None:
+                raise
+            raise Exit(
+                "interrupted: nothing was left running", code=stops.INTERRUPTED_EXIT
+            ) from None
+
+    def _execute(
+        self, tasks: tuple[str | tuple[str, dict[str, Any]] | ParserContext, ...]
+    ) -> dict[Any, Any]:
+        calls = self.normalize(tasks)
+        try:
+            options = RunOptions()
+            for call in calls:
+                options = options.merged(RunOptions.from_kwargs(call.kwargs), "command line")
+            calls = [_stood_for(call, self.collection, self.config, options) for call in calls]
+            prepare(self.config, options, _needs(calls))
+            run_kwargs = {name: getattr(options, name) for name in RUN_OPTIONS}
+            nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
+            _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
+            plan = _plan(nodes, options, self.config)
+        except GoTasksError as error:
+            raise Exit(str(error), code=error.exit_code) from None
+        # One collection-config load for the whole run: worker threads share this config.
+        self.config.load_collection(self.collection.configuration())
+        self.config.load_shell_env()
+        if self.config.run.dry:
+            return dry_run(plan, self.config, self.core)
+        return run_plan(plan, self.config, self.core)
+
+
+def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
+    # doctor names a bad or clamped GOTASKS_* value among its findings.
+    diagnoses = all(isinstance(n.call.task, GoTask) and n.call.task.diagnoses for n in nodes)
+    try:
+        plan = Plan.make(nodes, options, config, os.environ)
+    except UsageError:
+        if not diagnoses:
+            raise
+        # Its own run goes without them (a bad flag still stops it).
+        without = {k: v for k, v in os.environ.items() if not k.startswith("GOTASKS_")}
+        return Plan.make(nodes, options, config, without)
+    if not diagnoses:
+        for text in plan.capacity.clamped:
+            console.warn(text)
+    return plan
+
+
+def _stood_for(call: Call, collection: Collection, config: Any, options: RunOptions) -> Call:
+    """The call itself, or for a task that stands for another (GoTask.stands_for), a call
+    of the task the config names."""
+    task = call.task
+    if not isinstance(task, GoTask) or task.stands_for is None:
+        return call
+    prepare(config, options, task.needs)
+    name, where = task.stands_for(config)
+    # a collection's default task answers to the collection's name (bench for bench.bench)
+    names_map = collection.task_names
+    every = {*names_map, *(alias for aliases in names_map.values() for alias in aliases)}
+    names = sorted(n for n in every if collection[n] is not task)
+    if name not in names:
+        raise UsageError(f"{where}: no task {name!r} to run by default; tasks: {', '.join(names)}")
+    return Call(collection[name], called_as=name, kwargs=dict(call.kwargs))
+
+
+def _needs(calls: list[Any]) -> set[str] | None:
+    """The prepare hooks the requested tasks and their pre/post tasks need (None: all)."""
+    needed: set[str] = set()
+    seen: set[int] = set()
+    stack = [call.task for call in calls]
+    while stack:
+        task = stack.pop()
+        if id(task) in seen:
+            continue
+        seen.add(id(task))
+        if not isinstance(task, GoTask) or task.needs is None:
+            return None
+        needed.update(task.needs)
+        stack += [getattr(item, "task", item) for item in (*task.pre, *task.post)]
+    return needed
+
+
+def _check_claims(nodes: list[Node], pools: dict[str, int]) -> None:
+    for node in nodes:
+        task = node.call.task
+        if not isinstance(task, GoTask):
+            continue
+        if task.claim_error:
+            raise task.claim_error
+        pool = task.claims.pool
+        if pool is not None and pool not in pools:
+            known = ", ".join(sorted(pools)) or "none"
+            raise UsageError(
+                f"task {node.name}: unknown pool {pool!r}; pools in scheduler.pools: {known}"
+            )

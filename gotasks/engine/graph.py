@@ -1,0 +1,111 @@
+"""Expands requested invoke calls into one ordered, de-duplicated graph of calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from invoke.tasks import Call, Task
+
+from gotasks.engine.errors import UsageError
+
+FanOut = Callable[[str], list[str]]
+
+
+def call_name(call: Call) -> str:
+    name = call.called_as or call.task.name
+    each = getattr(call.task, "each", None)
+    if each and call.kwargs.get(each) is not None:
+        return f"{name}[{call.kwargs[each]}]"
+    return name
+
+
+def _as_call(item: object) -> Call:
+    # invoke types pre/post as strings, but they hold Task or Call objects.
+    if isinstance(item, Call):
+        return item
+    assert isinstance(item, Task)
+    return Call(item)
+
+
+@dataclass
+class Node:
+    """One call of the run, with the nodes (by index) it waits for."""
+
+    call: Call
+    name: str
+    deps: set[int] = field(default_factory=set)
+
+
+def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -> list[Node]:
+    """The run's graph: each call once, pre tasks as its dependencies, post tasks depending
+    on it, fanned-out tasks as one node per value. Nodes come in a valid order to run one
+    after another; a cycle is a UsageError that prints it.
+
+    `run_kwargs` (the run-wide options) are given to every task that accepts them, so a
+    task reached as a pre task runs with the options typed on the command line.
+    """
+    nodes: list[Node] = []
+    index: dict[tuple[Any, ...], int] = {}
+
+    def key(call: Call) -> tuple[Any, ...]:
+        # a repeatable flag's value is a list
+        kwargs = ((k, tuple(v) if isinstance(v, list) else v) for k, v in call.kwargs.items())
+        return (call.task, tuple(call.args), tuple(sorted(kwargs, key=str)))
+
+    def visit(call: Call, stack: list[str], given: dict[str, Any]) -> list[int]:
+        call = _with_run_kwargs(call, {**given, **run_kwargs})
+        name = call_name(call)
+        if name in stack:
+            cycle = [*stack[stack.index(name) :], name]
+            raise UsageError("dependency cycle: " + " -> ".join(cycle))
+        passed = {**given, **_forwarded(call)}
+        pre_ids = {i for pre in call.task.pre for i in visit(_as_call(pre), [*stack, name], passed)}
+        ids = []
+        for one in _fan_out(call, fan_out):
+            if key(one) not in index:
+                index[key(one)] = len(nodes)
+                nodes.append(Node(one, call_name(one)))
+            nodes[index[key(one)]].deps |= pre_ids
+            ids.append(index[key(one)])
+        for post in call.task.post:
+            for post_id in visit(_as_call(post), [*stack, name], given):
+                nodes[post_id].deps |= set(ids)
+        return ids
+
+    for call in calls:
+        visit(call, [], {})
+    return nodes
+
+
+def _forwarded(call: Call) -> dict[str, Any]:
+    """The flags a task hands on to its pre tasks (`inv ci --module x --short`): those it
+    names in `forwards` that were given a value (False, 0 and empty are defaults)."""
+    names = getattr(call.task, "forwards", ())
+    return {
+        k: v for k, v in call.kwargs.items() if k in names and v not in (None, False, 0, "", [])
+    }
+
+
+def _with_run_kwargs(call: Call, run_kwargs: dict[str, Any]) -> Call:
+    accepted = {arg.name for arg in call.task.get_arguments()}
+    extra = {k: v for k, v in run_kwargs.items() if k in accepted and v is not None}
+    if not extra:
+        return call
+    return Call(
+        call.task,
+        called_as=call.called_as,
+        args=tuple(call.args),
+        kwargs={**call.kwargs, **extra},
+    )
+
+
+def _fan_out(call: Call, fan_out: FanOut) -> list[Call]:
+    each = getattr(call.task, "each", None)
+    if not each or call.kwargs.get(each) is not None:
+        return [call]
+    return [
+        Call(call.task, called_as=call.called_as, args=call.args, kwargs={**call.kwargs, each: v})
+        for v in fan_out(each)
+    ]

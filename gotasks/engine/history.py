@@ -1,0 +1,248 @@
+"""Per task, what past runs measured (.gotasks/history.json): sharper estimates next run."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import statistics
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gotasks.engine import console
+from gotasks.engine.files import (
+    NotRegularFile,
+    StrPath,
+    atomic_write_text,
+    read_regular_bytes,
+    set_aside,
+)
+from gotasks.engine.scrub import scrub_json
+
+FORMAT_VERSION = 1
+# Enough runs to outvote one slow outlier, few enough to follow a task that changes.
+WINDOW = 10
+# Failed runs still measured real work (a failing test suite runs nearly in full);
+# skipped, killed, timed-out and interrupted runs stopped early and would understate it.
+# A task killed for its memory did use what it peaked at: the next run must know it.
+COUNTED_STATUSES = frozenset({"ok", "failed", "killed"})
+MIN_CPUS = 0.1
+# What a sample may hold: anything past these is a damaged file, not a measurement (a
+# peak_rss of 1e308 would overflow every estimate made from it).
+MAX_DURATION = 7 * 24 * 3600.0
+MAX_PEAK_RSS = 2**50  # 1 PiB
+MAX_CPU_SECONDS = MAX_DURATION * 1024
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A finished task, as the scheduler saw it; feeds the history, the trace and the summary."""
+
+    name: str
+    status: str  # "ok", "failed", "skipped", "killed", "timeout", "interrupted"
+    start: float  # seconds since the run started (monotonic)
+    end: float
+    slot: int  # the concurrent slot (track) it ran on: 0, 1, 2...
+    pool: str | None
+    cpu_claim: float  # cores declared or estimated
+    mem_claim: int  # bytes declared or estimated
+    peak_rss: int  # bytes, peak of the task's process tree (0 if it ran no command)
+    cpu_seconds: float  # CPU time of its process tree
+    deps: tuple[str, ...]  # the tasks it waited for
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One past run of a task."""
+
+    duration: float
+    peak_rss: int
+    cpu_seconds: float
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "duration": self.duration,
+            "peak_rss": self.peak_rss,
+            "cpu_seconds": self.cpu_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What the next run of a task will likely take: seconds, bytes at peak, cores."""
+
+    duration: float
+    peak_rss: int
+    cpus: float
+
+
+class History:
+    """Per task name, the last WINDOW samples; `save` merges with what other runs wrote."""
+
+    def __init__(self, samples: dict[str, list[Sample]] | None = None) -> None:
+        self._samples: dict[str, list[Sample]] = {k: list(v) for k, v in (samples or {}).items()}
+        # Only what this run measured is written back: samples another run saved since our
+        # load are on disk already, and re-adding ours from the load would double them.
+        self._pending: dict[str, list[Sample]] = {}
+
+    @classmethod
+    def load(cls, path: StrPath) -> History:
+        """The history at path; missing, empty or of another version: empty. A damaged file
+        is set aside (one warning) and its sound samples written back by the next save."""
+        path = Path(path)
+        try:
+            if not path.exists() and not path.is_symlink():  # a dangling link is damage
+                return cls()
+            try:
+                with _locked(path):
+                    samples = _read(path)
+                history = cls(samples)
+                if not path.exists():
+                    # Set aside just now: its sound samples go into the next save.
+                    history._pending = {name: list(kept) for name, kept in samples.items()}
+                return history
+            except OSError:
+                # No lock possible (a read-only checkout): still worth reading, never worth failing.
+                return cls(_read(path, keep_corrupt=False))
+        except OSError:
+            return cls()
+
+    def names(self) -> list[str]:
+        return sorted(self._samples)
+
+    def samples(self, name: str) -> list[Sample]:
+        return list(self._samples.get(name, ()))
+
+    def record(self, records: Iterable[TaskRecord]) -> None:
+        for rec in records:
+            if rec.status not in COUNTED_STATUSES:
+                continue
+            sample = Sample(
+                duration=min(_non_negative(rec.duration), MAX_DURATION),
+                peak_rss=min(max(0, int(rec.peak_rss)), MAX_PEAK_RSS),
+                cpu_seconds=min(_non_negative(rec.cpu_seconds), MAX_CPU_SECONDS),
+            )
+            self._samples[rec.name] = [*self._samples.get(rec.name, []), sample][-WINDOW:]
+            self._pending.setdefault(rec.name, []).append(sample)
+
+    def save(self, path: StrPath) -> None:
+        """Merge this run's samples into the file under a lock; raises OSError if unwritable."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path):
+            merged = _read(path)
+            for name, new in self._pending.items():
+                merged[name] = [*merged.get(name, []), *new][-WINDOW:]
+            doc = {
+                "version": FORMAT_VERSION,
+                "tasks": {
+                    name: [s.to_json() for s in samples] for name, samples in sorted(merged.items())
+                },
+            }
+            text = json.dumps(scrub_json(doc), indent=1, allow_nan=False)
+            atomic_write_text(path, text + "\n")
+        self._samples = merged
+        self._pending = {}
+
+    def estimate(self, name: str) -> Estimate | None:
+        samples = self._samples.get(name)
+        if not samples:
+            return None
+        duration = statistics.median(s.duration for s in samples)
+        # A task whose memory grows run after run (more tests, bigger binaries) would be
+        # underestimated by the median alone; the last run is the best guess of the next.
+        peak_rss = max(int(statistics.median(s.peak_rss for s in samples)), samples[-1].peak_rss)
+        ratios = [s.cpu_seconds / s.duration for s in samples if s.duration > 0]
+        cpus = max(MIN_CPUS, statistics.median(ratios)) if ratios else MIN_CPUS
+        return Estimate(duration=duration, peak_rss=peak_rss, cpus=cpus)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    # A separate lock file, never deleted: the data file itself is replaced on every save,
+    # so a lock held on it would guard an inode that is no longer the file.
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
+    """The samples in the file; a damaged file is set aside (kept_corrupt) with one warning,
+    keeping whatever samples in it are sound, so that no run ever fails on it again."""
+    try:
+        raw = read_regular_bytes(path)
+    except FileNotFoundError:
+        return {}
+    except NotRegularFile as error:
+        _quarantine(path, error.strerror or "not a regular file", keep_corrupt)
+        return {}
+    if not raw.strip():
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        doc = None
+    if not isinstance(doc, dict) or (
+        doc.get("version") == FORMAT_VERSION and not isinstance(doc.get("tasks"), dict)
+    ):
+        _quarantine(path, "not a history file", keep_corrupt)
+        return {}
+    if doc.get("version") != FORMAT_VERSION:
+        return {}
+    tasks: dict[str, list[Sample]] = {}
+    invalid = 0
+    for name, entries in doc["tasks"].items():
+        parsed = [_sample(entry) for entry in (entries if isinstance(entries, list) else [None])]
+        invalid += parsed.count(None)
+        samples = [s for s in parsed if s is not None]
+        if samples:
+            tasks[name] = samples[-WINDOW:]
+    if invalid:
+        _quarantine(path, f"{invalid} invalid sample(s)", keep_corrupt)
+    return tasks
+
+
+def _quarantine(path: Path, reason: str, move: bool) -> None:
+    """Kept for a look at what went wrong, under a name no run reads; the next save starts
+    afresh beside it. Without the lock (move=False) nothing is moved, only said."""
+    if not move:
+        console.warn(f"{path}: {reason}; ignored")
+        return
+    set_aside(path, reason, unmoved="ignored", kept=", its sound samples kept")
+
+
+def _sample(entry: Any) -> Sample | None:
+    if not isinstance(entry, dict):
+        return None
+    duration = _number(entry.get("duration"), MAX_DURATION)
+    peak_rss = _number(entry.get("peak_rss"), MAX_PEAK_RSS)
+    cpu_seconds = _number(entry.get("cpu_seconds"), MAX_CPU_SECONDS)
+    if duration is None or peak_rss is None or cpu_seconds is None:
+        return None
+    return Sample(duration=duration, peak_rss=int(peak_rss), cpu_seconds=cpu_seconds)
+
+
+def _number(value: Any, limit: float) -> float | None:
+    """A finite number from 0 to limit from the file, else None (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too big for a float
+        return None
+    return number if math.isfinite(number) and 0 <= number <= limit else None
+
+
+def _non_negative(value: float) -> float:
+    return float(value) if math.isfinite(value) and value > 0 else 0.0

@@ -1,0 +1,633 @@
+"""The parallel run: admits ready tasks under CPU, memory and pool limits, watches their
+process trees, stops what goes over, and reports (blocks, summary, trace, history)."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from invoke.config import Config
+from invoke.exceptions import Exit, UnexpectedExit
+from invoke.parser import ParseResult
+
+from gotasks.engine import console, stops
+from gotasks.engine.admission import Job, Limits, admit, set_priorities
+from gotasks.engine.capacity import Capacity, detect
+from gotasks.engine.decorator import GoTask
+from gotasks.engine.errors import UsageError
+from gotasks.engine.graph import Node
+from gotasks.engine.history import Estimate, History, TaskRecord
+from gotasks.engine.leases import Leases, SharedMachine, lease_folder
+from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput, safe_write
+from gotasks.engine.procs import TaskProcesses, bind, group_members
+from gotasks.engine.run import RunOptions, run_facts
+from gotasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
+
+SAMPLE_SECONDS = 0.2
+DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
+TRUTHY = ("1", "true", "yes", "on")
+
+
+@dataclass(eq=False)
+class Task:
+    """A node of the run with its scheduling facts and, once it ran, what happened."""
+
+    node: Node
+    job: Job
+    timeout: float | None
+    mem_limit: int
+    status: str = "waiting"  # waiting, running, ok, failed, killed, timeout, skipped, interrupted
+    outcome: str = "failed"  # what the worker thread found, until the main loop takes it
+    start: float = 0.0
+    end: float = 0.0
+    slot: int = -1
+    message: str | None = None
+    code: int = 0  # the exit code the task's own failure asked for (2: bad usage)
+    result: Any = None
+    processes: TaskProcesses | None = None
+    output: TaskOutput | None = None
+    deps: list[Task] = field(default_factory=list)
+    declared: tuple[float, int] = (1.0, 0)  # (cores, bytes) the task itself claims
+    learned: Estimate | None = None  # what past runs measured, if any
+    stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
+
+
+@dataclass
+class Plan:
+    tasks: list[Task]
+    limits: Limits
+    capacity: Capacity
+    keep_going: bool
+    output: str
+    trace: str | None
+    history: History
+    history_path: Path | None
+    report: str | None = None
+    # the history file was there when the run began: gone at its end, someone removed it
+    # (inv clean --all), and the run must not write it back
+    history_found: bool = False
+    leases: Leases | None = None  # the machine's budget, shared with other runs
+
+    @classmethod
+    def make(
+        cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
+    ) -> Plan:
+        """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
+        sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
+        jobs = _jobs(options.jobs, environ.get("GOTASKS_JOBS"), sched.get("jobs", 0))
+        keep_going = (
+            options.keep_going
+            or environ.get("GOTASKS_KEEP_GOING", "").lower() in TRUTHY
+            or bool(sched.get("keep_going"))
+        )
+        output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
+        trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
+        report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
+        capacity = detect(
+            sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
+        )
+        state = sched.get("state_dir")
+        history_path = Path(state) / "history.json" if state else None
+        history = History.load(history_path) if history_path else History()
+        factor = float(sched.get("memory_limit_factor") or DEFAULT_LIMIT_FACTOR)
+        tasks = [_task(node, history, factor) for node in nodes]
+        for task, node in zip(tasks, nodes, strict=True):
+            task.deps = [tasks[i] for i in sorted(node.deps)]
+            task.job.deps = {d.job for d in task.deps}
+            for dep in task.deps:
+                dep.job.dependents.add(task.job)
+        set_priorities([t.job for t in tasks])
+        limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
+        found = history_path is not None and history_path.exists()
+        leases = Leases(lease_folder(environ), str(Path.cwd()))
+        return cls(
+            tasks,
+            limits,
+            capacity,
+            keep_going,
+            output,
+            trace,
+            history,
+            history_path,
+            report,
+            found,
+            leases,
+        )
+
+
+def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
+    """What is wrong with the GOTASKS_* variables a run reads besides the capacity ones
+    (those are capacity.detect's): one line each, for doctor."""
+    problems = []
+    for check in (
+        lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
+        lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
+    ):
+        try:
+            check()
+        except UsageError as error:
+            problems.append(str(error))
+    return problems
+
+
+def _output(flag: str | None, env: str | None, config: str | None) -> str:
+    output = flag or env or config or "group"
+    if output not in ("group", "prefixed"):
+        source = "--output" if flag else ("GOTASKS_OUTPUT" if env else "scheduler.output")
+        raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
+    return output
+
+
+def _jobs(flag: str | None, env: str | None, config: int) -> int:
+    """Most tasks at once; 0 means no cap, from the flag, the variable and the config alike."""
+    for value, what in ((flag, "--jobs"), (env, "GOTASKS_JOBS")):
+        if value is None or value == "":
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            raise UsageError(f"{what}: expected a whole number, got {value!r}") from None
+        if number < 0:
+            raise UsageError(f"{what}: must be 0 (no cap) or more, got {number}")
+        return number
+    return int(config)
+
+
+def _task(node: Node, history: History, factor: float) -> Task:
+    task = node.call.task
+    claims = task.claims if isinstance(task, GoTask) else None
+    cpu = claims.cpu if claims else 1.0
+    mem = claims.mem if claims else 256 * 1024**2
+    declared = (cpu, mem)
+    duration = 1.0
+    estimate = history.estimate(node.name)
+    if estimate is not None:
+        # Past runs sharpen the claims only upwards: a declared claim is a floor.
+        mem = max(mem, estimate.peak_rss)
+        cpu = max(cpu, min(estimate.cpus, 64.0))
+        duration = estimate.duration
+    job = Job(
+        name=node.name,
+        cpu=cpu,
+        mem=mem,
+        pool=claims.pool if claims else None,
+        exclusive=claims.exclusive if claims else False,
+        duration=duration,
+    )
+    timeout = claims.timeout if claims else None
+    return Task(
+        node=node,
+        job=job,
+        timeout=timeout,
+        mem_limit=int(mem * factor),
+        declared=declared,
+        learned=estimate,
+    )
+
+
+class _Stream:
+    """The file-like object invoke writes a command's output to."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        self.sink = sink
+
+    def write(self, text: str) -> int:
+        self.sink(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def run_plan(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
+    runner = _Runner(plan, config, core)
+    return runner.run()
+
+
+class _Runner:
+    def __init__(self, plan: Plan, config: Config, core: ParseResult) -> None:
+        self.plan, self.config, self.core = plan, config, core
+        self.done: queue.Queue[Task] = queue.Queue()
+        self.running: list[Task] = []
+        self.lock = threading.Lock()
+        self.print_lock = threading.Lock()
+        self.t0 = time.monotonic()
+        self.t0_unix = time.time()
+        self.counters: list[tuple[float, float, int]] = []
+        self.stopping = False
+        self.failed = False
+        self.live = False
+        self.free_slots: list[int] = []
+        self.next_slot = 0
+        self.shared = SharedMachine(plan.leases)
+        self.held_back = False  # ready tasks wait for other runs on the machine
+
+    # -- the main loop ---------------------------------------------------------------------
+
+    def run(self) -> dict[Any, Any]:
+        # A stop signal raises nothing in here: the loop sees it and stops every task from
+        # one known place, and any further signal is dropped (gotasks/engine/stops.py).
+        with stops.phase("flag"):
+            return self._run()
+
+    def _run(self) -> dict[Any, Any]:
+        interrupted = False
+        monitor = threading.Thread(target=self._monitor, name="gotasks-monitor", daemon=True)
+        with Routing() as self.routing:
+            self.real_out = self.routing.stdout
+            # A live status line only on a terminal, and only when several tasks share it.
+            self.live = len(self.plan.tasks) > 1 and self.real_out.isatty()
+            monitor.start()
+            try:
+                self._loop()
+            except KeyboardInterrupt:
+                interrupted = True  # gotasks embedded in a program that owns the signals
+            try:
+                if interrupted or stops.received() is not None:
+                    interrupted = True
+                    self._interrupt()
+            finally:
+                self.stopping = True
+        self.shared.release()
+        if self.live:
+            safe_write(self.real_out, CLEAR_LINE)
+        self._finish_records()
+        self._summary()
+        self._save()
+        if interrupted or stops.received() is not None:
+            raise Exit(
+                "interrupted: every task's processes were stopped", code=stops.INTERRUPTED_EXIT
+            )
+        failed = [t for t in self.plan.tasks if t.status in ("failed", "killed", "timeout")]
+        if failed:
+            # One line on stderr: the failure itself, or each failure's own message.
+            code = 2 if all(t.code == 2 for t in failed) else 1
+            messages = [t.message or f"{t.node.name} failed" for t in failed]
+            raise Exit("; ".join(messages) if len(failed) > 1 else messages[0], code=code)
+        never_ran = [t.node.name for t in self.plan.tasks if t.status != "ok"]
+        if never_ran:
+            # Nothing failed, yet not everything ran: that is never a green run.
+            shown = ", ".join(never_ran[:5]) + (", ..." if len(never_ran) > 5 else "")
+            raise Exit(f"{len(never_ran)} task(s) never ran: {shown}", code=1)
+        return {t.node.call.task: t.result for t in self.plan.tasks if t.status == "ok"}
+
+    def _loop(self) -> None:
+        tasks = self.plan.tasks
+        while stops.received() is None:
+            self._start_ready()
+            with self.lock:
+                if not self.running and not self.held_back:
+                    break
+            try:
+                finished = self.done.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self._finished(finished)
+        if stops.received() is not None:
+            return  # _interrupt marks what did not run
+        for task in tasks:
+            if task.status == "waiting":
+                task.status = "skipped"
+                blocked = [d.node.name for d in task.deps if d.status != "ok"]
+                task.message = "not run: " + (
+                    f"{', '.join(blocked)} did not succeed" if blocked else "the run stopped"
+                )
+
+    def _ready(self) -> list[Task]:
+        return [
+            t
+            for t in self.plan.tasks
+            if t.status == "waiting" and all(d.status == "ok" for d in t.deps)
+        ]
+
+    def _start_ready(self) -> None:
+        self.held_back = False
+        if self.stopping or (self.failed and not self.plan.keep_going):
+            return
+        self._skip_dependents_of_failures()
+        ready = self._ready()
+        if not ready:
+            return
+        by_job = {t.job: t for t in ready}
+        with self.lock:
+            running_jobs = [t.job for t in self.running]
+        memory_low = psutil.virtual_memory().available < self.plan.capacity.reserve
+        with self.shared.admitting():
+            others = self.shared.others()
+            limits = self.shared.share_of(self.plan.limits, others)
+            chosen = admit(list(by_job), running_jobs, limits, memory_low, bool(others))
+            for job in chosen:
+                self._start(by_job[job])
+            if chosen:
+                self.shared.hold(self._running_jobs())
+        # Nothing of ours runs and other runs hold what we need: wait for them, not end.
+        self.held_back = not chosen and not running_jobs and bool(others)
+        self.shared.say_who_holds(others, limits, waiting=self.held_back)
+
+    def _skip_dependents_of_failures(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for task in self.plan.tasks:
+                if task.status != "waiting":
+                    continue
+                bad = [d for d in task.deps if d.status not in ("waiting", "running", "ok")]
+                if bad:
+                    task.status = "skipped"
+                    task.message = "skipped: depends on " + ", ".join(d.node.name for d in bad)
+                    changed = True
+
+    def _start(self, task: Task) -> None:
+        task.status = "running"
+        task.start = time.monotonic() - self.t0
+        task.slot = self.free_slots.pop(0) if self.free_slots else self._new_slot()
+        task.processes = TaskProcesses(task.node.name)
+        mode = self.plan.output if len(self.plan.tasks) > 1 else "direct"
+        task.output = TaskOutput(
+            task.node.name,
+            mode,
+            self.print_lock,
+            self.real_out,
+            live=self.live,
+            real_err=self.routing.stderr,
+        )
+        with self.lock:
+            self.running.append(task)
+        thread = threading.Thread(target=self._work, args=(task,), name=task.node.name)
+        thread.daemon = True
+        thread.start()
+
+    def _running_jobs(self) -> list[Job]:
+        with self.lock:
+            return [t.job for t in self.running]
+
+    def _new_slot(self) -> int:
+        self.next_slot += 1
+        return self.next_slot - 1
+
+    def _work(self, task: Task) -> None:
+        assert task.processes is not None and task.output is not None
+        bind(task.processes)
+        self.routing.route(task.output.write)
+        call = task.node.call
+        # Only the main thread sets task.status: dependents must not start before the
+        # main loop has seen this task end.
+        try:
+            # A config of its own, whose run.out_stream/err_stream are this task's output:
+            # invoke copies a command's output from reader threads of its own, which the
+            # thread router cannot tell apart.
+            config = self.config.clone()
+            config.run.out_stream = _Stream(task.output.write)
+            config.run.err_stream = _Stream(task.output.write_err)
+            context = call.make_context(config, core_parse_result=self.core)
+            task.result = call.task(context, *call.args, **call.kwargs)
+            task.outcome = "ok"
+        except Exit as error:
+            task.outcome, task.message = "failed", str(error.message or f"exit {error.code}")
+            task.code = error.code
+        except UnexpectedExit as error:
+            task.outcome = "failed"
+            task.message = f"command failed (exit {error.result.exited}): {error.result.command}"
+        except BaseException:  # a bug in a task: show it, in that task's block
+            task.output.write(traceback.format_exc())
+            task.outcome, task.message = "failed", "raised an exception (traceback above)"
+        finally:
+            task.end = time.monotonic() - self.t0
+            bind(None)
+            self.routing.route(None)
+            self.done.put(task)
+
+    def _finished(self, task: Task) -> None:
+        task.status = task.outcome
+        with self.lock:
+            self.running.remove(task)
+        self.shared.hold(self._running_jobs())
+        self.free_slots.append(task.slot)
+        self.free_slots.sort()
+        processes = task.processes
+        if processes is not None and processes.stop_reason:
+            # Whatever the body made of it (go() never raises), a stopped task failed.
+            reason = processes.stop_reason
+            if reason == "interrupted":
+                task.status = "interrupted"
+            else:
+                task.status = "timeout" if "killed: timeout" in reason else "killed"
+                task.message = reason
+        if processes is not None:
+            # Nothing a task started outlives it (a `cmd &` left behind, a daemon).
+            threading.Thread(target=processes.end, daemon=True).start()
+        if task.status != "ok":
+            self.failed = True
+        assert task.output is not None
+        task.output.finish(task.status, format_duration(task.end - task.start), task.message)
+
+    # -- watching the process trees --------------------------------------------------------
+
+    def _monitor(self) -> None:
+        last_cpu, last_t = 0.0, time.monotonic()
+        while not self.stopping:
+            time.sleep(SAMPLE_SECONDS)
+            with self.lock:
+                running = list(self.running)
+            total_rss, total_cpu = 0, 0.0
+            now = time.monotonic()
+            # One scan of the process table for every running task's groups.
+            members = group_members(
+                pgid for task in running if task.processes for pgid in task.processes.roots()
+            )
+            for task in running:
+                processes = task.processes
+                if processes is None:
+                    continue
+                rss = processes.sample(members)
+                total_rss += rss
+                total_cpu += processes.cpu_seconds
+                self._enforce(task, rss, now - self.t0 - task.start)
+            dt = max(now - last_t, 1e-6)
+            cpu_share = max(0.0, total_cpu - last_cpu) / dt / max(self.plan.capacity.cpus, 0.01)
+            self.counters.append((now - self.t0, round(100 * cpu_share, 1), total_rss))
+            last_cpu, last_t = total_cpu, now
+            if self.live and not self.stopping:
+                self._status_line(running, 100 * cpu_share, total_rss)
+
+    def _status_line(self, running: list[Task], cpu_percent: float, rss: int) -> None:
+        """[3/10] running: test[a], build[b] | cpu 140% mem 1.2G, kept on one line."""
+        done = sum(t.status not in ("waiting", "running") for t in self.plan.tasks)
+        names = ", ".join(t.output.status() if t.output else t.node.name for t in running) or "-"
+        text = (
+            f"[{done}/{len(self.plan.tasks)}] running: {names}"
+            f" | cpu {cpu_percent:.0f}% mem {format_bytes(rss)}"
+        )
+        width = shutil.get_terminal_size().columns - 1
+        with self.print_lock:
+            safe_write(self.real_out, CLEAR_LINE + text[:width])
+
+    def _enforce(self, task: Task, rss: int, elapsed: float) -> None:
+        processes = task.processes
+        if processes is None or processes.stop_reason:
+            return
+        reason = None
+        if rss > task.mem_limit:
+            reason = (
+                f"{task.node.name}: killed: memory {format_bytes(rss)} is over its limit"
+                f" {format_bytes(task.mem_limit)} (estimate {format_bytes(task.job.mem)})"
+            )
+        elif task.timeout is not None and elapsed > task.timeout:
+            # A Python-only task cannot be stopped from outside; it is failed when it ends.
+            reason = (
+                f"{task.node.name}: killed: timeout, still running after"
+                f" {format_duration(task.timeout)}"
+            )
+        if reason:
+            task.stopped_at = task.start + elapsed
+            threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
+
+    def _interrupt(self) -> None:
+        """Ctrl-C, SIGTERM or SIGHUP: stop every running task's process groups, then wait."""
+        self.stopping = True
+        with self.lock:
+            running = list(self.running)
+        stoppers = [
+            threading.Thread(target=t.processes.stop, args=("interrupted",), daemon=True)
+            for t in running
+            if t.processes is not None
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                task = self.done.get(timeout=0.1)
+            except queue.Empty:
+                with self.lock:
+                    if not self.running:
+                        break
+                continue
+            self._finished(task)
+        for task in self.plan.tasks:
+            if task.status == "waiting":
+                task.status, task.message = "skipped", "not run: interrupted"
+            elif task.status == "running" or (
+                task.processes is not None and task.processes.stop_reason == "interrupted"
+            ):
+                task.status = "interrupted"
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def _finish_records(self) -> None:
+        self.records = [
+            TaskRecord(
+                name=t.node.name,
+                status=t.status,
+                start=t.start,
+                end=max(t.end, t.start),
+                slot=max(t.slot, 0),
+                pool=t.job.pool,
+                cpu_claim=t.job.cpu,
+                mem_claim=t.job.mem,
+                peak_rss=t.processes.peak_rss if t.processes else 0,
+                cpu_seconds=t.processes.cpu_seconds if t.processes else 0.0,
+                deps=tuple(d.node.name for d in t.deps),
+            )
+            for t in self.plan.tasks
+        ]
+
+    def _summary(self) -> None:
+        ran = [r for r in self.records if r.status not in ("skipped",) and r.end > 0]
+        if len(self.records) <= 1:
+            return  # one task says it all in its own output
+        lines = ["", console.paint("summary", console.DIM)]
+        width = max((len(r.name) for r in self.records), default=4)
+        lines.append(f"  {'task':<{width}}  status  {'time':>7}  {'peak mem':>8}  {'cpu':>5}")
+        for r in self.records:
+            cores = f"{r.cpu_seconds / r.duration:.1f}" if r.duration > 0.05 else "-"
+            peak = format_bytes(r.peak_rss) if r.peak_rss else "-"
+            time_ = format_duration(r.duration) if r in ran else "-"
+            lines.append(
+                f"  {r.name:<{width}}  {console.status_mark(r.status)}    {time_:>7}"
+                f"  {peak:>8}  {cores:>5}"
+            )
+        path = critical_path([r for r in self.records if r in ran])
+        if path:
+            total = max(r.end for r in ran) - min(r.start for r in ran)
+            lines.append(f"critical path ({format_duration(total)}): " + " -> ".join(path))
+        safe_write(sys.stdout, "\n".join(lines) + "\n")
+
+    def _save(self) -> None:
+        plan = self.plan
+        removed = plan.history_found and plan.history_path and not plan.history_path.exists()
+        if plan.history_path is not None and not removed:
+            try:
+                plan.history.record(self.records)
+                plan.history.save(plan.history_path)
+            except OSError as error:
+                console.warn(f"could not save {plan.history_path}: {error.strerror}")
+        if plan.trace:
+            meta = {
+                "cpus": str(plan.capacity.cpus),
+                "memory": format_bytes(plan.capacity.memory),
+                **{f"{k} from": str(v) for k, v in plan.capacity.sources.items()},
+            }
+            ran = [r for r in self.records if r.status != "skipped"]
+            try:
+                write_trace(plan.trace, ran, self.counters, self.t0_unix, meta)
+            except OSError as error:
+                console.warn(f"could not write the trace {plan.trace}: {error.strerror}")
+            else:
+                safe_write(sys.stdout, f"trace: {plan.trace}\n")
+        if plan.report:
+            self._write_report(plan.report)
+
+    def _write_report(self, path: str) -> None:
+        # Loaded only by a run that asks for a report.
+        from gotasks.engine.report import ReportTask, RunReport, write_report
+
+        plan = self.plan
+        tasks = [
+            ReportTask(
+                record=record,
+                message=task.message,
+                mem_limit=task.mem_limit,
+                cpu_declared=task.declared[0],
+                mem_declared=task.declared[1],
+                cpu_learned=task.learned.cpus if task.learned else None,
+                mem_learned=task.learned.peak_rss if task.learned else None,
+                stopped_at=task.stopped_at,
+            )
+            for task, record in zip(plan.tasks, self.records, strict=True)
+        ]
+        capacity = plan.capacity
+        sources = ", ".join(f"{k} from {v}" for k, v in capacity.sources.items())
+        facts = [
+            *self._facts(),
+            ("capacity", f"{capacity.cpus:g} cores, {format_bytes(capacity.memory)} memory"),
+            ("capacity from", sources or "-"),
+            ("started", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.t0_unix))),
+        ]
+        report = RunReport(tasks, self.counters, capacity.cpus, capacity.memory, facts)
+        try:
+            write_report(path, report)
+        except OSError as error:
+            console.warn(f"could not write the report {path}: {error.strerror}")
+        else:
+            safe_write(sys.stdout, f"report: {path}\n")
+
+    def _facts(self) -> list[tuple[str, str]]:
+        try:
+            return run_facts(self.config)
+        except Exception as error:  # a fact the app could not find must not lose the report
+            return [("facts", f"incomplete: {error}")]

@@ -1,0 +1,180 @@
+"""Chrome trace files of a run (Perfetto, chrome://tracing) and its critical path."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gotasks.engine.files import StrPath, atomic_write_text
+from gotasks.engine.history import TaskRecord
+from gotasks.engine.scrub import scrub_json
+
+PID = 1
+CPU_TRACK = "CPU %"
+MEMORY_TRACK = "memory MiB"
+_US = 1_000_000
+_MIB = 1024**2
+
+
+def critical_path(records: Sequence[TaskRecord]) -> list[str]:
+    """Names from the first task to the last-finishing one, through what held each one up.
+
+    At each step back the dependency that finished last is the one the task waited for;
+    the tasks on this chain are the ones whose speed set the run's length.
+    """
+    by_name = {r.name: r for r in records}
+    if not by_name:
+        return []
+    current: TaskRecord | None = max(by_name.values(), key=lambda r: r.end)
+    path: list[str] = []
+    seen: set[str] = set()
+    # The graph is acyclic, but records are data: a cycle in them must not hang the report.
+    while current is not None and current.name not in seen:
+        seen.add(current.name)
+        path.append(current.name)
+        deps = [by_name[d] for d in current.deps if d in by_name]
+        current = max(deps, key=lambda r: r.end) if deps else None
+    path.reverse()
+    return path
+
+
+def write_trace(
+    path: StrPath,
+    records: list[TaskRecord],
+    counters: list[tuple[float, float, int]],
+    run_start_unix: float,
+    meta: dict[str, str],
+) -> None:
+    """Write the run as a Chrome trace: one track per slot, CPU and memory counters.
+
+    `counters` are (seconds since start, CPU percent of capacity, RSS bytes) samples.
+    """
+    # Task names and details are the run's own words: the known secrets are hidden.
+    doc = scrub_json(trace_document(records, counters, run_start_unix, meta))
+    events = ",\n".join(json.dumps(e, allow_nan=False) for e in doc["traceEvents"])
+    # One event a line: still one JSON object, but greppable and diffable by a person.
+    text = (
+        '{"traceEvents": [\n'
+        + events
+        + '\n],\n"displayTimeUnit": "ms",\n"otherData": '
+        + json.dumps(doc["otherData"])
+        + "}\n"
+    )
+    atomic_write_text(path, text)
+
+
+def trace_document(
+    records: Sequence[TaskRecord],
+    counters: Iterable[tuple[float, float, int]],
+    run_start_unix: float,
+    meta: dict[str, str],
+) -> dict[str, Any]:
+    """The trace as a JSON-ready object (what write_trace writes)."""
+    critical = set(critical_path(records))
+    events: list[dict[str, Any]] = [_metadata("process_name", 0, "gotasks")]
+    for slot in sorted({r.slot for r in records}):
+        events.append(_metadata("thread_name", slot + 1, f"slot {slot + 1}"))
+        # Without a sort index viewers order tracks by first event, not by slot number.
+        events.append(
+            {
+                "name": "thread_sort_index",
+                "ph": "M",
+                "pid": PID,
+                "tid": slot + 1,
+                "args": {"sort_index": slot + 1},
+            }
+        )
+    for rec in sorted(records, key=lambda r: (r.start, r.slot)):
+        ts = _us(rec.start)
+        events.append(
+            {
+                "name": rec.name,
+                "cat": rec.pool or "task",
+                "ph": "X",
+                "ts": ts,
+                "dur": max(0, _us(rec.end) - ts),
+                "pid": PID,
+                "tid": rec.slot + 1,
+                "args": {
+                    "status": rec.status,
+                    "pool": rec.pool,
+                    "cpu_claim": _num(rec.cpu_claim),
+                    "mem_claim": rec.mem_claim,
+                    "mem_claim_human": format_bytes(rec.mem_claim),
+                    "peak_rss": rec.peak_rss,
+                    "peak_rss_human": format_bytes(rec.peak_rss),
+                    "cpu_seconds": _num(rec.cpu_seconds),
+                    "deps": list(rec.deps),
+                    "critical": rec.name in critical,
+                },
+            }
+        )
+    for t, cpu_percent, rss in sorted(counters):
+        ts = _us(t)
+        events.append(_counter(CPU_TRACK, ts, "cpu", round(_num(cpu_percent), 1)))
+        events.append(_counter(MEMORY_TRACK, ts, "rss", round(max(0, rss) / _MIB, 1)))
+    started = datetime.fromtimestamp(run_start_unix, UTC).isoformat(timespec="milliseconds")
+    # The events' ts count from the run's start; this anchors them to the wall clock.
+    other = {"run_start": started.replace("+00:00", "Z"), **meta}
+    return {"traceEvents": events, "displayTimeUnit": "ms", "otherData": other}
+
+
+def format_duration(seconds: float) -> str:
+    """850ms, 12.3s, 2m05s, 1h02m: short enough for a summary column."""
+    seconds = _num(seconds)
+    ms = round(seconds * 1000)
+    if ms < 1000:
+        return f"{ms}ms"
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_bytes(n: int) -> str:
+    """512M, 1.5G, 12K: powers of 1024, in the units `mem=` accepts."""
+    n = max(0, int(n))
+    units = ("K", "M", "G", "T")
+    if n < 1024:
+        return f"{n}B"
+    value = float(n)
+    unit = ""
+    for unit in units:
+        value /= 1024
+        # Stop at the first unit that keeps the figure below 1024 once rounded.
+        if round(value, 1 if value < 10 else 0) < 1024 or unit == units[-1]:
+            break
+    # One decimal where it tells something (1.5G), none where it would be noise (512M).
+    text = f"{value:.1f}".removesuffix(".0") if value < 9.95 else str(round(value))
+    return text + unit
+
+
+def _metadata(kind: str, tid: int, name: str) -> dict[str, Any]:
+    return {"name": kind, "ph": "M", "pid": PID, "tid": tid, "args": {"name": name}}
+
+
+def _counter(track: str, ts: int, key: str, value: float) -> dict[str, Any]:
+    return {"name": track, "ph": "C", "pid": PID, "ts": ts, "args": {key: value}}
+
+
+def _us(seconds: float) -> int:
+    return round(_num(seconds) * _US)
+
+
+def _num(value: float) -> float:
+    # json with allow_nan=False refuses NaN and infinity, which no viewer could show anyway.
+    return float(value) if math.isfinite(value) and value > 0 else 0.0
+
+
+def format_size(n: float) -> str:
+    """24.4 MB, 9.4 KB, 102 B: powers of 1000, as download sizes and disk use are shown."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"

@@ -1,0 +1,1 @@
+"""The Go domain: toolchain, environment, builds, test and bench output; no scheduler."""

@@ -1,0 +1,1 @@
+"""Go SDK installs: releases, verified downloads, atomic installs, per-project selection."""

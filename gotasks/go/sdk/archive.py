@@ -1,0 +1,306 @@
+"""Unpacking a Go SDK archive (go.dev .tar.gz/.zip or a toolchain module zip) into an empty dir.
+
+Only regular files and directories under one top-level prefix are written; anything that could
+land outside the destination (links, devices, absolute or `..` names) refuses the whole archive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import queue
+import stat
+import tarfile
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from gotasks.engine.errors import TaskFailed
+
+CHUNK = 1 << 20
+# Errors that mean the archive's bytes are bad, as opposed to our writes failing.
+# BadGzipFile is an OSError, so it must be caught by name before an OSError could propagate.
+_CORRUPT = (
+    tarfile.TarError,
+    zlib.error,
+    EOFError,
+    gzip.BadGzipFile,
+    zipfile.BadZipFile,
+)
+# Errors creating a path inside a dest that started empty can only come from the archive
+# itself (a name used twice, a file where a directory must go), never from the disk.
+_CLASH = (FileExistsError, NotADirectoryError, IsADirectoryError)
+
+
+class ArchiveError(TaskFailed):
+    """An archive that is corrupt or unsafe: nothing of it is kept."""
+
+
+def extract(
+    archive: Path,
+    dest: Path,
+    *,
+    prefix: str,
+    executable_dirs: tuple[str, ...] = ("bin/", "pkg/tool/"),
+    check_stop: Callable[[], None] | None = None,
+) -> int:
+    """Unpack `archive`'s members under `prefix` into the empty directory `dest`, prefix
+    stripped; return how many regular files were written.
+
+    Raises ArchiveError for a corrupt or unsafe archive (dest may then hold part of it: the
+    caller removes dest); OSErrors from writing propagate unchanged.
+    """
+    if not prefix.endswith("/") or prefix.startswith("/"):
+        raise ValueError(f"prefix must be a relative directory ending in '/': {prefix!r}")
+    if not dest.is_dir() or dest.is_symlink() or any(dest.iterdir()):
+        raise ValueError(f"{dest} must be an existing empty directory")
+    out = _Extraction(archive, dest, prefix, executable_dirs)
+    name = archive.name.lower()
+    try:
+        if name.endswith((".tar.gz", ".tgz")):
+            _extract_tar(archive, out, check_stop)
+        elif name.endswith(".zip"):
+            _extract_zip(archive, out, check_stop)
+        else:
+            raise ArchiveError(f"{archive.name}: not a .tar.gz, .tgz or .zip archive")
+    except _CORRUPT as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ArchiveError(f"{archive.name} is corrupt: {reason}") from e
+    out.set_dir_times()
+    return out.files
+
+
+def _extract_tar(archive: Path, out: _Extraction, check_stop: Callable[[], None] | None) -> None:
+    # gzip (not tarfile's "r|gz", which neither checks the CRC nor notices a stream cut off
+    # between members), inflated on a thread of its own while this one writes files, as
+    # `tar xzf` has gzip do: zlib lets go of the GIL, so the two cores both work.
+    with _Inflater(archive) as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+        for member in tar:
+            if check_stop is not None:
+                check_stop()
+            rel = out.relative(member.name, is_dir=member.isdir())
+            if member.issym():
+                raise out.refuse(member.name, "is a symbolic link")
+            if member.islnk():
+                raise out.refuse(member.name, "is a hard link")
+            if member.ischr() or member.isblk() or member.isfifo():
+                raise out.refuse(member.name, "is a device or fifo")
+            if not (member.isreg() or member.isdir()):
+                raise out.refuse(member.name, "is not a regular file or directory")
+            if rel is None:
+                continue
+            if member.isdir():
+                out.make_dir(member.name, rel, member.mtime)
+                continue
+            source = tar.extractfile(member)
+            if source is None:  # isreg() members always have data; keep mypy and us honest
+                raise out.refuse(member.name, "has no data")
+            executable = bool(member.mode & 0o111) or out.in_executable_dir(rel)
+            out.write_file(member.name, rel, source, executable, member.mtime)
+        # Read to the end of the gzip stream so that its length and CRC are checked too:
+        # a tar stops at its end-of-archive block, before the gzip trailer.
+        while gz.read(CHUNK):
+            pass
+
+
+class _Inflater(io.RawIOBase):
+    """A .gz file's content, read ahead by a thread (errors, such as a cut-off stream or a
+    bad CRC, are raised by the read that reaches them)."""
+
+    def __init__(self, archive: Path) -> None:
+        super().__init__()
+        self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=8)
+        self._stop = threading.Event()
+        self._chunk = b""
+        self._pos = 0
+        self._eof = False
+        self._thread = threading.Thread(target=self._inflate, args=(archive,), daemon=True)
+        self._thread.start()
+
+    def _inflate(self, archive: Path) -> None:
+        item: bytes | BaseException
+        try:
+            with gzip.open(archive, "rb") as gz:
+                while not self._stop.is_set():
+                    item = gz.read(CHUNK)
+                    self._put(item)
+                    if not item:
+                        return
+        except BaseException as error:  # handed to the reader, raised there
+            self._put(error)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        parts = []
+        wanted = -1 if size is None else size
+        while wanted != 0:
+            if self._pos >= len(self._chunk):
+                if self._eof:
+                    break
+                item = self._chunks.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if not item:
+                    self._eof = True
+                    break
+                self._chunk, self._pos = item, 0
+            end = len(self._chunk) if wanted < 0 else min(len(self._chunk), self._pos + wanted)
+            parts.append(self._chunk[self._pos : end])
+            if wanted > 0:
+                wanted -= end - self._pos
+            self._pos = end
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        super().close()
+
+
+def _extract_zip(archive: Path, out: _Extraction, check_stop: Callable[[], None] | None) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            if check_stop is not None:
+                check_stop()
+            is_dir = info.filename.endswith("/")
+            rel = out.relative(info.filename, is_dir=is_dir)
+            # Unix-made zips keep st_mode in the high half of external_attr; 0 means "none".
+            kind = stat.S_IFMT(info.external_attr >> 16)
+            if kind == stat.S_IFLNK:
+                raise out.refuse(info.filename, "is a symbolic link")
+            if kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO):
+                raise out.refuse(info.filename, "is a device or fifo")
+            if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+                raise out.refuse(info.filename, "is not a regular file or directory")
+            if info.flag_bits & 0x1:
+                raise out.refuse(info.filename, "is encrypted")
+            if rel is None:
+                continue
+            mtime = _zip_mtime(info)
+            if is_dir:
+                out.make_dir(info.filename, rel, mtime)
+                continue
+            # Zip modes are unreliable (Go module zips drop them): executables by location.
+            try:
+                source = zf.open(info)
+            except NotImplementedError as e:
+                raise out.refuse(info.filename, "uses a compression method we cannot read") from e
+            with source:
+                out.write_file(info.filename, rel, source, out.in_executable_dir(rel), mtime)
+
+
+def _zip_mtime(info: zipfile.ZipInfo) -> float | None:
+    # DOS timestamps are local time; module zips often carry a meaningless 1980 one.
+    try:
+        return time.mktime((*info.date_time, 0, 0, -1))
+    except (OverflowError, ValueError):
+        return None
+
+
+class _Extraction:
+    """Where members go and what has been written so far."""
+
+    def __init__(
+        self, archive: Path, dest: Path, prefix: str, executable_dirs: tuple[str, ...]
+    ) -> None:
+        self.archive = archive
+        self.dest = dest
+        self.prefix = prefix
+        self.executable_dirs = executable_dirs
+        self.files = 0
+        self._made: set[str] = set()
+        # Set once everything is written: creating entries would change a directory's mtime.
+        self._dir_times: list[tuple[Path, float]] = []
+
+    def refuse(self, member: str, reason: str) -> ArchiveError:
+        return ArchiveError(f"{self.archive.name}: member {member!r} {reason}")
+
+    def relative(self, name: str, *, is_dir: bool) -> str | None:
+        """`name` with the prefix stripped, None for the prefix's own directory (or one above
+        it); refuses any name that could resolve outside the prefix."""
+        if "\\" in name or "\x00" in name:
+            raise self.refuse(name, "has a backslash or NUL in its name")
+        if name.startswith("/"):
+            raise self.refuse(name, "is an absolute path")
+        path = name.rstrip("/")
+        if ".." in path.split("/"):
+            raise self.refuse(name, f"leaves the {self.prefix} tree")
+        if is_dir and (path + "/" == self.prefix or self.prefix.startswith(path + "/")):
+            return None
+        if not path.startswith(self.prefix):
+            raise self.refuse(name, f"is not under {self.prefix}")
+        rel = path[len(self.prefix) :]
+        if any(part in ("", ".") for part in rel.split("/")):
+            raise self.refuse(name, "has an empty or '.' path component")
+        return rel
+
+    def in_executable_dir(self, rel: str) -> bool:
+        return rel.startswith(self.executable_dirs)
+
+    def make_dir(self, member: str, rel: str, mtime: float | None) -> None:
+        try:
+            self._make_dirs(rel)
+        except _CLASH as e:
+            raise self.refuse(member, "clashes with an earlier member") from e
+        if mtime is not None:
+            self._dir_times.append((self.dest / rel, mtime))
+
+    def write_file(
+        self, member: str, rel: str, source: IO[bytes], executable: bool, mtime: float | None
+    ) -> None:
+        path = self.dest / rel
+        mode = 0o755 if executable else 0o644
+        try:
+            parent = rel.rpartition("/")[0]
+            if parent:
+                self._make_dirs(parent)
+            # O_EXCL|O_NOFOLLOW: never reuse or follow whatever is already at the path.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(path, flags, mode)
+        except _CLASH as e:
+            raise self.refuse(member, "clashes with an earlier member") from e
+        with os.fdopen(fd, "wb") as f:
+            while chunk := source.read(CHUNK):
+                f.write(chunk)
+            # Exact modes whatever the umask: the archive decides, not who unpacked it.
+            os.fchmod(f.fileno(), mode)
+        self.files += 1
+        if mtime is not None:
+            _set_time(path, mtime)
+
+    def set_dir_times(self) -> None:
+        for path, mtime in self._dir_times:
+            _set_time(path, mtime)
+
+    def _make_dirs(self, rel: str) -> None:
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub in self._made:
+                continue
+            path = self.dest / sub
+            os.mkdir(path, 0o755)
+            os.chmod(path, 0o755)  # just made by us, so not a link; exact whatever the umask
+            self._made.add(sub)
+
+
+def _set_time(path: Path, mtime: float) -> None:
+    # A timestamp the OS cannot store: keep the file, lose the time.
+    with contextlib.suppress(OverflowError, ValueError):
+        os.utime(path, (mtime, mtime), follow_symlinks=False)

@@ -1,0 +1,78 @@
+"""The invoke namespace: every task module of gotasks in one collection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+
+from gotasks import (
+    adopt,
+    bench,
+    benchreport,
+    build,
+    ci,
+    clean,
+    context,
+    docker,
+    doctor,
+    goenv,
+    hooks,
+    host,
+    lint,
+    sdk,
+    test,
+    tools,
+)
+from gotasks.engine import UsageError, cli, task
+from gotasks.engine.procs import GroupRunner
+from gotasks.engine.run import run_wide_flags
+
+
+def _configured_default(config: Any) -> tuple[str, str]:
+    settings = context.settings_of(config)
+    name: str = settings.raw["default_task"]
+    return name, f"{settings.where(('default_task',))}: default_task"
+
+
+# The namespace is built before any config is read, so a bare `inv` runs this stand-in,
+# and the executor runs the task the env's config names in its place.
+@task(cpu=0.1, mem="16M", needs=("settings",), stands_for=_configured_default)
+def default(c: Context) -> None:
+    """What a bare `inv` runs: the task config's default_task names (ci unless set)."""
+    # Reached only without gotasks' executor (invoke.yaml's tasks.executor_class).
+    raise UsageError("inv: the default task needs gotasks' executor (see invoke.yaml)")
+
+
+def build_namespace() -> Collection:
+    context.register()
+    cli.install(run_wide_flags())
+    ns = Collection()
+    # Each command in its own process group: measured, limited, stopped as one.
+    ns.configure({"runners": {"local": GroupRunner}})
+    for one in (
+        lint.lint,
+        lint.fmt,
+        test.test,
+        build.build,
+        host.install,
+        host.run,
+        ci.ci,
+        clean.clean,
+        goenv.show_env,
+        doctor.doctor,
+        adopt.init,
+    ):
+        ns.add_task(one)
+    ns.add_task(default, default=True)
+    # `inv bench` is the collection's default task, beside `inv bench.report`.
+    benchmarks = Collection("bench")
+    benchmarks.add_task(bench.bench, default=True)
+    benchmarks.add_task(benchreport.report)
+    ns.add_collection(benchmarks)
+    ns.add_collection(sdk.collection())
+    ns.add_collection(hooks.collection())
+    ns.add_collection(docker.collection())
+    ns.add_collection(tools.collection())
+    return ns

@@ -1,0 +1,191 @@
+"""`inv test`: go test -json on every module, parsed into a short report (and JUnit XML)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from colorama import Fore
+from invoke.context import Context
+
+from gotasks.context import dry_run, go, module_header, module_of, settings_of
+from gotasks.engine import TaskFailed, UsageError, console, task
+from gotasks.engine.files import naming
+from gotasks.engine.remainder import remainder_args
+from gotasks.go.junit import write_junit
+from gotasks.go.modules import Module
+from gotasks.go.testjson import TestRun, summary_lines
+from gotasks.paths import state_dir
+
+_COLORS = {"pass": Fore.GREEN, "fail": Fore.RED, "skip": Fore.YELLOW}
+# One JUnit file may collect several modules' runs; package names keep them apart.
+_junit_lock = threading.Lock()
+_junit_lines: dict[Path, list[str]] = {}
+
+
+class _Feed:
+    """A stream invoke writes go's stdout into, line by line into a TestRun."""
+
+    def __init__(self, run: TestRun, keep: list[str] | None) -> None:
+        # keep: the raw lines, only when a JUnit file will be written from them
+        self.run, self.keep = run, keep
+        self.partial: list[str] = []  # the line being read, joined once its newline comes
+
+    def write(self, text: str) -> int:
+        if "\n" not in text:
+            self.partial.append(text)
+            return len(text)
+        lines = ("".join(self.partial) + text).split("\n")
+        last = lines.pop()
+        self.partial = [last] if last else []
+        for line in lines:
+            if self.keep is not None:
+                self.keep.append(line)
+            self.run.feed(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """invoke flushes after every chunk it reads; a chunk may end inside a line."""
+
+    def close(self) -> None:
+        """Feed the last line once go has exited, even without its newline."""
+        if self.partial:
+            self.write("\n")
+
+
+# The flags of `inv test`, also taken by `inv ci` for its test task (help text by name).
+TEST_HELP = {
+    "race": "run with the race detector (-race)",
+    "cover": "collect coverage into .gotasks/cover/<module>.out and print the total",
+    "html": "with the coverage, write it as HTML (go tool cover -html) and print its path",
+    "run": "only tests matching this regexp (go test -run)",
+    "count": "run each test N times (go test -count; 1 skips the test cache); 0: go's default",
+    "short": "tell long tests to shorten themselves (go test -short)",
+    "failfast": "stop a package's tests at its first failure (go test -failfast)",
+    "verbose": "stream every test's output as it comes (what go test -v prints); still parsed",
+    "packages": "these package patterns (space- or comma-separated, e.g. ./pkg/...) instead"
+    " of test.packages",
+    "junit": "write JUnit XML for CI systems to this file",
+    "module": "only this module (its folder or module path); default: every module",
+}
+TEST_FLAGS = tuple(TEST_HELP)
+_PATTERNS = re.compile(r"[\s,]+")
+
+
+@task(dry=True, cpu=2, mem="2G", pool="test", each="module", help=TEST_HELP)
+def test(
+    c: Context,
+    race: bool = False,
+    cover: bool = False,
+    html: bool = False,
+    run: str | None = None,
+    count: int = 0,
+    short: bool = False,
+    failfast: bool = False,
+    verbose: bool = False,
+    packages: str | None = None,
+    junit: str | None = None,
+    module: str | None = None,
+) -> None:
+    """Run go test -json; report per package and show only the failing tests' output.
+
+    Words after `--` go to go test as they are (inv test -- -shuffle=on)."""
+    assert module is not None
+    if count < 0:
+        raise UsageError(f"--count must be 1 or more, got {count}")
+    patterns = [p for p in _PATTERNS.split(packages or "") if p]
+    if packages is not None and not patterns:
+        raise UsageError("--packages: no package pattern given (e.g. --packages ./pkg/...)")
+    mod = module_of(c, module)
+    settings = settings_of(c.config)
+    config = settings.section("test")
+    module_header(c, "test", mod)
+    args = ["test", "-json", "-timeout", config["timeout"], "-p", str(_parallel_packages(c))]
+    race = race or config["race"]
+    if race:
+        args.append("-race")
+    profile = None
+    if cover or html or config["cover"]:
+        profile = state_dir(settings.root) / "cover" / f"{mod.name}.out"
+        if not dry_run(c):
+            profile.parent.mkdir(parents=True, exist_ok=True)
+        # -race needs atomic counters; go refuses -race with -covermode=set
+        args += ["-covermode=atomic" if race else "-covermode=set", f"-coverprofile={profile}"]
+    if run:
+        args += ["-run", run]
+    if count:
+        args += ["-count", str(count)]
+    args += ["-short"] * short + ["-failfast"] * failfast
+    # After the packages, as `go test ./... -run X` is typed: an `-args` there keeps its
+    # meaning (everything after it is the test binary's).
+    args += [*config["args"], *(patterns or config["packages"]), *remainder_args(c)]
+    result_run, lines = TestRun(echo=_stream if verbose else None), list[str]()
+    feed = _Feed(result_run, lines if junit else None)
+    result = go(c, args, mod.dir, hide="err", out_stream=feed)
+    if dry_run(c):
+        return  # nothing ran: nothing to report
+    feed.close()
+    result_run.finish()
+    _report(result_run, result.stderr if result.exited != 0 else "")
+    if junit:
+        _write_junit(Path(junit), lines)
+    if profile is not None and profile.exists():
+        _report_coverage(c, mod, profile, html)
+    if result.exited != 0 and not result_run.packages:
+        said = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
+        raise TaskFailed(f"test {mod.label}: go test failed before any package ran: {said}")
+    if result.exited != 0 or result_run.failed:
+        failed = [p for p in result_run.packages if p.failed]
+        raise TaskFailed(
+            f"test {mod.label}: {len(failed)} of {len(result_run.packages)} packages failed"
+            f" ({result_run.counts.describe()})"
+        )
+
+
+def _stream(text: str) -> None:
+    """--verbose: go's output as it comes (print, so a task's block collects it in a run)."""
+    print(text, end="", flush=True)
+
+
+def _parallel_packages(c: Context) -> int:
+    """go test -p: as many packages at once as the test task claims cores."""
+    return max(1, int(test.claims.cpu))
+
+
+def _report(run: TestRun, stderr: str) -> None:
+    shown = set()
+    for line in summary_lines(run):
+        color = _COLORS.get(line.kind)
+        console.info(console.paint(line.text, color) if color else line.text)
+        shown.update(line.text.splitlines())
+    if stderr.strip() and not any(p.failed for p in run.packages):
+        # go refused to start (a bad flag, a broken go.mod): its own words are the report,
+        # once (go -json may already have passed them on as output)
+        rest = [line for line in stderr.rstrip().splitlines() if line not in shown]
+        if rest:
+            console.info("\n".join(rest))
+
+
+def _write_junit(path: Path, lines: list[str]) -> None:
+    with _junit_lock:
+        collected = _junit_lines.setdefault(path.resolve(), [])
+        collected.extend(lines)
+        merged = TestRun()
+        merged.feed_lines(collected)
+        merged.finish()
+        with naming(path):  # a full disk names the report, not just the error
+            write_junit(merged, path)
+    console.info(f"JUnit XML: {path}")
+
+
+def _report_coverage(c: Context, mod: Module, profile: Path, html: bool) -> None:
+    result = go(c, ["tool", "cover", f"-func={profile}"], mod.dir)
+    total = [line for line in result.stdout.splitlines() if line.startswith("total:")]
+    if total:
+        percent = total[-1].split()[-1]
+        console.info(f"coverage: {percent} of statements ({mod.label}; profile {profile})")
+    if html:
+        page = profile.with_suffix(".html")
+        go(c, ["tool", "cover", f"-html={profile}", "-o", str(page)], mod.dir, check=True)
+        console.info(f"coverage HTML: {page}")

@@ -1,6 +1,0 @@
-"""The generic engine: task claims, run options, execution; knows nothing of Go."""
-
-from tasks.engine.decorator import GoTask, task
-from tasks.engine.errors import GoTasksError, TaskFailed, UsageError
-
-__all__ = ["GoTask", "GoTasksError", "TaskFailed", "UsageError", "task"]
