@@ -37,6 +37,11 @@ def clean_env(**extra: str) -> dict[str, str]:
     # GOENV=off: the machine's `go env -w` file must not leak into what tests expect.
     env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "GOENV": "off"})
     env["GOTASKS_LEASE_DIR"] = LEASE_DIR
+    # The gotasks of this checkout, whichever one the active Python has installed: a second
+    # worktree's tests must run its own code in the projects they spawn.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH", "")])]
+    )
     env.update(extra)
     return env
 
