@@ -10,12 +10,12 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from gotasks.engine import TaskFailed, UsageError, task
-from gotasks.engine.errors import GoTasksError, describe
-from gotasks.engine.procs import check_stop
-from gotasks.engine.yamlconf import load
+from gotasks.core.cancel import check_stop
+from gotasks.core.errors import GoTasksError, TaskFailed, UsageError, describe
+from gotasks.core.schema import validate
+from gotasks.core.yamlconf import load
+from gotasks.engine import task
 from gotasks.go.staged import GitError, toplevel
-from gotasks.schema import validate
 from gotasks.settings import SPEC
 
 # What every adoption needs: the loader and the executor's hook, then the task modules and

@@ -11,15 +11,16 @@ from invoke.context import Context
 
 from gotasks.benchref import Ref, resolve_ref, run_interleaved
 from gotasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
-from gotasks.engine import TaskFailed, UsageError, console, task
-from gotasks.engine.errors import describe
-from gotasks.engine.files import (
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError, describe
+from gotasks.core.files import (
     atomic_write_text,
     naming,
     read_regular_text,
     regular_stat,
     set_aside,
 )
+from gotasks.engine import task
 from gotasks.engine.machineload import Load, LoadWatch
 from gotasks.go.benchcompare import BenchstatError, compare, format_table, run_benchstat
 from gotasks.go.benchfmt import BenchResult, parse, short_name

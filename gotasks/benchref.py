@@ -19,8 +19,9 @@ from pathlib import Path
 from invoke.context import Context
 
 from gotasks.context import go, run_tool
-from gotasks.engine import TaskFailed, UsageError, console
-from gotasks.engine.procs import check_stop
+from gotasks.core import console
+from gotasks.core.cancel import check_stop
+from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.go.modules import Module
 from gotasks.go.staged import GitError, git, toplevel
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from invoke.context import Context
 
 from gotasks.context import modules_of, settings_of
-from gotasks.engine import UsageError, console, task
-from gotasks.engine.files import atomic_write_text
+from gotasks.core import console
+from gotasks.core.errors import UsageError
+from gotasks.core.files import atomic_write_text
+from gotasks.engine import task
 from gotasks.engine.htmlpage import Cell, facts_list, legend, nice_step, num, page, sortable_table
 from gotasks.go.benchcompare import compare
 from gotasks.go.benchhistory import SavedRun, Series, history, load_runs, ordered

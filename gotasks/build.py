@@ -10,12 +10,14 @@ from pathlib import Path
 from invoke.context import Context
 
 from gotasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
-from gotasks.engine import TaskFailed, UsageError, console, task
-from gotasks.engine.files import locked
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.core.files import locked
+from gotasks.core.units import format_duration
+from gotasks.engine import task
 from gotasks.engine.output import report_progress
 from gotasks.engine.procs import bound
 from gotasks.engine.threads import map_in_task
-from gotasks.engine.trace import format_duration
 from gotasks.go import dist as dist_folder
 from gotasks.go.artifacts import SUMS, binary_name, differing_files, short_name
 from gotasks.go.buildinfo import read_vcs, version_ldflags

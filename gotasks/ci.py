@@ -5,7 +5,8 @@ from __future__ import annotations
 from invoke.context import Context
 
 from gotasks.build import build
-from gotasks.engine import console, task
+from gotasks.core import console
+from gotasks.engine import task
 from gotasks.lint import lint
 from gotasks.test import TEST_FLAGS, TEST_HELP, test
 

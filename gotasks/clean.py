@@ -9,8 +9,9 @@ from invoke.context import Context
 
 from gotasks.build import dist_locked
 from gotasks.context import settings_of
-from gotasks.engine import console, task
-from gotasks.engine.trace import format_size
+from gotasks.core import console
+from gotasks.core.units import format_size
+from gotasks.engine import task
 from gotasks.go import dist as dist_folder
 from gotasks.go.sdk.store import remove_tree, tree_bytes
 from gotasks.paths import dist_dir, dist_lock, state_dir

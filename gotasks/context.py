@@ -14,8 +14,9 @@ from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from gotasks.engine import console, scrub
-from gotasks.engine.errors import Stopped, TaskFailed, UsageError
+from gotasks.core import console
+from gotasks.core.errors import Stopped, TaskFailed, UsageError
+from gotasks.engine import scrub
 from gotasks.engine.procs import filter_echo
 from gotasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
 from gotasks.go.environment import GoEnvironment, go_environment

@@ -20,8 +20,10 @@ from gotasks.container.engine import Engine, assumed_engine, find_engine
 from gotasks.container.gomodule import module_sources
 from gotasks.container.ignorefile import IgnoreFile
 from gotasks.context import module_header, module_of, run_tool, settings_of, toolchain_of
-from gotasks.engine import TaskFailed, UsageError, console, task
-from gotasks.engine.trace import format_size
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.core.units import format_size
+from gotasks.engine import task
 from gotasks.go.artifacts import short_name
 from gotasks.go.buildinfo import read_vcs, version_ldflags
 from gotasks.go.redact import has_credentials

@@ -17,12 +17,12 @@ from colorama import Fore
 from invoke.context import Context
 
 from gotasks.context import choose_toolchain, selection_of, user_values
-from gotasks.engine import TaskFailed, task
+from gotasks.core.console import paint
+from gotasks.core.errors import GoTasksError, TaskFailed
+from gotasks.core.units import format_bytes
+from gotasks.engine import task
 from gotasks.engine.capacity import OVERRIDES, detect
-from gotasks.engine.console import paint
-from gotasks.engine.errors import GoTasksError
 from gotasks.engine.parallel import run_variable_problems
-from gotasks.engine.trace import format_bytes
 from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
 from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
 from gotasks.go.modules import discover

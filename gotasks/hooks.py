@@ -14,9 +14,10 @@ from invoke.collection import Collection
 from invoke.context import Context
 
 from gotasks.context import settings_of
-from gotasks.engine import console, task
-from gotasks.engine.errors import UsageError
-from gotasks.engine.files import atomic_write_text
+from gotasks.core import console
+from gotasks.core.errors import UsageError
+from gotasks.core.files import atomic_write_text
+from gotasks.engine import task
 from gotasks.go.staged import GitError, git_common_dir, git_path, toplevel
 
 MARKER = "# installed by gotasks: inv hooks.install"

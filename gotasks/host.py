@@ -12,7 +12,9 @@ from invoke.context import Context
 
 from gotasks.build import cgo_env, main_packages, relative_package, select_package, stamp_ldflags
 from gotasks.context import go, module_header, module_of, modules_of, settings_of
-from gotasks.engine import TaskFailed, UsageError, console, task
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.engine import task
 from gotasks.engine.remainder import remainder_args
 from gotasks.go.artifacts import short_name
 from gotasks.go.modules import Module

@@ -25,7 +25,9 @@ from gotasks.context import (
     settings_of,
     toolchain_of,
 )
-from gotasks.engine import TaskFailed, UsageError, console, task
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.engine import task
 from gotasks.engine.run import RunOptions, on_prepare
 from gotasks.go.gofmt import first_changed_line, judge
 from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool

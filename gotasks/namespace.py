@@ -25,7 +25,8 @@ from gotasks import (
     test,
     tools,
 )
-from gotasks.engine import UsageError, cli, task
+from gotasks.core.errors import UsageError
+from gotasks.engine import cli, task
 from gotasks.engine.procs import GroupRunner
 from gotasks.engine.run import run_wide_flags
 

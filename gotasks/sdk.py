@@ -11,9 +11,10 @@ from invoke.collection import Collection
 from invoke.context import Context
 
 from gotasks.context import choose_toolchain, matching_path_go, selection_of, settings_of
-from gotasks.engine import console, task
-from gotasks.engine.errors import UsageError
-from gotasks.engine.files import atomic_write_text
+from gotasks.core import console
+from gotasks.core.errors import UsageError
+from gotasks.core.files import atomic_write_text
+from gotasks.engine import task
 from gotasks.go.sdk.configure import installer_of, platform_of, sources_of, store_of
 from gotasks.go.sdk.fetch import SourceError
 from gotasks.go.sdk.releases import VersionRequest, go_name

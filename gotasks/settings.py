@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gotasks.engine.errors import UsageError
-from gotasks.engine.yamlconf import Document, load, merge
+from gotasks.core.errors import UsageError
+from gotasks.core.schema import Check, Items, Section, Value, matches, validate
+from gotasks.core.yamlconf import Document, load, merge
 from gotasks.go.goquote import unquotable
 from gotasks.go.sdk.platform import MACHINE_ARCHES, RELEASED_GOARCH, RELEASED_GOOS
 from gotasks.go.sdk.releases import VersionRequest
 from gotasks.go.version import VersionError, VersionRule
-from gotasks.schema import Check, Items, Section, Value, matches, validate
 
 # The Go environment variables a config may set; every Go subprocess gets the first seven.
 GO_ENV_KEYS = (

@@ -10,8 +10,10 @@ from colorama import Fore
 from invoke.context import Context
 
 from gotasks.context import dry_run, go, module_header, module_of, settings_of
-from gotasks.engine import TaskFailed, UsageError, console, task
-from gotasks.engine.files import naming
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.core.files import naming
+from gotasks.engine import task
 from gotasks.engine.remainder import remainder_args
 from gotasks.go.junit import write_junit
 from gotasks.go.modules import Module

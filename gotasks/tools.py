@@ -7,7 +7,9 @@ from invoke.collection import Collection
 from invoke.context import Context
 
 from gotasks.context import go, module_header, module_of, toolchain_of
-from gotasks.engine import TaskFailed, UsageError, console, task
+from gotasks.core import console
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.engine import task
 from gotasks.go.gotools import TOOL_DIRECTIVES_SINCE, tool_name
 from gotasks.go.version import GoVersion
 

@@ -19,7 +19,7 @@ import pytest
 from conftest import SOURCE, Project, clean_env, require_go
 
 from gotasks import adopt
-from gotasks.engine import TaskFailed
+from gotasks.core.errors import TaskFailed
 
 MakeProject = Callable[..., Project]
 

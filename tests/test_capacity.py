@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
+from gotasks.core.errors import UsageError
 from gotasks.engine import capacity
 from gotasks.engine.capacity import (
     Capacity,
@@ -19,7 +20,6 @@ from gotasks.engine.capacity import (
     parse_cpus,
     parse_memory,
 )
-from gotasks.engine.errors import UsageError
 
 MIB = 1024**2
 GIB = 1024**3

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
+from gotasks.core.schema import Section, Value
+from gotasks.core.yamlconf import expand_vars, load
 from gotasks.engine.parallel import run_variable_problems
-from gotasks.engine.yamlconf import expand_vars, load
-from gotasks.schema import Section, Value
 from gotasks.settings import SPEC, Settings, load_settings
 
 ENV = {"A": "a", "B": "b", "EMPTY": ""}

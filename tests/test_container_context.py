@@ -10,7 +10,7 @@ import pytest
 from gotasks.container import buildcontext
 from gotasks.container.buildcontext import ContextSummary, Entry, summarize
 from gotasks.container.ignorefile import IgnoreFile, IgnoreRule
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 # (lines of .dockerignore, path, excluded?). Every row agrees with moby/patternmatcher v0.6.1
 # (ignorefile.ReadAll, New, MatchesOrParentMatches), checked by running it.

@@ -18,8 +18,8 @@ from conftest import SOURCE, Project, clean_env, require_go
 from invoke.program import Program
 
 import tasks
+from gotasks.core.files import atomic_write_text
 from gotasks.engine.executor import GoTasksExecutor
-from gotasks.engine.files import atomic_write_text
 from gotasks.go import staged
 
 MakeProject = Callable[..., Project]

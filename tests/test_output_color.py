@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from conftest import Project
 
-from gotasks.engine.console import ColorStripper
+from gotasks.core.console import ColorStripper
 
 MakeProject = Callable[..., Project]
 

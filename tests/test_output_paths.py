@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import Project, require_go
 
-from gotasks.engine.files import atomic_write_text
+from gotasks.core.files import atomic_write_text
 
 MakeProject = Callable[..., Project]
 

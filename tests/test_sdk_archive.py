@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gotasks.engine.errors import TaskFailed
+from gotasks.core.errors import TaskFailed
 from gotasks.go.sdk.archive import ArchiveError, extract
 
 MTIME = 1_700_000_000

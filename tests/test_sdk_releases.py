@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.goenvfile import default_go_env_file
 from gotasks.go.sdk.platform import Platform, detect
 from gotasks.go.sdk.releases import IndexFormatError, VersionRequest, nearest, parse_index

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import Project, clean_env
 
-from gotasks.engine.files import NotRegularFile, read_regular_bytes
+from gotasks.core.files import NotRegularFile, read_regular_bytes
 from gotasks.engine.history import MAX_PEAK_RSS, History, TaskRecord
 from gotasks.go.buildinfo import read_vcs
 
@@ -85,8 +85,8 @@ def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
     words = make_odd(path, kind)
     # In a child with a timeout: were the FIFO opened and read, it would wait for a writer.
     probe = (
-        "import sys\nfrom gotasks.engine.files import read_regular_bytes\n"
-        "from gotasks.engine.errors import describe\n"
+        "import sys\nfrom gotasks.core.files import read_regular_bytes\n"
+        "from gotasks.core.errors import describe\n"
         "try:\n    read_regular_bytes(sys.argv[1])\nexcept OSError as e:\n"
         "    print(type(e).__name__, describe(e))\n"
     )

@@ -12,15 +12,9 @@ from typing import Any
 
 import pytest
 
+from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.history import WINDOW, Estimate, History, TaskRecord
-from gotasks.engine.trace import (
-    CPU_TRACK,
-    MEMORY_TRACK,
-    critical_path,
-    format_bytes,
-    format_duration,
-    write_trace,
-)
+from gotasks.engine.trace import CPU_TRACK, MEMORY_TRACK, critical_path, write_trace
 
 SOURCE = Path(__file__).resolve().parents[1]
 MIB = 1024**2

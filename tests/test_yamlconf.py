@@ -1,4 +1,4 @@
-"""The config loader (gotasks.engine.yamlconf) on YAML that PyYAML cannot build or should not:
+"""The config loader (gotasks.core.yamlconf) on YAML that PyYAML cannot build or should not:
 one line naming file:line for each, never a traceback, a hang or gigabytes of memory."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gotasks.engine.errors import UsageError
-from gotasks.engine.yamlconf import MAX_ALIASED_NODES, MAX_DEPTH, load
+from gotasks.core.errors import UsageError
+from gotasks.core.yamlconf import MAX_ALIASED_NODES, MAX_DEPTH, load
 
 LABEL = "config/dev.yaml"
 

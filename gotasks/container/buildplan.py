@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from gotasks.container.engine import Engine
 from gotasks.container.gomodule import ModuleSources
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.buildinfo import VcsInfo
 from gotasks.go.environment import GoEnvironment
 from gotasks.go.proxycheck import PUBLIC_PROXIES

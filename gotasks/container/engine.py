@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 ENGINES = ("docker", "podman", "buildah")
 _BUILDX = ("buildx", "build", "--load")  # --load: the image goes to docker's own store

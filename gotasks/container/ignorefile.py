@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 # strings.TrimSpace's notion of space (unicode.IsSpace); str.strip() would also eat \x1c-\x1f.
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(

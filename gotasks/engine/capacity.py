@@ -10,9 +10,9 @@ from pathlib import Path, PurePosixPath
 
 import psutil
 
+from gotasks.core.errors import UsageError
+from gotasks.core.units import format_bytes
 from gotasks.engine.claims import parse_bytes
-from gotasks.engine.errors import UsageError
-from gotasks.engine.trace import format_bytes
 
 MIB = 1024**2
 RESERVE_FLOOR = 256 * MIB

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)

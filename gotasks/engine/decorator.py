@@ -13,8 +13,8 @@ from invoke.parser.argument import Argument
 from invoke.tasks import Task
 from invoke.tasks import task as invoke_task
 
+from gotasks.core.errors import GoTasksError, UsageError, describe
 from gotasks.engine.claims import Claims
-from gotasks.engine.errors import GoTasksError, UsageError, describe
 from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
 
 

@@ -18,11 +18,11 @@ from invoke.config import Config
 from invoke.exceptions import Exit, UnexpectedExit
 from invoke.parser import ParseResult
 
-from gotasks.engine import console
+from gotasks.core import console
+from gotasks.core.errors import GoTasksError
+from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.decorator import GoTask
-from gotasks.engine.errors import GoTasksError
 from gotasks.engine.parallel import Plan, Task
-from gotasks.engine.trace import format_bytes, format_duration
 
 
 def dry_run(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:

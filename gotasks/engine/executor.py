@@ -11,10 +11,11 @@ from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
-from gotasks.engine import console, scrub, stops
+from gotasks.core import console
+from gotasks.core.errors import GoTasksError, UsageError
+from gotasks.engine import scrub, stops
 from gotasks.engine.decorator import GoTask
 from gotasks.engine.dry import dry_run
-from gotasks.engine.errors import GoTasksError, UsageError
 from gotasks.engine.graph import Node, expand
 from gotasks.engine.parallel import Plan, run_plan
 from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare

@@ -8,7 +8,7 @@ from typing import Any
 
 from invoke.tasks import Call, Task
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 FanOut = Callable[[str], list[str]]
 

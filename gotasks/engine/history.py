@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gotasks.engine import console
-from gotasks.engine.files import (
+from gotasks.core import console
+from gotasks.core.files import (
     NotRegularFile,
     StrPath,
     atomic_write_text,

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import psutil
 
-from gotasks.engine import console
+from gotasks.core import console
+from gotasks.core.errors import describe
+from gotasks.core.files import atomic_write_text, locked
+from gotasks.core.units import format_bytes
 from gotasks.engine.admission import Job, Limits
-from gotasks.engine.errors import describe
-from gotasks.engine.files import atomic_write_text, locked
-from gotasks.engine.trace import format_bytes
 
 ENV_LEASE_DIR = "GOTASKS_LEASE_DIR"
 

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from gotasks.engine import console
+from gotasks.core import console
+from gotasks.core.console import safe_write
 
 Sink = Callable[[str], None]
 # What a long task is at: text, or a function the status line asks each time it is drawn.
@@ -86,16 +87,6 @@ def report_progress(progress: Progress | None, done: str | None = None) -> None:
 
 def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
-
-
-def safe_write(stream: TextIO, text: str) -> None:
-    """Write, unless the reader has gone (`inv ci | head`): the run must still finish and
-    clean up, so a closed pipe only silences the rest."""
-    try:
-        stream.write(text)
-        stream.flush()
-    except (BrokenPipeError, ValueError):
-        pass
 
 
 class TaskOutput:

@@ -19,18 +19,22 @@ from invoke.config import Config
 from invoke.exceptions import Exit, UnexpectedExit
 from invoke.parser import ParseResult
 
-from gotasks.engine import console, stops
+from gotasks.core import console
+from gotasks.core.cancel import bind
+from gotasks.core.console import safe_write
+from gotasks.core.errors import UsageError
+from gotasks.core.units import format_bytes, format_duration
+from gotasks.engine import stops
 from gotasks.engine.admission import Job, Limits, admit, set_priorities
 from gotasks.engine.capacity import Capacity, detect
 from gotasks.engine.decorator import GoTask
-from gotasks.engine.errors import UsageError
 from gotasks.engine.graph import Node
 from gotasks.engine.history import Estimate, History, TaskRecord
 from gotasks.engine.leases import Leases, SharedMachine, lease_folder
-from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput, safe_write
-from gotasks.engine.procs import TaskProcesses, bind, group_members
+from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput
+from gotasks.engine.procs import TaskProcesses, group_members
 from gotasks.engine.run import RunOptions, run_facts
-from gotasks.engine.trace import critical_path, format_bytes, format_duration, write_trace
+from gotasks.engine.trace import critical_path, write_trace
 
 SAMPLE_SECONDS = 0.2
 DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from subprocess import PIPE, Popen
 from typing import Any
@@ -18,10 +18,8 @@ from typing import Any
 import psutil
 from invoke.runners import Local, normalize_hide
 
-from gotasks.engine import console, reaper, stops
-from gotasks.engine.errors import Stopped
-
-_current = threading.local()
+from gotasks.core import cancel, console
+from gotasks.engine import reaper, stops
 
 
 @dataclass
@@ -68,6 +66,17 @@ class TaskProcesses:
         self.peak_rss = max(self.peak_rss, rss)
         self.cpu_seconds = sum(self._cpu_by_pid.values())
         return rss
+
+    def watch_stop(self, callback: Callable[[], None]) -> bool:
+        with self._lock:
+            if self.stop_reason is not None:
+                return False
+            self._on_stop.append(callback)
+            return True
+
+    def unwatch_stop(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._on_stop.remove(callback)
 
     def tree(self) -> list[psutil.Process]:
         """The task's live processes now: its group leaders and their descendants (what a
@@ -153,45 +162,10 @@ def signal_groups(groups: list[int], signum: int) -> None:
             os.killpg(pgid, signum)
 
 
-def bind(processes: TaskProcesses | None) -> None:
-    """Commands started from this thread from now on belong to `processes`' task."""
-    _current.processes = processes
-
-
 def bound() -> TaskProcesses | None:
-    value = getattr(_current, "processes", None)
-    return value if isinstance(value, TaskProcesses) else None
-
-
-def check_stop() -> None:
-    """Raise Stopped if this thread's task was stopped (Ctrl-C, timeout): long Python work
-    (a download, an extraction) calls it between steps, so it ends and cleans up in time."""
-    processes = bound()
-    if processes is not None and processes.stop_reason is not None:
-        raise Stopped(processes.stop_reason)
-    if stops.received() is not None:
-        # Outside any task too (an install while the run is prepared): invoke's own wait
-        # for a command swallows the KeyboardInterrupt a stop signal raised.
-        raise Stopped("interrupted")
-
-
-@contextlib.contextmanager
-def on_stop(callback: Callable[[], None]) -> Iterator[None]:
-    """Call `callback` (from another thread) if this thread's task is stopped inside the
-    block: to unblock a read that check_stop cannot reach, by closing its socket."""
-    processes = bound()
-    if processes is None:
-        yield
-        return
-    with processes._lock:
-        processes._on_stop.append(callback)
-    try:
-        if processes.stop_reason is not None:
-            callback()
-        yield
-    finally:
-        with processes._lock:
-            processes._on_stop.remove(callback)
+    """The task whose commands this thread starts (bound by the runner, see core/cancel.py)."""
+    source = cancel.bound()
+    return source if isinstance(source, TaskProcesses) else None
 
 
 WATCH_TAIL = 4096  # characters of earlier output a watcher sees with each new read

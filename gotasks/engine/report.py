@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from gotasks.engine.files import StrPath, atomic_write_text
+from gotasks.core.files import StrPath, atomic_write_text
+from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.history import TaskRecord
 from gotasks.engine.htmlpage import (
     Cell,
@@ -17,7 +18,7 @@ from gotasks.engine.htmlpage import (
     page,
     sortable_table,
 )
-from gotasks.engine.trace import critical_path, format_bytes, format_duration
+from gotasks.engine.trace import critical_path
 
 WIDTH = 1100  # the charts' user units; the page scales them to the window
 LABEL_WIDTH = 90  # the row names' column left of the time axis

@@ -8,7 +8,7 @@ from typing import Any
 
 from invoke.config import Config
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 # name -> (help text, default); every gotasks task accepts these, and they reach every
 # task of the run. A default's type is the flag's type for invoke (None: a string).

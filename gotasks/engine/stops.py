@@ -23,6 +23,8 @@ import sys
 from collections.abc import Iterator
 from types import FrameType
 
+from gotasks.core import cancel
+
 INTERRUPTED_EXIT = 130
 # SIGHUP does not exist on Windows.
 STOP_SIGNALS = tuple(
@@ -42,6 +44,8 @@ def loaded_by_inv() -> bool:
 
 def install() -> None:
     """Take over the stop signals; called as early as gotasks is loaded (tasks.py)."""
+    # Long Python work below the engine learns of a stop signal through core's check_stop.
+    cancel.watch_signals(lambda: _received is not None)
     for signum in STOP_SIGNALS:
         # ValueError: not the main thread (gotasks imported by something else), leave it.
         with contextlib.suppress(ValueError, OSError):

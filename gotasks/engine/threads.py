@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from gotasks.core.cancel import bind, bound
 from gotasks.engine.output import ThreadRouter
-from gotasks.engine.procs import bind, bound
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from gotasks.engine.files import atomic_write_text, naming
+from gotasks.core.files import atomic_write_text, naming
 
 _MAJOR_VERSION = re.compile(r"^v[0-9]+$")
 SUMS = "SHA256SUMS"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import git
 
-from gotasks.engine.errors import TaskFailed, UsageError
+from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.go.goquote import go_quote
 from gotasks.go.staged import GitError, toplevel
 

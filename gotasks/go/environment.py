@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.redact import redact
 from gotasks.go.shellstate import SHELL_NAME, STATE_VARIABLE, state_export, undo_lines
 from gotasks.go.toolchain import Toolchain

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 
 def unquotable(value: str) -> str | None:

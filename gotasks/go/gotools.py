@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 # Where each tool comes from, for the fix a message names.
 KNOWN_TOOLS = {

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gotasks.engine.files import atomic_write_text
+from gotasks.core.files import atomic_write_text
 from gotasks.engine.scrub import scrub
 from gotasks.go.testjson import (
     PackageResult,

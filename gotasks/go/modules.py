@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.artifacts import short_name
 from gotasks.settings import Settings
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from gotasks.engine.errors import TaskFailed
+from gotasks.core.errors import TaskFailed
 
 CHUNK = 1 << 20
 # Errors that mean the archive's bytes are bad, as opposed to our writes failing.

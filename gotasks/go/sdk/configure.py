@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.redact import redact
 from gotasks.go.sdk.install import Installer
 from gotasks.go.sdk.platform import Platform, detect

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gotasks.engine.errors import TaskFailed
-from gotasks.engine.procs import check_stop, on_stop
+from gotasks.core.cancel import check_stop, on_stop
+from gotasks.core.errors import TaskFailed
 from gotasks.go.redact import redact as redact_url
 
 CHUNK = 256 * 1024

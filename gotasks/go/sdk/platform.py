@@ -6,7 +6,7 @@ import platform
 import sys
 from dataclasses import dataclass
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 # What Python reports (and people type) -> what Go calls it.
 MACHINE_ARCHES = {

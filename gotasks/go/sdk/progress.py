@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from gotasks.engine.output import safe_write
-from gotasks.engine.trace import format_size
+from gotasks.core.console import safe_write
+from gotasks.core.units import format_size
 
 _WIDTH = 24
 

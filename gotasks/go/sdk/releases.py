@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.sdk.platform import Platform
 from gotasks.go.version import GoVersion, VersionError
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.sdk.releases import VersionRequest
 from gotasks.go.sdk.store import Installed, SdkStore
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gotasks.engine.errors import UsageError
-from gotasks.engine.files import atomic_write_text, locked
+from gotasks.core.errors import UsageError
+from gotasks.core.files import atomic_write_text, locked
 from gotasks.engine.scrub import scrub_json
 from gotasks.go.sdk.platform import Platform, detect
 from gotasks.go.version import GoVersion, VersionError

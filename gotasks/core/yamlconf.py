@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from gotasks.engine.errors import UsageError
-from gotasks.engine.files import read_regular_bytes
+from gotasks.core.errors import UsageError
+from gotasks.core.files import read_regular_bytes
 
 Key = tuple[str | int, ...]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

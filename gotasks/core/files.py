@@ -178,8 +178,8 @@ def naming(path: StrPath) -> Iterator[None]:
 def set_aside(path: Path, reason: str, *, unmoved: str, kept: str = "") -> None:
     """Rename damaged state to <name>.corrupt (no run reads it; it stays for a look) and
     say so in one warning; if it cannot be moved, say what happens instead (`unmoved`)."""
-    from gotasks.engine.console import warn
-    from gotasks.engine.errors import describe
+    from gotasks.core.console import warn
+    from gotasks.core.errors import describe
 
     aside = path.with_name(path.name + ".corrupt")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import TextIO
 
 from colorama import Fore, Style
 
@@ -82,3 +83,13 @@ def warn(text: str) -> None:
 
 def info(text: str) -> None:
     print(text, flush=True)
+
+
+def safe_write(stream: TextIO, text: str) -> None:
+    """Write, unless the reader has gone (`inv ci | head`): the run must still finish and
+    clean up, so a closed pipe only silences the rest."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gotasks.engine.errors import UsageError
-from gotasks.engine.yamlconf import Document, Key, dotted
+from gotasks.core.errors import UsageError
+from gotasks.core.yamlconf import Document, Key, dotted
 
 Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
 
