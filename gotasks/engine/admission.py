@@ -30,6 +30,24 @@ class Job:
     overtaken: int = 0
 
 
+def admission_claims(
+    declared_cpu: float, declared_mem: int, learned_cpu: float | None, learned_mem: int | None
+) -> tuple[float, int]:
+    """The (cores, bytes) a task is admitted at, from what it declares and, when past runs
+    measured it, what it used.
+
+    Memory cannot be overcommitted: the declared claim is a floor and a larger learned peak
+    raises it. CPU can: a task that used a fraction of its cores is admitted at what it used
+    (at least LIGHT_CPU), so it runs beside others; never above its declared claim, which is
+    also what its own parallelism is set from (go test -p, builds at once), so it cannot
+    use much more.
+    """
+    mem = max(declared_mem, learned_mem or 0)
+    if learned_cpu is None:
+        return declared_cpu, mem
+    return min(declared_cpu, max(LIGHT_CPU, learned_cpu)), mem
+
+
 def set_priorities(jobs: list[Job]) -> None:
     """Longest remaining path (critical path to the end), weighted by estimated durations."""
     memo: dict[Job, float] = {}

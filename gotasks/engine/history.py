@@ -31,6 +31,8 @@ WINDOW = 10
 # A task killed for its memory did use what it peaked at: the next run must know it.
 COUNTED_STATUSES = frozenset({"ok", "failed", "killed"})
 MIN_CPUS = 0.1
+# Which share of a task's past runs its learned CPU use covers (see Estimate.cpus).
+CPU_PERCENTILE = 0.9
 # What a sample may hold: anything past these is a damaged file, not a measurement (a
 # peak_rss of 1e308 would overflow every estimate made from it).
 MAX_DURATION = 7 * 24 * 3600.0
@@ -77,7 +79,9 @@ class Sample:
 
 @dataclass(frozen=True)
 class Estimate:
-    """What the next run of a task will likely take: seconds, bytes at peak, cores."""
+    """What the next run of a task will likely take: seconds (median), bytes at peak (the
+    larger of the median and the last run), cores (90th percentile of cores used, at least
+    MIN_CPUS)."""
 
     duration: float
     peak_rss: int
@@ -161,8 +165,20 @@ class History:
         # underestimated by the median alone; the last run is the best guess of the next.
         peak_rss = max(int(statistics.median(s.peak_rss for s in samples)), samples[-1].peak_rss)
         ratios = [s.cpu_seconds / s.duration for s in samples if s.duration > 0]
-        cpus = max(MIN_CPUS, statistics.median(ratios)) if ratios else MIN_CPUS
+        # A high percentile, not the median: the scheduler may admit a task at this many
+        # cores (below its claim), and a busy run of it should still fit in what it gets.
+        cpus = max(MIN_CPUS, high_percentile(ratios)) if ratios else MIN_CPUS
         return Estimate(duration=duration, peak_rss=peak_rss, cpus=cpus)
+
+
+def high_percentile(values: Iterable[float], share: float = CPU_PERCENTILE) -> float:
+    """The nearest-rank percentile: the smallest value at or above `share` of them (with
+    ten samples the 90th is the second largest, with fewer the largest)."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
 
 
 @contextmanager

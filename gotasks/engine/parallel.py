@@ -25,7 +25,7 @@ from gotasks.core.console import safe_write
 from gotasks.core.errors import UsageError
 from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine import stops
-from gotasks.engine.admission import Job, Limits, admit, set_priorities
+from gotasks.engine.admission import Job, Limits, admission_claims, admit, set_priorities
 from gotasks.engine.capacity import Capacity, detect
 from gotasks.engine.decorator import GoTask
 from gotasks.engine.graph import Node
@@ -34,7 +34,8 @@ from gotasks.engine.leases import Leases, SharedMachine, lease_folder
 from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput
 from gotasks.engine.procs import TaskProcesses, group_members
 from gotasks.engine.run import RunOptions, run_facts
-from gotasks.engine.trace import critical_path, write_trace
+from gotasks.engine.summary import summary_lines
+from gotasks.engine.trace import write_trace
 
 SAMPLE_SECONDS = 0.2
 DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
@@ -169,16 +170,14 @@ def _jobs(flag: str | None, env: str | None, config: int) -> int:
 def _task(node: Node, history: History, factor: float) -> Task:
     task = node.call.task
     claims = task.claims if isinstance(task, GoTask) else None
-    cpu = claims.cpu if claims else 1.0
-    mem = claims.mem if claims else 256 * 1024**2
-    declared = (cpu, mem)
-    duration = 1.0
+    declared = (claims.cpu if claims else 1.0, claims.mem if claims else 256 * 1024**2)
     estimate = history.estimate(node.name)
-    if estimate is not None:
-        # Past runs sharpen the claims only upwards: a declared claim is a floor.
-        mem = max(mem, estimate.peak_rss)
-        cpu = max(cpu, min(estimate.cpus, 64.0))
-        duration = estimate.duration
+    cpu, mem = admission_claims(
+        *declared,
+        estimate.cpus if estimate else None,
+        estimate.peak_rss if estimate else None,
+    )
+    duration = estimate.duration if estimate else 1.0
     job = Job(
         name=node.name,
         cpu=cpu,
@@ -551,25 +550,10 @@ class _Runner:
         ]
 
     def _summary(self) -> None:
-        ran = [r for r in self.records if r.status not in ("skipped",) and r.end > 0]
         if len(self.records) <= 1:
             return  # one task says it all in its own output
-        lines = ["", console.paint("summary", console.DIM)]
-        width = max((len(r.name) for r in self.records), default=4)
-        lines.append(f"  {'task':<{width}}  status  {'time':>7}  {'peak mem':>8}  {'cpu':>5}")
-        for r in self.records:
-            cores = f"{r.cpu_seconds / r.duration:.1f}" if r.duration > 0.05 else "-"
-            peak = format_bytes(r.peak_rss) if r.peak_rss else "-"
-            time_ = format_duration(r.duration) if r in ran else "-"
-            lines.append(
-                f"  {r.name:<{width}}  {console.status_mark(r.status)}    {time_:>7}"
-                f"  {peak:>8}  {cores:>5}"
-            )
-        path = critical_path([r for r in self.records if r in ran])
-        if path:
-            total = max(r.end for r in ran) - min(r.start for r in ran)
-            lines.append(f"critical path ({format_duration(total)}): " + " -> ".join(path))
-        safe_write(sys.stdout, "\n".join(lines) + "\n")
+        declared = [t.declared[0] for t in self.plan.tasks]
+        safe_write(sys.stdout, "\n".join(summary_lines(self.records, declared)) + "\n")
 
     def _save(self) -> None:
         plan = self.plan

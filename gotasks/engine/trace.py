@@ -20,11 +20,18 @@ _US = 1_000_000
 _MIB = 1024**2
 
 
+# How late after a task ended another may start and still count as having waited for it:
+# the scheduler starts what is ready within its loop's tick (0.1 s), a loaded machine later.
+WAITED_SLACK = 0.15
+
+
 def critical_path(records: Sequence[TaskRecord]) -> list[str]:
     """Names from the first task to the last-finishing one, through what held each one up.
 
-    At each step back the dependency that finished last is the one the task waited for;
-    the tasks on this chain are the ones whose speed set the run's length.
+    At each step back, what a task waited for is the task that ended last before it started:
+    a dependency it needed, or, when it had to wait for room on the machine (its deps done
+    long before), the task whose end made room. A dependency is preferred when it ended as
+    late. The tasks on this chain are the ones whose speed set the run's length.
     """
     by_name = {r.name: r for r in records}
     if not by_name:
@@ -36,10 +43,25 @@ def critical_path(records: Sequence[TaskRecord]) -> list[str]:
     while current is not None and current.name not in seen:
         seen.add(current.name)
         path.append(current.name)
-        deps = [by_name[d] for d in current.deps if d in by_name]
-        current = max(deps, key=lambda r: r.end) if deps else None
+        current = _waited_for(current, by_name, seen)
     path.reverse()
     return path
+
+
+def _waited_for(
+    task: TaskRecord, by_name: dict[str, TaskRecord], seen: set[str]
+) -> TaskRecord | None:
+    before = [
+        r for r in by_name.values() if r.name not in seen and r.end <= task.start + WAITED_SLACK
+    ]
+    deps = [by_name[d] for d in task.deps if d in by_name and by_name[d].name not in seen]
+    last_dep = max(deps, key=lambda r: r.end) if deps else None
+    last = max(before, key=lambda r: r.end) if before else None
+    if last_dep is not None and (last is None or last_dep.end >= last.end - WAITED_SLACK):
+        return last_dep
+    if last is None or task.start - last.end > WAITED_SLACK or task.start <= WAITED_SLACK:
+        return last_dep  # nothing ended just before it started: it waited for nothing of ours
+    return last
 
 
 def write_trace(
