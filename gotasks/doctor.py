@@ -22,7 +22,7 @@ from gotasks.core.errors import GoTasksError, TaskFailed
 from gotasks.core.units import format_bytes
 from gotasks.engine import task
 from gotasks.engine.capacity import OVERRIDES, detect
-from gotasks.engine.parallel import run_variable_problems
+from gotasks.engine.plan import run_variable_problems
 from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
 from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
 from gotasks.go.modules import discover

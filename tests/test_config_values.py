@@ -12,7 +12,7 @@ import pytest
 from gotasks.core.errors import UsageError
 from gotasks.core.schema import Section, Value
 from gotasks.core.yamlconf import expand_vars, load
-from gotasks.engine.parallel import run_variable_problems
+from gotasks.engine.plan import run_variable_problems
 from gotasks.settings import SPEC, Settings, load_settings
 
 ENV = {"A": "a", "B": "b", "EMPTY": ""}

@@ -22,7 +22,7 @@ from gotasks.core import console
 from gotasks.core.errors import GoTasksError
 from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.decorator import GoTask
-from gotasks.engine.parallel import Plan, Task
+from gotasks.engine.plan import Plan, Task
 
 
 def dry_run(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:

@@ -17,8 +17,9 @@ from gotasks.engine import scrub, stops
 from gotasks.engine.decorator import GoTask
 from gotasks.engine.dry import dry_run
 from gotasks.engine.graph import Node, expand
-from gotasks.engine.parallel import Plan, run_plan
+from gotasks.engine.plan import Plan
 from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
+from gotasks.engine.runner import run_plan
 
 
 class GoTasksExecutor(Executor):

@@ -1,17 +1,14 @@
-"""The parallel run: admits ready tasks under CPU, memory and pool limits, watches their
-process trees, stops what goes over, and reports (blocks, summary, trace, history)."""
+"""The parallel run itself: admits ready tasks under CPU, memory and pool limits, runs each
+on a thread of its own, watches their process trees and stops what goes over."""
 
 from __future__ import annotations
 
 import queue
 import shutil
-import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -19,182 +16,17 @@ from invoke.config import Config
 from invoke.exceptions import Exit, UnexpectedExit
 from invoke.parser import ParseResult
 
-from gotasks.core import console
 from gotasks.core.cancel import bind
 from gotasks.core.console import safe_write
-from gotasks.core.errors import UsageError
 from gotasks.core.units import format_bytes, format_duration
-from gotasks.engine import stops
-from gotasks.engine.admission import Job, Limits, admission_claims, admit, set_priorities
-from gotasks.engine.capacity import Capacity, detect
-from gotasks.engine.decorator import GoTask
-from gotasks.engine.graph import Node
-from gotasks.engine.history import Estimate, History, TaskRecord
-from gotasks.engine.leases import Leases, SharedMachine, lease_folder
+from gotasks.engine import results, stops
+from gotasks.engine.admission import Job, admit
+from gotasks.engine.leases import SharedMachine
 from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput
+from gotasks.engine.plan import Plan, Task
 from gotasks.engine.procs import TaskProcesses, group_members
-from gotasks.engine.run import RunOptions, run_facts
-from gotasks.engine.summary import summary_lines
-from gotasks.engine.trace import write_trace
 
 SAMPLE_SECONDS = 0.2
-DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
-TRUTHY = ("1", "true", "yes", "on")
-
-
-@dataclass(eq=False)
-class Task:
-    """A node of the run with its scheduling facts and, once it ran, what happened."""
-
-    node: Node
-    job: Job
-    timeout: float | None
-    mem_limit: int
-    status: str = "waiting"  # waiting, running, ok, failed, killed, timeout, skipped, interrupted
-    outcome: str = "failed"  # what the worker thread found, until the main loop takes it
-    start: float = 0.0
-    end: float = 0.0
-    slot: int = -1
-    message: str | None = None
-    code: int = 0  # the exit code the task's own failure asked for (2: bad usage)
-    result: Any = None
-    processes: TaskProcesses | None = None
-    output: TaskOutput | None = None
-    deps: list[Task] = field(default_factory=list)
-    declared: tuple[float, int] = (1.0, 0)  # (cores, bytes) the task itself claims
-    learned: Estimate | None = None  # what past runs measured, if any
-    stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
-
-
-@dataclass
-class Plan:
-    tasks: list[Task]
-    limits: Limits
-    capacity: Capacity
-    keep_going: bool
-    output: str
-    trace: str | None
-    history: History
-    history_path: Path | None
-    report: str | None = None
-    # the history file was there when the run began: gone at its end, someone removed it
-    # (inv clean --all), and the run must not write it back
-    history_found: bool = False
-    leases: Leases | None = None  # the machine's budget, shared with other runs
-
-    @classmethod
-    def make(
-        cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
-    ) -> Plan:
-        """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
-        sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
-        jobs = _jobs(options.jobs, environ.get("GOTASKS_JOBS"), sched.get("jobs", 0))
-        keep_going = (
-            options.keep_going
-            or environ.get("GOTASKS_KEEP_GOING", "").lower() in TRUTHY
-            or bool(sched.get("keep_going"))
-        )
-        output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
-        trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
-        report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
-        capacity = detect(
-            sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
-        )
-        state = sched.get("state_dir")
-        history_path = Path(state) / "history.json" if state else None
-        history = History.load(history_path) if history_path else History()
-        factor = float(sched.get("memory_limit_factor") or DEFAULT_LIMIT_FACTOR)
-        tasks = [_task(node, history, factor) for node in nodes]
-        for task, node in zip(tasks, nodes, strict=True):
-            task.deps = [tasks[i] for i in sorted(node.deps)]
-            task.job.deps = {d.job for d in task.deps}
-            for dep in task.deps:
-                dep.job.dependents.add(task.job)
-        set_priorities([t.job for t in tasks])
-        limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
-        found = history_path is not None and history_path.exists()
-        leases = Leases(lease_folder(environ), str(Path.cwd()))
-        return cls(
-            tasks,
-            limits,
-            capacity,
-            keep_going,
-            output,
-            trace,
-            history,
-            history_path,
-            report,
-            found,
-            leases,
-        )
-
-
-def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
-    """What is wrong with the GOTASKS_* variables a run reads besides the capacity ones
-    (those are capacity.detect's): one line each, for doctor."""
-    problems = []
-    for check in (
-        lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
-        lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
-    ):
-        try:
-            check()
-        except UsageError as error:
-            problems.append(str(error))
-    return problems
-
-
-def _output(flag: str | None, env: str | None, config: str | None) -> str:
-    output = flag or env or config or "group"
-    if output not in ("group", "prefixed"):
-        source = "--output" if flag else ("GOTASKS_OUTPUT" if env else "scheduler.output")
-        raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
-    return output
-
-
-def _jobs(flag: str | None, env: str | None, config: int) -> int:
-    """Most tasks at once; 0 means no cap, from the flag, the variable and the config alike."""
-    for value, what in ((flag, "--jobs"), (env, "GOTASKS_JOBS")):
-        if value is None or value == "":
-            continue
-        try:
-            number = int(value)
-        except ValueError:
-            raise UsageError(f"{what}: expected a whole number, got {value!r}") from None
-        if number < 0:
-            raise UsageError(f"{what}: must be 0 (no cap) or more, got {number}")
-        return number
-    return int(config)
-
-
-def _task(node: Node, history: History, factor: float) -> Task:
-    task = node.call.task
-    claims = task.claims if isinstance(task, GoTask) else None
-    declared = (claims.cpu if claims else 1.0, claims.mem if claims else 256 * 1024**2)
-    estimate = history.estimate(node.name)
-    cpu, mem = admission_claims(
-        *declared,
-        estimate.cpus if estimate else None,
-        estimate.peak_rss if estimate else None,
-    )
-    duration = estimate.duration if estimate else 1.0
-    job = Job(
-        name=node.name,
-        cpu=cpu,
-        mem=mem,
-        pool=claims.pool if claims else None,
-        exclusive=claims.exclusive if claims else False,
-        duration=duration,
-    )
-    timeout = claims.timeout if claims else None
-    return Task(
-        node=node,
-        job=job,
-        timeout=timeout,
-        mem_limit=int(mem * factor),
-        declared=declared,
-        learned=estimate,
-    )
 
 
 class _Stream:
@@ -266,9 +98,9 @@ class _Runner:
         self.shared.release()
         if self.live:
             safe_write(self.real_out, CLEAR_LINE)
-        self._finish_records()
-        self._summary()
-        self._save()
+        records = results.task_records(self.plan.tasks)
+        results.print_summary(self.plan, records)
+        results.save(self.plan, records, self.counters, self.t0_unix, self.config)
         if interrupted or stops.received() is not None:
             raise Exit(
                 "interrupted: every task's processes were stopped", code=stops.INTERRUPTED_EXIT
@@ -528,94 +360,3 @@ class _Runner:
                 task.processes is not None and task.processes.stop_reason == "interrupted"
             ):
                 task.status = "interrupted"
-
-    # -- reporting -------------------------------------------------------------------------
-
-    def _finish_records(self) -> None:
-        self.records = [
-            TaskRecord(
-                name=t.node.name,
-                status=t.status,
-                start=t.start,
-                end=max(t.end, t.start),
-                slot=max(t.slot, 0),
-                pool=t.job.pool,
-                cpu_claim=t.job.cpu,
-                mem_claim=t.job.mem,
-                peak_rss=t.processes.peak_rss if t.processes else 0,
-                cpu_seconds=t.processes.cpu_seconds if t.processes else 0.0,
-                deps=tuple(d.node.name for d in t.deps),
-            )
-            for t in self.plan.tasks
-        ]
-
-    def _summary(self) -> None:
-        if len(self.records) <= 1:
-            return  # one task says it all in its own output
-        declared = [t.declared[0] for t in self.plan.tasks]
-        safe_write(sys.stdout, "\n".join(summary_lines(self.records, declared)) + "\n")
-
-    def _save(self) -> None:
-        plan = self.plan
-        removed = plan.history_found and plan.history_path and not plan.history_path.exists()
-        if plan.history_path is not None and not removed:
-            try:
-                plan.history.record(self.records)
-                plan.history.save(plan.history_path)
-            except OSError as error:
-                console.warn(f"could not save {plan.history_path}: {error.strerror}")
-        if plan.trace:
-            meta = {
-                "cpus": str(plan.capacity.cpus),
-                "memory": format_bytes(plan.capacity.memory),
-                **{f"{k} from": str(v) for k, v in plan.capacity.sources.items()},
-            }
-            ran = [r for r in self.records if r.status != "skipped"]
-            try:
-                write_trace(plan.trace, ran, self.counters, self.t0_unix, meta)
-            except OSError as error:
-                console.warn(f"could not write the trace {plan.trace}: {error.strerror}")
-            else:
-                safe_write(sys.stdout, f"trace: {plan.trace}\n")
-        if plan.report:
-            self._write_report(plan.report)
-
-    def _write_report(self, path: str) -> None:
-        # Loaded only by a run that asks for a report.
-        from gotasks.engine.report import ReportTask, RunReport, write_report
-
-        plan = self.plan
-        tasks = [
-            ReportTask(
-                record=record,
-                message=task.message,
-                mem_limit=task.mem_limit,
-                cpu_declared=task.declared[0],
-                mem_declared=task.declared[1],
-                cpu_learned=task.learned.cpus if task.learned else None,
-                mem_learned=task.learned.peak_rss if task.learned else None,
-                stopped_at=task.stopped_at,
-            )
-            for task, record in zip(plan.tasks, self.records, strict=True)
-        ]
-        capacity = plan.capacity
-        sources = ", ".join(f"{k} from {v}" for k, v in capacity.sources.items())
-        facts = [
-            *self._facts(),
-            ("capacity", f"{capacity.cpus:g} cores, {format_bytes(capacity.memory)} memory"),
-            ("capacity from", sources or "-"),
-            ("started", time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.t0_unix))),
-        ]
-        report = RunReport(tasks, self.counters, capacity.cpus, capacity.memory, facts)
-        try:
-            write_report(path, report)
-        except OSError as error:
-            console.warn(f"could not write the report {path}: {error.strerror}")
-        else:
-            safe_write(sys.stdout, f"report: {path}\n")
-
-    def _facts(self) -> list[tuple[str, str]]:
-        try:
-            return run_facts(self.config)
-        except Exception as error:  # a fact the app could not find must not lose the report
-            return [("facts", f"incomplete: {error}")]

@@ -1,0 +1,180 @@
+"""The plan of a parallel run: each node's claims, limits and run-wide options resolved from
+the flags, the GOTASKS_* variables and the config, with the estimates of past runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from invoke.config import Config
+
+from gotasks.core.errors import UsageError
+from gotasks.engine.admission import Job, Limits, admission_claims, set_priorities
+from gotasks.engine.capacity import Capacity, detect
+from gotasks.engine.decorator import GoTask
+from gotasks.engine.graph import Node
+from gotasks.engine.history import Estimate, History
+from gotasks.engine.leases import Leases, lease_folder
+from gotasks.engine.output import TaskOutput
+from gotasks.engine.procs import TaskProcesses
+from gotasks.engine.run import RunOptions
+
+DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
+TRUTHY = ("1", "true", "yes", "on")
+
+
+@dataclass(eq=False)
+class Task:
+    """A node of the run with its scheduling facts and, once it ran, what happened."""
+
+    node: Node
+    job: Job
+    timeout: float | None
+    mem_limit: int
+    status: str = "waiting"  # waiting, running, ok, failed, killed, timeout, skipped, interrupted
+    outcome: str = "failed"  # what the worker thread found, until the main loop takes it
+    start: float = 0.0
+    end: float = 0.0
+    slot: int = -1
+    message: str | None = None
+    code: int = 0  # the exit code the task's own failure asked for (2: bad usage)
+    result: Any = None
+    processes: TaskProcesses | None = None
+    output: TaskOutput | None = None
+    deps: list[Task] = field(default_factory=list)
+    declared: tuple[float, int] = (1.0, 0)  # (cores, bytes) the task itself claims
+    learned: Estimate | None = None  # what past runs measured, if any
+    stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
+
+
+@dataclass
+class Plan:
+    tasks: list[Task]
+    limits: Limits
+    capacity: Capacity
+    keep_going: bool
+    output: str
+    trace: str | None
+    history: History
+    history_path: Path | None
+    report: str | None = None
+    # the history file was there when the run began: gone at its end, someone removed it
+    # (inv clean --all), and the run must not write it back
+    history_found: bool = False
+    leases: Leases | None = None  # the machine's budget, shared with other runs
+
+    @classmethod
+    def make(
+        cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
+    ) -> Plan:
+        """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
+        sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
+        jobs = _jobs(options.jobs, environ.get("GOTASKS_JOBS"), sched.get("jobs", 0))
+        keep_going = (
+            options.keep_going
+            or environ.get("GOTASKS_KEEP_GOING", "").lower() in TRUTHY
+            or bool(sched.get("keep_going"))
+        )
+        output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
+        trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
+        report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
+        capacity = detect(
+            sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
+        )
+        state = sched.get("state_dir")
+        history_path = Path(state) / "history.json" if state else None
+        history = History.load(history_path) if history_path else History()
+        factor = float(sched.get("memory_limit_factor") or DEFAULT_LIMIT_FACTOR)
+        tasks = [_task(node, history, factor) for node in nodes]
+        for task, node in zip(tasks, nodes, strict=True):
+            task.deps = [tasks[i] for i in sorted(node.deps)]
+            task.job.deps = {d.job for d in task.deps}
+            for dep in task.deps:
+                dep.job.dependents.add(task.job)
+        set_priorities([t.job for t in tasks])
+        limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
+        found = history_path is not None and history_path.exists()
+        leases = Leases(lease_folder(environ), str(Path.cwd()))
+        return cls(
+            tasks,
+            limits,
+            capacity,
+            keep_going,
+            output,
+            trace,
+            history,
+            history_path,
+            report,
+            found,
+            leases,
+        )
+
+
+def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
+    """What is wrong with the GOTASKS_* variables a run reads besides the capacity ones
+    (those are capacity.detect's): one line each, for doctor."""
+    problems = []
+    for check in (
+        lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
+        lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
+    ):
+        try:
+            check()
+        except UsageError as error:
+            problems.append(str(error))
+    return problems
+
+
+def _output(flag: str | None, env: str | None, config: str | None) -> str:
+    output = flag or env or config or "group"
+    if output not in ("group", "prefixed"):
+        source = "--output" if flag else ("GOTASKS_OUTPUT" if env else "scheduler.output")
+        raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
+    return output
+
+
+def _jobs(flag: str | None, env: str | None, config: int) -> int:
+    """Most tasks at once; 0 means no cap, from the flag, the variable and the config alike."""
+    for value, what in ((flag, "--jobs"), (env, "GOTASKS_JOBS")):
+        if value is None or value == "":
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            raise UsageError(f"{what}: expected a whole number, got {value!r}") from None
+        if number < 0:
+            raise UsageError(f"{what}: must be 0 (no cap) or more, got {number}")
+        return number
+    return int(config)
+
+
+def _task(node: Node, history: History, factor: float) -> Task:
+    task = node.call.task
+    claims = task.claims if isinstance(task, GoTask) else None
+    declared = (claims.cpu if claims else 1.0, claims.mem if claims else 256 * 1024**2)
+    estimate = history.estimate(node.name)
+    cpu, mem = admission_claims(
+        *declared,
+        estimate.cpus if estimate else None,
+        estimate.peak_rss if estimate else None,
+    )
+    duration = estimate.duration if estimate else 1.0
+    job = Job(
+        name=node.name,
+        cpu=cpu,
+        mem=mem,
+        pool=claims.pool if claims else None,
+        exclusive=claims.exclusive if claims else False,
+        duration=duration,
+    )
+    timeout = claims.timeout if claims else None
+    return Task(
+        node=node,
+        job=job,
+        timeout=timeout,
+        mem_limit=int(mem * factor),
+        declared=declared,
+        learned=estimate,
+    )
