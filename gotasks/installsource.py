@@ -55,10 +55,18 @@ def requirement() -> str:
 
 def _installed(package: Path) -> InstallSource | None:
     """The installed distribution's record, when that distribution is the running code."""
-    try:
-        dist = metadata.distribution(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return None
+    # Every record of the name, not just the first on sys.path: run from a checkout, that is
+    # setuptools' gotasks.egg-info build leftover there, which records no install at all.
+    for dist in metadata.distributions(name=DISTRIBUTION):
+        if str(getattr(dist, "_path", "")).endswith(".egg-info"):
+            continue
+        source = _matching(dist, package)
+        if source is not None:
+            return source
+    return None
+
+
+def _matching(dist: metadata.Distribution, package: Path) -> InstallSource | None:
     raw = dist.read_text("direct_url.json")
     try:
         record = json.loads(raw) if raw is not None else None
