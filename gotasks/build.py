@@ -17,6 +17,7 @@ from gotasks.core.units import format_duration
 from gotasks.engine import task
 from gotasks.engine.output import report_progress
 from gotasks.engine.procs import bound
+from gotasks.engine.sharding import record_durations
 from gotasks.engine.threads import map_in_task
 from gotasks.go import dist as dist_folder
 from gotasks.go.artifacts import SUMS, binary_name, differing_files, short_name
@@ -142,8 +143,11 @@ def select_package(packages: list[str], wanted: str | None, mod: Module, task: s
 
 def relative_package(import_path: str, module_path: str) -> str:
     """example.com/hello/cmd/x -> ./cmd/x (the module's own package: .)."""
-    rel = import_path.removeprefix(module_path).lstrip("/")
-    return f"./{rel}" if rel else "."
+    if import_path == module_path:
+        return "."
+    rel = import_path.removeprefix(module_path + "/")
+    # a path outside the module (example.com/hello2 beside example.com/hello) stays whole
+    return f"./{rel}" if rel != import_path else import_path
 
 
 def main_packages(c: Context, mod: Module) -> list[str]:
@@ -190,6 +194,7 @@ def _build_matrix(
 
     tracker = BuildProgress([(t, output_of(t, p)) for t, p in units], bound())
     started = time.monotonic()
+    took: dict[str, float] = {}  # target -> seconds its builds took (--shard's costs)
     if progress:
         report_progress(tracker)
 
@@ -199,7 +204,9 @@ def _build_matrix(
         output = output_of(target, package)
         env = {"GOOS": goos, "GOARCH": goarch, **cgo_env(c), **(extra_env or {})}
         args = ["build", "-trimpath", "-ldflags", ldflags, "-o", str(output), package]
+        began = time.monotonic()
         result = go(c, args, mod.dir, extra_env=env)
+        took[target] = took.get(target, 0.0) + time.monotonic() - began
         done = tracker.finished(target, result.exited == 0)
         if progress and done:
             report_progress(tracker, f"{done} in {format_duration(time.monotonic() - started)}")
@@ -216,10 +223,17 @@ def _build_matrix(
     finally:
         if progress:
             report_progress(None)
+    if progress:  # the build itself, not a dry run's echo or --verify's second build
+        record_durations(c.config, {build_unit(mod, t): took[t] for t in took})
     failed = [f"{p} for {t}" for (t, p), out in zip(units, built, strict=True) if out is None]
     if failed:
         raise TaskFailed(f"build {mod.label}: {'; '.join(failed)} failed")
     return [out for out in built if out is not None]
+
+
+def build_unit(mod: Module, target: str) -> str:
+    """A target's unit for --shard, and its durations' name in history: build[hello] linux/arm64."""
+    return f"build[{mod.label}] {target}"
 
 
 def stamp_ldflags(c: Context, mod: Module) -> str:

@@ -22,6 +22,7 @@ from gotasks import (
     host,
     lint,
     sdk,
+    shardunits,
     test,
     tools,
 )
@@ -48,6 +49,7 @@ def default(c: Context) -> None:
 
 def build_namespace() -> Collection:
     context.register()
+    shardunits.register()
     cli.install(run_wide_flags())
     ns = Collection()
     # Each command in its own process group: measured, limited, stopped as one.

@@ -9,15 +9,18 @@ from pathlib import Path
 from colorama import Fore
 from invoke.context import Context
 
+from gotasks.build import relative_package
 from gotasks.context import dry_run, go, module_header, module_of, settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import naming
 from gotasks.engine import task
 from gotasks.engine.remainder import remainder_args
+from gotasks.engine.sharding import current_shard, record_durations
+from gotasks.engine.shards import shard_path
 from gotasks.go.junit import write_junit
 from gotasks.go.modules import Module
-from gotasks.go.testjson import TestRun, summary_lines
+from gotasks.go.testjson import Status, TestRun, summary_lines
 from gotasks.paths import state_dir
 
 _COLORS = {"pass": Fore.GREEN, "fail": Fore.RED, "skip": Fore.YELLOW}
@@ -96,12 +99,14 @@ def test(
     assert module is not None
     if count < 0:
         raise UsageError(f"--count must be 1 or more, got {count}")
-    patterns = [p for p in _PATTERNS.split(packages or "") if p]
+    patterns = package_patterns(packages)
     if packages is not None and not patterns:
         raise UsageError("--packages: no package pattern given (e.g. --packages ./pkg/...)")
     mod = module_of(c, module)
     settings = settings_of(c.config)
     config = settings.section("test")
+    shard = current_shard(c.config)
+    junit = shard_path(junit, shard) if junit else None
     module_header(c, "test", mod)
     args = ["test", "-json", "-timeout", config["timeout"], "-p", str(_parallel_packages(c))]
     race = race or config["race"]
@@ -109,7 +114,8 @@ def test(
         args.append("-race")
     profile = None
     if cover or html or config["cover"]:
-        profile = state_dir(settings.root) / "cover" / f"{mod.name}.out"
+        # Each shard's profile its own (hello.shard-2-of-4.out): inv shard.merge joins them.
+        profile = state_dir(settings.root) / "cover" / shard_path(f"{mod.name}.out", shard)
         if not dry_run(c):
             profile.parent.mkdir(parents=True, exist_ok=True)
         # -race needs atomic counters; go refuses -race with -covermode=set
@@ -129,6 +135,7 @@ def test(
         return  # nothing ran: nothing to report
     feed.close()
     result_run.finish()
+    record_durations(c.config, _package_durations(mod, result_run))
     _report(result_run, result.stderr if result.exited != 0 else "")
     if junit:
         _write_junit(Path(junit), lines)
@@ -145,9 +152,29 @@ def test(
         )
 
 
+def package_patterns(packages: str | None) -> list[str]:
+    """--packages: patterns separated by spaces or commas."""
+    return [p for p in _PATTERNS.split(packages or "") if p]
+
+
 def _stream(text: str) -> None:
     """--verbose: go's output as it comes (print, so a task's block collects it in a run)."""
     print(text, end="", flush=True)
+
+
+def test_unit(mod: Module, import_path: str) -> str:
+    """A package's unit for --shard, and its durations' name in history: test[hello] ./stats."""
+    return f"test[{mod.label}] {relative_package(import_path, mod.path)}"
+
+
+def _package_durations(mod: Module, run: TestRun) -> dict[str, float]:
+    """What each package's tests took, for --shard's costs; a cached result took nothing
+    now and says nothing of what a run costs, and a package that did not build ran nothing."""
+    return {
+        test_unit(mod, p.name): p.elapsed
+        for p in run.packages
+        if not p.cached and p.status in (Status.PASS, Status.FAIL, Status.SKIP)
+    }
 
 
 def _parallel_packages(c: Context) -> int:

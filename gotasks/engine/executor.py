@@ -20,6 +20,7 @@ from gotasks.engine.graph import Node, expand
 from gotasks.engine.plan import Plan
 from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
 from gotasks.engine.runner import run_plan
+from gotasks.engine.sharding import shard_graph
 
 
 class GoTasksExecutor(Executor):
@@ -68,6 +69,7 @@ class GoTasksExecutor(Executor):
             prepare(self.config, options, _needs(calls))
             run_kwargs = {name: getattr(options, name) for name in RUN_OPTIONS}
             nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
+            nodes = shard_graph(nodes, options, self.config, os.environ)
             _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
             plan = _plan(nodes, options, self.config)
         except GoTasksError as error:

@@ -109,3 +109,22 @@ def _fan_out(call: Call, fan_out: FanOut) -> list[Call]:
         Call(call.task, called_as=call.called_as, args=call.args, kwargs={**call.kwargs, each: v})
         for v in fan_out(each)
     ]
+
+
+def without(nodes: list[Node], drop: set[int]) -> list[Node]:
+    """The graph less the nodes at `drop`: what waited for a dropped node now waits for
+    what that node waited for (a shard's run leaves out other shards' tasks)."""
+    kept: dict[int, set[int]] = {}
+
+    def kept_deps(i: int) -> set[int]:
+        if i not in kept:
+            kept[i] = set()  # a cycle cannot be (expand refuses them); this ends it anyway
+            found: set[int] = set()
+            for dep in nodes[i].deps:
+                found |= kept_deps(dep) if dep in drop else {dep}
+            kept[i] = found
+        return kept[i]
+
+    order = [i for i in range(len(nodes)) if i not in drop]
+    new = {old: position for position, old in enumerate(order)}
+    return [Node(nodes[i].call, nodes[i].name, {new[d] for d in kept_deps(i)}) for i in order]

@@ -134,8 +134,12 @@ class History:
                 peak_rss=min(max(0, int(rec.peak_rss)), MAX_PEAK_RSS),
                 cpu_seconds=min(_non_negative(rec.cpu_seconds), MAX_CPU_SECONDS),
             )
-            self._samples[rec.name] = [*self._samples.get(rec.name, []), sample][-WINDOW:]
-            self._pending.setdefault(rec.name, []).append(sample)
+            self.add(rec.name, sample)
+
+    def add(self, name: str, sample: Sample) -> None:
+        """One measurement under `name`: a task's, or a unit's of work (a package's tests)."""
+        self._samples[name] = [*self._samples.get(name, []), sample][-WINDOW:]
+        self._pending.setdefault(name, []).append(sample)
 
     def save(self, path: StrPath) -> None:
         """Merge this run's samples into the file under a lock; raises OSError if unwritable."""

@@ -20,6 +20,8 @@ from gotasks.engine.leases import Leases, lease_folder
 from gotasks.engine.output import TaskOutput
 from gotasks.engine.procs import TaskProcesses
 from gotasks.engine.run import RunOptions
+from gotasks.engine.sharding import current_shard
+from gotasks.engine.shards import shard_path
 
 DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
 TRUTHY = ("1", "true", "yes", "on")
@@ -80,6 +82,9 @@ class Plan:
         output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
         report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
+        # A shard's files are its own: the shards' artifacts can meet in one folder.
+        shard = current_shard(config)
+        trace, report = (shard_path(p, shard) if p else None for p in (trace, report))
         capacity = detect(
             sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
         )

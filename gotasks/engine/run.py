@@ -32,6 +32,15 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
         None,
     ),
     "install": ("install that Go version first when it is missing", False),
+    "shard": (
+        "run only shard I of N of the lint, test and build work, e.g. 2/4, split by learned"
+        " durations ($GOTASKS_SHARD)",
+        None,
+    ),
+    "shard_plan": (
+        "with --shard, split as this plan says (written by inv shard.plan) ($GOTASKS_SHARD_PLAN)",
+        None,
+    ),
 }
 
 
@@ -50,6 +59,8 @@ class RunOptions:
     output: str | None = None
     go: str | None = None
     install: bool = False
+    shard: str | None = None
+    shard_plan: str | None = None
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> RunOptions:

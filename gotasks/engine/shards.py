@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 
 PLAN_KIND = "gotasks shard plan"
 PLAN_VERSION = 1
@@ -124,6 +124,9 @@ class ShardPlan:
     def expected(self, index: int) -> float:
         """Shard `index` (from 1): the sum of its units' costs."""
         return sum(u.cost for u in self.shards[index - 1])
+
+    def total(self) -> float:
+        return sum(self.expected(i) for i in range(1, self.count + 1))
 
     def units(self, index: int) -> list[Unit]:
         return list(self.shards[index - 1])
