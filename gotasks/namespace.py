@@ -22,6 +22,7 @@ from gotasks import (
     host,
     lint,
     sdk,
+    shard,
     shardunits,
     test,
     tools,
@@ -78,4 +79,5 @@ def build_namespace() -> Collection:
     ns.add_collection(hooks.collection())
     ns.add_collection(docker.collection())
     ns.add_collection(tools.collection())
+    ns.add_collection(shard.collection())
     return ns

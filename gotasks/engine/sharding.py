@@ -68,6 +68,15 @@ def record_durations(config: Config, durations: Mapping[str, float]) -> None:
         console.warn(f"could not save {path}: {error.strerror}")
 
 
+def graph_units(nodes: list[Node], config: Config) -> dict[int, list[tuple[str, Any]]]:
+    """The units of each node (by index) whose task splits into units."""
+    return {
+        i: _shardable[_key(node.call.task)][0](node.call, config)
+        for i, node in enumerate(nodes)
+        if _key(node.call.task) in _shardable
+    }
+
+
 def current_shard(config: Config) -> ShardSpec | None:
     """The shard this run is (None: not sharded)."""
     text = config.get("gotasks_shard")
@@ -87,11 +96,7 @@ def shard_graph(
             raise UsageError("--shard-plan: give --shard I/N too (which shard of the plan to run)")
         return nodes
     spec = ShardSpec.parse(flag or variable or "", "--shard" if flag else "GOTASKS_SHARD")
-    units = {
-        i: _shardable[_key(node.call.task)][0](node.call, config)
-        for i, node in enumerate(nodes)
-        if _key(node.call.task) in _shardable
-    }
+    units = graph_units(nodes, config)
     if not units:
         if flag:
             raise UsageError(

@@ -145,6 +145,22 @@ def trace_document(
     return {"traceEvents": events, "displayTimeUnit": "ms", "otherData": other}
 
 
+def wall_seconds(doc: Any) -> float | None:
+    """How long the traced run's tasks took from its start to the last one's end (None:
+    not a trace of a run)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
+        return None
+    ends = [
+        e["ts"] + e["dur"]
+        for e in doc["traceEvents"]
+        if isinstance(e, dict)
+        and e.get("ph") == "X"
+        and isinstance(e.get("ts"), int | float)
+        and isinstance(e.get("dur"), int | float)
+    ]
+    return max(ends, default=0) / _US
+
+
 def _metadata(kind: str, tid: int, name: str) -> dict[str, Any]:
     return {"name": kind, "ph": "M", "pid": PID, "tid": tid, "args": {"name": name}}
 

@@ -27,7 +27,13 @@ from gotasks.go.testjson import (
     skip_reason,
 )
 
-__all__ = ["BUILD_FAILED_CASE", "PACKAGE_FAILED_CASE", "junit_element", "write_junit"]
+__all__ = [
+    "BUILD_FAILED_CASE",
+    "PACKAGE_FAILED_CASE",
+    "junit_element",
+    "write_element",
+    "write_junit",
+]
 
 BUILD_FAILED_CASE = "[build failed]"
 """The name of the testcase that carries a package's build failure."""
@@ -128,8 +134,12 @@ def write_junit(run: TestRun, path: str | os.PathLike[str], name: str = "go test
     Call it after `run.finish()`. A file is replaced atomically (atomic_write_text), so a CI
     reporter never reads half a report, and an earlier report stays whole if writing fails.
     """
+    return write_element(junit_element(run, name), path)
+
+
+def write_element(root: ET.Element, path: str | os.PathLike[str]) -> Path:
+    """Write a <testsuites> element as a JUnit file, atomically (see write_junit)."""
     target = Path(path)
-    root = junit_element(run, name)
     ET.indent(root)
     xml = io.BytesIO()
     ET.ElementTree(root).write(xml, encoding="utf-8", xml_declaration=True)
