@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.engine.shards import (
     ShardPlan,
     ShardSpec,
