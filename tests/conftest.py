@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from gotasks import adopt as adoption
@@ -156,3 +161,202 @@ def sums_check(dist: Path) -> None:
 def require_go() -> None:
     if shutil.which("go") is None:
         pytest.fail("go is not on PATH: gotasks' tests run the real go")
+
+
+# -- a real module from the Go module cache, adopted (test_adopt, test_install) ----------------
+
+# A small, dependency-free library (no main package) that the Go module proxy serves.
+MODULE, VERSION = "github.com/google/uuid", "v1.6.0"
+GO_ENV = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+
+
+def module_from_cache(scratch: Path) -> Path:
+    """MODULE@VERSION's folder in the Go module cache (downloaded if need be): read-only."""
+    scratch.mkdir(exist_ok=True)  # outside any module, so go.mod files around do not matter
+    out = subprocess.run(
+        ["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
+        cwd=scratch,
+        env=clean_env(**GO_ENV),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    try:
+        info = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        info = {}
+    problem = info.get("Error") or (out.stderr.strip() if out.returncode else "")
+    if problem or not info.get("Dir"):
+        why = problem or "no Dir in go mod download's answer"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must reach the Go module proxy: {why}")
+        pytest.skip(
+            f"{MODULE}@{VERSION} is not in the module cache and the proxy did not serve it: {why}"
+        )
+    return Path(info["Dir"])
+
+
+def user_repo(
+    root: Path, files: dict[str, str] | None = None, origin: Path | None = None
+) -> Project:
+    """A fresh git repository with one commit: a copy of `origin` (made writable: the module
+    cache's files are read-only), or a go.mod, plus `files`."""
+    if origin is not None:
+        shutil.copytree(origin, root)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    else:
+        root.mkdir()
+        (root / "go.mod").write_text("module example.com/mine\n\ngo 1.21\n")
+    repo = Project(root)
+    for rel, text in (files or {}).items():
+        repo.write(rel, text)
+    repo.git("init", "-q", "-b", "main")
+    repo.commit_all("the user's repository")
+    return repo
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """task -> ok/FAIL/skip from the run's summary table."""
+    table = stdout.split("\nsummary\n", 1)[1].split("critical path", 1)[0]
+    return {words[0]: words[1] for words in map(str.split, table.splitlines()[1:]) if words}
+
+
+def without_golangci_lint() -> str:
+    """PATH less the folders of a developer's golangci-lint: its verdict on a third-party
+    module's code is not what these tests are about (lint runs it only when on PATH)."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(
+        d for d in folders if not (Path(d, "golangci-lint").exists() and not Path(d, "go").exists())
+    )
+
+
+# -- gotasks installed from its wheel into a fresh venv (test_install, test_gotasks_command) ---
+
+
+@dataclass
+class Installed:
+    """gotasks built into a wheel and pip-installed, with its dependencies, into a venv of its
+    own: what a user gets, with none of this checkout on sys.path."""
+
+    wheel: Path
+    venv: Path
+
+    def bin(self, name: str) -> Path:
+        return self.venv / "bin" / name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """clean_env without this checkout on PYTHONPATH, the venv's bin/ first on PATH."""
+        env = clean_env(**extra)
+        env.pop("PYTHONPATH", None)
+        env.pop("VIRTUAL_ENV", None)
+        if "PATH" not in extra:
+            env["PATH"] = os.pathsep.join([str(self.venv / "bin"), env.get("PATH", "")])
+        return env
+
+    def run(self, *args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(a) for a in args],
+            cwd=cwd,
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Once per session: `pip wheel` of a copy of this checkout (pip would leave build/ and
+    *.egg-info in the checkout itself), then a fresh venv that pip-installs the wheel; its
+    dependencies come from the index or pip's cache, as on a user's machine."""
+    base = tmp_path_factory.mktemp("installed")
+    source = base / "src"
+    shutil.copytree(
+        SOURCE,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", "build", "*.egg-info", ".gotasks", "dist", ".venv"
+        ),
+    )
+    wheels = base / "wheels"
+
+    def step(*args: str | Path) -> None:
+        env = clean_env()
+        env.pop("PYTHONPATH", None)
+        done = subprocess.run(
+            [str(a) for a in args], env=env, capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
+
+    step(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", wheels, source)
+    (wheel,) = wheels.glob("gotasks-*.whl")
+    venv = base / "venv"
+    step(sys.executable, "-m", "venv", venv)
+    step(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel)
+    return Installed(wheel, venv)
+
+
+# -- the processes of a run, found by a mark in their environment (test_signals, ...) ------------
+
+MARK = "SIGNAL_TEST_MARK"  # not GOTASKS_*: clean_env would drop it
+
+
+def marked(mark: str) -> list[psutil.Process]:
+    """Every live process carrying `mark` in its environment: all the run started."""
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if proc.environ().get(MARK) == mark and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def describe(procs: list[psutil.Process]) -> str:
+    lines = []
+    for proc in procs:
+        try:
+            lines.append(f"{proc.pid} {' '.join(proc.cmdline())}")
+        except psutil.Error:
+            lines.append(f"{proc.pid} (gone)")
+    return "\n".join(lines)
+
+
+def is_watcher(proc: psutil.Process) -> bool:
+    try:
+        return any(part.endswith("watcher.py") for part in proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def wait_until_gone(mark: str, seconds: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    left = marked(mark)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = marked(mark)
+    return left
+
+
+def handles_stop_signals(pid: int) -> bool:
+    """gotasks has taken SIGTERM over in `pid` (Python alone only catches SIGINT): from
+    here on, every signal must end the run with 130."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def wait_for(condition: Callable[[], bool], run: subprocess.Popen[str], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and run.poll() is None:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return condition()

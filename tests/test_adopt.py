@@ -4,11 +4,9 @@ nothing of the user's is overwritten, and bad input or a failed write leaves not
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tomllib
@@ -16,68 +14,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project, clean_env, require_go
+from conftest import (
+    GO_ENV,
+    MODULE,
+    SOURCE,
+    Project,
+    clean_env,
+    module_from_cache,
+    require_go,
+    statuses,
+    user_repo,
+    without_golangci_lint,
+)
 
 from gotasks import adopt
 from gotasks.core.errors import TaskFailed
 
 MakeProject = Callable[..., Project]
 
-# A small, dependency-free library (no main package) that the Go module proxy serves.
-MODULE, VERSION = "github.com/google/uuid", "v1.6.0"
-GO_ENV = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-
 
 @pytest.fixture(autouse=True)
 def _go_present() -> None:
     require_go()
-
-
-def module_from_cache(scratch: Path) -> Path:
-    """MODULE@VERSION's folder in the Go module cache (downloaded if need be): read-only."""
-    scratch.mkdir(exist_ok=True)  # outside any module, so go.mod files around do not matter
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-        cwd=scratch,
-        env=clean_env(**GO_ENV),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    try:
-        info = json.loads(out.stdout)
-    except json.JSONDecodeError:
-        info = {}
-    problem = info.get("Error") or (out.stderr.strip() if out.returncode else "")
-    if problem or not info.get("Dir"):
-        why = problem or "no Dir in go mod download's answer"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must reach the Go module proxy: {why}")
-        pytest.skip(
-            f"{MODULE}@{VERSION} is not in the module cache and the proxy did not serve it: {why}"
-        )
-    return Path(info["Dir"])
-
-
-def user_repo(
-    root: Path, files: dict[str, str] | None = None, origin: Path | None = None
-) -> Project:
-    """A fresh git repository with one commit: a copy of `origin` (made writable: the module
-    cache's files are read-only), or a go.mod, plus `files`."""
-    if origin is not None:
-        shutil.copytree(origin, root)
-        for path in [root, *root.rglob("*")]:
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
-    else:
-        root.mkdir()
-        (root / "go.mod").write_text("module example.com/mine\n\ngo 1.21\n")
-    repo = Project(root)
-    for rel, text in (files or {}).items():
-        repo.write(rel, text)
-    repo.git("init", "-q", "-b", "main")
-    repo.commit_all("the user's repository")
-    return repo
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -87,21 +45,6 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
         for p in sorted(root.rglob("*"))
         if not {".git", "__pycache__"} & set(p.relative_to(root).parts)
     }
-
-
-def statuses(stdout: str) -> dict[str, str]:
-    """task -> ok/FAIL/skip from the run's summary table."""
-    table = stdout.split("\nsummary\n", 1)[1].split("critical path", 1)[0]
-    return {words[0]: words[1] for words in map(str.split, table.splitlines()[1:]) if words}
-
-
-def without_golangci_lint() -> str:
-    """PATH less the folders of a developer's golangci-lint: its verdict on a third-party
-    module's code is not what these tests are about (lint runs it only when on PATH)."""
-    folders = os.environ.get("PATH", "").split(os.pathsep)
-    return os.pathsep.join(
-        d for d in folders if not (Path(d, "golangci-lint").exists() and not Path(d, "go").exists())
-    )
 
 
 def line_of(out: subprocess.CompletedProcess[str], prefix: str) -> str:

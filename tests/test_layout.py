@@ -120,7 +120,9 @@ def test_an_installed_copy_is_the_gotasks_package_alone(tmp_path: Path) -> None:
     )
     assert install.returncode == 0, install.stderr
     installed = {p.name for p in target.iterdir() if not p.name.endswith(".dist-info")}
-    assert installed == {"gotasks"}, installed
+    # bin/: the `gotasks` command (pip puts a --target install's scripts there).
+    assert installed == {"gotasks", "bin"}, installed
+    assert (target / "bin" / "gotasks").is_file()
     script = (
         "import gotasks; ns = gotasks.namespace();"
         "print(gotasks.__file__);"

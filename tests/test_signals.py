@@ -16,14 +16,24 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import Project, clean_env, require_go
+from conftest import (
+    MARK,
+    Project,
+    clean_env,
+    describe,
+    handles_stop_signals,
+    is_watcher,
+    marked,
+    require_go,
+    wait_for,
+    wait_until_gone,
+)
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc"),
 ]
 
-MARK = "SIGNAL_TEST_MARK"  # not GOTASKS_*: clean_env would drop it
 HANG_TEST = 'package hang\n\nimport "testing"\n\nfunc TestHang(t *testing.T) { select {} }\n'
 KINDS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
@@ -57,64 +67,6 @@ def start_inv(project: Project, mark: str, *args: str, **popen: bool) -> subproc
         text=True,
         **popen,
     )
-
-
-def marked(mark: str) -> list[psutil.Process]:
-    """Every live process carrying `mark` in its environment: all the run started."""
-    found = []
-    for proc in psutil.process_iter(["name"]):
-        try:
-            if proc.environ().get(MARK) == mark and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
-
-
-def describe(procs: list[psutil.Process]) -> str:
-    lines = []
-    for proc in procs:
-        try:
-            lines.append(f"{proc.pid} {' '.join(proc.cmdline())}")
-        except psutil.Error:
-            lines.append(f"{proc.pid} (gone)")
-    return "\n".join(lines)
-
-
-def is_watcher(proc: psutil.Process) -> bool:
-    try:
-        return any(part.endswith("watcher.py") for part in proc.cmdline())
-    except psutil.Error:
-        return False
-
-
-def wait_until_gone(mark: str, seconds: float) -> list[psutil.Process]:
-    deadline = time.monotonic() + seconds
-    left = marked(mark)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = marked(mark)
-    return left
-
-
-def handles_stop_signals(pid: int) -> bool:
-    """gotasks has taken SIGTERM over in `pid` (Python alone only catches SIGINT): from
-    here on, every signal must end the run with 130."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
-    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
-
-
-def wait_for(condition: Callable[[], bool], run: subprocess.Popen[str], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and run.poll() is None:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 def test_any_stop_signals_at_any_moment_end_the_run_with_130_and_nothing_left(

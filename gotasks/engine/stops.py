@@ -33,17 +33,36 @@ STOP_SIGNALS = tuple(
 
 _phase = "exit"
 _received: int | None = None
+_installed = False
+_command = False  # the `gotasks` command, not `inv`: see take_over()
 
 
 def loaded_by_inv() -> bool:
-    """True in the `inv` (or `python -m invoke`) command: its __main__ holds the Program."""
+    """True in a command that runs gotasks' tasks: `gotasks` (take_over() ran) or `inv` /
+    `python -m invoke`, whose __main__ holds invoke's Program."""
+    if _command:
+        return True
     from invoke.program import Program
 
     return isinstance(getattr(sys.modules.get("__main__"), "program", None), Program)
 
 
+def take_over() -> None:
+    """The `gotasks` command's first statement: the stop signals are gotasks' from here on,
+    before invoke or the project's tasks.py load (importing this module costs a few
+    milliseconds: nothing of invoke, nothing of the engine)."""
+    global _command
+    _command = True
+    install()
+
+
 def install() -> None:
-    """Take over the stop signals; called as early as gotasks is loaded (tasks.py)."""
+    """Take over the stop signals; called as early as gotasks is loaded (tasks.py). Once
+    per process: the `gotasks` command calls it, then tasks.py's namespace() again."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
     # Long Python work below the engine learns of a stop signal through core's check_stop.
     cancel.watch_signals(lambda: _received is not None)
     for signum in STOP_SIGNALS:

@@ -1,0 +1,151 @@
+"""The `gotasks` command (gotasks/main.py): the project's tasks with gotasks' executor and no
+invoke.yaml, and the stop signals taken over from its first statement, so that a signal at
+any moment after Python has started ends it with 130, no traceback, nothing left running."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import (
+    MARK,
+    Installed,
+    Project,
+    clean_env,
+    describe,
+    handles_stop_signals,
+    is_watcher,
+    marked,
+    wait_for,
+    wait_until_gone,
+)
+
+import gotasks
+
+pytestmark = pytest.mark.e2e
+
+MakeProject = Callable[..., Project]
+
+
+def gotasks_module(project: Project, *args: str, cwd: Path | None = None) -> str:
+    """`python -m gotasks *args` (this checkout's code), its output; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gotasks", *args],
+        cwd=cwd or project.root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_command_runs_the_projects_tasks_with_gotasks_executor_and_no_invoke_yaml(
+    make_project: MakeProject,
+) -> None:
+    project = make_project(git=False)
+    (project.root / "invoke.yaml").unlink()
+    assert gotasks_module(project, "--version").strip() == f"gotasks {gotasks.__version__}"
+    # The executor expands the graph per module (build[hello]); invoke's own, which `inv`
+    # falls back to without invoke.yaml, knows nothing of modules.
+    assert "build[hello]:" in gotasks_module(project, "--dry", "build")
+    plain = project.inv("--dry", "build")
+    assert plain.returncode == 0 and "build[hello]:" not in plain.stdout, plain.stdout
+    # tasks.py is found from a subfolder, as inv finds it.
+    assert "build[hello]:" in gotasks_module(project, "--dry", "build", cwd=project.root / "hello")
+    assert "Usage: gotasks " in gotasks_module(project, "-h", "lint")
+
+
+def test_a_bad_command_line_is_one_line_exit_2(make_project: MakeProject) -> None:
+    project = make_project(git=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "gotasks", "lnt"],
+        cwd=project.root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == "unknown task 'lnt'; did you mean 'lint'?", done.stderr
+
+
+@pytest.mark.parametrize(
+    "kind", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda kind: kind.name
+)
+def test_a_stop_signal_at_any_moment_of_start_up_ends_it_with_130_and_nothing_left(
+    kind: signal.Signals, installed: Installed, make_project: MakeProject
+) -> None:
+    """The installed `gotasks` (the console script pip wrote), `--list` and `ci`, each signal
+    sent at a random moment of the first 400 ms: from the spawn, or from the moment gotasks
+    has the signals (so that at least half the rounds are after it, however loaded the
+    machine). Before that moment only Python's own start-up runs (the README says what a
+    signal does then); from it on, every signal must end the command with 130."""
+    project = make_project()
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    after_take_over = 0
+    for number in range(24):
+        command = ["--list"] if number % 2 else ["ci"]
+        anchor = "spawn" if number % 4 < 2 else "take-over"
+        plan = f"seed {seed} round {number}: gotasks {' '.join(command)}, {kind.name}"
+        after_take_over += start_up_round(installed, project, rng, command, anchor, kind, plan)
+    assert after_take_over >= 12
+
+
+def start_up_round(
+    installed: Installed,
+    project: Project,
+    rng: random.Random,
+    command: list[str],
+    anchor: str,
+    kind: signal.Signals,
+    plan: str,
+) -> bool:
+    """One spawn and one signal; True when gotasks had the signals before it was sent."""
+    mark = uuid.uuid4().hex
+    run = subprocess.Popen(
+        [str(installed.bin("gotasks")), *command],
+        cwd=project.root,
+        env=installed.env(**{MARK: mark}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if anchor == "take-over":
+            assert wait_for(lambda: handles_stop_signals(run.pid), run, 60), plan
+        delay = rng.uniform(0, 0.4)
+        time.sleep(delay)
+        plan += f" {delay:.3f}s after the {anchor}"
+        taken = handles_stop_signals(run.pid)
+        if run.poll() is None:
+            run.send_signal(kind)
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    shown = f"{plan}\nexit {run.returncode}\nstdout:\n{stdout[-2000:]}\nstderr:\n{stderr}"
+    if taken:
+        # `--list` may have finished before the signal came: it printed, then exited 0.
+        assert run.returncode == 130 or (command == ["--list"] and run.returncode == 0), shown
+        assert len(stderr.splitlines()) <= 1 and "Traceback" not in stderr + stdout, shown
+    else:
+        # Python's own start-up: killed by the signal, or SIGINT's KeyboardInterrupt.
+        assert run.returncode in (130, 1, -kind), shown
+    left = [p for p in marked(mark) if not is_watcher(p)]
+    assert left == [], shown + "\nleft running:\n" + describe(left)
+    left = wait_until_gone(mark, 30)
+    assert left == [], shown + "\nleft running:\n" + describe(left)
+    return taken
