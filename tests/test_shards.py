@@ -18,7 +18,6 @@ from gotasks.engine.shards import (
     github_matrix,
     imbalance,
     parse_plan,
-    percentile,
     plan_document,
     plan_json,
     read_plan,
@@ -75,15 +74,15 @@ def test_the_split_balances_a_skewed_set_far_better_than_by_count() -> None:
 
 
 def test_the_cost_is_the_85th_percentile_and_unknown_units_cost_the_median_of_known() -> None:
-    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 85) == pytest.approx(8.65)
-    assert percentile([4.0], 85) == 4.0
+    once, twice = [1.0] * 9 + [11.0], [1.0] * 8 + [11.0, 11.0]
     units = costed(
-        ["a", "b", "c", "new"],
-        {"a": [1.0, 1.0, 1.0, 1.0, 11.0], "b": [2.0], "c": [6.0, 6.0], "gone": [99.0]},
+        ["a", "b", "c", "d", "new"],
+        {"a": once, "b": twice, "c": [2.0], "d": [6.0, 6.0], "gone": [99.0]},
     )
     by_name = {u.name: u for u in units}
-    assert by_name["a"].cost == pytest.approx(5.0)  # one slow run in five counts
-    assert by_name["new"].cost == pytest.approx(5.0) and not by_name["new"].known
+    assert by_name["a"].cost == 1.0  # one slow run in ten does not count
+    assert by_name["b"].cost == 11.0  # two do
+    assert by_name["new"].cost == 4.0 and not by_name["new"].known  # median of 1, 2, 6, 11
     assert all(u.known for u in units if u.name != "new")
     # nothing known: all alike, so the split is by count
     assert {u.cost for u in costed(["x", "y"], {})} == {1.0}

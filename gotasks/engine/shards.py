@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gotasks.core.errors import UsageError
+from gotasks.engine.history import high_percentile
 
 PLAN_KIND = "gotasks shard plan"
 PLAN_VERSION = 1
@@ -90,23 +91,12 @@ class Unit:
     known: bool = True
 
 
-def percentile(values: Sequence[float], percent: float) -> float:
-    """Linear interpolation between the nearest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("percentile of nothing")
-    rank = (len(ordered) - 1) * percent / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def costed(names: Iterable[str], durations: Mapping[str, Sequence[float]]) -> list[Unit]:
-    """Each unit's cost: the 85th percentile of its recorded durations (a slow run now and
-    then counts, one outlier does not); a unit never measured costs the median of the known
+    """Each unit's cost: the 85th percentile (nearest rank) of its recorded durations (two
+    slow runs in ten count, one does not); a unit never measured costs the median of the known
     ones (all alike when none is known)."""
     names = list(dict.fromkeys(names))
-    known = {n: percentile(durations[n], PERCENTILE) for n in names if durations.get(n)}
+    known = {n: high_percentile(durations[n], PERCENTILE / 100) for n in names if durations.get(n)}
     guess = statistics.median(known.values()) if known else UNKNOWN_WHEN_NOTHING_KNOWN
     return [Unit(n, known[n], True) if n in known else Unit(n, guess, False) for n in names]
 
