@@ -18,6 +18,7 @@ from gotasks import (
     docker,
     doctor,
     goenv,
+    historyio,
     hooks,
     host,
     lint,
@@ -80,4 +81,5 @@ def build_namespace() -> Collection:
     ns.add_collection(docker.collection())
     ns.add_collection(tools.collection())
     ns.add_collection(shard.collection())
+    ns.add_collection(historyio.collection())
     return ns

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -149,14 +150,7 @@ class History:
             merged = _read(path)
             for name, new in self._pending.items():
                 merged[name] = [*merged.get(name, []), *new][-WINDOW:]
-            doc = {
-                "version": FORMAT_VERSION,
-                "tasks": {
-                    name: [s.to_json() for s in samples] for name, samples in sorted(merged.items())
-                },
-            }
-            text = json.dumps(scrub_json(doc), indent=1, allow_nan=False)
-            atomic_write_text(path, text + "\n")
+            atomic_write_text(path, history_text(merged))
         self._samples = merged
         self._pending = {}
 
@@ -173,6 +167,43 @@ class History:
         # cores (below its claim), and a busy run of it should still fit in what it gets.
         cpus = max(MIN_CPUS, high_percentile(ratios)) if ratios else MIN_CPUS
         return Estimate(duration=duration, peak_rss=peak_rss, cpus=cpus)
+
+
+def history_text(samples: dict[str, list[Sample]]) -> str:
+    """The history file's text for these samples."""
+    doc = {
+        "version": FORMAT_VERSION,
+        "tasks": {name: [s.to_json() for s in kept] for name, kept in sorted(samples.items())},
+    }
+    return json.dumps(scrub_json(doc), indent=1, allow_nan=False) + "\n"
+
+
+def merge_into(path: StrPath, incoming: dict[str, list[Sample]]) -> tuple[int, int]:
+    """Add samples from elsewhere (another machine's export) to the history at path, under
+    its lock, atomically: (added, already there). A sample the history holds already is
+    not added again, so importing what was exported from here, or the same file twice,
+    changes nothing; the newest WINDOW samples are kept."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    added = already = 0
+    with _locked(path):
+        merged = _read(path)
+        for name, new in incoming.items():
+            have = merged.get(name, [])
+            unmatched = Counter(have)
+            fresh = []
+            for sample in new:
+                if unmatched[sample] > 0:
+                    unmatched[sample] -= 1
+                    already += 1
+                else:
+                    fresh.append(sample)
+            added += len(fresh)
+            if fresh:
+                merged[name] = [*have, *fresh][-WINDOW:]
+        if added:
+            atomic_write_text(path, history_text(merged))
+    return added, already
 
 
 def high_percentile(values: Iterable[float], share: float = CPU_PERCENTILE) -> float:
@@ -223,7 +254,9 @@ def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
     tasks: dict[str, list[Sample]] = {}
     invalid = 0
     for name, entries in doc["tasks"].items():
-        parsed = [_sample(entry) for entry in (entries if isinstance(entries, list) else [None])]
+        parsed = [
+            sample_from_json(entry) for entry in (entries if isinstance(entries, list) else [None])
+        ]
         invalid += parsed.count(None)
         samples = [s for s in parsed if s is not None]
         if samples:
@@ -242,7 +275,8 @@ def _quarantine(path: Path, reason: str, move: bool) -> None:
     set_aside(path, reason, unmoved="ignored", kept=", its sound samples kept")
 
 
-def _sample(entry: Any) -> Sample | None:
+def sample_from_json(entry: Any) -> Sample | None:
+    """A sample as the file holds it, or None when it is not a sound one."""
     if not isinstance(entry, dict):
         return None
     duration = _number(entry.get("duration"), MAX_DURATION)
