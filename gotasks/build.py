@@ -9,12 +9,14 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from gotasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
+from gotasks import fresh
+from gotasks.context import dry_run, go, module_of, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import locked
 from gotasks.core.units import format_duration
 from gotasks.engine import task
+from gotasks.engine.freshness import UpToDate
 from gotasks.engine.output import report_progress
 from gotasks.engine.procs import bound
 from gotasks.engine.sharding import record_durations
@@ -56,12 +58,11 @@ def build(
     host: bool = False,
     target: list[str] | None = None,
     package: str | None = None,
-) -> None:
+) -> UpToDate | None:
     """Build every main package for each GOOS/GOARCH target into dist/, with SHA256SUMS."""
     assert module is not None
     mod = module_of(c, module)
     targets = chosen_targets(c, host, target or [])
-    module_header(c, "build", mod)
     root = settings_of(c.config).root
     dist, lock = dist_dir(root), dist_lock(root)
     # What a killed build left (a half-done swap, scratch folders) goes first, even if
@@ -69,16 +70,27 @@ def build(
     if not dry_run(c):
         with dist_locked(lock):
             _tidy(dist)
+    check = fresh.start(
+        c,
+        "build",
+        mod,
+        {"verify": verify, "targets": targets, "package": package},
+        lambda: {"stamps": stamp_ldflags(c, mod)},
+        replay=lambda check, entry: _listed_in_sums(dist, entry.outputs),
+    )
+    if check.result is not None:
+        return check.result
     packages = select_package(main_packages(c, mod), package, mod, "build")
     if not packages:
         console.info("no main package: nothing to build")
-        return
+        check.done()
+        return None
     if dry_run(c):
         # The commands a real build runs, shown with dist/ where its scratch folder would be.
         _build_matrix(c, mod, packages, targets, dist)
         if verify:
             _build_matrix(c, mod, packages, targets, dist, {"GOCACHE": "SCRATCH/verify/gocache"})
-        return
+        return None
     # Build into a scratch folder inside dist/ and swap it in, so a failed build
     # never leaves dist/ half-written.
     with dist_folder.scratch(dist) as scratch:
@@ -92,6 +104,19 @@ def build(
     for path in built:
         console.ok(f"{mod.label}: dist/{path}")
     console.info(f"checksums: dist/{SUMS}")
+    check.done(outputs={f"{dist.name}/{path}": dist / path for path in built})
+    return None
+
+
+def _listed_in_sums(dist: Path, outputs: dict[str, str]) -> bool:
+    """An up-to-date build's binaries (their sha256 checked already) are still listed
+    with that sha256 in dist/SHA256SUMS, which other modules' builds rewrite."""
+    try:
+        listed = set((dist / SUMS).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return False
+    prefix = dist.name + "/"
+    return all(f"{sha}  {name.removeprefix(prefix)}" in listed for name, sha in outputs.items())
 
 
 def dist_locked(lock: Path) -> AbstractContextManager[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
+from gotasks import fresh
 from gotasks.context import (
     go,
     module_header,
@@ -28,7 +30,9 @@ from gotasks.context import (
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.engine import task
+from gotasks.engine.freshness import UpToDate
 from gotasks.engine.run import RunOptions, on_prepare
+from gotasks.fresh import fresh_cache, tool_digest
 from gotasks.go.gofmt import first_changed_line, judge
 from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
 from gotasks.go.modules import Module
@@ -59,15 +63,27 @@ from gotasks.go.version import GoVersion
         " nothing (see inv hooks.install)",
     },
 )
-def lint(c: Context, fix: bool = False, module: str | None = None, staged: bool = False) -> None:
+def lint(
+    c: Context, fix: bool = False, module: str | None = None, staged: bool = False
+) -> UpToDate | None:
     """Check formatting (gofmt), go vet, go.mod/go.sum tidiness and golangci-lint."""
     assert module is not None
     if staged:
         _lint_staged(c, fix, module_of(c, module))
-        return
+        return None
     mod = module_of(c, module)
     config = settings_of(c.config).section("lint")
-    module_header(c, "lint", mod)
+    # --fix changes files: it always runs (and a check after it starts from what it wrote).
+    check = fresh.start(
+        c,
+        "lint",
+        mod,
+        {"fix": fix},
+        lambda: {"golangci-lint": _golangci_inputs(c, mod, config["golangci_lint"])},
+        enabled=not fix,
+    )
+    if check.result is not None:
+        return check.result
     problems: list[str] = []
     if config["gofmt"]:
         problems += _gofmt(c, mod, fix)
@@ -79,6 +95,21 @@ def lint(c: Context, fix: bool = False, module: str | None = None, staged: bool 
     problems += _golangci_lint(c, mod, config["golangci_lint"], config["golangci_lint_args"])
     if problems:
         raise TaskFailed(f"lint {mod.label}: " + "; ".join(problems))
+    check.done()
+    return None
+
+
+def _golangci_inputs(c: Context, mod: Module, mode: str) -> dict[str, str]:
+    """golangci-lint's part of lint's key: the one on PATH (path and digest; a go.mod tool
+    is pinned by go.mod, which the module's files cover) and its config file, or absent."""
+    if mode == "off":
+        return {"mode": "off"}
+    config = golangci_config(mod.dir, settings_of(c.config).root)
+    return {
+        "mode": mode,
+        "on PATH": tool_digest(shutil.which("golangci-lint"), fresh_cache(c)),
+        "config": tool_digest(str(config) if config else None, fresh_cache(c)),
+    }
 
 
 @task(

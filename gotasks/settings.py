@@ -107,6 +107,17 @@ def _no_flag(value: Any) -> str | None:
     return "is not a package pattern" if str(value).startswith("-") else None
 
 
+def _input_glob(value: Any) -> str | None:
+    text = str(value)
+    if not text or text.startswith("/"):
+        return "must be a glob relative to the project root, e.g. schema/**/*.json"
+    return None
+
+
+# <task>.inputs: more files a task's up-to-date key covers (besides its module's own)
+_INPUTS = Value("list of strings", [], _input_glob)
+
+
 _TAGS = Value("list of strings", [], matches(TAG_PATTERN, "a build tag (letters, digits, _ and .)"))
 SPEC = Section(
     {
@@ -138,6 +149,7 @@ SPEC = Section(
                     coerce=_golangci_mode,
                 ),
                 "golangci_lint_args": Value("list of strings", []),
+                "inputs": _INPUTS,
             }
         ),
         "test": Section(
@@ -149,6 +161,7 @@ SPEC = Section(
                 "race": Value("boolean", False),
                 "cover": Value("boolean", False),
                 "args": Value("list of strings", []),
+                "inputs": _INPUTS,
             }
         ),
         "bench": Section(
@@ -176,6 +189,7 @@ SPEC = Section(
                 "cgo": Value("boolean", False),
                 "packages": Value("list of strings", [], _no_flag),
                 "ldflags": Value("list of strings", [], unquotable),
+                "inputs": _INPUTS,
                 "version_vars": Section(
                     {
                         "version": Value("string", "main.version", _SYMBOL),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from pathlib import Path
@@ -9,15 +10,18 @@ from pathlib import Path
 from colorama import Fore
 from invoke.context import Context
 
+from gotasks import fresh
 from gotasks.build import relative_package
-from gotasks.context import dry_run, go, module_header, module_of, settings_of
+from gotasks.context import dry_run, go, module_of, settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
-from gotasks.core.files import naming
+from gotasks.core.files import atomic_write_text, naming
 from gotasks.engine import task
+from gotasks.engine.freshness import Entry, UpToDate
 from gotasks.engine.remainder import remainder_args
 from gotasks.engine.sharding import current_shard, record_durations
 from gotasks.engine.shards import shard_path
+from gotasks.go.inputs import test_variables
 from gotasks.go.junit import write_junit
 from gotasks.go.modules import Module
 from gotasks.go.testjson import Status, TestRun, summary_lines
@@ -76,6 +80,7 @@ TEST_HELP = {
 }
 TEST_FLAGS = tuple(TEST_HELP)
 _PATTERNS = re.compile(r"[\s,]+")
+_COUNT = re.compile(r"^--?(test\.)?count(=|$)")
 
 
 @task(dry=True, cpu=2, mem="2G", pool="test", each="module", help=TEST_HELP)
@@ -92,7 +97,7 @@ def test(
     packages: str | None = None,
     junit: str | None = None,
     module: str | None = None,
-) -> None:
+) -> UpToDate | None:
     """Run go test -json; report per package and show only the failing tests' output.
 
     Words after `--` go to go test as they are (inv test -- -shuffle=on)."""
@@ -107,7 +112,6 @@ def test(
     config = settings.section("test")
     shard = current_shard(c.config)
     junit = shard_path(junit, shard) if junit else None
-    module_header(c, "test", mod)
     args = ["test", "-json", "-timeout", config["timeout"], "-p", str(_parallel_packages(c))]
     race = race or config["race"]
     if race:
@@ -128,11 +132,24 @@ def test(
     # After the packages, as `go test ./... -run X` is typed: an `-args` there keeps its
     # meaning (everything after it is the test binary's).
     args += [*config["args"], *(patterns or config["packages"]), *remainder_args(c)]
+    flags = {"go test": args, "junit": junit, "html": html, "verbose": verbose}
+    check = fresh.start(
+        c,
+        "test",
+        mod,
+        flags,
+        lambda: {"variables": test_variables(os.environ)},
+        replay=lambda check, entry: _replay(c, mod, check, entry, junit, profile, html),
+        # -count asks go to run the tests again rather than trust its cache: so do we.
+        enabled=not any(_COUNT.match(word) for word in args),
+    )
+    if check.result is not None:
+        return check.result
     result_run, lines = TestRun(echo=_stream if verbose else None), list[str]()
     feed = _Feed(result_run, lines if junit else None)
     result = go(c, args, mod.dir, hide="err", out_stream=feed)
     if dry_run(c):
-        return  # nothing ran: nothing to report
+        return None  # nothing ran: nothing to report
     feed.close()
     result_run.finish()
     record_durations(c.config, _package_durations(mod, result_run))
@@ -150,6 +167,34 @@ def test(
             f"test {mod.label}: {len(failed)} of {len(result_run.packages)} packages failed"
             f" ({result_run.counts.describe()})"
         )
+    stored = {"junit": "\n".join(lines).encode()} if junit else {}
+    if profile is not None and profile.exists():
+        stored["cover"] = profile.read_bytes()
+    check.done(stored=stored)
+    return None
+
+
+def _replay(
+    c: Context,
+    mod: Module,
+    check: fresh.Check,
+    entry: Entry,
+    junit: str | None,
+    profile: Path | None,
+    html: bool,
+) -> bool:
+    """An up-to-date test still writes what was asked of it, from the copies its success
+    kept: the JUnit lines, the coverage profile (and its report). A copy gone: it reruns."""
+    lines = check.stored(entry, "junit") if junit else b""
+    cover = check.stored(entry, "cover") if profile is not None else b""
+    if lines is None or cover is None:
+        return False
+    if junit:
+        _write_junit(Path(junit), lines.decode("utf-8", "surrogateescape").split("\n"))
+    if profile is not None:
+        atomic_write_text(profile, cover.decode("utf-8", "surrogateescape"))
+        _report_coverage(c, mod, profile, html)
+    return True
 
 
 def package_patterns(packages: str | None) -> list[str]:

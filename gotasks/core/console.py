@@ -32,6 +32,7 @@ _MARKS = {
     "timeout": ("TIME", Fore.RED),
     "skipped": ("skip", Fore.YELLOW),
     "interrupted": ("INT", Fore.YELLOW),
+    "uptodate": ("up", Fore.GREEN),  # up to date: its last success stands, nothing ran
 }
 
 

@@ -49,6 +49,7 @@ class Task:
     declared: tuple[float, int] = (1.0, 0)  # (cores, bytes) the task itself claims
     learned: Estimate | None = None  # what past runs measured, if any
     stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
+    up_to_date: bool = False  # it succeeded by skipping its work (its body said UpToDate)
 
 
 @dataclass

@@ -22,12 +22,13 @@ Counters = Sequence[tuple[float, float, int]]  # (seconds, CPU % of capacity, RS
 
 
 def task_records(tasks: Sequence[Task]) -> list[TaskRecord]:
+    # An up-to-date task is a zero-length slice, and no duration sample for the history.
     return [
         TaskRecord(
             name=t.node.name,
-            status=t.status,
+            status="uptodate" if t.up_to_date else t.status,
             start=t.start,
-            end=max(t.end, t.start),
+            end=t.start if t.up_to_date else max(t.end, t.start),
             slot=max(t.slot, 0),
             pool=t.job.pool,
             cpu_claim=t.job.cpu,

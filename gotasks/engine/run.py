@@ -41,6 +41,8 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
         "with --shard, split as this plan says (written by inv shard.plan) ($GOTASKS_SHARD_PLAN)",
         None,
     ),
+    "force": ("run every task, even one that is up to date ($GOTASKS_FORCE)", False),
+    "explain": ("say, per task, why it ran: what changed since its last success", False),
 }
 
 
@@ -61,6 +63,8 @@ class RunOptions:
     install: bool = False
     shard: str | None = None
     shard_plan: str | None = None
+    force: bool = False
+    explain: bool = False
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> RunOptions:

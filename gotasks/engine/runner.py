@@ -21,6 +21,7 @@ from gotasks.core.console import safe_write
 from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine import results, stops
 from gotasks.engine.admission import Job, admit
+from gotasks.engine.freshness import UpToDate
 from gotasks.engine.leases import SharedMachine
 from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput
 from gotasks.engine.plan import Plan, Task
@@ -266,7 +267,9 @@ class _Runner:
         if task.status != "ok":
             self.failed = True
         assert task.output is not None
-        task.output.finish(task.status, format_duration(task.end - task.start), task.message)
+        task.up_to_date = task.status == "ok" and isinstance(task.result, UpToDate)
+        shown = "uptodate" if task.up_to_date else task.status
+        task.output.finish(shown, format_duration(task.end - task.start), task.message)
 
     # -- watching the process trees --------------------------------------------------------
 

@@ -45,6 +45,10 @@ def summary_lines(records: Sequence[TaskRecord], declared_cpus: Sequence[float])
     path = critical_path_line(ran)
     if path:
         lines.append(path)
+    fresh = sum(r.status == "uptodate" for r in records)
+    if fresh:
+        ran_count = sum(r.status not in ("uptodate", "skipped") for r in records)
+        lines.append(f"{ran_count} ran, {fresh} up to date (--force runs them)")
     return lines
 
 
