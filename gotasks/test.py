@@ -21,7 +21,7 @@ from gotasks.engine.freshness import Entry, UpToDate
 from gotasks.engine.remainder import remainder_args
 from gotasks.engine.sharding import current_shard, record_durations
 from gotasks.engine.shards import shard_path
-from gotasks.go.inputs import test_variables
+from gotasks.go.inputs import variables_for_test
 from gotasks.go.junit import write_junit
 from gotasks.go.modules import Module
 from gotasks.go.testjson import Status, TestRun, summary_lines
@@ -138,7 +138,7 @@ def test(
         "test",
         mod,
         flags,
-        lambda: {"variables": test_variables(os.environ)},
+        lambda: {"variables": variables_for_test(os.environ)},
         replay=lambda check, entry: _replay(c, mod, check, entry, junit, profile, html),
         # -count asks go to run the tests again rather than trust its cache: so do we.
         enabled=not any(_COUNT.match(word) for word in args),

@@ -102,7 +102,7 @@ class StatCache:
         with locked(self.path.with_name(self.path.name + ".lock")):
             merged = _read_cache(self.path)
             for name, entry in mine.items():
-                if now_ns - max(entry[1], entry[2]) >= recent:
+                if now_ns - entry[1] >= recent:  # by mtime, as Go does
                     merged[name] = entry
                 else:
                     merged.pop(name, None)

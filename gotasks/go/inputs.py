@@ -76,7 +76,7 @@ BOOKKEEPING_VARIABLES = frozenset(
 )
 
 
-def test_variables(environ: Mapping[str, str]) -> dict[str, str]:
+def variables_for_test(environ: Mapping[str, str]) -> dict[str, str]:
     """The variables `go test` passes on to the tests, less the shell's bookkeeping."""
     return {k: v for k, v in environ.items() if k not in BOOKKEEPING_VARIABLES}
 
