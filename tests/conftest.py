@@ -42,6 +42,10 @@ def clean_env(**extra: str) -> dict[str, str]:
     # GOENV=off: the machine's `go env -w` file must not leak into what tests expect.
     env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "GOENV": "off"})
     env["GOTASKS_LEASE_DIR"] = LEASE_DIR
+    # Every run does its work, as each test expects of the runs it makes (a second `inv
+    # build` that builds, a killed one's successor): up-to-date skipping is off unless a test
+    # turns it on (GOTASKS_FORCE="", as tests/test_fresh_e2e.py does for every run).
+    env["GOTASKS_FORCE"] = "1"
     # The gotasks of this checkout, whichever one the active Python has installed: a second
     # worktree's tests must run its own code in the projects they spawn.
     env["PYTHONPATH"] = os.pathsep.join(
