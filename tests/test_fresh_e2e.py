@@ -300,3 +300,41 @@ def test_what_always_runs_dry_runs_fix_and_count(make_project: MakeProject) -> N
         assert verdicts(ok(inv(project, "lint", "--fix"))) == {"lint hello": "ran"}
         # -count asks go to run the tests again: gotasks does not answer for it either
         assert verdicts(ok(inv(project, "test", "--count", "1"))) == {"test hello": "ran"}
+
+
+def test_another_go_sdk_reruns(make_project: MakeProject, tmp_path: Path) -> None:
+    """A copy of this Go SDK (hard links: the same binaries) first on PATH: the same go
+    version, another GOROOT, so what was checked with the other one reruns."""
+    go = shutil.which("go")
+    assert go is not None
+    goroot = Path(
+        subprocess.run(
+            [go, "env", "GOROOT"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    copy = tmp_path / "sdk-copy"
+    linked = subprocess.run(["cp", "-al", str(goroot), str(copy)], capture_output=True, check=False)
+    if linked.returncode != 0:
+        pytest.skip(f"cannot hard-link {goroot} into {tmp_path}: a copy would take minutes")
+    project = make_project()
+    ok(inv(project, "lint"))
+    assert verdicts(ok(inv(project, "lint"))) == {"lint hello": "up to date"}
+    path = f"{copy / 'bin'}:{clean_env()['PATH']}"
+    result = ok(inv(project, "lint", "--explain", env={"PATH": path}))
+    assert verdicts(result) == {"lint hello": "ran"}
+    assert why(result) == ["toolchain: changed GOROOT, GOTOOLDIR"]
+    assert verdicts(ok(inv(project, "lint", env={"PATH": path}))) == {"lint hello": "up to date"}
+
+
+def test_switching_branches_back_is_still_up_to_date(make_project: MakeProject) -> None:
+    project = make_project()
+    ok(inv(project, "test"))
+    project.git("checkout", "-q", "-b", "feature")
+    greet = project.root / "hello" / "greet" / "greet.go"
+    greet.write_text(greet.read_text() + "\nfunc feature() int { return 1 }\n")
+    project.commit_all("feature")
+    assert verdicts(ok(inv(project, "test"))) == {"test hello": "ran"}
+    project.git("checkout", "-q", "main")  # new mtimes, the old content
+    assert verdicts(ok(inv(project, "test"))) == {"test hello": "up to date"}
+    project.git("checkout", "-q", "feature")
+    assert verdicts(ok(inv(project, "test"))) == {"test hello": "up to date"}
