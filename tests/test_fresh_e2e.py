@@ -65,7 +65,8 @@ def test_nothing_changed_skips_lint_test_and_build_and_the_run_says_so(
     assert verdicts(first) == {"lint hello": "ran", "test hello": "ran", "build hello": "ran"}
     history = json.loads((project.root / ".gotasks" / "history.json").read_text())["tasks"]
     trace = project.root / "trace.json"
-    second = ok(inv(project, "ci", "--trace", str(trace)))
+    page = project.root / "report.html"
+    second = ok(inv(project, "ci", "--trace", str(trace), "--report", str(page)))
     assert verdicts(second) == {
         "lint hello": "up to date",
         "test hello": "up to date",
@@ -83,6 +84,12 @@ def test_nothing_changed_skips_lint_test_and_build_and_the_run_says_so(
     slices = {e["name"]: e for e in events if e.get("ph") == "X"}
     for name in ("lint[hello]", "test[hello]", "build[hello]"):
         assert slices[name]["dur"] == 0 and slices[name]["args"]["status"] == "uptodate"
+    # The report: the same status, as a bar of no length.
+    html = page.read_text()
+    for name in ("lint[hello]", "test[hello]", "build[hello]"):
+        assert re.search(
+            rf'data-task="{re.escape(name)}" data-status="uptodate"[^>]*data-duration="0.0"', html
+        ), name
     # No duration sample for what did not run.
     after = json.loads((project.root / ".gotasks" / "history.json").read_text())["tasks"]
     for name in ("lint[hello]", "test[hello]", "build[hello]"):
