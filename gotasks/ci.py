@@ -18,6 +18,7 @@ from gotasks.test import TEST_FLAGS, TEST_HELP, test
     cpu=0.1,
     mem="16M",
     dry=True,
+    keep_going=True,
     forwards=TEST_FLAGS,
     help={**TEST_HELP, "module": "only this module (lint, test and build); default: every module"},
 )

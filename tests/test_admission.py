@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from gotasks.engine.admission import LIGHT_CPU, Job, Limits, admission_claims, admit
+from gotasks.core.errors import UsageError
+from gotasks.engine.admission import (
+    LIGHT_CPU,
+    TAIL_GRAIN,
+    Job,
+    Limits,
+    admission_claims,
+    admit,
+    set_priorities,
+    start_order,
+)
 from gotasks.engine.history import MIN_CPUS, History, TaskRecord, high_percentile
+from gotasks.engine.onfailure import keeps_going
 from gotasks.engine.summary import claim_text, critical_path_line, summary_lines
 
 MIB = 1024**2
@@ -157,3 +168,96 @@ def test_the_critical_path_goes_through_the_task_that_made_room() -> None:
     # A dependency that ended as late is preferred to a bystander.
     records = [rec("x", 0.0, 1.0), rec("y", 0.0, 1.0), rec("z", 1.0, 2.0, deps=("y",))]
     assert critical_path_line(records) == "critical path (2.0s): y 1.0s -> z 1.0s"
+
+
+# --- the order ready jobs are offered the machine ------------------------------------------
+
+
+def graph(durations: dict[str, float], edges: list[tuple[str, str]]) -> dict[str, Job]:
+    jobs = {name: Job(name=name, cpu=2.0, mem=MIB, duration=d) for name, d in durations.items()}
+    for before, after in edges:
+        jobs[after].deps.add(jobs[before])
+        jobs[before].dependents.add(jobs[after])
+    set_priorities(list(jobs.values()))
+    return jobs
+
+
+def first_to_start(jobs: dict[str, Job], ready: list[str]) -> str:
+    """With room for one job at a time (each claims the 2 cores), which starts."""
+    limits = Limits(cpus=2.0, memory=GIB, jobs=0, pools={})
+    (chosen,) = admit([jobs[n] for n in ready], [], limits, memory_low=False)
+    return chosen.name
+
+
+def test_cheap_checks_start_before_a_long_build_when_nothing_waits_on_it() -> None:
+    # ci on a real program: an 8-minute cross build, a 1-minute test, a 20 s lint.
+    jobs = graph(
+        {"lint": 20, "test": 60, "build": 480, "ci": 0.01},
+        [("lint", "ci"), ("test", "ci"), ("build", "ci")],
+    )
+    order = sorted(jobs.values(), key=start_order)
+    assert [j.name for j in order] == ["ci", "lint", "test", "build"]
+    assert first_to_start(jobs, ["lint", "test", "build"]) == "lint"
+    assert first_to_start(jobs, ["test", "build"]) == "test"
+
+
+def test_what_unblocks_more_work_still_goes_first() -> None:
+    # a short task with a long one waiting behind it beats a long independent one ...
+    jobs = graph({"gen": 5, "compile": 300, "docs": 100}, [("gen", "compile")])
+    assert first_to_start(jobs, ["gen", "docs"]) == "gen"
+    # ... and a long task with work behind it beats a short one with none.
+    jobs = graph({"build": 200, "package": 60, "lint": 10}, [("build", "package")])
+    assert first_to_start(jobs, ["build", "lint"]) == "build"
+
+
+def test_tails_within_the_grain_count_as_equal() -> None:
+    assert TAIL_GRAIN == 1.0
+    jobs = graph(
+        {"slow": 100, "quick": 3, "after_slow": 0.2, "after_quick": 0.6},
+        [("slow", "after_slow"), ("quick", "after_quick")],
+    )
+    # 0.2 s and 0.6 s behind them: the same, so the 3 s task answers first.
+    assert first_to_start(jobs, ["slow", "quick"]) == "quick"
+
+
+def test_without_history_the_order_is_the_names() -> None:
+    jobs = graph({"test": 1.0, "build": 1.0, "lint": 1.0}, [])
+    assert [j.name for j in sorted(jobs.values(), key=start_order)] == ["build", "lint", "test"]
+
+
+# --- after a failure: keep going or fail fast ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keep", "fail_fast", "environ", "configured", "task_default", "expected"),
+    [
+        (False, False, {}, False, False, False),  # a plain run stops at the first failure
+        (False, False, {}, False, True, True),  # ci keeps going
+        (False, True, {}, False, True, False),  # --fail-fast restores stopping in ci
+        (True, False, {}, False, False, True),  # --keep-going anywhere
+        (False, True, {"GOTASKS_KEEP_GOING": "1"}, True, True, False),  # the flag wins
+        (True, False, {"GOTASKS_FAIL_FAST": "yes"}, False, True, True),
+        (False, False, {"GOTASKS_FAIL_FAST": "1"}, True, True, False),  # variable beats config
+        (False, False, {"GOTASKS_KEEP_GOING": "true"}, False, False, True),
+        (False, False, {"GOTASKS_FAIL_FAST": "0"}, False, True, True),  # falsy: unset
+        (False, False, {}, True, False, True),  # scheduler.keep_going
+    ],
+)
+def test_keep_going_or_fail_fast(
+    keep: bool,
+    fail_fast: bool,
+    environ: dict[str, str],
+    configured: bool,
+    task_default: bool,
+    expected: bool,
+) -> None:
+    assert keeps_going(keep, fail_fast, environ, configured, task_default) is expected
+
+
+def test_both_ways_at_once_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="--keep-going and --fail-fast"):
+        keeps_going(True, True, {}, False, True)
+    both = {"GOTASKS_KEEP_GOING": "1", "GOTASKS_FAIL_FAST": "1"}
+    with pytest.raises(UsageError, match="GOTASKS_KEEP_GOING and GOTASKS_FAIL_FAST"):
+        keeps_going(False, False, both, False, True)
+    assert keeps_going(False, True, both, False, True) is False  # a flag settles it

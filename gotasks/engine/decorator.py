@@ -45,6 +45,9 @@ class GoTask(Task[Any]):
     # The body copes with `inv --dry`: with run.dry set its commands only echo and it
     # writes nothing itself. A dry run does not call a body without it.
     dry: bool
+    # A failure in its run does not stop the other tasks (ci: each check's own verdict);
+    # --fail-fast still does.
+    keep_going: bool
     own_options: tuple[str, ...]
 
     def __init__(
@@ -62,6 +65,7 @@ class GoTask(Task[Any]):
         forwards: tuple[str, ...] = (),
         stands_for: Callable[[Any], tuple[str, str]] | None = None,
         dry: bool = False,
+        keep_going: bool = False,
         **kwargs: Any,
     ) -> None:
         name = kwargs.get("name") or body.__name__
@@ -78,6 +82,7 @@ class GoTask(Task[Any]):
         self.forwards = forwards
         self.stands_for = stands_for
         self.dry = dry
+        self.keep_going = keep_going
         # The body's own parameters (not the run-wide ones the wrapper adds): `inv -h TASK`.
         self.own_options = tuple(inspect.signature(body).parameters)[1:]
         run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
@@ -147,7 +152,8 @@ def task(*args: Any, **kwargs: Any) -> Any:
     """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out),
     needs= (the prepare hooks it needs, by name; default all), diagnoses= (it reports
     bad GOTASKS_* run settings itself, so they do not stop its run), forwards= (flags
-    its pre tasks get too), stands_for= (the configured task it stands for) and dry= (the
-    body may be called by `inv --dry`: it then only echoes its commands and writes nothing)."""
+    its pre tasks get too), stands_for= (the configured task it stands for), dry= (the
+    body may be called by `inv --dry`: it then only echoes its commands and writes nothing)
+    and keep_going= (a failure in its run does not stop the other tasks; --fail-fast does)."""
     kwargs.setdefault("klass", GoTask)
     return invoke_task(*args, **kwargs)

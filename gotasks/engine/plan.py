@@ -17,6 +17,7 @@ from gotasks.engine.decorator import GoTask
 from gotasks.engine.graph import Node
 from gotasks.engine.history import Estimate, History
 from gotasks.engine.leases import Leases, lease_folder
+from gotasks.engine.onfailure import keeps_going
 from gotasks.engine.output import TaskOutput
 from gotasks.engine.procs import TaskProcesses
 from gotasks.engine.run import RunOptions
@@ -24,7 +25,6 @@ from gotasks.engine.sharding import current_shard
 from gotasks.engine.shards import shard_path
 
 DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
-TRUTHY = ("1", "true", "yes", "on")
 
 
 @dataclass(eq=False)
@@ -75,10 +75,12 @@ class Plan:
         """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
         sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
         jobs = _jobs(options.jobs, environ.get("GOTASKS_JOBS"), sched.get("jobs", 0))
-        keep_going = (
-            options.keep_going
-            or environ.get("GOTASKS_KEEP_GOING", "").lower() in TRUTHY
-            or bool(sched.get("keep_going"))
+        keep_going = keeps_going(
+            options.keep_going,
+            options.fail_fast,
+            environ,
+            bool(sched.get("keep_going")),
+            any(isinstance(n.call.task, GoTask) and n.call.task.keep_going for n in nodes),
         )
         output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
@@ -125,6 +127,7 @@ def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
     for check in (
         lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
         lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
+        lambda: keeps_going(False, False, environ, False, False),
     ):
         try:
             check()

@@ -16,9 +16,11 @@ from subprocess import PIPE, Popen
 from typing import Any
 
 import psutil
-from invoke.runners import Local, normalize_hide
+from invoke.exceptions import UnexpectedExit
+from invoke.runners import Local, Result, normalize_hide
 
 from gotasks.core import cancel, console
+from gotasks.core.errors import Stopped
 from gotasks.engine import reaper, stops
 
 
@@ -215,6 +217,18 @@ def echo_line(command: str, env: dict[str, str], environ: dict[str, str]) -> str
     return f"{head}{' '.join(words)} {command[len(head) :]}"
 
 
+def _raise_if_stopped() -> None:
+    """A command that ended because its task was stopped (Ctrl-C, its memory or time
+    limit) has no result worth reading: what it printed was cut off, and a body that
+    parsed it would report failed tests or builds with empty bodies. The body gets Stopped
+    instead, so the task ends there (its cleanup still runs) and is reported as stopped."""
+    processes = bound()
+    if processes is not None and processes.stop_reason is not None:
+        raise Stopped(processes.stop_reason)
+    if stops.received() is not None:
+        raise Stopped("interrupted")
+
+
 class GroupRunner(Local):
     """invoke's Local runner, with each command in a new session (its own process group),
     so a task's whole tree can be measured and stopped, and Ctrl-C leaves nothing behind."""
@@ -222,6 +236,15 @@ class GroupRunner(Local):
     # invoke reads 1000 bytes at a time; a read returns what the pipe holds up to this, so
     # a larger size adds no delay and makes 20 MB of test output 300 reads, not 20,000.
     read_chunk_size = 64 * 1024
+
+    def run(self, command: str, **kwargs: Any) -> Result:
+        try:
+            result = super().run(command, **kwargs)
+        except UnexpectedExit:
+            _raise_if_stopped()
+            raise
+        _raise_if_stopped()
+        return result
 
     def start(self, command: str, shell: str, env: dict[str, Any]) -> None:
         if self.using_pty:

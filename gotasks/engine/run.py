@@ -20,7 +20,12 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
     ),
     "jobs": ("most tasks at once (default: $GOTASKS_JOBS, scheduler.jobs, else no cap)", None),
     "keep_going": (
-        "after a failure, run everything that does not depend on it ($GOTASKS_KEEP_GOING)",
+        "after a failure, run everything that does not depend on it ($GOTASKS_KEEP_GOING;"
+        " ci's default)",
+        False,
+    ),
+    "fail_fast": (
+        "after a failure, start nothing more ($GOTASKS_FAIL_FAST; the default but in ci)",
         False,
     ),
     "trace": ("write a Chrome trace of the run to this file ($GOTASKS_TRACE)", None),
@@ -56,6 +61,7 @@ class RunOptions:
     env: str | None = None
     jobs: str | None = None
     keep_going: bool = False
+    fail_fast: bool = False
     trace: str | None = None
     report: str | None = None
     output: str | None = None

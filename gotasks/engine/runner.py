@@ -257,7 +257,8 @@ class _Runner:
             # Whatever the body made of it (go() never raises), a stopped task failed.
             reason = processes.stop_reason
             if reason == "interrupted":
-                task.status = "interrupted"
+                # Not what the body made of its cut-off commands (failed tests, say).
+                task.status, task.message = "interrupted", "interrupted"
             else:
                 task.status = "timeout" if "killed: timeout" in reason else "killed"
                 task.message = reason
