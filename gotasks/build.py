@@ -28,6 +28,7 @@ from gotasks.go.buildprogress import BuildProgress
 from gotasks.go.modules import Module
 from gotasks.go.sdk.store import remove_tree
 from gotasks.go.toolchain import host_target, supported_targets
+from gotasks.lookups import main_packages_of
 from gotasks.paths import dist_dir, dist_lock
 from gotasks.settings import TARGET_PATTERN
 
@@ -177,15 +178,24 @@ def relative_package(import_path: str, module_path: str) -> str:
 
 def main_packages(c: Context, mod: Module) -> list[str]:
     """The main packages matching build.packages (default ./...), by import path."""
-    patterns: list[str] = settings_of(c.config).section("build")["packages"] or ["./..."]
-    template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
-    # Read-only: it runs in a dry run too, which then shows the builds it would start.
-    result = go(c, ["list", "-f", template, "--", *patterns], mod.dir, read_only=True)
-    if result.exited != 0:
-        console.fail("go list:")
-        console.info(result.stderr.rstrip())
-        raise TaskFailed(f"build {mod.label}: go list {' '.join(patterns)} failed")
-    packages = result.stdout.split()
+    settings = settings_of(c.config)
+    patterns: list[str] = settings.section("build")["packages"] or ["./..."]
+
+    def go_list() -> list[str]:
+        template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
+        # Read-only: it runs in a dry run too, which then shows the builds it would start.
+        result = go(c, ["list", "-f", template, "--", *patterns], mod.dir, read_only=True)
+        if result.exited != 0:
+            console.fail("go list:")
+            console.info(result.stderr.rstrip())
+            raise TaskFailed(f"build {mod.label}: go list {' '.join(patterns)} failed")
+        return result.stdout.split()
+
+    toolchain, _ = toolchain_of(c.config)
+    # Asked of go only when the module's Go files, the Go settings or the go changed.
+    packages = main_packages_of(
+        settings.root, mod.dir, toolchain, c.config.run.env, patterns, go_list
+    )
     by_name: dict[str, list[str]] = {}
     for package in packages:
         by_name.setdefault(short_name(package), []).append(package)

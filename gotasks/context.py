@@ -27,6 +27,7 @@ from gotasks.go.sdk.configure import installer_of, store_of
 from gotasks.go.sdk.selection import Selection, installed_match, select
 from gotasks.go.shellstate import user_environ
 from gotasks.go.toolchain import Toolchain, check_targets, find_toolchain
+from gotasks.lookups import check_env_remembered, set_writable, targets_of, toolchain_at
 from gotasks.paths import project_root, state_dir
 from gotasks.settings import Settings, load_settings
 
@@ -43,7 +44,10 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
 
     Needs no go, so the sdk tasks run on a machine without one.
     """
-    settings = load_settings(project_root(), options.env, user_values())
+    root, values = project_root(), user_values()
+    set_writable(not config.run.dry)
+    # Every other env's files are checked too, skipped when they passed before as they are.
+    settings = load_settings(root, options.env, values, check_env_remembered(root, values))
     scrub.add(known_secrets(settings, os.environ))
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
     # Tasks run side by side: none may read the terminal's stdin.
@@ -94,7 +98,7 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     # A dry run installs nothing: without the Go it asks for, it stops as a real run
     # without --install would.
     toolchain = choose_toolchain(settings, selection, options.install and not config.run.dry)
-    check_targets(settings, toolchain)
+    check_targets(settings, toolchain, targets_of(settings.root, toolchain))
     environment = go_environment(settings, toolchain)
     if selection is not None:
         # The project chose this go: it must not switch to another behind our back.
@@ -110,12 +114,12 @@ def selection_of(settings: Settings, flag: str | None) -> Selection | None:
     return select(settings.root, flag, os.environ, settings.go_version, where)
 
 
-def matching_path_go(selection: Selection) -> Toolchain | None:
+def matching_path_go(selection: Selection, root: Path) -> Toolchain | None:
     """The go on PATH, if it is a version the selection accepts (1.26 takes any 1.26.x)."""
     if shutil.which("go") is None:
         return None  # checked first: find_toolchain's own "not found" is an error
     try:
-        on_path = find_toolchain()
+        on_path = toolchain_at(root)
     except UsageError:
         return None
     return on_path if selection.request.matches(on_path.version, stable=True) else None
@@ -125,12 +129,12 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
     """The installed SDK the selection names, else the go on PATH if it is that version,
     else (with --install) a fresh install; no selection: the go on PATH."""
     if selection is None:
-        return find_toolchain()
+        return toolchain_at(settings.root)
     store = store_of(settings, os.environ)
     installed = installed_match(store, selection.request)
     if installed is not None:
-        return find_toolchain(installed.go)
-    on_path = matching_path_go(selection)
+        return toolchain_at(settings.root, installed.go)
+    on_path = matching_path_go(selection, settings.root)
     if on_path is not None:
         return on_path
     wanted = selection.request

@@ -58,7 +58,7 @@ def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | Non
     if selection is None:
         print("this project asks for no version: the go on PATH is used")
     elif active is None:
-        on_path = matching_path_go(selection)
+        on_path = matching_path_go(selection, settings.root)
         if on_path is not None:
             print(
                 f"* {on_path.version_text:<14} {on_path.goroot} (the go on PATH)"

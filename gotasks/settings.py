@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -343,8 +344,17 @@ def select_env(root: Path, explicit: str | None, environ: Mapping[str, str]) -> 
     return name
 
 
+# How another env's files get checked: (env name, the check) -> None; the check raises a
+# UsageError for a mistake and returns the settings. A caller may skip files it has seen
+# pass (gotasks/lookups.py remembers verdicts by content); by default every one is checked.
+CheckEnv = Callable[[str, Callable[[], "Settings"]], None]
+
+
 def load_settings(
-    root: Path, explicit_env: str | None = None, environ: Mapping[str, str] | None = None
+    root: Path,
+    explicit_env: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    check_env: CheckEnv | None = None,
 ) -> Settings:
     """The selected env's settings; every other env's file is checked too, so that a
     mistake in prod.yaml shows up in the first dev run, not at release time."""
@@ -353,7 +363,11 @@ def load_settings(
     selected = _load_env(root, env, environ)
     for other in known_envs(root):
         if other != env:
-            _load_env(root, other, environ)
+            load = functools.partial(_load_env, root, other, environ)
+            if check_env is None:
+                load()
+            else:
+                check_env(other, load)
     return selected
 
 

@@ -120,9 +120,13 @@ def host_target(toolchain: Toolchain) -> str:
     return "/".join(words)
 
 
-def check_targets(settings: Settings, toolchain: Toolchain) -> None:
-    """Every build.targets entry must be a GOOS/GOARCH pair this go can build for."""
-    supported = supported_targets(toolchain)
+def check_targets(
+    settings: Settings, toolchain: Toolchain, supported: set[str] | None = None
+) -> None:
+    """Every build.targets entry must be a GOOS/GOARCH pair this go can build for
+    (`supported`, when the caller knows them, else asked of go)."""
+    if supported is None:
+        supported = supported_targets(toolchain)
     if supported is None:
         return
     for index, target in enumerate(settings.section("build")["targets"]):

@@ -1,0 +1,268 @@
+"""Per-run look-ups that do not change between runs, kept in .gotasks/cache/ keyed by what
+determines them: the go binary's `go env` answers and `go tool dist list`, a module's main
+packages, the verdict on each env's config files.
+
+Every entry holds the key it was computed under and the files (with their size, times
+and inode) it was computed from; a different key, a changed file, an unreadable or damaged
+entry, or any error at all is a miss, and the value is computed afresh. A cache that
+cannot be written (a read-only checkout) only means no cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gotasks import __version__
+from gotasks.core.files import atomic_write_text
+from gotasks.go.toolchain import Toolchain, find_toolchain, supported_targets
+from gotasks.go.version import GoVersion
+from gotasks.paths import state_dir
+from gotasks.settings import CheckEnv, Settings
+
+FORMAT_VERSION = 1
+T = TypeVar("T")
+Stamp = list[int] | None  # [size, mtime_ns, ctime_ns, inode, mode], None: missing
+
+
+# A dry run (`inv --dry`) writes nothing, the cache included: it reads what is there.
+_writable = True
+
+
+def set_writable(writable: bool) -> None:
+    global _writable
+    _writable = writable
+
+
+def cache_dir(root: Path) -> Path:
+    return state_dir(root) / "cache"
+
+
+def stamp(path: Path) -> Stamp:
+    """What tells a file changed without reading it, as Go's own build cache does."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode]
+
+
+def digest(*parts: Any) -> str:
+    """sha256 of the parts' canonical JSON (gotasks' version always among them)."""
+    text = json.dumps([FORMAT_VERSION, __version__, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(paths: Iterable[Path]) -> str:
+    """sha256 of files' contents (a missing file counts as missing, not as empty)."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(str(path).encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"\0missing\0")
+    return h.hexdigest()
+
+
+def remembered(
+    root: Path,
+    name: str,
+    key: str,
+    compute: Callable[[], T],
+    *,
+    encode: Callable[[T], Any] = lambda value: value,
+    decode: Callable[[Any], T] = lambda data: data,
+    files: Callable[[T], Iterable[Path]] = lambda _: (),
+) -> T:
+    """The value `compute()` gave last time under `key`, if the files it named then
+    (`files(value)`) are unchanged; else `compute()`, remembered. Errors of compute are
+    never remembered: they propagate, and the next run asks again."""
+    path = cache_dir(root) / f"{name}.json"
+    hit = _read(path, key)
+    if hit is not None:
+        try:
+            return decode(hit)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a damaged or foreign entry: compute afresh
+    value = compute()
+    if not _writable:
+        return value
+    try:
+        checked = {str(p): stamp(p) for p in files(value)}
+        doc = {"version": FORMAT_VERSION, "key": key, "files": checked, "value": encode(value)}
+        atomic_write_text(path, json.dumps(doc, sort_keys=True) + "\n")
+    except (OSError, TypeError, ValueError):
+        pass  # no cache this time; nothing is lost
+    return value
+
+
+def _read(path: Path, key: str) -> Any | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION or doc.get("key") != key:
+        return None
+    files = doc.get("files")
+    if not isinstance(files, dict) or "value" not in doc:
+        return None
+    for name, recorded in files.items():
+        if stamp(Path(name)) != recorded:
+            return None
+    return doc["value"]
+
+
+# --- the config's verdict -------------------------------------------------------------------
+
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+# The code that decides whether a config is valid: a new gotasks judges afresh.
+_CONFIG_CODE = ("settings.py", "core/schema.py", "core/yamlconf.py", "go/version.py")
+
+
+def config_key(root: Path, env: str, environ: Mapping[str, str]) -> str:
+    """What an env's verdict depends on: its files' bytes (base.yaml and <env>.yaml, and
+    whether each is a link), the values of every variable they may name, the code that
+    validates, and the project's root (configured module folders are relative to it)."""
+    folder = root / "config"
+    files: list[tuple[str, bool, str | None]] = []
+    names: set[str] = set()
+    for name in ("base", env):
+        path = folder / f"{name}.yaml"
+        try:
+            data: bytes | None = path.read_bytes()
+        except OSError:
+            data = None
+        files.append((name, path.is_symlink(), None if data is None else data.hex()))
+        if data is not None:
+            names.update(_VARIABLE.findall(data.decode("utf-8", "replace")))
+    package = Path(__file__).resolve().parent
+    code = file_digest(package / rel for rel in _CONFIG_CODE)
+    values = {name: environ.get(name) for name in sorted(names)}
+    return digest("config", str(root), env, files, values, code)
+
+
+def check_env_remembered(root: Path, environ: Mapping[str, str]) -> CheckEnv:
+    """A settings.CheckEnv that skips an env whose files passed before under the same key,
+    as long as the module folders it lists still have their go.mod."""
+
+    def check(env: str, load: Callable[[], Settings]) -> None:
+        remembered(
+            root,
+            f"config-{env}",
+            config_key(root, env, environ),
+            lambda: [str(module / "go.mod") for module in load().modules],
+            files=lambda gomods: [Path(p) for p in gomods],
+        )
+
+    return check
+
+
+# --- the toolchain ----------------------------------------------------------------------------
+
+# `go env GOENV` reads these; GOROOT is taken out of go's environment (toolchain._ask_go).
+_GOENV_INPUTS = ("GOENV", "XDG_CONFIG_HOME", "HOME")
+
+
+def _go_key(go: Path) -> list[Any]:
+    return [str(go), os.path.realpath(go), stamp(go)]
+
+
+def toolchain_at(root: Path, go: Path | None = None) -> Toolchain:
+    """find_toolchain(go), remembered by the go binary (path, where it leads, its stamp)
+    and what `go env GOENV` reads; checked against its GOROOT's VERSION and go.env."""
+    if go is None:
+        found = shutil.which("go")
+        if found is None:
+            return find_toolchain()  # its own error: go not found
+        go = Path(found)
+    key = digest("toolchain", _go_key(go), {k: os.environ.get(k) for k in _GOENV_INPUTS})
+    return remembered(
+        root,
+        "toolchain-" + digest(str(go))[:16],
+        key,
+        lambda: find_toolchain(go),
+        encode=lambda t: {
+            "go": str(t.go),
+            "goroot": str(t.goroot),
+            "version_text": t.version_text,
+            "goenv": t.goenv,
+        },
+        decode=lambda d: Toolchain(
+            go=Path(d["go"]),
+            goroot=Path(d["goroot"]),
+            version=GoVersion.parse(d["version_text"].split("-")[0]),
+            version_text=str(d["version_text"]),
+            goenv=str(d["goenv"]),
+        ),
+        files=lambda t: [t.goroot / "VERSION", t.goroot / "go.env", t.goroot / "bin" / "go"],
+    )
+
+
+def targets_of(root: Path, toolchain: Toolchain) -> set[str] | None:
+    """supported_targets (`go tool dist list`), remembered by the go binary."""
+    key = digest("targets", _go_key(toolchain.go), str(toolchain.goroot))
+    found = remembered(
+        root,
+        "targets-" + digest(str(toolchain.go))[:16],
+        key,
+        lambda: supported_targets(toolchain),
+        encode=lambda targets: None if targets is None else sorted(targets),
+        decode=lambda d: None if d is None else {str(t) for t in d},
+    )
+    return found
+
+
+# --- a module's main packages -----------------------------------------------------------------
+
+# Folders `go list ./...` never looks into.
+_NOT_PACKAGES = {"vendor", "testdata"}
+
+
+def source_listing(folder: Path) -> list[Any]:
+    """Every Go source and go.mod/go.sum/go.work under `folder` with its stamp, and every
+    folder's name: what decides which packages there are and what each is called."""
+    listing: list[Any] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _NOT_PACKAGES and not d.startswith((".", "_"))
+        )
+        rel = os.path.relpath(dirpath, folder)
+        listing.append([rel, dirnames[:]])
+        for name in sorted(filenames):
+            if name.endswith(".go") or name in ("go.mod", "go.sum", "go.work"):
+                listing.append([rel, name, stamp(Path(dirpath) / name)])
+    return listing
+
+
+def main_packages_of(
+    root: Path,
+    module_dir: Path,
+    toolchain: Toolchain,
+    run_env: Mapping[str, str],
+    patterns: list[str],
+    compute: Callable[[], list[str]],
+) -> list[str]:
+    """compute() (go list of the main packages), remembered by the go binary, the Go
+    variables of the run and of this process (tags, GOOS, CGO_ENABLED change what builds),
+    the patterns, and the module's Go files (names, stamps) and folders, and the project's
+    go.work."""
+    go_vars = {k: v for k, v in os.environ.items() if k.startswith(("GO", "CGO_"))}
+    key = digest(
+        "main-packages",
+        _go_key(toolchain.go),
+        str(module_dir),
+        patterns,
+        dict(run_env),
+        go_vars,
+        source_listing(module_dir),
+        stamp(root / "go.work"),
+    )
+    name = "main-packages-" + digest(str(module_dir))[:16]
+    return remembered(root, name, key, compute, decode=lambda d: [str(p) for p in d])

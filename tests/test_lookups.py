@@ -1,0 +1,219 @@
+"""Per-run look-ups remembered in .gotasks/cache/: a hit only when what determines them is
+unchanged, any doubt (a changed file, a damaged entry) a fresh look-up, never a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gotasks import lookups
+from gotasks.core.errors import UsageError
+from gotasks.go.toolchain import find_toolchain
+from gotasks.settings import load_settings
+
+SOURCE = Path(__file__).resolve().parents[1]
+
+
+class Counter:
+    """A look-up that counts how often it was really made."""
+
+    def __init__(self, answer: list[str]) -> None:
+        self.answer, self.calls = answer, 0
+
+    def __call__(self) -> list[str]:
+        self.calls += 1
+        return list(self.answer)
+
+
+def module(root: Path) -> Path:
+    folder = root / "mod"
+    (folder / "cmd" / "a").mkdir(parents=True)
+    (folder / "go.mod").write_text("module example.com/mod\n\ngo 1.22\n")
+    (folder / "cmd" / "a" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (folder / "lib").mkdir()
+    (folder / "lib" / "lib.go").write_text("package lib\n")
+    return folder
+
+
+def main_packages(root: Path, folder: Path, look: Counter, env: dict[str, str]) -> list[str]:
+    toolchain = find_toolchain()
+    return lookups.main_packages_of(root, folder, toolchain, env, ["./..."], look)
+
+
+def bump(path: Path) -> None:
+    """A change that keeps the size, as an editor's save can: only times and content."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+
+def test_main_packages_are_asked_once_until_something_that_decides_them_changes(
+    tmp_path: Path,
+) -> None:
+    folder = module(tmp_path)
+    look = Counter(["example.com/mod/cmd/a"])
+    env = {"GOFLAGS": "-tags=dev"}
+    assert main_packages(tmp_path, folder, look, env) == ["example.com/mod/cmd/a"]
+    assert main_packages(tmp_path, folder, look, env) == ["example.com/mod/cmd/a"]
+    assert look.calls == 1
+
+    changes = [
+        lambda: (folder / "go.mod").write_text("module example.com/other\n\ngo 1.22\n"),
+        lambda: bump(folder / "lib" / "lib.go"),  # `package lib` may now say `package main`
+        lambda: (folder / "cmd" / "b").mkdir(),  # a new folder ...
+        lambda: (folder / "cmd" / "b" / "main.go").write_text("package main\n"),  # ... its main
+        lambda: (folder / "lib" / "lib.go").unlink(),
+        lambda: (tmp_path / "go.work").write_text("go 1.22\n\nuse ./mod\n"),
+    ]
+    for number, change in enumerate(changes, 2):
+        change()
+        main_packages(tmp_path, folder, look, env)
+        assert look.calls == number, f"change {number - 1} was not noticed"
+        main_packages(tmp_path, folder, look, env)
+        assert look.calls == number, f"no hit after change {number - 1}"
+    # Other build tags, another GOOS in the environment: asked again.
+    main_packages(tmp_path, folder, look, {"GOFLAGS": "-tags=prod"})
+    assert look.calls == len(changes) + 2
+    # A file go list ignores (vendor/, testdata/, hidden folders, not .go) changes nothing.
+    (folder / "testdata").mkdir()
+    (folder / "testdata" / "x.go").write_text("package main\n")
+    (folder / "README.md").write_text("hi\n")
+    main_packages(tmp_path, folder, look, {"GOFLAGS": "-tags=prod"})
+    assert look.calls == len(changes) + 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["", "{", "[]", '{"version": 1, "key": "x"}', "\x00\xff", '{"version": 99}'],
+)
+def test_a_damaged_entry_is_a_miss_never_a_crash(tmp_path: Path, damage: str) -> None:
+    folder = module(tmp_path)
+    look = Counter(["example.com/mod/cmd/a"])
+    main_packages(tmp_path, folder, look, {})
+    (entry,) = (tmp_path / ".gotasks" / "cache").glob("main-packages-*.json")
+    entry.write_text(damage)
+    assert main_packages(tmp_path, folder, look, {}) == ["example.com/mod/cmd/a"]
+    assert look.calls == 2
+    assert json.loads(entry.read_text())["value"] == ["example.com/mod/cmd/a"]  # rewritten
+
+
+def test_a_wrongly_shaped_value_is_a_miss(tmp_path: Path) -> None:
+    go = Path(shutil.which("go") or "go")
+    first = lookups.toolchain_at(tmp_path, go)
+    (entry,) = (tmp_path / ".gotasks" / "cache").glob("toolchain-*.json")
+    doc = json.loads(entry.read_text())
+    doc["value"] = {"go": str(go)}  # the key matches, the value does not hold a toolchain
+    entry.write_text(json.dumps(doc))
+    assert lookups.toolchain_at(tmp_path, go) == first == find_toolchain(go)
+
+
+def test_the_toolchain_is_remembered_and_a_failed_look_up_is_not(tmp_path: Path) -> None:
+    go = Path(shutil.which("go") or "go")
+    assert lookups.toolchain_at(tmp_path, go) == find_toolchain(go)
+    (entry,) = (tmp_path / ".gotasks" / "cache").glob("toolchain-*.json")
+    assert lookups.toolchain_at(tmp_path, go) == find_toolchain(go)
+    # A "go" that is not one: the error every time, nothing written for it.
+    fake = tmp_path / "bin" / "go"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    for _ in range(2):
+        with pytest.raises(UsageError):
+            lookups.toolchain_at(tmp_path, fake)
+    assert list((tmp_path / ".gotasks" / "cache").glob("toolchain-*.json")) == [entry]
+    targets = lookups.targets_of(tmp_path, find_toolchain(go))
+    assert targets is not None and "linux/amd64" in targets
+    assert lookups.targets_of(tmp_path, find_toolchain(go)) == targets
+
+
+def test_a_read_only_run_writes_no_cache(tmp_path: Path) -> None:
+    folder = module(tmp_path)
+    look = Counter([])
+    lookups.set_writable(False)
+    try:
+        main_packages(tmp_path, folder, look, {})
+    finally:
+        lookups.set_writable(True)
+    assert not (tmp_path / ".gotasks").exists()
+
+
+# --- the config's verdict ------------------------------------------------------------------
+
+
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(SOURCE / "config", tmp_path / "config")
+    return tmp_path
+
+
+def counting_check(root: Path, environ: dict[str, str], seen: list[str]) -> lookups.CheckEnv:
+    remembered = lookups.check_env_remembered(root, environ)
+
+    def check(env: str, load: lookups.Callable[[], lookups.Settings]) -> None:
+        def counted() -> lookups.Settings:
+            seen.append(env)
+            return load()
+
+        remembered(env, counted)
+
+    return check
+
+
+def test_every_env_is_validated_once_until_its_files_change(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    environ: dict[str, str] = {}
+    seen: list[str] = []
+    load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    assert sorted(seen) == ["prod", "test"]
+    load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    assert sorted(seen) == ["prod", "test"]  # neither file changed: no second look
+
+    # A mistake written into prod.yaml fails the dev run, cache or not.
+    prod = root / "config" / "prod.yaml"
+    good = prod.read_text()
+    prod.write_text(good + "\nbuild:\n  cgo: maybe\n")
+    with pytest.raises(UsageError, match=r"prod\.yaml"):
+        load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    with pytest.raises(UsageError, match=r"prod\.yaml"):  # a failure is never remembered
+        load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    prod.write_text(good)
+    seen.clear()
+    load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    assert seen == []  # the same bytes as when it passed: the verdict stands
+    prod.write_text(good + "# a comment\n")
+    load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    assert seen == ["prod"]
+
+    # base.yaml is part of every env.
+    base = root / "config" / "base.yaml"
+    base.write_text(base.read_text() + "\n")
+    seen.clear()
+    load_settings(root, "dev", environ, counting_check(root, environ, seen))
+    assert sorted(seen) == ["prod", "test"]
+
+
+def test_a_variable_the_config_names_is_part_of_its_verdict(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    prod = root / "config" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("benchtime: 2s", "benchtime: ${BENCH_TIME:-2s}"))
+    seen: list[str] = []
+    load_settings(root, "dev", {}, counting_check(root, {}, seen))
+    load_settings(root, "dev", {"OTHER": "1"}, counting_check(root, {"OTHER": "1"}, seen))
+    assert seen.count("prod") == 1  # a variable it does not name changes nothing
+    bad = {"BENCH_TIME": "forever"}
+    with pytest.raises(UsageError, match=r"bench\.benchtime"):
+        load_settings(root, "dev", bad, counting_check(root, bad, seen))
+
+
+def test_a_configured_module_folder_that_went_away_is_noticed(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    module(root)
+    test_yaml = root / "config" / "test.yaml"
+    test_yaml.write_text(test_yaml.read_text() + "\nmodules: [mod]\n")
+    seen: list[str] = []
+    load_settings(root, "dev", {}, counting_check(root, {}, seen))
+    (root / "mod" / "go.mod").unlink()
+    with pytest.raises(UsageError, match=r"no go\.mod"):
+        load_settings(root, "dev", {}, counting_check(root, {}, seen))
