@@ -188,3 +188,23 @@ def test_ctrl_c_during_ci_reports_the_test_as_interrupted_not_failed(
     assert "interrupted" in stderr
     time.sleep(0.3)
     assert not any(proc.is_running() for proc in binaries)
+
+
+def test_a_new_main_package_is_built_though_the_main_packages_were_remembered(
+    make_project: MakeProject,
+) -> None:
+    require_go()
+    project = make_project()
+    first = project.inv("build", "--host")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert list((project.root / ".gotasks" / "cache").glob("main-packages-*.json"))
+    project.write("hello/cmd/extra/main.go", "package main\n\nfunc main() {}\n")
+    second = project.inv("build", "--host")
+    assert second.returncode == 0, second.stdout + second.stderr
+    built = {p.name for p in (project.root / "dist").glob("hello_*/*")}
+    assert {"hello", "extra"} <= built, built
+    # A package that stops being main is no longer built (nor listed).
+    project.write("hello/cmd/extra/main.go", "package extra\n")
+    third = project.inv("build", "--host", "--package", "./cmd/extra")
+    assert third.returncode == 2, third.stdout + third.stderr
+    assert "no main package './cmd/extra'" in third.stderr

@@ -23,6 +23,7 @@ from gotasks.core.errors import GoTasksError
 from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.decorator import GoTask
 from gotasks.engine.plan import Plan, Task
+from gotasks.engine.summary import cores
 
 
 def dry_run(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
@@ -51,7 +52,7 @@ def plan_text(plan: Plan) -> str:
     width = max((len(t.node.name) for t in plan.tasks), default=0)
     for number, task in enumerate(plan.tasks, 1):
         job = task.job
-        claims = [f"cpu {job.cpu:g}", f"mem {format_bytes(job.mem)}"]
+        claims = [f"cpu {cores(job.cpu)}", f"mem {format_bytes(job.mem)}"]
         if job.pool:
             claims.append(f"pool {job.pool}")
         if job.exclusive:
