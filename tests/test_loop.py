@@ -138,7 +138,7 @@ func TestTakesAMinute(t *testing.T) { time.Sleep(60 * time.Second) }
 """
 
 
-def test_binaries(name: str, parent: int) -> list[psutil.Process]:
+def spawned_processes(name: str, parent: int) -> list[psutil.Process]:
     """The processes `name` that `parent` started (other test runs on this machine run the
     example's tests too)."""
     found = []
@@ -168,9 +168,9 @@ def test_ctrl_c_during_ci_reports_the_test_as_interrupted_not_failed(
     try:
         # The test binary (greet.test) is running its minute-long test: now Ctrl-C.
         deadline = time.monotonic() + 120
-        while not test_binaries("greet.test", run.pid) and time.monotonic() < deadline:
+        while not spawned_processes("greet.test", run.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        binaries = test_binaries("greet.test", run.pid)
+        binaries = spawned_processes("greet.test", run.pid)
         assert binaries, "the test binary never started"
         time.sleep(0.5)
         run.send_signal(signal.SIGINT)
