@@ -1,5 +1,7 @@
-"""This repository's tasks: gotasks' own, as any project that adopts gotasks has them
-(`inv init` writes this file). Tasks of your own go below, with gotasks' decorator:
+"""gotasks' tasks (see the gotasks README): `inv --list` shows them.
+
+gotasks is installed (pip); this file only loads its namespace, so upgrading gotasks is
+`pip install -U`, never an edit here. Tasks of your own go below, with gotasks' decorator:
 
     from gotasks.engine import task
 
