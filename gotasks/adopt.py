@@ -1,15 +1,20 @@
-"""`inv init PATH`: gotasks copied into an existing Go repository, none of the user's files
-overwritten, and a run that fails half-way takes back what it wrote."""
+"""`inv init PATH`: a Go repository set up to use the installed gotasks (a thin tasks.py,
+invoke.yaml, config/, the pre-commit config), or migrated from gotasks copied into it.
+
+Nothing of the user's is overwritten; gotasks' own copies (a copy-adopted repository's
+tasks/ files, unchanged) are removed; a run that fails half-way takes back what it did."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from invoke.context import Context
 
+from gotasks import migrate, survey, versionrecord
 from gotasks.core.cancel import check_stop
 from gotasks.core.errors import GoTasksError, TaskFailed, UsageError, describe
 from gotasks.core.schema import validate
@@ -18,39 +23,70 @@ from gotasks.engine import task
 from gotasks.go.staged import GitError, toplevel
 from gotasks.settings import SPEC
 
-# What every adoption needs: the loader and the executor's hook, then the task modules and
-# the envs. Written in this order.
-REQUIRED_FILES = ("tasks.py", "invoke.yaml")
-REQUIRED_TREES = ("config",)
-# Copied when the running gotasks has them: not every checkout or installed copy does.
-OPTIONAL_FILES = (".pre-commit-config.yaml", "Dockerfile", ".dockerignore")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# What init writes (target path -> template), in this order: the loader and the executor's
+# hook, the envs, then the container files.
+TEMPLATE_FILES = {
+    "tasks.py": "tasks.py.in",
+    "invoke.yaml": "invoke.yaml.in",
+    "config/base.yaml": "config/base.yaml",
+    "config/dev.yaml": "config/dev.yaml",
+    "config/test.yaml": "config/test.yaml",
+    "config/prod.yaml": "config/prod.yaml",
+    "Dockerfile": "Dockerfile",
+    ".dockerignore": "dockerignore",
+}
+PRE_COMMIT = ".pre-commit-config.yaml"
+CONFIG = "config"
 # What gotasks writes into a repository and git must not see: an untracked file would make
-# every build `-dirty`.
-GITIGNORE_LINES = ("/.gotasks/", "/dist/", "__pycache__/")
-# pyproject.toml's dependencies, for the next steps (an installed gotasks has no pyproject).
+# every build `-dirty`. The next steps put a virtualenv in .venv/.
+GITIGNORE_LINES = ("/.gotasks/", "/dist/", "__pycache__/", "/.venv/")
+# pyproject.toml's dependencies (pip installs them with gotasks; a test keeps this true).
 DEPENDENCIES = ("invoke", "gitpython", "psutil", "colorama", "PyYAML")
-# The plumbing `inv` needs from gotasks: when the user's own copy was kept, say so.
-_PLUMBING = ("tasks.py", "invoke.yaml")
+_VERSION_MARK = "@GOTASKS_VERSION@"
+# Where moved-aside files wait until the run has succeeded (inside the target, so a rename
+# is enough; .gotasks/ is ignored).
+_TRASH = ".gotasks/init-trash"
 
 
-def gotasks_source() -> Path:
-    """The gotasks that is running: the folder of the tasks.py invoke imported.
-
-    Not gotasks.paths.project_root(): its $GOTASKS_ROOT names the project gotasks works on,
-    which need not hold gotasks' files; what init copies is the code that runs."""
+def template_text(rel: str) -> bytes:
+    """The bytes init writes at `rel` (a key of TEMPLATE_FILES)."""
     import gotasks
 
-    return Path(gotasks.__file__ or ".").resolve().parents[1]
+    text = (TEMPLATES / TEMPLATE_FILES[rel]).read_text(encoding="utf-8")
+    return text.replace(_VERSION_MARK, gotasks.__version__).encode()
+
+
+def pre_commit_text(target: Path, top: Path | None) -> bytes | None:
+    """The pre-commit config for a project at the repository's top (or outside git); None
+    for a project in a subfolder: the config would belong to the top, not to it."""
+    from gotasks import installsource, precommit
+
+    if top is not None and top != target:
+        return None
+    return precommit.config_text(installsource.requirement()).encode()
 
 
 @dataclass
-class Adoption:
-    """What one `inv init` did, by path relative to the target."""
+class Plan:
+    """What one `inv init` does, by path relative to the target, in order."""
 
-    written: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    gitignore_added: list[str] = field(default_factory=list)
-    gitignore_created: bool = False
+    writes: dict[str, bytes] = field(default_factory=dict)  # new files
+    replaces: dict[str, bytes] = field(default_factory=dict)  # gotasks' copies, rewritten
+    removes: list[str] = field(default_factory=list)  # gotasks' copies, unchanged: removed
+    kept: list[str] = field(default_factory=list)  # the user's files at paths init writes
+    copies: migrate.CopyEra = field(default_factory=migrate.CopyEra)
+    gitignore: list[str] = field(default_factory=list)  # lines .gitignore lacks
+    record_was: str | None = None  # the version invoke.yaml recorded, when it changes
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.writes or self.replaces or self.removes or self.gitignore)
+
+    def written(self) -> list[str]:
+        """Every path this plan writes (new or rewritten), for the ignore check."""
+        return [*self.replaces, *self.writes, *([".gitignore"] if self.gitignore else [])]
 
 
 @task(
@@ -58,22 +94,62 @@ class Adoption:
     cpu=0.1,
     mem="64M",
     positional=["path"],
-    help={"path": "the Go repository: a folder with go.mod or go.work at its top"},
+    help={
+        "path": "the Go repository: a folder with go.mod or go.work at its top",
+        "dry_run": "print what init would write, replace and remove; change nothing",
+        "fix_ignore": "when .gitignore hides a file init writes, append the `!` line that"
+        " brings it back",
+    },
 )
-def init(c: Context, path: str) -> None:
-    """Put gotasks into the Go repository at PATH, never overwriting a file there.
+def init(c: Context, path: str, dry_run: bool = False, fix_ignore: bool = False) -> None:
+    """Set up the Go repository at PATH to use this gotasks (or migrate one that copied it).
 
-    Copies tasks.py, invoke.yaml, tasks/, config/ (and the pre-commit config, Dockerfile and
-    .dockerignore when this gotasks has them); .gitignore gets the lines gotasks needs."""
-    source = gotasks_source()
-    target = checked_target(path, source)
-    files = plan(source, target)
-    print(f"gotasks from {source} into {target}", flush=True)
-    adoption = adopt(source, target, files)
-    print(report(source, target, files, adoption, _git_top(target)), flush=True)
+    Writes tasks.py (a few lines that load gotasks), invoke.yaml, config/, the pre-commit
+    config, Dockerfile and .dockerignore where they are missing; .gitignore gets the lines
+    gotasks needs. gotasks' own copies (tasks/, an old tasks.py) are removed when unchanged."""
+    import gotasks
+    from gotasks import ignorecheck
+
+    target = checked_target(path)
+    top = _git_top(target)
+    plan = make_plan(target, top)
+    hidden = ignorecheck.hidden(target, plan.written()) if top is not None else []
+    if not plan.changes:
+        print(already_line(target, plan), flush=True)
+        return
+    if dry_run:
+        print(f"inv init --dry-run: the plan for {target} (nothing changed)", flush=True)
+        print(report(plan, dry=True), flush=True)
+        if hidden:
+            print(ignorecheck.refusal(hidden, path), flush=True)
+        return
+    fix = None
+    if hidden:
+        if not fix_ignore:
+            raise UsageError(ignorecheck.refusal(hidden, path))
+        fix = ignorecheck.fix_lines(hidden)
+    print(f"gotasks {gotasks.__version__} into {target}", flush=True)
+
+    def still_hidden() -> None:
+        left = ignorecheck.hidden(target, plan.written()) if fix else []
+        if left:
+            rules = "; ".join(item.text() for item in left)
+            raise UsageError(
+                f"inv init: {rules} even with {', '.join(fix or [])}: a rule nearer the"
+                " file wins; change it"
+            )
+
+    apply(target, plan, fix, still_hidden)
+    if fix:
+        print(f".gitignore: added {', '.join(fix)} (git saw {len(hidden)} file(s) as ignored)")
+    found = survey.survey(target)
+    print(report(plan, dry=False), flush=True)
+    for line in survey.lines(found):
+        print(line, flush=True)
+    print(next_steps(target, top, plan, found), flush=True)
 
 
-def checked_target(path: str, source: Path) -> Path:
+def checked_target(path: str) -> Path:
     """PATH as a resolved folder, or a UsageError (exit 2) before anything is written."""
     target = Path(path).expanduser()
     if not target.exists():
@@ -81,11 +157,6 @@ def checked_target(path: str, source: Path) -> Path:
     if not target.is_dir():
         raise UsageError(f"inv init: {path} is not a directory")
     target = target.resolve()
-    if target == source:
-        raise UsageError(
-            f"inv init: {path} is the gotasks that is running ({source}); name the Go"
-            " repository to put it into"
-        )
     if not ((target / "go.mod").is_file() or (target / "go.work").is_file()):
         raise UsageError(f"inv init: {path} is not a Go module (no go.mod or go.work)")
     taken = _taken(target)
@@ -95,17 +166,15 @@ def checked_target(path: str, source: Path) -> Path:
 
 
 def _taken(target: Path) -> str | None:
-    """Why a tasks/ or config/ of the target is the repository's own (a Go package, the
-    app's YAML), where gotasks' files must not go: its tasks and envs live at exactly
-    those names. None when they are free or gotasks' already."""
-    for name in REQUIRED_TREES:
-        folder = target / name
-        go_file = _a_go_file(folder) if folder.is_dir() else None
-        if go_file is not None:
-            rel = go_file.relative_to(target).as_posix()
-            return f"{folder} is a Go package of yours ({rel}); gotasks needs {name}/ for its own"
-    config = target / "config"
-    for path in sorted(config.glob("*.yaml")) if config.is_dir() else []:
+    """Why a config/ of the target is the repository's own (a Go package, the app's YAML),
+    where gotasks' envs must not go: they live at exactly that name. None when it is free
+    or gotasks' already."""
+    folder = target / CONFIG
+    go_file = _a_go_file(folder) if folder.is_dir() else None
+    if go_file is not None:
+        rel = go_file.relative_to(target).as_posix()
+        return f"{folder} is a Go package of yours ({rel}); gotasks needs {CONFIG}/ for its own"
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         label = path.relative_to(target).as_posix()
         try:
             # Checked as gotasks reads an env file (merged over nothing): an app's YAML
@@ -114,8 +183,8 @@ def _taken(target: Path) -> str | None:
         except UsageError as error:
             why = str(error).split("; known keys", 1)[0]
             return (
-                f"{config} holds YAML that is not a gotasks env file ({why}); gotasks needs"
-                " config/ for its envs"
+                f"{folder} holds YAML that is not a gotasks env file ({why}); gotasks needs"
+                f" {CONFIG}/ for its envs"
             )
     return None
 
@@ -138,28 +207,39 @@ def _git_top(target: Path) -> Path | None:
         return None
 
 
-def plan(source: Path, target: Path, optional: tuple[str, ...] = OPTIONAL_FILES) -> list[str]:
-    """Every file to copy, relative to both roots, in the order they are written: the
-    required ones, then those of `optional` the source has. A UsageError when the source is
-    incomplete or a file of the target blocks a folder."""
-    missing = [
-        name
-        for name, there in [
-            *((n, (source / n).is_file()) for n in REQUIRED_FILES),
-            *((n + "/", (source / n).is_dir()) for n in REQUIRED_TREES),
-        ]
-        if not there
-    ]
-    if missing:
-        raise UsageError(
-            f"inv init: the running gotasks ({source}) has no {', '.join(missing)} to copy;"
-            " run it from a gotasks checkout"
-        )
-    files = list(REQUIRED_FILES)
-    for name in REQUIRED_TREES:
-        files += _tree(source, name)
-    files += [name for name in optional if (source / name).is_file()]
-    for folder in sorted({p for rel in files for p in Path(rel).parents if p != Path(".")}):
+def make_plan(target: Path, top: Path | None) -> Plan:
+    """What init would do in `target`; reads, writes nothing. A UsageError when a copy-era
+    loader the team edited stands in the way (removing gotasks' copies would break it)."""
+    plan = Plan(copies=migrate.survey_copies(target))
+    migrating = plan.copies.found
+    unchanged = set(plan.copies.unchanged)
+    wanted = {rel: template_text(rel) for rel in TEMPLATE_FILES}
+    pre_commit = pre_commit_text(target, top)
+    if pre_commit is not None:
+        wanted[PRE_COMMIT] = pre_commit
+    for rel, data in wanted.items():
+        if migrating and rel.startswith(CONFIG + "/"):
+            continue  # a copy-adopted repository's envs are its own now
+        path = target / rel
+        if not os.path.lexists(path):
+            plan.writes[rel] = data
+            continue
+        _blocked(target, rel)
+        current = _read(path)
+        if current == data:
+            continue
+        if rel in unchanged:
+            plan.replaces[rel] = data
+        elif rel == "invoke.yaml" and _only_record_differs(current, data):
+            record = versionrecord.recorded(target)
+            plan.record_was = record[0] if record else None
+            plan.replaces[rel] = data
+        else:
+            _refuse_edited_loader(rel, current, plan.copies, migrating)
+            plan.kept.append(rel)
+            plan.notes += _plumbing_note(rel, current)
+    plan.removes = [rel for rel in plan.copies.unchanged if rel not in wanted]
+    for folder in sorted({p for rel in plan.writes for p in Path(rel).parents if p != Path(".")}):
         # A file (or a dangling link) where gotasks needs a folder: nothing could go under it.
         where = target / folder
         if os.path.lexists(where) and not where.is_dir():
@@ -167,22 +247,116 @@ def plan(source: Path, target: Path, optional: tuple[str, ...] = OPTIONAL_FILES)
                 f"inv init: {where} is in the way: gotasks needs a folder {folder.as_posix()}/"
                 " there"
             )
-    return files
+    plan.gitignore = missing_gitignore_lines(target / ".gitignore")
+    return plan
 
 
-def _tree(source: Path, name: str) -> list[str]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(source / name):
-        # Bytecode is the running Python's, not gotasks'; the adopter's Python makes its own.
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        rel = Path(dirpath).relative_to(source)
-        files += [(rel / f).as_posix() for f in sorted(filenames) if not f.endswith(".pyc")]
-    return files
+def _blocked(target: Path, rel: str) -> None:
+    if (target / rel).is_dir():
+        raise UsageError(f"inv init: {target / rel} is a folder: gotasks needs a file {rel} there")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise TaskFailed(f"inv init: cannot read: {describe(error)}") from None
+
+
+def _only_record_differs(current: bytes, wanted: bytes) -> bool:
+    """invoke.yaml is gotasks' own, set up by another release: only the record differs."""
+    try:
+        text = current.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    import gotasks
+
+    return versionrecord.with_record(text, gotasks.__version__).encode() == wanted
+
+
+def _refuse_edited_loader(
+    rel: str, current: bytes, copies: migrate.CopyEra, migrating: bool
+) -> None:
+    """A copy-era tasks.py or invoke.yaml with the team's edits still loads gotasks from
+    tasks/: removing the copies there would break it, and it is theirs to change."""
+    if not migrating:
+        return
+    text = current.decode("utf-8", "replace")
+    edited = next((e for e in copies.edited if e.path == rel), None)
+    if rel == "tasks.py" and edited is not None:
+        raise UsageError(
+            f"inv init: tasks.py is gotasks' old loader with your edits (+{edited.added}"
+            f" -{edited.removed} lines): move your tasks out of it (import gotasks; ns ="
+            " gotasks.namespace(); ns.add_task(...)) or remove it, then rerun; nothing written"
+        )
+    if rel == "invoke.yaml" and "tasks.engine.executor" in text:
+        number = 1 + text[: text.index("tasks.engine.executor")].count("\n")
+        raise UsageError(
+            f"inv init: invoke.yaml:{number}: tasks.engine.executor.GoTasksExecutor is the"
+            " copied gotasks' executor: make it gotasks.engine.executor.GoTasksExecutor (or"
+            " remove the file), then rerun; nothing written"
+        )
+
+
+def _plumbing_note(rel: str, current: bytes) -> list[str]:
+    text = current.decode("utf-8", "replace")
+    if rel == "tasks.py" and "gotasks" not in text:
+        return [
+            "note: your tasks.py does not load gotasks: add `import gotasks` and"
+            " `ns = gotasks.namespace()` (then ns.add_task(...) for your own tasks)"
+        ]
+    if rel == "invoke.yaml" and "gotasks.engine.executor.GoTasksExecutor" not in text:
+        return [
+            "note: your invoke.yaml lacks gotasks' executor: add `tasks: {executor_class:"
+            " gotasks.engine.executor.GoTasksExecutor}`, or --env will not reach pre tasks"
+        ]
+    return []
+
+
+def missing_gitignore_lines(path: Path) -> list[str]:
+    try:
+        existing = path.read_bytes() if path.is_file() else b""
+    except OSError as error:
+        raise TaskFailed(f"inv init: cannot read: {describe(error)}") from None
+    present = {line.strip() for line in existing.decode("utf-8", "replace").splitlines()}
+    return [line for line in GITIGNORE_LINES if not _ignored(line, present)]
+
+
+def _ignored(wanted: str, present: set[str]) -> bool:
+    """Whether one of the lines already ignores what `wanted` does: `dist/` or `dist` ignore
+    `/dist/` too, `**/__pycache__/` is `__pycache__/`."""
+    bare = wanted.strip("/")
+    variants = {bare, bare + "/"}
+    if wanted.startswith("/"):
+        variants |= {"/" + bare, "/" + bare + "/"}
+    else:
+        variants |= {"**/" + bare, "**/" + bare + "/"}
+    return bool(variants & present)
+
+
+def already_line(target: Path, plan: Plan) -> str:
+    """A rerun that has nothing to do: one line."""
+    import gotasks
+
+    if plan.kept and plan.notes:
+        return f"inv init: nothing to change in {target}; " + "; ".join(
+            n.removeprefix("note: ") for n in plan.notes
+        )
+    leftovers = plan.copies.leftovers()
+    tail = (
+        f" ({len(leftovers)} file(s) of yours kept in {migrate.COPIED_TREE}/ from the copy era)"
+        if leftovers
+        else ""
+    )
+    return (
+        f"inv init: gotasks {gotasks.__version__} is already set up in {target};"
+        f" nothing changed{tail}"
+    )
 
 
 class _Undo:
-    """What this run created (files, folders, lines appended to .gitignore), so that a
-    failure can take exactly that back and nothing else."""
+    """What this run did (files and folders created, files moved aside, folders removed,
+    lines appended to .gitignore), so that a failure can take exactly that back."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -190,6 +364,8 @@ class _Undo:
         self.folders: list[Path] = []
         self.known: set[Path] = {root}
         self.appended: tuple[Path, int] | None = None
+        self.moved: list[tuple[Path, Path]] = []  # (where it was, where it waits)
+        self.removed_folders: list[Path] = []
 
     def folder(self, path: Path) -> None:
         if path in self.known:
@@ -213,8 +389,27 @@ class _Undo:
         self.files.append(path)
         return fd
 
+    def set_aside(self, path: Path) -> None:
+        """Move a file (or a bytecode folder) into the trash; undo moves it back."""
+        trash = self.root / _TRASH
+        self.folder(trash)
+        waiting = trash / str(len(self.moved))
+        os.rename(path, waiting)
+        self.moved.append((path, waiting))
+
+    def remove_folder(self, path: Path) -> None:
+        os.rmdir(path)
+        self.removed_folders.append(path)
+
+    def finish(self) -> None:
+        """The run succeeded: what was set aside goes for good (a leftover is only in the
+        ignored .gotasks/)."""
+        trash = self.root / _TRASH
+        if self.moved or trash in self.folders:
+            shutil.rmtree(trash, ignore_errors=True)
+
     def undo(self) -> list[Path]:
-        """Remove what this run created; returns what could not be removed."""
+        """Take back what this run did; returns what could not be taken back."""
         left = []
         if self.appended is not None:
             path, size = self.appended
@@ -225,6 +420,16 @@ class _Undo:
         for path in reversed(self.files):
             try:
                 path.unlink(missing_ok=True)
+            except OSError:
+                left.append(path)
+        for path in reversed(self.removed_folders):
+            try:
+                os.mkdir(path)
+            except OSError:
+                left.append(path)
+        for path, waiting in reversed(self.moved):
+            try:
+                os.rename(waiting, path)
             except OSError:
                 left.append(path)
         for path in reversed(self.folders):
@@ -238,89 +443,92 @@ class _Undo:
         return left
 
 
-def adopt(source: Path, target: Path, files: list[str]) -> Adoption:
-    """Copy `files` from source to target, never overwriting, then complete .gitignore.
-    On any failure, what this run created is removed before the error goes on."""
-    adoption = Adoption()
+def apply(
+    target: Path,
+    plan: Plan,
+    ignore_fix: list[str] | None = None,
+    verify: Callable[[], None] | None = None,
+) -> None:
+    """Carry out the plan: gotasks' copies set aside, the new files written (never over a
+    file), .gitignore completed. On any failure all of it is taken back before the error
+    goes on."""
     undo = _Undo(target)
     try:
-        for rel in files:
+        for rel in plan.replaces:
             check_stop()
-            copied = _copy(source / rel, target / rel, undo)
-            (adoption.written if copied else adoption.skipped).append(rel)
+            undo.set_aside(target / rel)
+        for rel in plan.removes:
+            check_stop()
+            undo.set_aside(target / rel)
+        _prune(target, plan.removes, undo)
+        for rel, data in [*plan.replaces.items(), *plan.writes.items()]:
+            check_stop()
+            fd = undo.create(target / rel, 0o666)
+            if fd is None:
+                raise UsageError(f"inv init: {target / rel} appeared meanwhile; kept")
+            with open(fd, "wb") as out:
+                _write_all(out.fileno(), data)
         check_stop()
-        _gitignore(target / ".gitignore", adoption, undo)
+        _gitignore(target / ".gitignore", [*plan.gitignore, *(ignore_fix or [])], undo)
+        if verify is not None:
+            verify()  # raises when what was written is still wrong: all of it goes back
     except BaseException as error:
         left = undo.undo()
         taken_back = f"{len(undo.files)} files and {len(undo.folders)} folders" + (
             " and the lines added to .gitignore" if undo.appended else ""
         )
+        if undo.moved:
+            taken_back += f", {len(undo.moved)} removed files put back"
         after = (
-            f"; removed what this run had written ({taken_back})"
+            f"; took back what this run had done ({taken_back})"
             if not left
-            else "; could not remove " + ", ".join(str(p) for p in left)
+            else "; could not take back " + ", ".join(str(p) for p in left)
         )
         if isinstance(error, OSError):
-            into = not error.filename or Path(os.fsdecode(error.filename)).is_relative_to(target)
-            verb = "write" if into else "read"
-            raise TaskFailed(f"inv init: cannot {verb}: {describe(error)}{after}") from None
+            raise TaskFailed(f"inv init: cannot write: {describe(error)}{after}") from None
         if isinstance(error, GoTasksError):
             error.args = (f"{error}{after}",)
         raise
-    return adoption
+    undo.finish()
 
 
-def _copy(source: Path, target: Path, undo: _Undo) -> bool:
-    """Copy one file unless the target exists; its permission bits come along (the umask
-    applies, as for any new file)."""
-    fd = undo.create(target, source.stat().st_mode & 0o777)
-    if fd is None:
-        return False
-    _fill(fd, source)
-    return True
+def _prune(target: Path, removed: list[str], undo: _Undo) -> None:
+    """Folders that removing gotasks' copies emptied go too, with the bytecode compiled from
+    those copies; a folder with anything of the user's in it stays."""
+    folders = sorted(
+        {target / p for rel in removed for p in Path(rel).parents if p != Path(".")},
+        key=lambda p: len(p.parts),
+        reverse=True,
+    )
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        cache = folder / "__pycache__"
+        if cache.is_dir() and not any(folder.glob("*.py")):
+            undo.set_aside(cache)
+        if not any(folder.iterdir()):
+            undo.remove_folder(folder)
 
 
-def _fill(fd: int, source: Path) -> None:
-    with open(fd, "wb") as out, source.open("rb") as data:
-        shutil.copyfileobj(data, out)
-
-
-def _gitignore(path: Path, adoption: Adoption, undo: _Undo) -> None:
-    """Append the lines gotasks needs that .gitignore lacks; no other line is touched."""
+def _gitignore(path: Path, lines: list[str], undo: _Undo) -> None:
+    """Append `lines` to .gitignore (created if need be); no other line is touched."""
+    if not lines:
+        return
     fd = undo.create(path, 0o666)
-    if fd is not None:
-        adoption.gitignore_created = True
-        existing = b""
-    else:
+    if fd is None:
         existing = path.read_bytes()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        undo.appended = (path, os.fstat(fd).st_size)
+    else:
+        existing = b""
     try:
-        present = {line.strip() for line in existing.decode("utf-8", "replace").splitlines()}
-        missing = [line for line in GITIGNORE_LINES if not _ignored(line, present)]
-        if not missing:
-            return
-        if not adoption.gitignore_created:
-            undo.appended = (path, os.fstat(fd).st_size)
         lead = b"" if not existing or existing.endswith(b"\n") else b"\n"
-        text = "# gotasks (inv init): its state and build output\n" + "".join(
-            line + "\n" for line in missing
+        text = "# gotasks (inv init): its state, build output and virtualenv\n" + "".join(
+            line + "\n" for line in lines
         )
         _write_all(fd, lead + text.encode())
-        adoption.gitignore_added = missing
     finally:
         os.close(fd)
-
-
-def _ignored(wanted: str, present: set[str]) -> bool:
-    """Whether one of the lines already ignores what `wanted` does: `dist/` or `dist` ignore
-    `/dist/` too, `**/__pycache__/` is `__pycache__/`."""
-    bare = wanted.strip("/")
-    variants = {bare, bare + "/"}
-    if wanted.startswith("/"):
-        variants |= {"/" + bare, "/" + bare + "/"}
-    else:
-        variants |= {"**/" + bare, "**/" + bare + "/"}
-    return bool(variants & present)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -328,58 +536,67 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data) :]
 
 
-def report(
-    source: Path, target: Path, files: list[str], adoption: Adoption, top: Path | None = None
-) -> str:
-    """What was written and kept, and the next steps; `top`: the git work tree's top."""
-    lines = [
-        f"written: {_listing(adoption.written, files) or 'nothing'}",
-        _gitignore_line(adoption),
-    ]
-    if adoption.skipped:
-        lines.append(f"skipped (yours, kept): {_listing(adoption.skipped, files)}")
-    for name in _PLUMBING:
-        if name in adoption.skipped and _differs(source / name, target / name):
-            lines.append(
-                f"note: your {name} is not gotasks': merge {source / name} into it, or inv"
-                " will not run gotasks' tasks there"
-            )
-    lines += [
-        "next steps:",
-        f"  cd {target}",
-        f"  python3 -m pip install {' '.join(DEPENDENCIES)}",
-        "  edit config/*.yaml: your company proxy, GOPRIVATE, build.targets",
-        "  inv ci",
-    ]
-    if top is not None and top != target:
+def report(plan: Plan, dry: bool) -> str:
+    """What was (or would be) written, replaced, removed and kept."""
+
+    def verb(past: str, future: str) -> str:
+        return future if dry else past
+
+    written = _listing(list(plan.writes), list(TEMPLATE_FILES)) or "nothing"
+    lines = [f"{verb('written', 'would write')}: {written}"]
+    if plan.replaces:
+        what = [
+            f"invoke.yaml (records gotasks {_version()}, was {plan.record_was})"
+            if rel == "invoke.yaml" and plan.record_was
+            else f"{rel} (gotasks' copy, unchanged)"
+            for rel in plan.replaces
+        ]
+        lines.append(f"{verb('replaced', 'would replace')}: {', '.join(what)}")
+    if plan.removes:
         lines.append(
-            f"  inv hooks.install    # not pre-commit: its hook runs inv from {top}, the"
-            " repository's top, and gotasks is not there"
+            f"{verb('removed', 'would remove')}: {_listing(plan.removes)}: gotasks' copied files,"
+            " unchanged (gotasks runs from its install now)"
         )
-    elif ".pre-commit-config.yaml" in adoption.written:
-        lines.append("  pre-commit install   # the hooks in .pre-commit-config.yaml")
+    if plan.copies.found:
+        lines += [edited.summary() for edited in plan.copies.edited]
+        lines += [
+            f"{rel}: yours, kept (not a gotasks file; the thin tasks.py does not import it:"
+            " do so to keep using it)"
+            for rel in plan.copies.foreign
+        ]
+        if plan.copies.edited:
+            lines.append(
+                "note: the copies you edited are kept but no longer run: port the changes to"
+                " tasks of your own in tasks.py"
+            )
+    if plan.gitignore:
+        lines.append(f".gitignore: {verb('added', 'would add')} {', '.join(plan.gitignore)}")
+    if plan.kept:
+        lines.append(f"skipped (yours, kept): {', '.join(plan.kept)}")
+    lines += plan.notes
     return "\n".join(lines)
 
 
-def _gitignore_line(adoption: Adoption) -> str:
-    if adoption.gitignore_added:
-        verb = "created with" if adoption.gitignore_created else "added"
-        return f".gitignore: {verb} {', '.join(adoption.gitignore_added)}"
-    return f".gitignore: already ignores {', '.join(GITIGNORE_LINES)}"
+def _version() -> str:
+    import gotasks
+
+    return gotasks.__version__
 
 
-def _listing(paths: list[str], files: list[str]) -> str:
-    """Paths in plan order; a tree whose every file is in `paths` shows as `tasks/ (57 files)`."""
+def _listing(paths: list[str], trees: list[str] | None = None) -> str:
+    """Paths in order; a folder whose every file is in `paths` (of `trees`, when given: the
+    files that folder would have) shows as `config/ (4 files)`."""
+    by_top: dict[str, list[str]] = {}
+    for rel in trees if trees is not None else paths:
+        if "/" in rel:
+            by_top.setdefault(rel.split("/", 1)[0], []).append(rel)
     chosen = set(paths)
-    trees = {name: [f for f in files if f.startswith(name + "/")] for name in REQUIRED_TREES}
-    whole = {name for name, tree in trees.items() if tree and chosen.issuperset(tree)}
+    whole = {top for top, files in by_top.items() if chosen.issuperset(files)}
     parts: list[str] = []
-    for rel in files:
+    for rel in paths:
         top = rel.split("/", 1)[0]
-        if rel not in chosen:
-            continue
         if "/" in rel and top in whole:
-            summary = f"{top}/ ({len(trees[top])} files)"
+            summary = f"{top}/ ({len(by_top[top])} files)"
             if summary not in parts:
                 parts.append(summary)
         else:
@@ -387,8 +604,31 @@ def _listing(paths: list[str], files: list[str]) -> str:
     return ", ".join(parts)
 
 
-def _differs(ours: Path, theirs: Path) -> bool:
-    try:
-        return ours.read_bytes() != theirs.read_bytes()
-    except OSError:
-        return True
+def next_steps(target: Path, top: Path | None, plan: Plan, found: survey.Survey) -> str:
+    """The commands that make the repository work on a fresh machine, in order."""
+    from gotasks import installsource
+
+    lines = [
+        "next steps (on a fresh machine, in this order):",
+        f"  cd {target}",
+        "  python3 -m venv .venv && . .venv/bin/activate",
+        f"  python3 -m pip install {_shell_word(installsource.requirement())}"
+        "   # gotasks, from where this one came",
+        "  python3 -m pip install pre-commit",
+    ]
+    if top is not None and top != target:
+        lines.append(
+            f"  inv hooks.install    # not pre-commit: its hook runs from {top}, the"
+            " repository's top, and gotasks' project is not there"
+        )
+    elif top is not None:
+        lines.append("  pre-commit install   # the hook in .pre-commit-config.yaml")
+    lines += [f"  {step}" for step in survey.config_steps(found)]
+    lines.append("  inv ci")
+    return "\n".join(lines)
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)

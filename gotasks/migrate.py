@@ -50,7 +50,9 @@ class Edited:
     removed: int
 
     def summary(self) -> str:
-        return f"{self.path}: yours, kept (+{self.added} -{self.removed} lines against gotasks' copy)"
+        return (
+            f"{self.path}: yours, kept (+{self.added} -{self.removed} lines against gotasks' copy)"
+        )
 
 
 @dataclass
@@ -60,6 +62,11 @@ class CopyEra:
     unchanged: list[str] = field(default_factory=list)  # a version gotasks shipped: removable
     edited: list[Edited] = field(default_factory=list)  # a shipped path, other content: kept
     foreign: list[str] = field(default_factory=list)  # under tasks/, never gotasks': kept
+
+    def leftovers(self) -> list[str]:
+        """The files of the team's kept under tasks/ (edited copies, their own modules)."""
+        tree = COPIED_TREE + "/"
+        return [e.path for e in self.edited if e.path.startswith(tree)] + self.foreign
 
     @property
     def found(self) -> bool:

@@ -41,7 +41,7 @@ def shipped() -> dict[str, dict[str, bytes]]:
         listing = git("ls-tree", "-r", "-z", commit, "--", *COPIED).decode()
         for entry in filter(None, listing.split("\0")):
             meta, path = entry.split("\t", 1)
-            mode, kind, blob = meta.split()
+            _mode, kind, blob = meta.split()
             if kind == "blob" and "__pycache__" not in path and not path.endswith(".pyc"):
                 blobs.setdefault(path, set()).add(blob)
     out: dict[str, dict[str, bytes]] = {}

@@ -31,12 +31,7 @@ class Module:
 
 def discover(settings: Settings) -> list[Module]:
     root = settings.root
-    if settings.modules:
-        dirs = list(settings.modules)
-    elif (root / "go.work").is_file():
-        dirs = _workspace_dirs(root)
-    else:
-        dirs = _walk(root)
+    dirs = list(settings.modules) if settings.modules else module_dirs(root)
     modules = sorted({m.rel: m for m in (_read(root, d) for d in dirs)}.values(), key=_rel)
     short = [short_name(m.path) for m in modules]
     named = [
@@ -45,6 +40,17 @@ def discover(settings: Settings) -> list[Module]:
     ]
     folders = {m.rel for m in named}
     return [replace(m, label=_label(m, folders)) for m in named]
+
+
+def module_dirs(root: Path) -> list[Path]:
+    """The modules' folders without a configured list: go.work's `use` lines, else every
+    go.mod under root (not in vendor/, testdata/, hidden or `_` folders)."""
+    return _workspace_dirs(root) if (root / "go.work").is_file() else _walk(root)
+
+
+def read_module(root: Path, directory: Path) -> Module:
+    """The module at `directory` (its go.mod's module line), relative to root."""
+    return _read(root, directory)
 
 
 def _label(module: Module, folders: set[str]) -> str:
