@@ -26,7 +26,8 @@ def namespace() -> Collection:
     In `inv` itself it first takes over the stop signals: a Ctrl-C, SIGTERM or SIGHUP while
     gotasks loads ends the run with 130 and nothing else (see engine/stops.py). A program
     that only imports gotasks (pytest) keeps its own signals and environment."""
-    from gotasks.engine import reaper, stops
+    from gotasks.core import reaper
+    from gotasks.engine import stops
 
     if stops.loaded_by_inv():
         stops.install()

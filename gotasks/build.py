@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 from invoke.context import Context
@@ -13,7 +12,6 @@ from gotasks import fresh
 from gotasks.context import dry_run, go, module_of, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
-from gotasks.core.files import locked
 from gotasks.core.units import format_duration
 from gotasks.engine import task
 from gotasks.engine.freshness import UpToDate
@@ -22,13 +20,18 @@ from gotasks.engine.procs import bound
 from gotasks.engine.sharding import record_durations
 from gotasks.engine.threads import map_in_task
 from gotasks.go import dist as dist_folder
-from gotasks.go.artifacts import SUMS, binary_name, differing_files, short_name
-from gotasks.go.buildinfo import read_vcs, version_ldflags
+from gotasks.go.artifacts import SUMS, binary_name, differing_files
 from gotasks.go.buildprogress import BuildProgress
 from gotasks.go.modules import Module
 from gotasks.go.sdk.store import remove_tree
 from gotasks.go.toolchain import host_target, supported_targets
-from gotasks.lookups import main_packages_of
+from gotasks.gobuild import (
+    cgo_env,
+    dist_locked,
+    main_packages,
+    select_package,
+    stamp_ldflags,
+)
 from gotasks.paths import dist_dir, dist_lock
 from gotasks.settings import TARGET_PATTERN
 
@@ -120,11 +123,6 @@ def _listed_in_sums(dist: Path, outputs: dict[str, str]) -> bool:
     return all(f"{sha}  {name.removeprefix(prefix)}" in listed for name, sha in outputs.items())
 
 
-def dist_locked(lock: Path) -> AbstractContextManager[None]:
-    """The dist lock, saying so when another run holds it."""
-    return locked(lock, lambda: console.info(f"waiting for {lock}: another run is changing dist/"))
-
-
 def _tidy(dist: Path) -> None:
     for line in dist_folder.tidy(dist):
         console.warn(line)
@@ -152,63 +150,6 @@ def chosen_targets(c: Context, host: bool, flags: list[str]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def select_package(packages: list[str], wanted: str | None, mod: Module, task: str) -> list[str]:
-    """The main packages a --package flag names (./cmd/x, cmd/x or its import path); all
-    of them without one. None matching: one line listing the main packages there are."""
-    if not wanted:
-        return packages
-    rel = wanted.removeprefix("./").rstrip("/")
-    chosen = [p for p in packages if p == rel or p == f"{mod.path}/{rel}" or p.endswith("/" + rel)]
-    if rel in ("", "."):
-        chosen = [p for p in packages if p == mod.path]
-    if not chosen:
-        known = ", ".join(relative_package(p, mod.path) for p in packages) or "none"
-        raise UsageError(f"{task} {mod.label}: no main package {wanted!r}; main packages: {known}")
-    return chosen
-
-
-def relative_package(import_path: str, module_path: str) -> str:
-    """example.com/hello/cmd/x -> ./cmd/x (the module's own package: .)."""
-    if import_path == module_path:
-        return "."
-    rel = import_path.removeprefix(module_path + "/")
-    # a path outside the module (example.com/hello2 beside example.com/hello) stays whole
-    return f"./{rel}" if rel != import_path else import_path
-
-
-def main_packages(c: Context, mod: Module) -> list[str]:
-    """The main packages matching build.packages (default ./...), by import path."""
-    settings = settings_of(c.config)
-    patterns: list[str] = settings.section("build")["packages"] or ["./..."]
-
-    def go_list() -> list[str]:
-        template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
-        # Read-only: it runs in a dry run too, which then shows the builds it would start.
-        result = go(c, ["list", "-f", template, "--", *patterns], mod.dir, read_only=True)
-        if result.exited != 0:
-            console.fail("go list:")
-            console.info(result.stderr.rstrip())
-            raise TaskFailed(f"build {mod.label}: go list {' '.join(patterns)} failed")
-        return result.stdout.split()
-
-    toolchain, _ = toolchain_of(c.config)
-    # Asked of go only when the module's Go files, the Go settings or the go changed.
-    packages = main_packages_of(
-        settings.root, mod.dir, toolchain, c.config.run.env, patterns, go_list
-    )
-    by_name: dict[str, list[str]] = {}
-    for package in packages:
-        by_name.setdefault(short_name(package), []).append(package)
-    clashes = [names for names in by_name.values() if len(names) > 1]
-    if clashes:
-        raise UsageError(
-            f"build {mod.label}: these main packages would overwrite each other's binary: "
-            + "; ".join(" and ".join(names) for names in clashes)
-            + " (narrow build.packages)"
-        )
-    return packages
-
-
 def _build_matrix(
     c: Context,
     mod: Module,
@@ -227,7 +168,9 @@ def _build_matrix(
         goos, goarch = target.split("/")
         return into / f"{mod.name}_{goos}_{goarch}" / binary_name(package, goos)
 
-    tracker = BuildProgress([(t, output_of(t, p)) for t, p in units], bound())
+    processes = bound()
+    tree = processes.tree if processes is not None else None
+    tracker = BuildProgress([(t, output_of(t, p)) for t, p in units], tree)
     started = time.monotonic()
     took: dict[str, float] = {}  # target -> seconds its builds took (--shard's costs)
     if progress:
@@ -269,19 +212,6 @@ def _build_matrix(
 def build_unit(mod: Module, target: str) -> str:
     """A target's unit for --shard, and its durations' name in history: build[hello] linux/arm64."""
     return f"build[{mod.label}] {target}"
-
-
-def stamp_ldflags(c: Context, mod: Module) -> str:
-    """-ldflags with the version stamps (git and toolchain data, build.version_vars)."""
-    config = settings_of(c.config).section("build")
-    toolchain, _ = toolchain_of(c.config)
-    vcs = read_vcs(mod.dir)
-    return version_ldflags(vcs, toolchain.version_text, config["version_vars"], config["ldflags"])
-
-
-def cgo_env(c: Context) -> dict[str, str]:
-    """CGO_ENABLED as build.cgo says."""
-    return {"CGO_ENABLED": "1" if settings_of(c.config).section("build")["cgo"] else "0"}
 
 
 def _verify(

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from gotasks.build import dist_locked
 from gotasks.context import settings_of
 from gotasks.core import console
 from gotasks.core.units import format_size
 from gotasks.engine import task
 from gotasks.go import dist as dist_folder
 from gotasks.go.sdk.store import remove_tree, tree_bytes
+from gotasks.gobuild import dist_locked
 from gotasks.paths import dist_dir, dist_lock, state_dir
 
 # Under .gotasks/: what a run makes again by itself (coverage, inv run's binaries, logs).

@@ -14,21 +14,20 @@ from invoke.config import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from gotasks.core import console
+from gotasks.core import console, scrub
 from gotasks.core.errors import Stopped, TaskFailed, UsageError
-from gotasks.engine import scrub
 from gotasks.engine.procs import filter_echo
 from gotasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
-from gotasks.go.environment import GoEnvironment, go_environment
+from gotasks.go.environment import GoEnvironment, compute_tags, go_environment
 from gotasks.go.goenvfile import default_go_env_file, with_go_env_file
 from gotasks.go.modules import Module, discover, find
 from gotasks.go.redact import redact, secrets_in
-from gotasks.go.sdk.configure import installer_of, store_of
 from gotasks.go.sdk.selection import Selection, installed_match, select
 from gotasks.go.shellstate import user_environ
 from gotasks.go.toolchain import Toolchain, check_targets, find_toolchain
 from gotasks.lookups import check_env_remembered, set_writable, targets_of, toolchain_at
 from gotasks.paths import project_root, state_dir
+from gotasks.sdkconfig import installer_of, store_of
 from gotasks.settings import Settings, load_settings
 
 
@@ -98,8 +97,15 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     # A dry run installs nothing: without the Go it asks for, it stops as a real run
     # without --install would.
     toolchain = choose_toolchain(settings, selection, options.install and not config.run.dry)
-    check_targets(settings, toolchain, targets_of(settings.root, toolchain))
-    environment = go_environment(settings, toolchain)
+    check_targets(
+        settings.section("build")["targets"],
+        toolchain,
+        settings.where,
+        targets_of(settings.root, toolchain),
+    )
+    rules = [(rule.rule, rule.tags) for rule in settings.tag_rules]
+    tags = compute_tags(settings.tags, rules, toolchain)
+    environment = go_environment(settings.env, settings.go_env, tags, settings.where)
     if selection is not None:
         # The project chose this go: it must not switch to another behind our back.
         environment.variables["GOTOOLCHAIN"] = "local"
@@ -180,7 +186,7 @@ def modules_of(config: Config) -> list[Module]:
     key = f"{settings.root}:{settings.env}"  # each env may list its own modules
     cached = config.get("gotasks_modules")
     if cached is None or cached.get("key") != key:
-        cached = {"key": key, "modules": discover(settings)}
+        cached = {"key": key, "modules": discover(settings.root, settings.modules)}
         config.gotasks_modules = cached
     modules: list[Module] = list(cached["modules"])
     return modules

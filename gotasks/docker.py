@@ -12,7 +12,6 @@ from typing import Any
 from invoke.collection import Collection
 from invoke.context import Context
 
-from gotasks.build import main_packages, relative_package, select_package
 from gotasks.container.buildcontext import summarize
 from gotasks.container.buildplan import BuildPlan, check_build_args, plan_build
 from gotasks.container.dockerfile import MARKER, declared_args, is_gotasks
@@ -27,6 +26,7 @@ from gotasks.engine import task
 from gotasks.go.artifacts import short_name
 from gotasks.go.buildinfo import read_vcs, version_ldflags
 from gotasks.go.redact import has_credentials
+from gotasks.gobuild import main_packages, relative_package, select_package
 from gotasks.settings import TARGET_PATTERN, Settings
 
 # The runtime images that have no C library: a cgo binary (dynamically linked) cannot start.

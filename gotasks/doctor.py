@@ -28,11 +28,11 @@ from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolv
 from gotasks.go.modules import discover
 from gotasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
 from gotasks.go.redact import has_credentials, redact
-from gotasks.go.sdk.configure import platform_of, sources_of, store_of
 from gotasks.go.staged import GitError, toplevel
 from gotasks.go.toolchain import Toolchain, find_toolchain, reported_version
 from gotasks.go.version import GoVersion, VersionError
 from gotasks.paths import project_root
+from gotasks.sdkconfig import platform_of, sources_of, store_of
 from gotasks.settings import Settings, config_dir, known_envs, load_settings
 
 Finding = tuple[str, str]  # ("ok" | "warn" | "fail", text)
@@ -117,7 +117,7 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
     if toolchain is None:
         return
     try:
-        modules = discover(settings)
+        modules = discover(settings.root, settings.modules)
     except GoTasksError as error:
         yield "fail", f"modules: {error}"
         return
@@ -150,7 +150,7 @@ def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]
     if toolchain is None or mode == "off":
         return
     try:
-        modules = discover(settings)
+        modules = discover(settings.root, settings.modules)
     except GoTasksError:
         return  # the modules check names it
     env = {**settings.go_env, "GOTOOLCHAIN": "local"}

@@ -7,7 +7,8 @@ import os
 from invoke.context import Context
 
 from gotasks.context import toolchain_of
-from gotasks.engine import scrub, task
+from gotasks.core import scrub
+from gotasks.engine import task
 
 
 @task(

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from invoke.context import Context
 
-from gotasks.build import cgo_env, main_packages, relative_package, select_package, stamp_ldflags
 from gotasks.context import go, module_header, module_of, modules_of, settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
@@ -18,6 +17,7 @@ from gotasks.engine import task
 from gotasks.engine.remainder import remainder_args
 from gotasks.go.artifacts import short_name
 from gotasks.go.modules import Module
+from gotasks.gobuild import cgo_env, main_packages, relative_package, select_package, stamp_ldflags
 from gotasks.paths import state_dir
 
 _MODULE_HELP = "only this module (its folder or module path); default: every module"

@@ -63,7 +63,7 @@ def build_namespace() -> Collection:
         build.build,
         host.install,
         host.run,
-        ci.ci,
+        ci.ci_task(lint.lint, test.test, build.build),
         clean.clean,
         goenv.show_env,
         doctor.doctor,

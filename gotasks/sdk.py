@@ -15,12 +15,12 @@ from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text
 from gotasks.engine import task
-from gotasks.go.sdk.configure import installer_of, platform_of, sources_of, store_of
 from gotasks.go.sdk.fetch import SourceError
 from gotasks.go.sdk.releases import VersionRequest, go_name
 from gotasks.go.sdk.selection import GO_VERSION_FILE, Selection, installed_match
 from gotasks.go.sdk.store import OLD_PREFIX, TEMP_PREFIX, Installed, SdkStore, remove_tree
 from gotasks.go.version import GoVersion
+from gotasks.sdkconfig import installer_of, platform_of, sources_of, store_of
 from gotasks.settings import Settings
 
 # These need settings, not a go: they are how a machine without one gets one.

@@ -11,7 +11,6 @@ from colorama import Fore
 from invoke.context import Context
 
 from gotasks import fresh
-from gotasks.build import relative_package
 from gotasks.context import dry_run, go, module_of, settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
@@ -24,7 +23,9 @@ from gotasks.engine.shards import shard_path
 from gotasks.go.inputs import variables_for_test
 from gotasks.go.junit import write_junit
 from gotasks.go.modules import Module
+from gotasks.go.testflags import TEST_HELP
 from gotasks.go.testjson import Status, TestRun, summary_lines
+from gotasks.gobuild import relative_package
 from gotasks.paths import state_dir
 
 _COLORS = {"pass": Fore.GREEN, "fail": Fore.RED, "skip": Fore.YELLOW}
@@ -64,21 +65,6 @@ class _Feed:
 
 
 # The flags of `inv test`, also taken by `inv ci` for its test task (help text by name).
-TEST_HELP = {
-    "race": "run with the race detector (-race)",
-    "cover": "collect coverage into .gotasks/cover/<module>.out and print the total",
-    "html": "with the coverage, write it as HTML (go tool cover -html) and print its path",
-    "run": "only tests matching this regexp (go test -run)",
-    "count": "run each test N times (go test -count; 1 skips the test cache); 0: go's default",
-    "short": "tell long tests to shorten themselves (go test -short)",
-    "failfast": "stop a package's tests at its first failure (go test -failfast)",
-    "verbose": "stream every test's output as it comes (what go test -v prints); still parsed",
-    "packages": "these package patterns (space- or comma-separated, e.g. ./pkg/...) instead"
-    " of test.packages",
-    "junit": "write JUnit XML for CI systems to this file",
-    "module": "only this module (its folder or module path); default: every module",
-}
-TEST_FLAGS = tuple(TEST_HELP)
 _PATTERNS = re.compile(r"[\s,]+")
 _COUNT = re.compile(r"^--?(test\.)?count(=|$)")
 

@@ -22,7 +22,7 @@ import psutil
 import pytest
 from conftest import Project, clean_env, require_go, sums_check
 
-from gotasks.engine import owners
+from gotasks.core import owners
 
 MakeProject = Callable[..., Project]
 

@@ -16,8 +16,8 @@ import psutil
 import pytest
 from conftest import sums_check
 
+from gotasks.core import owners
 from gotasks.core.errors import UsageError
-from gotasks.engine import owners
 from gotasks.go import dist as dist_folder
 
 # --- owner records

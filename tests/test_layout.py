@@ -1,7 +1,9 @@
-"""The layout: inv lists and documents every task; inv, pytest and an installed copy agree."""
+"""The layout: the layers import only downwards; inv lists and documents every task; inv,
+pytest and an installed copy agree."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -11,8 +13,111 @@ from pathlib import Path
 import pytest
 from conftest import SOURCE, Project, clean_env
 
-# Every check here starts a process: inv, pip, mypy or ruff over the whole tree.
-pytestmark = pytest.mark.e2e
+# Every check here but the layer rules starts a process (inv, pip, mypy or ruff over the
+# whole tree), and is marked e2e.
+
+# The layers, bottom up, and what each may import of gotasks (see ARCHITECTURE.md). The
+# container code builds Go modules into images, so it may use the Go domain; go never
+# imports container. The app (settings, context, the task modules, the namespace) sits on
+# top and may import every layer, but a task module never imports another task module.
+MAY_IMPORT = {
+    "core": {"core"},
+    "engine": {"core", "engine"},
+    "go": {"core", "go"},
+    "container": {"core", "go", "container"},
+}
+# Composes the task modules into one collection: above them, not one of them.
+COMPOSER = "namespace"
+
+
+def layer_of(rel: Path) -> str:
+    """gotasks/<layer>/... -> layer; a module at the package's top is the app's."""
+    return rel.parts[1] if rel.parts[1] in MAY_IMPORT else "app"
+
+
+def gotasks_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every gotasks import in the file: lazy ones inside functions and
+    those only for type checking too (a dependency is one however it is loaded)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "gotasks":  # from gotasks import build: the module build
+                found += [(node.lineno, f"gotasks.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+    return [(line, name) for line, name in found if name.startswith("gotasks.")]
+
+
+def wrong_way_imports(root: Path) -> list[str]:
+    """Every import against the layers, as `file:line: imports X (the rule it breaks)`."""
+    package = root / "gotasks"
+    modules = sorted(package.rglob("*.py"))
+    tasks = {
+        f"gotasks.{path.stem}"
+        for path in modules
+        if path.parent == package and _defines_tasks(path) and path.stem != COMPOSER
+    }
+    problems = []
+    for path in modules:
+        rel = path.relative_to(root)
+        layer = layer_of(rel)
+        own = f"gotasks.{rel.stem}"
+        for line, name in gotasks_imports(path):
+            target = name.split(".")[1]
+            if layer in MAY_IMPORT and target not in MAY_IMPORT[layer]:
+                allowed = ", ".join(sorted(MAY_IMPORT[layer] - {layer})) or "nothing of gotasks"
+                problems.append(f"{rel}:{line}: imports {name} ({layer} may import {allowed})")
+            elif own in tasks and f"gotasks.{target}" in tasks and target != rel.stem:
+                problems.append(
+                    f"{rel}:{line}: imports {name} (a task module never imports another one:"
+                    " move the shared code down)"
+                )
+    return problems
+
+
+def _defines_tasks(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "gotasks.engine"
+        and any(alias.name == "task" for alias in node.names)
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+    )
+
+
+def test_the_layers_import_only_downwards() -> None:
+    assert wrong_way_imports(SOURCE) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "planted", "named"),
+    [
+        ("core/units.py", "from gotasks.engine import trace", "core may import nothing of gotasks"),
+        ("engine/graph.py", "from gotasks.go import version", "engine may import core"),
+        ("go/redact.py", "from gotasks.settings import Settings", "go may import core"),
+        ("go/version.py", "import gotasks.engine.procs", "go may import core"),
+        ("container/engine.py", "from gotasks import context", "container may import core, go"),
+        ("clean.py", "from gotasks.build import build", "a task module never imports another"),
+    ],
+)
+def test_the_layer_rule_fails_on_a_planted_wrong_way_import(
+    tmp_path: Path, module: str, planted: str, named: str
+) -> None:
+    """The rule checks something: a copy of the package with one bad import (a lazy one,
+    inside a function) fails, naming the file, the line and the import."""
+    shutil.copytree(SOURCE / "gotasks", tmp_path / "gotasks")
+    target = tmp_path / "gotasks" / module
+    lines = target.read_text().splitlines()
+    lines.append(f"\n\ndef _planted() -> None:\n    {planted}\n")
+    target.write_text("\n".join(lines))
+    line = len(lines) + 3  # the def, two blank lines before it, the import under it
+    problems = wrong_way_imports(tmp_path)
+    imported = planted.split()[1]  # the module named after from or import
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"gotasks/{module}:{line}: imports {imported}")
+    assert named in problems[0]
+
 
 TASKS = (
     "bench",
@@ -48,6 +153,7 @@ def run(*args: str, cwd: Path = SOURCE, **env: str) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.e2e
 def test_inv_list_shows_every_task_with_a_help_line() -> None:
     out = run(sys.executable, "-m", "invoke", "--list")
     assert out.returncode == 0, out.stderr
@@ -65,6 +171,7 @@ def test_inv_list_shows_every_task_with_a_help_line() -> None:
         assert len(words) > 2 + ("(" in line), f"{name} has no help line in:\n{out.stdout}"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", TASKS)
 def test_inv_help_documents_every_flag(name: str) -> None:
     out = run(sys.executable, "-m", "invoke", "-h", name)
@@ -81,6 +188,7 @@ def test_inv_help_documents_every_flag(name: str) -> None:
             assert not line.split()[0].startswith(("--keep-going", "--trace")), line
 
 
+@pytest.mark.e2e
 def test_shell_completion_as_the_readme_sets_it_up() -> None:
     script = run(sys.executable, "-m", "invoke", "--print-completion-script", "bash")
     assert script.returncode == 0 and "complete -F _complete_invoke" in script.stdout
@@ -96,6 +204,7 @@ def test_pytest_imports_the_gotasks_package_of_this_checkout() -> None:
     assert Path(gotasks.engine.__file__ or "").resolve().parent == SOURCE / "gotasks" / "engine"
 
 
+@pytest.mark.e2e
 def test_an_installed_copy_is_the_gotasks_package_alone(tmp_path: Path) -> None:
     """pip install into a folder of its own: `gotasks` and nothing named `tasks`, which would
     collide with the tasks.py (or tasks/ package) of every project that uses it."""
@@ -136,6 +245,7 @@ def test_an_installed_copy_is_the_gotasks_package_alone(tmp_path: Path) -> None:
         assert repr(name) in names
 
 
+@pytest.mark.e2e
 def test_mypy_strict_is_clean() -> None:
     if shutil.which("mypy") is None:
         pytest.fail("mypy is not installed: pip install -e '.[dev]'")
@@ -143,6 +253,7 @@ def test_mypy_strict_is_clean() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.e2e
 def test_ruff_is_clean() -> None:
     if shutil.which("ruff") is None:
         pytest.fail("ruff is not installed: pip install -e '.[dev]'")
@@ -159,6 +270,7 @@ def readme_custom_task() -> str:
     return after.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+@pytest.mark.e2e
 def test_the_readmes_custom_task_works_as_pasted(make_project: Callable[..., Project]) -> None:
     project = make_project(example=False)
     project.write("go.mod", "module example.com/gen\n\ngo 1.21\n")

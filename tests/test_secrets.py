@@ -13,7 +13,7 @@ import pytest
 from conftest import Project, require_go
 from sdkserver import ReleaseServer, make_go_archive
 
-from gotasks.engine import scrub
+from gotasks.core import scrub
 
 MakeProject = Callable[..., Project]
 TOKEN = "t0kenQ7x"  # a lone token: go prints it as it is

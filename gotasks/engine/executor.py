@@ -11,9 +11,9 @@ from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
-from gotasks.core import console
+from gotasks.core import console, scrub
 from gotasks.core.errors import GoTasksError, UsageError
-from gotasks.engine import scrub, stops
+from gotasks.engine import stops
 from gotasks.engine.decorator import GoTask
 from gotasks.engine.dry import dry_run
 from gotasks.engine.graph import Node, expand

@@ -22,7 +22,7 @@ from gotasks.core.files import (
     read_regular_bytes,
     set_aside,
 )
-from gotasks.engine.scrub import scrub_json
+from gotasks.core.scrub import scrub_json
 
 FORMAT_VERSION = 1
 # Enough runs to outvote one slow outlier, few enough to follow a task that changes.

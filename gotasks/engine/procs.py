@@ -19,9 +19,9 @@ import psutil
 from invoke.exceptions import UnexpectedExit
 from invoke.runners import Local, Result, normalize_hide
 
-from gotasks.core import cancel, console
+from gotasks.core import cancel, console, reaper
 from gotasks.core.errors import Stopped
-from gotasks.engine import reaper, stops
+from gotasks.engine import stops
 
 
 @dataclass
@@ -250,7 +250,7 @@ class GroupRunner(Local):
         if self.using_pty:
             super().start(command, shell, env)
             return
-        reaper.arm()  # what dies with `inv`, even a killed one (gotasks/engine/reaper.py)
+        reaper.arm()  # what dies with `inv`, even a killed one (gotasks/core/reaper.py)
         self.process = Popen(
             command,
             shell=True,

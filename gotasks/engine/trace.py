@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gotasks.core.files import StrPath, atomic_write_text
+from gotasks.core.scrub import scrub_json
 from gotasks.core.units import format_bytes
 from gotasks.engine.history import TaskRecord
-from gotasks.engine.scrub import scrub_json
 
 PID = 1
 CPU_TRACK = "CPU %"

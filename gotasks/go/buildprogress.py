@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
-from gotasks.engine.procs import TaskProcesses
+# The live processes of the task running the builds (None: not known, no phases shown).
+ProcessTree = Callable[[], list[psutil.Process]]
 
 # The tools go build runs, by what they say about the build's phase.
 _PHASES = {"link": "linking", "compile": "compiling", "asm": "compiling", "cgo": "compiling"}
@@ -23,7 +25,7 @@ class BuildProgress:
     path the build gave it.
     """
 
-    def __init__(self, units: list[tuple[str, Path]], processes: TaskProcesses | None) -> None:
+    def __init__(self, units: list[tuple[str, Path]], processes: ProcessTree | None) -> None:
         # units: (target, output path) per go build
         self.targets = list(dict.fromkeys(target for target, _ in units))
         self.left = {t: sum(1 for u, _ in units if u == t) for t in self.targets}
@@ -58,7 +60,7 @@ class BuildProgress:
         if self.processes is None:
             return {}
         found: dict[str, str] = {}
-        tree = self.processes.tree()
+        tree = self.processes()
         for proc in tree:
             with contextlib.suppress(psutil.Error):
                 cmdline = proc.cmdline()

@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gotasks.core import owners
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text
 from gotasks.core.units import format_size
-from gotasks.engine import owners
 from gotasks.go.artifacts import SUMS, write_sha256sums
 from gotasks.go.sdk.store import remove_tree, tree_bytes
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gotasks.core.errors import UsageError
+from gotasks.core.yamlconf import Key
 from gotasks.go.redact import redact
 from gotasks.go.shellstate import SHELL_NAME, STATE_VARIABLE, state_export, undo_lines
 from gotasks.go.toolchain import Toolchain
-from gotasks.settings import Settings
+from gotasks.go.version import VersionRule
 
 _TAGS_FLAG = re.compile(r"^--?tags=(.*)$")
 _NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
@@ -50,21 +51,28 @@ class GoEnvironment:
         return lines
 
 
-def compute_tags(settings: Settings, toolchain: Toolchain) -> list[str]:
-    tags = list(settings.tags)
-    for rule in settings.tag_rules:
-        if rule.rule.matches(toolchain.version):
-            tags.extend(rule.tags)
-    return list(dict.fromkeys(tags))
+def compute_tags(
+    tags: Iterable[str],
+    tag_rules: Iterable[tuple[VersionRule, Sequence[str]]],
+    toolchain: Toolchain,
+) -> list[str]:
+    """The configured tags, and those of every rule the toolchain's version matches."""
+    chosen = list(tags)
+    for rule, rule_tags in tag_rules:
+        if rule.matches(toolchain.version):
+            chosen.extend(rule_tags)
+    return list(dict.fromkeys(chosen))
 
 
-def go_environment(settings: Settings, toolchain: Toolchain) -> GoEnvironment:
+def go_environment(
+    env_name: str, go_env: Mapping[str, str], tags: Sequence[str], where: Callable[[Key], str]
+) -> GoEnvironment:
     """Tags reach go through GOFLAGS (-tags=...), so `go env`, `go build` and gopls agree.
 
     Tags the user already has in GOFLAGS are kept (settings are read from the user's own
     environment: see shellstate.user_environ).
     """
-    variables = dict(settings.go_env)
+    variables = dict(go_env)
     flags: list[str] = []
     flag_tags: list[str] = []
     for flag in variables["GOFLAGS"].split():
@@ -73,14 +81,14 @@ def go_environment(settings: Settings, toolchain: Toolchain) -> GoEnvironment:
             flag_tags.extend(t for t in match.group(1).split(",") if t)
         else:
             flags.append(flag)
-    tags = list(dict.fromkeys([*compute_tags(settings, toolchain), *flag_tags]))
+    tags = list(dict.fromkeys([*tags, *flag_tags]))
     if tags:
         flags.append("-tags=" + ",".join(tags))
     variables["GOFLAGS"] = " ".join(flags)
     for name, value in variables.items():
         if "\n" in value or "\0" in value:
             raise UsageError(
-                f"{settings.where(('go', 'env', name))}: go.env.{name}: a line break or NUL"
+                f"{where(('go', 'env', name))}: go.env.{name}: a line break or NUL"
                 f" byte is not allowed in {redact(value)!r}"
             )
-    return GoEnvironment(env_name=settings.env, variables=variables, tags=tuple(tags))
+    return GoEnvironment(env_name=env_name, variables=variables, tags=tuple(tags))

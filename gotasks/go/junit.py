@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gotasks.core.files import atomic_write_text
-from gotasks.engine.scrub import scrub
+from gotasks.core.scrub import scrub
 from gotasks.go.testjson import (
     PackageResult,
     Status,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gotasks.core.errors import UsageError
 from gotasks.go.artifacts import short_name
-from gotasks.settings import Settings
 
 _SKIP_DIRS = {"vendor", "testdata", "node_modules"}
 _MODULE_LINE = re.compile(r"^\s*module\s+(\"[^\"]+\"|\S+)", re.MULTILINE)
@@ -29,9 +29,9 @@ class Module:
     label: str = ""
 
 
-def discover(settings: Settings) -> list[Module]:
-    root = settings.root
-    dirs = list(settings.modules) if settings.modules else module_dirs(root)
+def discover(root: Path, listed: Sequence[Path] = ()) -> list[Module]:
+    """The Go modules under root: the `listed` folders, else go.work's, else every go.mod."""
+    dirs = list(listed) if listed else module_dirs(root)
     modules = sorted({m.rel: m for m in (_read(root, d) for d in dirs)}.values(), key=_rel)
     short = [short_name(m.path) for m in modules]
     named = [

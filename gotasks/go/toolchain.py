@@ -6,12 +6,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gotasks.core.errors import UsageError
+from gotasks.core.yamlconf import Key
 from gotasks.go.version import GoVersion, VersionError
-from gotasks.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,10 @@ def host_target(toolchain: Toolchain) -> str:
 
 
 def check_targets(
-    settings: Settings, toolchain: Toolchain, supported: set[str] | None = None
+    targets: Sequence[str],
+    toolchain: Toolchain,
+    where: Callable[[Key], str],
+    supported: set[str] | None = None,
 ) -> None:
     """Every build.targets entry must be a GOOS/GOARCH pair this go can build for
     (`supported`, when the caller knows them, else asked of go)."""
@@ -129,10 +133,10 @@ def check_targets(
         supported = supported_targets(toolchain)
     if supported is None:
         return
-    for index, target in enumerate(settings.section("build")["targets"]):
+    for index, target in enumerate(targets):
         if target not in supported:
             key = ("build", "targets", index)
             raise UsageError(
-                f"{settings.where(key)}: build.targets[{index}]: {target!r} is not a target"
+                f"{where(key)}: build.targets[{index}]: {target!r} is not a target"
                 f" {toolchain.version_text} can build for (see `go tool dist list`)"
             )

@@ -19,8 +19,8 @@ from gotasks.core.cancel import check_stop
 from gotasks.core.console import safe_write
 from gotasks.core.errors import TaskFailed, UsageError, describe
 from gotasks.core.files import atomic_write_text, locked
+from gotasks.core.scrub import scrub, scrub_json
 from gotasks.core.units import format_size
-from gotasks.engine.scrub import scrub, scrub_json
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.sdk.archive import ArchiveError, extract
 from gotasks.go.sdk.fetch import SourceError

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from gotasks.core import reaper
 from gotasks.core.cancel import check_stop
-from gotasks.engine import reaper
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.redact import redact
 from gotasks.go.sdk.fetch import Progress, SourceError, download, fetch_json

@@ -16,7 +16,7 @@ from typing import Any
 
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text, locked
-from gotasks.engine.scrub import scrub_json
+from gotasks.core.scrub import scrub_json
 from gotasks.go.sdk.platform import Platform, detect
 from gotasks.go.version import GoVersion, VersionError
 
