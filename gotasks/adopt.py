@@ -16,7 +16,7 @@ from invoke.context import Context
 
 from gotasks import migrate, survey, versionrecord
 from gotasks.core.cancel import check_stop
-from gotasks.core.errors import GoTasksError, TaskFailed, UsageError, describe
+from gotasks.core.errors import Failure, TaskFailed, UsageError, describe
 from gotasks.core.schema import validate
 from gotasks.core.yamlconf import load
 from gotasks.engine import task
@@ -292,8 +292,8 @@ def _refuse_edited_loader(
     if rel == "invoke.yaml" and "tasks.engine.executor" in text:
         number = 1 + text[: text.index("tasks.engine.executor")].count("\n")
         raise UsageError(
-            f"inv init: invoke.yaml:{number}: tasks.engine.executor.GoTasksExecutor is the"
-            " copied gotasks' executor: make it gotasks.engine.executor.GoTasksExecutor (or"
+            f"inv init: invoke.yaml:{number}: tasks.engine.executor.Executor is the"
+            " copied gotasks' executor: make it gotasks.engine.executor.Executor (or"
             " remove the file), then rerun; nothing written"
         )
 
@@ -305,10 +305,10 @@ def _plumbing_note(rel: str, current: bytes) -> list[str]:
             "note: your tasks.py does not load gotasks: add `import gotasks` and"
             " `ns = gotasks.namespace()` (then ns.add_task(...) for your own tasks)"
         ]
-    if rel == "invoke.yaml" and "gotasks.engine.executor.GoTasksExecutor" not in text:
+    if rel == "invoke.yaml" and "gotasks.engine.executor.Executor" not in text:
         return [
             "note: your invoke.yaml lacks gotasks' executor: add `tasks: {executor_class:"
-            " gotasks.engine.executor.GoTasksExecutor}`, or --env will not reach pre tasks"
+            " gotasks.engine.executor.Executor}`, or --env will not reach pre tasks"
         ]
     return []
 
@@ -486,7 +486,7 @@ def apply(
         )
         if isinstance(error, OSError):
             raise TaskFailed(f"inv init: cannot write: {describe(error)}{after}") from None
-        if isinstance(error, GoTasksError):
+        if isinstance(error, Failure):
             error.args = (f"{error}{after}",)
         raise
     undo.finish()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from invoke.context import Context
 
 from gotasks.core import console
-from gotasks.engine import GoTask, task
+from gotasks.engine import ResourceTask, task
 from gotasks.go.testflags import TEST_FLAGS, TEST_HELP
 
 
-def ci_task(lint: GoTask, test: GoTask, build: GoTask) -> GoTask:
+def ci_task(lint: ResourceTask, test: ResourceTask, build: ResourceTask) -> ResourceTask:
     """`inv ci` over the given tasks: the namespace hands them in, so that no task module
     imports another (see ARCHITECTURE.md)."""
 

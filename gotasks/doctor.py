@@ -18,7 +18,7 @@ from invoke.context import Context
 
 from gotasks.context import choose_toolchain, selection_of, user_values
 from gotasks.core.console import paint
-from gotasks.core.errors import GoTasksError, TaskFailed
+from gotasks.core.errors import Failure, TaskFailed
 from gotasks.core.units import format_bytes
 from gotasks.engine import task
 from gotasks.engine.capacity import OVERRIDES, detect
@@ -63,7 +63,7 @@ def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
             "ok",
             f"config: env {settings.env} ({', '.join(settings.files)}); every env valid ({envs})",
         )
-    except GoTasksError as error:
+    except Failure as error:
         yield "fail", f"config: {error}"
     # Without valid settings the rest is still checked, as far as it can be: the go on PATH,
     # the machine's capacity before any config override.
@@ -95,7 +95,7 @@ def _go(settings: Settings | None, flag: str | None) -> tuple[Toolchain | None, 
         else:
             selection = selection_of(settings, flag)
             toolchain = choose_toolchain(settings, selection, install=False)
-    except GoTasksError as error:
+    except Failure as error:
         return None, [("fail", f"go: {error}")]
     why = f"asked for by {selection.origin}" if selection else "the go on PATH"
     found = [("ok", f"go: {toolchain.version_text} at {toolchain.go} ({why})")]
@@ -118,7 +118,7 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
         return
     try:
         modules = discover(settings.root, settings.modules)
-    except GoTasksError as error:
+    except Failure as error:
         yield "fail", f"modules: {error}"
         return
     too_new = []
@@ -151,7 +151,7 @@ def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]
         return
     try:
         modules = discover(settings.root, settings.modules)
-    except GoTasksError:
+    except Failure:
         return  # the modules check names it
     env = {**settings.go_env, "GOTOOLCHAIN": "local"}
     for mod in modules:
@@ -160,7 +160,7 @@ def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]
             continue
         try:
             declared = declared_tools(toolchain.go, mod.dir, env)
-        except GoTasksError as error:
+        except Failure as error:
             yield "fail", f"tools: {error}"
             continue
         tool = resolve_tool("golangci-lint", declared, toolchain.go)
@@ -184,12 +184,12 @@ def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -
     clean = True
     try:
         envs = known_envs(root)
-    except GoTasksError:
+    except Failure:
         envs = []  # a file whose name is no env's: already reported by the config check
     for name in envs:
         try:
             settings = load_settings(root, name, environ)
-        except GoTasksError:
+        except Failure:
             continue  # already reported by the config check
         for text in proxy_findings(name, settings.go_env):
             clean = False
@@ -282,7 +282,7 @@ def _capacity(settings: Settings | None) -> Iterator[Finding]:
         try:
             found = detect(given["cpus"], given["memory"], given["reserve"], environ=environ)
             break
-        except GoTasksError as error:
+        except Failure as error:
             yield "fail", f"scheduler: {error}"
             # The message starts with the variable or key it is about: that one goes.
             what = str(error).split(":", 1)[0]
@@ -304,7 +304,7 @@ def _sdks(settings: Settings) -> Iterator[Finding]:
     store = store_of(settings, os.environ)
     try:  # $GOTASKS_SDK_MIRROR and sdk.sources, as an install would read them
         sources_of(settings, os.environ, platform_of(settings), store)
-    except GoTasksError as error:
+    except Failure as error:
         yield "fail", f"sdk: {error}"
     installed = store.installed()
     for sdk in installed:

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gotasks.core.errors import GoTasksError
+from gotasks.core.errors import Failure
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def hidden(root: Path, paths: list[str], tracked_too: bool = False) -> list[Hidd
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise GoTasksError(f"git check-ignore: {error}") from None
+        raise Failure(f"git check-ignore: {error}") from None
     if out.returncode not in (0, 1):
         return []  # not a work tree (or git refuses it: doctor's git check says why)
     fields = out.stdout.decode("utf-8", "replace").split("\0")

@@ -28,12 +28,12 @@ def main() -> None:
     from invoke.program import Program
 
     import gotasks
-    from gotasks.engine.executor import GoTasksExecutor
+    from gotasks.engine.executor import Executor
 
     Program(
         name=NAME,
         binary=NAME,
         binary_names=[NAME],
         version=gotasks.__version__,
-        executor_class=GoTasksExecutor,
+        executor_class=Executor,
     ).run()

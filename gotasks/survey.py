@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gotasks.core.errors import GoTasksError
+from gotasks.core.errors import Failure
 
 # Folders whose main packages are examples, generators or developer tools, not the product.
 NOT_SHIPPED = ("examples", "example", "_examples", "internal/tools", "hack", "tools", "scripts")
@@ -315,7 +315,7 @@ def _run_go(folder: Path) -> GoList:
         )
         if out.returncode != 0 and not out.stdout.strip():
             last = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
-            raise GoTasksError(f"go {' '.join(args[:2])}: {last}")
+            raise Failure(f"go {' '.join(args[:2])}: {last}")
         return out.stdout
 
     return run
@@ -358,19 +358,19 @@ def survey(root: Path, version_vars: dict[str, str] | None = None) -> Survey:
     found = Survey()
     try:
         dirs = module_dirs(root)
-    except GoTasksError:
+    except Failure:
         dirs = []
     for folder in dirs:
         try:
             module = read_module(root, folder)
-        except GoTasksError:
+        except Failure:
             continue
         item = ModuleSurvey(module.rel, module.path)
         try:
             go_list = _run_go(folder)
             mains = main_packages(go_list)
             item.problems = stamp_problems(mains, version_vars, go_list)
-        except (GoTasksError, OSError, subprocess.TimeoutExpired, ValueError) as error:
+        except (Failure, OSError, subprocess.TimeoutExpired, ValueError) as error:
             item.error = str(error)
             mains = []
         for main in mains:
@@ -401,7 +401,7 @@ def _dockerignore_sends(root: Path) -> list[str]:
         return []
     try:
         rules = IgnoreFile.read(path)
-    except GoTasksError:
+    except Failure:
         return []
     return [f"{d}/" for d in ("dist", ".gotasks") if not rules.excludes(f"{d}/x")]
 

@@ -19,7 +19,7 @@ from invoke.program import Program
 
 import tasks
 from gotasks.core.files import atomic_write_text
-from gotasks.engine.executor import GoTasksExecutor
+from gotasks.engine.executor import Executor
 from gotasks.go import staged
 
 MakeProject = Callable[..., Project]
@@ -99,7 +99,7 @@ def inv_in_process(project: Project, monkeypatch: pytest.MonkeyPatch, *args: str
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(project.root)
     try:
-        Program(namespace=tasks.ns, executor_class=GoTasksExecutor).run(["inv", *args])
+        Program(namespace=tasks.ns, executor_class=Executor).run(["inv", *args])
     except SystemExit as error:
         return int(error.code or 0)
     return 0

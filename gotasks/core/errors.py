@@ -1,25 +1,25 @@
-"""The two ways a gotasks run ends early, and the exit codes they map to."""
+"""How a run ends early: one hierarchy, each kind with the exit code it maps to."""
 
 
-class GoTasksError(Exception):
+class Failure(Exception):
     """A failure the user should see as one line, without a traceback."""
 
     exit_code = 1
 
 
-class UsageError(GoTasksError):
+class UsageError(Failure):
     """Bad usage or bad config: nothing ran, nothing changed (exit 2)."""
 
     exit_code = 2
 
 
-class TaskFailed(GoTasksError):
+class TaskFailed(Failure):
     """A task ran and failed (exit 1)."""
 
     exit_code = 1
 
 
-class Stopped(GoTasksError):
+class Stopped(Failure):
     """The run stopped this task (Ctrl-C, SIGTERM, its timeout) while Python work ran."""
 
     exit_code = 130

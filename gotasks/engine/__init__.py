@@ -1,6 +1,6 @@
 """The generic engine: task claims, run options, execution; knows nothing of Go.
 
-`task` and `GoTask` are loaded on first use: importing one engine module (stops, which the
+`task` and `ResourceTask` are loaded on first use: importing one engine module (stops, which the
 `gotasks` command installs before anything else) must not load invoke and the decorator."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gotasks.engine.decorator import GoTask, task
+    from gotasks.engine.decorator import ResourceTask, task
 
-__all__ = ["GoTask", "task"]
+__all__ = ["ResourceTask", "task"]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from invoke.parser.argument import Argument
 from invoke.tasks import Task
 from invoke.tasks import task as invoke_task
 
-from gotasks.core.errors import GoTasksError, UsageError, describe
+from gotasks.core.errors import Failure, UsageError, describe
 from gotasks.engine.claims import Claims
 from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
 
@@ -29,7 +29,7 @@ class _CheckedArgument(Argument):
             raise Exit(f"--{self.name}: expected {wanted}, got {value!r}", code=2) from None
 
 
-class GoTask(Task[Any]):
+class ResourceTask(Task[Any]):
     """An invoke Task that carries its claims and, optionally, a fan-out dimension."""
 
     claims: Claims
@@ -132,7 +132,7 @@ def _with_run_options(
                     for value in dimension_values(each, c.config)
                 ]
             return body(c, *args, **kwargs)
-        except GoTasksError as error:
+        except Failure as error:
             raise Exit(str(error), code=error.exit_code) from None
         except OSError as error:
             # The machine said no (a full disk, a read-only dist/, a path too long): one line.
@@ -145,9 +145,9 @@ def _with_run_options(
 
 
 @overload
-def task(body: Callable[..., Any], /) -> GoTask: ...
+def task(body: Callable[..., Any], /) -> ResourceTask: ...
 @overload
-def task(*pre: GoTask, **kwargs: Any) -> Callable[[Callable[..., Any]], GoTask]: ...
+def task(*pre: ResourceTask, **kwargs: Any) -> Callable[[Callable[..., Any]], ResourceTask]: ...
 def task(*args: Any, **kwargs: Any) -> Any:
     """invoke.task, plus cpu=, mem=, pool=, exclusive=, timeout=, each= (fan-out),
     needs= (the prepare hooks it needs, by name; default all), diagnoses= (it reports
@@ -155,5 +155,5 @@ def task(*args: Any, **kwargs: Any) -> Any:
     its pre tasks get too), stands_for= (the configured task it stands for), dry= (the
     body may be called by `inv --dry`: it then only echoes its commands and writes nothing)
     and keep_going= (a failure in its run does not stop the other tasks; --fail-fast does)."""
-    kwargs.setdefault("klass", GoTask)
+    kwargs.setdefault("klass", ResourceTask)
     return invoke_task(*args, **kwargs)

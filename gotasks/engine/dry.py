@@ -2,7 +2,7 @@
 
 As `make -n`: the tasks in the order they would start, with their claims, then under each
 the commands it would run. A task's commands are known only by calling its body, so a body
-that copes (GoTask dry=True) is called with run.dry set: its commands echo instead of running
+that copes (ResourceTask dry=True) is called with run.dry set: its commands echo instead of running
 (a read-only query such as go list still runs) and it writes nothing. What the body prints
 about results that do not exist is left out, unless it fails: then it explains the failure.
 """
@@ -19,9 +19,9 @@ from invoke.exceptions import Exit, UnexpectedExit
 from invoke.parser import ParseResult
 
 from gotasks.core import console
-from gotasks.core.errors import GoTasksError
+from gotasks.core.errors import Failure
 from gotasks.core.units import format_bytes, format_duration
-from gotasks.engine.decorator import GoTask
+from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.plan import Plan, Task
 from gotasks.engine.summary import cores
 
@@ -71,7 +71,7 @@ def _show_commands(
     """Call the task's body with its commands echoed to `out`; its other output is kept
     back and shown only if it fails. Returns (message, exit code) of a failure."""
     call = task.node.call
-    if not (isinstance(call.task, GoTask) and call.task.dry):
+    if not (isinstance(call.task, ResourceTask) and call.task.dry):
         print("  (not called: its Python body may change things, so a dry run skips it)", file=out)
         return None
     own = config.clone()
@@ -84,7 +84,7 @@ def _show_commands(
         message, code = str(error.message or f"exit {error.code}"), error.code
     except UnexpectedExit as error:  # a read-only query that failed
         message, code = f"command failed (exit {error.result.exited})", 1
-    except GoTasksError as error:
+    except Failure as error:
         message, code = str(error), error.exit_code
     else:
         return None

@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from invoke import executor as invoke_executor
 from invoke.collection import Collection
 from invoke.exceptions import Exit
-from invoke.executor import Executor
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
 from gotasks.core import console, scrub
-from gotasks.core.errors import GoTasksError, UsageError
+from gotasks.core.errors import Failure, UsageError
 from gotasks.engine import stops
-from gotasks.engine.decorator import GoTask
+from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.dry import dry_run
 from gotasks.engine.graph import Node, expand
 from gotasks.engine.plan import Plan
@@ -23,7 +23,7 @@ from gotasks.engine.runner import run_plan
 from gotasks.engine.sharding import shard_graph
 
 
-class GoTasksExecutor(Executor):
+class Executor(invoke_executor.Executor):
     """Expands invoke's pre/post graph, gives run-wide options to every task in it, checks
     everything that can be wrong before anything starts, then hands it to the scheduler."""
 
@@ -72,7 +72,7 @@ class GoTasksExecutor(Executor):
             nodes = shard_graph(nodes, options, self.config, os.environ)
             _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
             plan = _plan(nodes, options, self.config)
-        except GoTasksError as error:
+        except Failure as error:
             raise Exit(str(error), code=error.exit_code) from None
         # One collection-config load for the whole run: worker threads share this config.
         self.config.load_collection(self.collection.configuration())
@@ -84,7 +84,7 @@ class GoTasksExecutor(Executor):
 
 def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
     # doctor names a bad or clamped GOTASKS_* value among its findings.
-    diagnoses = all(isinstance(n.call.task, GoTask) and n.call.task.diagnoses for n in nodes)
+    diagnoses = all(isinstance(n.call.task, ResourceTask) and n.call.task.diagnoses for n in nodes)
     try:
         plan = Plan.make(nodes, options, config, os.environ)
     except UsageError:
@@ -100,10 +100,10 @@ def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
 
 
 def _stood_for(call: Call, collection: Collection, config: Any, options: RunOptions) -> Call:
-    """The call itself, or for a task that stands for another (GoTask.stands_for), a call
+    """The call itself, or for a task that stands for another (ResourceTask.stands_for), a call
     of the task the config names."""
     task = call.task
-    if not isinstance(task, GoTask) or task.stands_for is None:
+    if not isinstance(task, ResourceTask) or task.stands_for is None:
         return call
     prepare(config, options, task.needs)
     name, where = task.stands_for(config)
@@ -126,7 +126,7 @@ def _needs(calls: list[Any]) -> set[str] | None:
         if id(task) in seen:
             continue
         seen.add(id(task))
-        if not isinstance(task, GoTask) or task.needs is None:
+        if not isinstance(task, ResourceTask) or task.needs is None:
             return None
         needed.update(task.needs)
         stack += [getattr(item, "task", item) for item in (*task.pre, *task.post)]
@@ -136,7 +136,7 @@ def _needs(calls: list[Any]) -> set[str] | None:
 def _check_claims(nodes: list[Node], pools: dict[str, int]) -> None:
     for node in nodes:
         task = node.call.task
-        if not isinstance(task, GoTask):
+        if not isinstance(task, ResourceTask):
             continue
         if task.claim_error:
             raise task.claim_error

@@ -13,7 +13,7 @@ from invoke.config import Config
 from gotasks.core.errors import UsageError
 from gotasks.engine.admission import Job, Limits, admission_claims, set_priorities
 from gotasks.engine.capacity import Capacity, detect
-from gotasks.engine.decorator import GoTask
+from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.graph import Node
 from gotasks.engine.history import Estimate, History
 from gotasks.engine.leases import Leases, lease_folder
@@ -80,7 +80,7 @@ class Plan:
             options.fail_fast,
             environ,
             bool(sched.get("keep_going")),
-            any(isinstance(n.call.task, GoTask) and n.call.task.keep_going for n in nodes),
+            any(isinstance(n.call.task, ResourceTask) and n.call.task.keep_going for n in nodes),
         )
         output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
@@ -161,7 +161,7 @@ def _jobs(flag: str | None, env: str | None, config: int) -> int:
 
 def _task(node: Node, history: History, factor: float) -> Task:
     task = node.call.task
-    claims = task.claims if isinstance(task, GoTask) else None
+    claims = task.claims if isinstance(task, ResourceTask) else None
     declared = (claims.cpu if claims else 1.0, claims.mem if claims else 256 * 1024**2)
     estimate = history.estimate(node.name)
     cpu, mem = admission_claims(

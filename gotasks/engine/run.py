@@ -91,7 +91,7 @@ class RunOptions:
 
 
 PrepareHook = Callable[[Config, RunOptions], None]
-# (name, hook), run in this order; a task names the ones it needs (GoTask's needs=).
+# (name, hook), run in this order; a task names the ones it needs (ResourceTask's needs=).
 _prepare_hooks: list[tuple[str, PrepareHook]] = []
 # Values of a fan-out dimension (e.g. "module"), read from a prepared config.
 DimensionProvider = Callable[[Config], list[str]]

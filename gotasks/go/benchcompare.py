@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from math import comb
 from pathlib import Path
 
+from gotasks.core.errors import TaskFailed
 from gotasks.go.benchfmt import BenchKey, BenchResult, group, short_name
 
 __all__ = [
@@ -43,7 +44,7 @@ EXACT_TIES_LIMIT = 25
 ALL_EQUAL_NOTE = "all samples are equal"
 
 
-class BenchstatError(RuntimeError):
+class BenchstatError(TaskFailed):
     """benchstat could not be run, or it exited non-zero."""
 
     def __init__(self, message: str, returncode: int | None = None, stderr: str = "") -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gotasks.core.errors import TaskFailed
 from gotasks.go.modules import Module
 
 # The folders gotasks.go.sources.go_files skips: gofmt and vet never look there in lint either.
@@ -27,7 +28,7 @@ _DUBIOUS = re.compile(r"detected dubious ownership in repository at '(?P<path>[^
 _SAFE_DIRECTORY = re.compile(r"git config --global --add safe\.directory (?P<path>[^\n]+)")
 
 
-class GitError(Exception):
+class GitError(TaskFailed):
     """git could not answer: not installed, or it refused (one line says why)."""
 
 

@@ -8,13 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import total_ordering
 
+from gotasks.core.errors import UsageError
+
 _VERSION = re.compile(r"^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?(?:(alpha|beta|rc)(\d+))?$")
 _STAGES = {"alpha": 1, "beta": 2, "rc": 3}
 _LANGUAGE, _RELEASE = 0, 4
 
 
-class VersionError(ValueError):
-    pass
+class VersionError(UsageError, ValueError):
+    """Not a Go version (or rule) gotasks can read: the user's input, so exit 2."""
 
 
 @total_ordering

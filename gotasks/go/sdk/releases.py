@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gotasks.core.errors import UsageError
+from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.go.sdk.platform import Platform
 from gotasks.go.version import GoVersion, VersionError
 
@@ -107,8 +107,8 @@ class Release:
         return None
 
 
-class IndexFormatError(ValueError):
-    pass
+class IndexFormatError(TaskFailed, ValueError):
+    """A release index that is not what go.dev serves: the server's fault, not the user's."""
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
