@@ -17,11 +17,7 @@ from invoke.context import Context
 from gotasks import migrate, survey, versionrecord
 from gotasks.core.cancel import check_stop
 from gotasks.core.errors import Failure, TaskFailed, UsageError, describe
-from gotasks.core.schema import validate
-from gotasks.core.yamlconf import load
 from gotasks.engine import task
-from gotasks.go.staged import GitError, toplevel
-from gotasks.settings import SPEC
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # What init writes (target path -> template), in this order: the loader and the executor's
@@ -169,6 +165,10 @@ def _taken(target: Path) -> str | None:
     """Why a config/ of the target is the repository's own (a Go package, the app's YAML),
     where gotasks' envs must not go: they live at exactly that name. None when it is free
     or gotasks' already."""
+    from gotasks.core.schema import validate
+    from gotasks.core.yamlconf import load
+    from gotasks.settings import SPEC
+
     folder = target / CONFIG
     go_file = _a_go_file(folder) if folder.is_dir() else None
     if go_file is not None:
@@ -201,6 +201,8 @@ def _a_go_file(folder: Path) -> Path | None:
 def _git_top(target: Path) -> Path | None:
     """The top level of the git work tree holding the target; None outside git (or when git
     cannot say: the next steps are advice)."""
+    from gotasks.go.staged import GitError, toplevel
+
     try:
         return toplevel(target)
     except GitError:

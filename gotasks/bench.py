@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
-from gotasks.benchref import Ref, resolve_ref, run_interleaved
 from gotasks.context import dry_run, go, module_header, module_of, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError, describe
@@ -21,14 +21,13 @@ from gotasks.core.files import (
     set_aside,
 )
 from gotasks.engine import task
-from gotasks.engine.machineload import Load, LoadWatch
-from gotasks.go.benchcompare import BenchstatError, compare, format_table, run_benchstat
-from gotasks.go.benchfmt import BenchResult, parse, short_name
-from gotasks.go.benchgate import INCONCLUSIVE, REGRESSION, format_verdicts, judge
-from gotasks.go.buildinfo import read_vcs
-from gotasks.go.gotools import declared_tools, resolve_tool
-from gotasks.go.modules import Module
 from gotasks.paths import state_dir
+
+if TYPE_CHECKING:
+    from gotasks.benchref import Ref
+    from gotasks.engine.machineload import Load
+    from gotasks.go.benchfmt import BenchResult
+    from gotasks.go.modules import Module
 
 # Header keys that differ between two runs being compared; benchstat must not group by them.
 VARYING_KEYS = ("commit", "dirty", "go", "tags")
@@ -62,6 +61,10 @@ def bench(
     module: str | None = None,
 ) -> None:
     """Run benchmarks with -benchmem, save them, compare with the last run or with a REF."""
+    from gotasks.benchref import run_interleaved
+    from gotasks.engine.machineload import LoadWatch
+    from gotasks.go.benchfmt import parse
+
     assert module is not None
     mod = module_of(c, module)
     settings = settings_of(c.config)
@@ -129,6 +132,8 @@ def _against(
 ) -> tuple[tuple[Path, list[BenchResult]] | None, Ref | None]:
     """--against: a saved run's file; else a git REF (measured afresh, interleaved); else a
     saved run named by a prefix that is no ref (`3f2a9c1-dirty`, `nogit`, outside git)."""
+    from gotasks.benchref import resolve_ref
+
     wanted = Path(against)
     if (wanted.exists() or wanted.is_symlink()) and not wanted.is_dir():
         return (wanted, _read_run(wanted)), None
@@ -176,6 +181,8 @@ def _save(c: Context, mod: Module, output: str, facts: VcsFacts | None = None) -
     """.gotasks/bench/<env>/<module>/<commit>[-dirty].txt, with the run's facts as config lines.
 
     `facts`: the commit measured, when it is not the work tree's (--against REF)."""
+    from gotasks.go.buildinfo import read_vcs
+
     settings = settings_of(c.config)
     toolchain, environment = toolchain_of(c.config)
     if facts is None:
@@ -253,6 +260,8 @@ def _previous(saved: Path) -> tuple[Path, list[BenchResult]] | None:
 def _read_run(path: Path) -> list[BenchResult]:
     """A saved run's results; UsageError (naming the file) if it is not one: not a regular
     file, not UTF-8, or without a single benchmark line."""
+    from gotasks.go.benchfmt import parse
+
     try:
         results = parse(read_regular_text(path))
     except OSError as error:
@@ -273,6 +282,10 @@ def _compare(
 ) -> None:
     """The comparison table (benchstat's when it is a go.mod tool or on PATH), then each
     benchmark's spread and verdict, and the machine's load; fails on a regression."""
+    from gotasks.go.benchcompare import compare, format_table
+    from gotasks.go.benchfmt import short_name
+    from gotasks.go.benchgate import INCONCLUSIVE, REGRESSION, format_verdicts, judge
+
     (baseline, old), (current, new) = old_run, new_run
     console.info(f"baseline: {baseline}")
     comparison = compare(old, new, alpha=gate.alpha)
@@ -305,6 +318,9 @@ def _compare(
 def _benchstat_table(c: Context, mod: Module, baseline: Path, current: Path) -> bool:
     """benchstat's table, from the module's tool directive or PATH; False when there is
     none or it failed (the built-in test then speaks)."""
+    from gotasks.go.benchcompare import BenchstatError, run_benchstat
+    from gotasks.go.gotools import declared_tools, resolve_tool
+
     toolchain, _ = toolchain_of(c.config)
     declared = declared_tools(toolchain.go, mod.dir, c.config.run.env)
     tool = resolve_tool("benchstat", declared, toolchain.go)

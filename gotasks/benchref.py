@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -22,8 +23,9 @@ from gotasks.context import go, run_tool
 from gotasks.core import console
 from gotasks.core.cancel import check_stop
 from gotasks.core.errors import TaskFailed, UsageError
-from gotasks.go.modules import Module
-from gotasks.go.staged import GitError, git, toplevel
+
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
 
 # One line per package that has tests: its import path and folder (go list's template).
 _TEST_PACKAGES = '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{"\\t"}}{{.Dir}}{{end}}'
@@ -47,6 +49,8 @@ class _Binary:
 
 def resolve_ref(mod: Module, name: str) -> Ref:
     """REF as a commit of the module's repository; a usage error when it is none."""
+    from gotasks.go.staged import GitError, git, toplevel
+
     try:
         top = toplevel(mod.dir)
     except GitError as error:

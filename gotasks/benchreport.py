@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -15,11 +16,11 @@ from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text
 from gotasks.engine import task
-from gotasks.engine.htmlpage import Cell, facts_list, legend, nice_step, num, page, sortable_table
-from gotasks.go.benchcompare import compare
-from gotasks.go.benchhistory import SavedRun, Series, history, load_runs, ordered
-from gotasks.go.modules import Module, find
 from gotasks.paths import state_dir
+
+if TYPE_CHECKING:
+    from gotasks.go.benchhistory import SavedRun, Series
+    from gotasks.go.modules import Module
 
 WIDTH = 420  # a chart per unit, side by side: time/op, B/op, allocs/op
 LEFT = 52  # room for the value axis' labels
@@ -42,6 +43,10 @@ MAX_RUN_LABELS = 6
 )
 def report(c: Context, file: str | None = None, module: str | None = None) -> None:
     """Write an HTML page of every benchmark's history across the saved runs (--env's)."""
+    from gotasks.engine.htmlpage import facts_list, page
+    from gotasks.go.benchhistory import load_runs, ordered
+    from gotasks.go.modules import find
+
     assert file is not None
     settings = settings_of(c.config)
     modules = modules_of(c.config)
@@ -98,6 +103,9 @@ class _CommitDates:
 
 
 def _module_section(mod: Module, runs: list[SavedRun], alpha: float) -> str:
+    from gotasks.engine.htmlpage import legend
+    from gotasks.go.benchhistory import history
+
     series = history(runs, alpha)
     parts = [f"<h2>{escape(mod.label)} ({escape(mod.path)})</h2>"]
     parts.append(
@@ -124,6 +132,8 @@ def _module_section(mod: Module, runs: list[SavedRun], alpha: float) -> str:
 
 
 def _chart(series: Series, runs: Sequence[SavedRun]) -> str:
+    from gotasks.engine.htmlpage import nice_step, num
+
     title = f"{series.name}: {series.unit}"
     highest = max(p.high for p in series.points)
     vmax = highest * 1.1 if highest > 0 else 1.0
@@ -198,6 +208,9 @@ def _chart(series: Series, runs: Sequence[SavedRun]) -> str:
 
 
 def _latest_table(before: SavedRun, after: SavedRun, alpha: float) -> str:
+    from gotasks.engine.htmlpage import Cell, sortable_table
+    from gotasks.go.benchcompare import compare
+
     rows = []
     for row in compare(before.results, after.results, alpha).rows:
         delta = row.delta_pct

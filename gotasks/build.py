@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -18,13 +19,6 @@ from gotasks.engine.freshness import UpToDate
 from gotasks.engine.output import report_progress
 from gotasks.engine.procs import bound
 from gotasks.engine.sharding import record_durations
-from gotasks.engine.threads import map_in_task
-from gotasks.go import dist as dist_folder
-from gotasks.go.artifacts import SUMS, binary_name, differing_files
-from gotasks.go.buildprogress import BuildProgress
-from gotasks.go.modules import Module
-from gotasks.go.sdk.store import remove_tree
-from gotasks.go.toolchain import host_target, supported_targets
 from gotasks.gobuild import (
     cgo_env,
     dist_locked,
@@ -33,9 +27,9 @@ from gotasks.gobuild import (
     stamp_ldflags,
 )
 from gotasks.paths import dist_dir, dist_lock
-from gotasks.settings import TARGET_PATTERN
 
-_TARGET = re.compile(TARGET_PATTERN)
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
 
 
 @task(
@@ -64,6 +58,9 @@ def build(
     package: str | None = None,
 ) -> UpToDate | None:
     """Build every main package for each GOOS/GOARCH target into dist/, with SHA256SUMS."""
+    from gotasks.go import dist as dist_folder
+    from gotasks.go.artifacts import SUMS
+
     assert module is not None
     mod = module_of(c, module)
     targets = chosen_targets(c, host, target or [])
@@ -115,6 +112,8 @@ def build(
 def _listed_in_sums(dist: Path, outputs: dict[str, str]) -> bool:
     """An up-to-date build's binaries (their sha256 checked already) are still listed
     with that sha256 in dist/SHA256SUMS, which other modules' builds rewrite."""
+    from gotasks.go.artifacts import SUMS
+
     try:
         listed = set((dist / SUMS).read_text(encoding="utf-8").splitlines())
     except (OSError, UnicodeDecodeError):
@@ -124,12 +123,17 @@ def _listed_in_sums(dist: Path, outputs: dict[str, str]) -> bool:
 
 
 def _tidy(dist: Path) -> None:
+    from gotasks.go import dist as dist_folder
+
     for line in dist_folder.tidy(dist):
         console.warn(line)
 
 
 def chosen_targets(c: Context, host: bool, flags: list[str]) -> list[str]:
     """--host, --target (repeated or comma-separated), else build.targets."""
+    from gotasks.go.toolchain import host_target, supported_targets
+    from gotasks.settings import TARGET_PATTERN
+
     wanted = [t.strip() for flag in flags for t in flag.split(",") if t.strip()]
     if host and wanted:
         raise UsageError("build: --host and --target both say which targets: give one")
@@ -140,7 +144,7 @@ def chosen_targets(c: Context, host: bool, flags: list[str]) -> list[str]:
         return list(settings_of(c.config).section("build")["targets"])
     supported = supported_targets(toolchain)
     for target in wanted:
-        if not _TARGET.fullmatch(target):
+        if not re.fullmatch(TARGET_PATTERN, target):
             raise UsageError(f"--target: {target!r} is not GOOS/GOARCH (e.g. linux/arm64)")
         if supported is not None and target not in supported:
             raise UsageError(
@@ -161,6 +165,10 @@ def _build_matrix(
 ) -> list[str]:
     """Every package for every target into `into`; with `progress`, the run hears which
     targets are done and what the running ones do (see BuildProgress)."""
+    from gotasks.engine.threads import map_in_task
+    from gotasks.go.artifacts import binary_name
+    from gotasks.go.buildprogress import BuildProgress
+
     ldflags = stamp_ldflags(c, mod)
     units = [(target, package) for target in targets for package in packages]
 
@@ -218,6 +226,9 @@ def _verify(
     c: Context, mod: Module, packages: list[str], targets: list[str], scratch: Path
 ) -> None:
     """Rebuild into another folder from an empty build cache and compare every byte."""
+    from gotasks.go.artifacts import differing_files
+    from gotasks.go.sdk.store import remove_tree
+
     # In the build's own scratch folder, not /tmp: a killed build's cache (hundreds of MB)
     # goes with the rest of what it left.
     second = scratch / "verify"

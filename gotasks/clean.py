@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -11,10 +12,11 @@ from gotasks.context import settings_of
 from gotasks.core import console
 from gotasks.core.units import format_size
 from gotasks.engine import task
-from gotasks.go import dist as dist_folder
-from gotasks.go.sdk.store import remove_tree, tree_bytes
 from gotasks.gobuild import dist_locked
 from gotasks.paths import dist_dir, dist_lock, state_dir
+
+if TYPE_CHECKING:
+    pass
 
 # Under .gotasks/: what a run makes again by itself (coverage, inv run's binaries, logs).
 SCRATCH = ("cover", "run", "sdk-install.log")
@@ -31,6 +33,9 @@ SCRATCH = ("cover", "run", "sdk-install.log")
 )
 def clean(c: Context, all: bool = False) -> None:  # the flag is --all
     """Remove dist/ and the scratch under .gotasks/ (coverage, inv run's builds)."""
+    from gotasks.go import dist as dist_folder
+    from gotasks.go.sdk.store import remove_tree, tree_bytes
+
     root = settings_of(c.config).root
     state, dist = state_dir(root), dist_dir(root)
     # Under the lock builds swap dist/ under: never half of a swap. A build still running
@@ -64,6 +69,8 @@ def clean(c: Context, all: bool = False) -> None:  # the flag is --all
 def _dist_entries(dist: Path) -> list[Path]:
     """dist/'s contents but the scratch folders of builds that still run (tidy removed the
     others)."""
+    from gotasks.go import dist as dist_folder
+
     if not dist.is_dir():
         return []
     return sorted(p for p in dist.iterdir() if not p.name.startswith(dist_folder.SCRATCH_PREFIX))

@@ -8,7 +8,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from invoke.config import Config
 from invoke.context import Context
@@ -18,22 +18,23 @@ from gotasks.core import console, scrub
 from gotasks.core.errors import Stopped, TaskFailed, UsageError
 from gotasks.engine.procs import filter_echo
 from gotasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
-from gotasks.go.environment import GoEnvironment, compute_tags, go_environment
-from gotasks.go.goenvfile import default_go_env_file, with_go_env_file
-from gotasks.go.modules import Module, discover, find
-from gotasks.go.redact import redact, secrets_in
-from gotasks.go.sdk.selection import Selection, installed_match, select
-from gotasks.go.shellstate import user_environ
-from gotasks.go.toolchain import Toolchain, check_targets, find_toolchain
 from gotasks.lookups import check_env_remembered, set_writable, targets_of, toolchain_at
 from gotasks.paths import project_root, state_dir
-from gotasks.sdkconfig import installer_of, store_of
-from gotasks.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from gotasks.go.environment import GoEnvironment
+    from gotasks.go.modules import Module
+    from gotasks.go.sdk.selection import Selection
+    from gotasks.go.toolchain import Toolchain
+    from gotasks.settings import Settings
 
 
 def user_values() -> dict[str, str]:
     """What ${VAR} in the config means: the user's own value (shell, else `go env -w`),
     never one an earlier `eval "$(inv env)"` exported."""
+    from gotasks.go.goenvfile import default_go_env_file, with_go_env_file
+    from gotasks.go.shellstate import user_environ
+
     environ = user_environ(os.environ)
     return with_go_env_file(environ, default_go_env_file(os.environ, sys.platform))
 
@@ -43,6 +44,8 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
 
     Needs no go, so the sdk tasks run on a machine without one.
     """
+    from gotasks.settings import load_settings
+
     root, values = project_root(), user_values()
     set_writable(not config.run.dry)
     # Every other env's files are checked too, skipped when they passed before as they are.
@@ -75,6 +78,8 @@ def known_secrets(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """Every password and token in a URL this run may use: the env's Go variables, the SDK
     mirror and sources, and the same variables in the environment. go prints such URLs in
     its own messages (a lone token unredacted), which gotasks then hides (engine.scrub)."""
+    from gotasks.go.redact import secrets_in
+
     sdk = settings.section("sdk")
     texts = [
         *settings.go_env.values(),
@@ -92,6 +97,9 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     Every c.run of any task (a user's own included) gets the env's Go variables, that go's
     GOROOT, and its bin/ first on PATH through invoke's run.env.
     """
+    from gotasks.go.environment import compute_tags, go_environment
+    from gotasks.go.toolchain import check_targets
+
     settings = settings_of(config)
     selection = selection_of(settings, options.go)
     # A dry run installs nothing: without the Go it asks for, it stops as a real run
@@ -116,6 +124,8 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
 
 def selection_of(settings: Settings, flag: str | None) -> Selection | None:
     """The Go version this project asks for, and where (None: it asks for none)."""
+    from gotasks.go.sdk.selection import select
+
     where = settings.where(("go", "version"))
     return select(settings.root, flag, os.environ, settings.go_version, where)
 
@@ -134,6 +144,10 @@ def matching_path_go(selection: Selection, root: Path) -> Toolchain | None:
 def choose_toolchain(settings: Settings, selection: Selection | None, install: bool) -> Toolchain:
     """The installed SDK the selection names, else the go on PATH if it is that version,
     else (with --install) a fresh install; no selection: the go on PATH."""
+    from gotasks.go.sdk.selection import installed_match
+    from gotasks.go.toolchain import find_toolchain
+    from gotasks.sdkconfig import installer_of, store_of
+
     if selection is None:
         return toolchain_at(settings.root)
     store = store_of(settings, os.environ)
@@ -160,6 +174,8 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
 
 
 def settings_of(config: Config) -> Settings:
+    from gotasks.settings import Settings
+
     settings = config.gotasks.settings
     assert isinstance(settings, Settings)
     return settings
@@ -167,6 +183,9 @@ def settings_of(config: Config) -> Settings:
 
 def toolchain_of(config: Config) -> tuple[Toolchain, GoEnvironment]:
     """The go binary and the Go environment of this run (found by prepare_run)."""
+    from gotasks.go.environment import GoEnvironment
+    from gotasks.go.toolchain import Toolchain
+
     toolchain, environment = config.gotasks_go.toolchain, config.gotasks_go.env
     assert isinstance(toolchain, Toolchain) and isinstance(environment, GoEnvironment)
     return toolchain, environment
@@ -182,6 +201,8 @@ def module_header(c: Context, action: str, mod: Module, extra: str = "") -> None
 
 def modules_of(config: Config) -> list[Module]:
     """The run's modules, discovered once (a monorepo's walk is not cheap)."""
+    from gotasks.go.modules import discover
+
     settings = settings_of(config)
     key = f"{settings.root}:{settings.env}"  # each env may list its own modules
     cached = config.get("gotasks_modules")
@@ -200,6 +221,8 @@ def module_names(config: Config) -> list[str]:
 
 
 def module_of(c: Context, wanted: str) -> Module:
+    from gotasks.go.modules import find
+
     return find(modules_of(c.config), wanted)
 
 
@@ -247,6 +270,7 @@ def run_facts(config: Config) -> list[tuple[str, str]]:
     """What a run's report says it ran with: env, go, commit, and the command line."""
     # Loaded only when a report asks for it: reading git costs a gitpython import.
     from gotasks.go.buildinfo import read_vcs
+    from gotasks.go.redact import redact
 
     facts: list[tuple[str, str]] = []
     gotasks = config.get("gotasks")
@@ -272,6 +296,8 @@ def dry_run(c: Context) -> bool:
 
 
 def register() -> None:
+    from gotasks.go.redact import redact
+
     filter_echo(redact)
     on_prepare(prepare_settings, "settings")
     on_prepare(prepare_toolchain, "toolchain")

@@ -7,27 +7,22 @@ import re
 import shlex
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 
-from gotasks.container.buildcontext import summarize
-from gotasks.container.buildplan import BuildPlan, check_build_args, plan_build
-from gotasks.container.dockerfile import MARKER, declared_args, is_gotasks
-from gotasks.container.engine import Engine, assumed_engine, find_engine
-from gotasks.container.gomodule import module_sources
-from gotasks.container.ignorefile import IgnoreFile
 from gotasks.context import module_header, module_of, run_tool, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.units import format_size
 from gotasks.engine import task
-from gotasks.go.artifacts import short_name
-from gotasks.go.buildinfo import read_vcs, version_ldflags
-from gotasks.go.redact import has_credentials
 from gotasks.gobuild import main_packages, relative_package, select_package
-from gotasks.settings import TARGET_PATTERN, Settings
+
+if TYPE_CHECKING:
+    from gotasks.container.buildplan import BuildPlan
+    from gotasks.container.engine import Engine
+    from gotasks.settings import Settings
 
 # The runtime images that have no C library: a cgo binary (dynamically linked) cannot start.
 _NO_LIBC = re.compile(r"^scratch(:|$)|distroless/static")
@@ -55,6 +50,11 @@ def docker_build(
     dry_run: bool = False,
 ) -> None:
     """Build an image per main package with docker, podman or buildah (BuildKit needed)."""
+    from gotasks.container.buildplan import check_build_args, plan_build
+    from gotasks.container.gomodule import module_sources
+    from gotasks.go.artifacts import short_name
+    from gotasks.go.buildinfo import read_vcs, version_ldflags
+
     assert module is not None
     settings = settings_of(c.config)
     mod = module_of(c, module)
@@ -123,6 +123,8 @@ def docker_build(
 
 
 def _platforms(option: str | None, configured: list[str]) -> tuple[str, ...]:
+    from gotasks.settings import TARGET_PATTERN
+
     if not option:
         return tuple(configured)
     platforms = tuple(p.strip() for p in option.split(",") if p.strip())
@@ -135,6 +137,8 @@ def _platforms(option: str | None, configured: list[str]) -> tuple[str, ...]:
 
 
 def _no_buildkit(engine: Engine, plan: BuildPlan | None = None) -> str:
+    from gotasks.go.redact import has_credentials
+
     creds = [
         s.id
         for s in (plan.secrets if plan else ())
@@ -172,6 +176,8 @@ def _warn_cgo(settings: Settings, cgo: bool, docker: dict[str, Any]) -> None:
 
 def _warn_undeclared(dockerfile: Path, plan: BuildPlan) -> None:
     """A Dockerfile someone else wrote ignores the build args it does not declare: say which."""
+    from gotasks.container.dockerfile import MARKER, declared_args, is_gotasks
+
     try:
         text = dockerfile.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -187,6 +193,8 @@ def _warn_undeclared(dockerfile: Path, plan: BuildPlan) -> None:
 
 
 def _engine(wanted: str, dry_run: bool) -> Engine:
+    from gotasks.container.engine import assumed_engine, find_engine
+
     try:
         return find_engine(wanted)
     except UsageError:
@@ -223,6 +231,9 @@ def _run_build(c: Context, engine: Engine, plan: BuildPlan) -> None:
 )
 def docker_context(c: Context, top: int = 10) -> None:
     """What an image build sends: size and files with and without .dockerignore."""
+    from gotasks.container.buildcontext import summarize
+    from gotasks.container.ignorefile import IgnoreFile
+
     root = settings_of(c.config).root
     ignore_path = root / ".dockerignore"
     ignore = IgnoreFile.read(ignore_path)

@@ -11,9 +11,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from colorama import Fore
 from invoke.context import Context
 
 from gotasks.context import choose_toolchain, selection_of, user_values
@@ -21,22 +20,15 @@ from gotasks.core.console import paint
 from gotasks.core.errors import Failure, TaskFailed
 from gotasks.core.units import format_bytes
 from gotasks.engine import task
-from gotasks.engine.capacity import OVERRIDES, detect
 from gotasks.engine.plan import run_variable_problems
-from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
-from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
-from gotasks.go.modules import discover
-from gotasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
-from gotasks.go.redact import has_credentials, redact
-from gotasks.go.staged import GitError, toplevel
-from gotasks.go.toolchain import Toolchain, find_toolchain, reported_version
-from gotasks.go.version import GoVersion, VersionError
 from gotasks.paths import project_root
-from gotasks.sdkconfig import platform_of, sources_of, store_of
-from gotasks.settings import Settings, config_dir, known_envs, load_settings
+
+if TYPE_CHECKING:
+    from gotasks.go.toolchain import Toolchain
+    from gotasks.settings import Settings
 
 Finding = tuple[str, str]  # ("ok" | "warn" | "fail", text)
-_MARK = {"ok": ("ok  ", Fore.GREEN), "warn": ("warn", Fore.YELLOW), "fail": ("FAIL", Fore.RED)}
+_MARK = {"ok": ("ok  ", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "red")}
 _GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
 
 
@@ -54,6 +46,8 @@ def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
 
 
 def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
+    from gotasks.settings import known_envs, load_settings
+
     settings: Settings | None = None
     environ = user_values()
     try:
@@ -88,6 +82,8 @@ def _lines(path: Path) -> list[str]:
 
 
 def _go(settings: Settings | None, flag: str | None) -> tuple[Toolchain | None, list[Finding]]:
+    from gotasks.go.toolchain import find_toolchain
+
     selection = None
     try:
         if settings is None:
@@ -114,6 +110,9 @@ def _go(settings: Settings | None, flag: str | None) -> tuple[Toolchain | None, 
 def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]:
     """Every module's `go` line against the go that will build it (GOTOOLCHAIN=local: go
     will not fetch a newer one)."""
+    from gotasks.go.modules import discover
+    from gotasks.go.version import GoVersion, VersionError
+
     if toolchain is None:
         return
     try:
@@ -146,6 +145,9 @@ def _go_lines(settings: Settings, toolchain: Toolchain | None) -> Iterator[Findi
 
 def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]:
     """golangci-lint, where a module's .golangci.yml asks for it: a go.mod tool or PATH."""
+    from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
+    from gotasks.go.modules import discover
+
     mode = settings.section("lint")["golangci_lint"]
     if toolchain is None or mode == "off":
         return
@@ -181,6 +183,11 @@ def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]
 
 
 def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:
+    from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
+    from gotasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
+    from gotasks.go.redact import has_credentials
+    from gotasks.settings import config_dir, known_envs, load_settings
+
     clean = True
     try:
         envs = known_envs(root)
@@ -222,6 +229,8 @@ def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -
 def _placeholder_finding(files: tuple[str, ...], env: str, proxy: str) -> str:
     """What to do about a placeholder proxy: set the variable that the config line names
     (`${GOTASKS_COMPANY_PROXY:-https://goproxy.corp.example}`), or edit that line."""
+    from gotasks.go.redact import redact
+
     text = f"env {env}: GOPROXY is the placeholder {redact(proxy)}, which nothing answers"
     for label in reversed(files):  # the env's own file first; labels are as shown elsewhere
         for number, line in enumerate(_lines(Path(label)), 1):
@@ -256,6 +265,8 @@ def _go_env_names(toolchain: Toolchain | None) -> set[str]:
 
 
 def _git(root: Path) -> Iterator[Finding]:
+    from gotasks.go.staged import GitError, toplevel
+
     if shutil.which("git") is None:
         yield "fail", "git: not found on PATH (builds read the commit from git)"
         return
@@ -273,6 +284,8 @@ def _git(root: Path) -> Iterator[Finding]:
 def _capacity(settings: Settings | None) -> Iterator[Finding]:
     """The capacity the scheduler will use; a bad value (config or GOTASKS_*) is a finding
     of its own, and the figures are then worked out without it."""
+    from gotasks.engine.capacity import OVERRIDES, detect
+
     sched = settings.section("scheduler") if settings is not None else {}
     environ = dict(os.environ)
     for problem in run_variable_problems(environ):
@@ -301,6 +314,9 @@ def _capacity(settings: Settings | None) -> Iterator[Finding]:
 
 
 def _sdks(settings: Settings) -> Iterator[Finding]:
+    from gotasks.go.toolchain import reported_version
+    from gotasks.sdkconfig import platform_of, sources_of, store_of
+
     store = store_of(settings, os.environ)
     try:  # $GOTASKS_SDK_MIRROR and sdk.sources, as an install would read them
         sources_of(settings, os.environ, platform_of(settings), store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -12,10 +13,10 @@ from gotasks.context import go, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import locked
-from gotasks.go.artifacts import short_name
-from gotasks.go.buildinfo import read_vcs, version_ldflags
-from gotasks.go.modules import Module
 from gotasks.lookups import main_packages_of
+
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
 
 
 def dist_locked(lock: Path) -> AbstractContextManager[None]:
@@ -49,6 +50,8 @@ def relative_package(import_path: str, module_path: str) -> str:
 
 def main_packages(c: Context, mod: Module) -> list[str]:
     """The main packages matching build.packages (default ./...), by import path."""
+    from gotasks.go.artifacts import short_name
+
     settings = settings_of(c.config)
     patterns: list[str] = settings.section("build")["packages"] or ["./..."]
 
@@ -82,6 +85,8 @@ def main_packages(c: Context, mod: Module) -> list[str]:
 
 def stamp_ldflags(c: Context, mod: Module) -> str:
     """-ldflags with the version stamps (git and toolchain data, build.version_vars)."""
+    from gotasks.go.buildinfo import read_vcs, version_ldflags
+
     config = settings_of(c.config).section("build")
     toolchain, _ = toolchain_of(c.config)
     vcs = read_vcs(mod.dir)

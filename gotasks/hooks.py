@@ -18,7 +18,6 @@ from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text
 from gotasks.engine import task
-from gotasks.go.staged import GitError, git_common_dir, git_path, toplevel
 
 MARKER = "# installed by gotasks: inv hooks.install"
 # Writing a hook needs the settings (the project root), not a go.
@@ -65,6 +64,8 @@ exit 1
 
 def _hook(root: Path, action: str) -> tuple[Path, Path]:
     """The work tree's top and the pre-commit hook's path, or a usage error outside git."""
+    from gotasks.go.staged import GitError, git_path, toplevel
+
     try:
         top = toplevel(root)
         if top is None:
@@ -77,6 +78,8 @@ def _hook(root: Path, action: str) -> tuple[Path, Path]:
 def _outside(hook: Path, top: Path, root: Path) -> bool:
     """Whether the hook's folder is outside the repository (its work tree and its .git): a
     core.hooksPath that other repositories share."""
+    from gotasks.go.staged import GitError, git_common_dir
+
     try:
         common = git_common_dir(root).resolve()
     except GitError as error:

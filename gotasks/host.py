@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
@@ -14,11 +15,11 @@ from gotasks.context import go, module_header, module_of, modules_of, settings_o
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.engine import task
-from gotasks.engine.remainder import remainder_args
-from gotasks.go.artifacts import short_name
-from gotasks.go.modules import Module
 from gotasks.gobuild import cgo_env, main_packages, relative_package, select_package, stamp_ldflags
 from gotasks.paths import state_dir
+
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
 
 _MODULE_HELP = "only this module (its folder or module path); default: every module"
 
@@ -37,6 +38,8 @@ def install(c: Context, package: str | None = None, module: str | None = None) -
     """go install the main packages, with the version stamps inv build gives them.
 
     They go where go install puts them: GOBIN, else GOPATH/bin."""
+    from gotasks.go.artifacts import short_name
+
     assert module is not None
     mod = module_of(c, module)
     module_header(c, "install", mod)
@@ -75,6 +78,9 @@ def run(c: Context, package: str | None = None, module: str | None = None) -> No
     """Build a main package for this machine and run it: inv run -- ARGS.
 
     Stamped as inv build stamps it; the words after `--` are its arguments."""
+    from gotasks.engine.remainder import remainder_args
+    from gotasks.go.artifacts import short_name
+
     mod = _one_module(c, module)
     packages = select_package(main_packages(c, mod), package, mod, "run")
     if len(packages) != 1:

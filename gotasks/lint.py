@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.config import Config
 from invoke.context import Context
@@ -33,21 +33,12 @@ from gotasks.engine import task
 from gotasks.engine.freshness import UpToDate
 from gotasks.engine.run import RunOptions, on_prepare
 from gotasks.fresh import fresh_cache, tool_digest
-from gotasks.go.gofmt import first_changed_line, judge
-from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
-from gotasks.go.modules import Module
-from gotasks.go.sources import go_files, go_refuses, shown_path
-from gotasks.go.staged import (
-    GitError,
-    ModuleChanges,
-    batches,
-    by_module,
-    checkout_staged,
-    staged_files,
-    toplevel,
-    unstaged,
-)
-from gotasks.go.version import GoVersion
+
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
+    from gotasks.go.staged import (
+        ModuleChanges,
+    )
 
 
 @task(
@@ -102,6 +93,8 @@ def lint(
 def _golangci_inputs(c: Context, mod: Module, mode: str) -> dict[str, str]:
     """golangci-lint's part of lint's key: the one on PATH (path and digest; a go.mod tool
     is pinned by go.mod, which the module's files cover) and its config file, or absent."""
+    from gotasks.go.gotools import golangci_config
+
     if mode == "off":
         return {"mode": "off"}
     config = golangci_config(mod.dir, settings_of(c.config).root)
@@ -130,6 +123,10 @@ def fmt(c: Context, module: str | None = None) -> None:
 
 
 def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
+    from gotasks.go.gofmt import judge
+    from gotasks.go.sources import go_files, shown_path
+    from gotasks.go.staged import batches
+
     toolchain, _ = toolchain_of(c.config)
     files = go_files(mod.dir)
     if not files:
@@ -168,6 +165,8 @@ def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
 def _refused_names(files: list[str], shown: Callable[[str], str]) -> int:
     """A line for each file whose name go itself refuses (go build and vet fail on its
     package): gofmt judges it all the same, but no fix of ours can rename it."""
+    from gotasks.go.sources import go_refuses, shown_path
+
     refused = 0
     for name in files:
         why = go_refuses(name)
@@ -193,6 +192,8 @@ def _vet(c: Context, mod: Module) -> list[str]:
 
 
 def _tidy(c: Context, mod: Module, fix: bool) -> list[str]:
+    from gotasks.go.version import GoVersion
+
     if fix:
         result = go(c, ["mod", "tidy"], mod.dir)
         return _verdict(result, "go mod tidy", "go mod tidy:", "go mod tidy failed")
@@ -216,6 +217,8 @@ def _tidy(c: Context, mod: Module, fix: bool) -> list[str]:
 def _golangci_lint(
     c: Context, mod: Module, mode: str, args: list[str], packages: tuple[str, ...] = ("./...",)
 ) -> list[str]:
+    from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
+
     if mode == "off":
         return []
     toolchain, _ = toolchain_of(c.config)
@@ -358,6 +361,8 @@ def _staged_state(c: Context, run: _StagedRun) -> _Staged:
 
 
 def _ask_git(root: Path, modules: list[Module]) -> _Staged:
+    from gotasks.go.staged import GitError, by_module, staged_files, toplevel, unstaged
+
     state = _Staged(root)
     try:
         top = toplevel(root)
@@ -392,6 +397,10 @@ def _relocated(state: _Staged, line: str, base: Path) -> tuple[str, bool]:
 def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
     """gofmt on what is staged, not on the work tree: the staged copies go to a temp folder
     outside the repo, under the same relative paths."""
+    from gotasks.go.gofmt import first_changed_line, judge
+    from gotasks.go.sources import shown_path
+    from gotasks.go.staged import checkout_staged
+
     assert state.top is not None
     toolchain, _ = toolchain_of(c.config)
     first_lines: dict[str, int] = {}

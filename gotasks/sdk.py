@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -15,19 +15,20 @@ from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text
 from gotasks.engine import task
-from gotasks.go.sdk.fetch import SourceError
-from gotasks.go.sdk.releases import VersionRequest, go_name
-from gotasks.go.sdk.selection import GO_VERSION_FILE, Selection, installed_match
-from gotasks.go.sdk.store import OLD_PREFIX, TEMP_PREFIX, Installed, SdkStore, remove_tree
-from gotasks.go.version import GoVersion
-from gotasks.sdkconfig import installer_of, platform_of, sources_of, store_of
-from gotasks.settings import Settings
+
+if TYPE_CHECKING:
+    from gotasks.go.sdk.selection import Selection
+    from gotasks.go.sdk.store import Installed, SdkStore
+    from gotasks.go.version import GoVersion
+    from gotasks.settings import Settings
 
 # These need settings, not a go: they are how a machine without one gets one.
 _SDK: dict[str, Any] = {"needs": ("settings",), "cpu": 0.5, "mem": "256M"}
 
 
 def _active(store: SdkStore, selection: Selection | None) -> Installed | None:
+    from gotasks.go.sdk.selection import installed_match
+
     return installed_match(store, selection.request) if selection else None
 
 
@@ -38,6 +39,10 @@ def _active(store: SdkStore, selection: Selection | None) -> Installed | None:
 )
 def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | None = None) -> None:
     """Installed Go SDKs (* the one this project uses), or with --remote what can be installed."""
+    from gotasks.go.sdk.releases import go_name
+    from gotasks.go.sdk.store import OLD_PREFIX, TEMP_PREFIX
+    from gotasks.sdkconfig import platform_of, store_of
+
     settings = settings_of(c.config)
     store = store_of(settings, os.environ, platform_of(settings))
     if store.root.exists() and not store.root.is_dir():
@@ -78,6 +83,9 @@ def list_sdks(c: Context, remote: bool = False, all: bool = False, go: str | Non
 def _list_remote(
     settings: Settings, store: SdkStore, installed: list[Installed], everything: bool
 ) -> None:
+    from gotasks.go.sdk.fetch import SourceError
+    from gotasks.sdkconfig import platform_of, sources_of
+
     platform = platform_of(settings)
     have = {sdk.version for sdk in installed}
     errors = []
@@ -110,6 +118,9 @@ def _list_remote(
 )
 def install(c: Context, version: str, force: bool = False) -> None:
     """Download, verify (size, SHA-256), extract, smoke-test and activate a Go SDK."""
+    from gotasks.go.sdk.releases import VersionRequest, go_name
+    from gotasks.sdkconfig import installer_of
+
     settings = settings_of(c.config)
     request = VersionRequest.parse(version)
     sdk = installer_of(settings, os.environ).install(request, force=force)
@@ -123,6 +134,10 @@ def install(c: Context, version: str, force: bool = False) -> None:
 )
 def use(c: Context, version: str, install: bool = False) -> None:
     """Make this project use a Go SDK: writes .go-version (with --install, installs it first)."""
+    from gotasks.go.sdk.releases import VersionRequest
+    from gotasks.go.sdk.selection import GO_VERSION_FILE, installed_match
+    from gotasks.sdkconfig import installer_of, store_of
+
     settings = settings_of(c.config)
     store = store_of(settings, os.environ)
     request = VersionRequest.parse(version)
@@ -146,6 +161,10 @@ def use(c: Context, version: str, install: bool = False) -> None:
 )
 def remove(c: Context, version: str) -> None:
     """Remove an installed Go SDK (its verified archive stays cached for a reinstall)."""
+    from gotasks.go.sdk.releases import VersionRequest, go_name
+    from gotasks.go.sdk.store import remove_tree
+    from gotasks.sdkconfig import platform_of, store_of
+
     settings = settings_of(c.config)
     store = store_of(settings, os.environ, platform_of(settings))
     request = VersionRequest.parse(version)
@@ -181,6 +200,9 @@ def remove(c: Context, version: str) -> None:
 )
 def env(c: Context, gopath: bool = False, go: str | None = None, install: bool = False) -> None:
     """Shell exports for this project's Go SDK: eval "$(inv sdk.env)"."""
+    from gotasks.go.sdk.selection import GO_VERSION_FILE
+    from gotasks.sdkconfig import store_of
+
     settings = settings_of(c.config)
     selection = selection_of(settings, go)
     if selection is None:

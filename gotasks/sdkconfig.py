@@ -6,16 +6,17 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gotasks.core.errors import UsageError
-from gotasks.go.redact import redact
-from gotasks.go.sdk.install import Installer
-from gotasks.go.sdk.platform import Platform, detect
-from gotasks.go.sdk.sources import IndexSource, ProxySource, Source
-from gotasks.go.sdk.store import SdkStore
 from gotasks.paths import state_dir
-from gotasks.settings import HTTP_URL, Settings
+
+if TYPE_CHECKING:
+    from gotasks.go.sdk.install import Installer
+    from gotasks.go.sdk.platform import Platform
+    from gotasks.go.sdk.sources import Source
+    from gotasks.go.sdk.store import SdkStore
+    from gotasks.settings import Settings
 
 
 def sdk_root(settings: Settings, environ: Mapping[str, str]) -> Path:
@@ -34,10 +35,14 @@ def store_of(
     settings: Settings, environ: Mapping[str, str], platform: Platform | None = None
 ) -> SdkStore:
     """The SDKs of `platform` (default: this machine's, the ones a run can use)."""
+    from gotasks.go.sdk.store import SdkStore
+
     return SdkStore(sdk_root(settings, environ), platform)
 
 
 def platform_of(settings: Settings) -> Platform:
+    from gotasks.go.sdk.platform import detect
+
     sdk = settings.section("sdk")
     return detect(sdk["os"], sdk["arch"])
 
@@ -45,6 +50,8 @@ def platform_of(settings: Settings) -> Platform:
 def helper_go(root: Path) -> Path | None:
     """A go to drive `go mod download` for the module proxy: PATH's, else an installed one
     of this machine's own platform (one that can run here)."""
+    from gotasks.go.sdk.store import SdkStore
+
     found = shutil.which("go")
     if found:
         return Path(found)
@@ -55,6 +62,10 @@ def helper_go(root: Path) -> Path | None:
 def sources_of(
     settings: Settings, environ: Mapping[str, str], platform: Platform, store: SdkStore
 ) -> list[Source]:
+    from gotasks.go.redact import redact
+    from gotasks.go.sdk.sources import IndexSource, ProxySource
+    from gotasks.settings import HTTP_URL
+
     sdk = settings.section("sdk")
     # $GOTASKS_SDK_MIRROR stands in for the configured index (golang.google.cn/dl, say).
     mirror = environ.get("GOTASKS_SDK_MIRROR") or sdk["mirror"]
@@ -81,6 +92,8 @@ def installer_of(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> Installer:
+    from gotasks.go.sdk.install import Installer
+
     platform = platform_of(settings)
     store = store_of(settings, environ, platform)
     return Installer(

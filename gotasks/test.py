@@ -6,8 +6,8 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from colorama import Fore
 from invoke.context import Context
 
 from gotasks import fresh
@@ -17,18 +17,17 @@ from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import atomic_write_text, naming
 from gotasks.engine import task
 from gotasks.engine.freshness import Entry, UpToDate
-from gotasks.engine.remainder import remainder_args
 from gotasks.engine.sharding import current_shard, record_durations
 from gotasks.engine.shards import shard_path
-from gotasks.go.inputs import variables_for_test
-from gotasks.go.junit import write_junit
-from gotasks.go.modules import Module
-from gotasks.go.testflags import TEST_HELP
-from gotasks.go.testjson import Status, TestRun, summary_lines
 from gotasks.gobuild import relative_package
 from gotasks.paths import state_dir
 
-_COLORS = {"pass": Fore.GREEN, "fail": Fore.RED, "skip": Fore.YELLOW}
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
+    from gotasks.go.testjson import TestRun
+from gotasks.go.testflags import TEST_HELP
+
+_COLORS = {"pass": "green", "fail": "red", "skip": "yellow"}
 # One JUnit file may collect several modules' runs; package names keep them apart.
 _junit_lock = threading.Lock()
 _junit_lines: dict[Path, list[str]] = {}
@@ -87,6 +86,10 @@ def test(
     """Run go test -json; report per package and show only the failing tests' output.
 
     Words after `--` go to go test as they are (inv test -- -shuffle=on)."""
+    from gotasks.engine.remainder import remainder_args
+    from gotasks.go.inputs import variables_for_test
+    from gotasks.go.testjson import TestRun
+
     assert module is not None
     if count < 0:
         raise UsageError(f"--count must be 1 or more, got {count}")
@@ -201,6 +204,8 @@ def test_unit(mod: Module, import_path: str) -> str:
 def _package_durations(mod: Module, run: TestRun) -> dict[str, float]:
     """What each package's tests took, for --shard's costs; a cached result took nothing
     now and says nothing of what a run costs, and a package that did not build ran nothing."""
+    from gotasks.go.testjson import Status
+
     return {
         test_unit(mod, p.name): p.elapsed
         for p in run.packages
@@ -214,6 +219,8 @@ def _parallel_packages(c: Context) -> int:
 
 
 def _report(run: TestRun, stderr: str) -> None:
+    from gotasks.go.testjson import summary_lines
+
     shown = set()
     for line in summary_lines(run):
         color = _COLORS.get(line.kind)
@@ -228,6 +235,9 @@ def _report(run: TestRun, stderr: str) -> None:
 
 
 def _write_junit(path: Path, lines: list[str]) -> None:
+    from gotasks.go.junit import write_junit
+    from gotasks.go.testjson import TestRun
+
     with _junit_lock:
         collected = _junit_lines.setdefault(path.resolve(), [])
         collected.extend(lines)

@@ -10,8 +10,6 @@ from gotasks.context import go, module_header, module_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.engine import task
-from gotasks.go.gotools import TOOL_DIRECTIVES_SINCE, tool_name
-from gotasks.go.version import GoVersion
 
 
 @task(
@@ -27,6 +25,9 @@ from gotasks.go.version import GoVersion
 )
 def add(c: Context, tool: str, module: str | None = None) -> None:
     """Pin a Go tool in go.mod with go get -tool; lint and bench then run it with go tool."""
+    from gotasks.go.gotools import TOOL_DIRECTIVES_SINCE, tool_name
+    from gotasks.go.version import GoVersion
+
     assert module is not None
     package, _, version = tool.partition("@")
     if not package or package.startswith("-") or (tool.endswith("@") and not version):

@@ -7,8 +7,6 @@ import re
 import sys
 from typing import TextIO
 
-from colorama import Fore, Style
-
 
 def use_color() -> bool:
     if os.environ.get("NO_COLOR"):
@@ -20,19 +18,27 @@ def use_color() -> bool:
     return bool(stream.isatty())
 
 
-def paint(text: str, color: str) -> str:
-    return f"{color}{text}{Style.RESET_ALL}" if use_color() else text
+def paint(text: str, *styles: str) -> str:
+    """text in colorama's styles by name ("green", "bright", "dim"), where colour is on;
+    colorama is loaded only then (a run into a pipe or with NO_COLOR never pays for it)."""
+    if not use_color() or not styles:
+        return text
+    from colorama import Fore, Style
+
+    codes = "".join(
+        getattr(Style, name.upper(), None) or getattr(Fore, name.upper()) for name in styles
+    )
+    return f"{codes}{text}{Style.RESET_ALL}"
 
 
-DIM = Style.DIM
 _MARKS = {
-    "ok": ("ok", Fore.GREEN),
-    "failed": ("FAIL", Fore.RED),
-    "killed": ("KILL", Fore.RED),
-    "timeout": ("TIME", Fore.RED),
-    "skipped": ("skip", Fore.YELLOW),
-    "interrupted": ("INT", Fore.YELLOW),
-    "uptodate": ("up", Fore.GREEN),  # up to date: its last success stands, nothing ran
+    "ok": ("ok", "green"),
+    "failed": ("FAIL", "red"),
+    "killed": ("KILL", "red"),
+    "timeout": ("TIME", "red"),
+    "skipped": ("skip", "yellow"),
+    "interrupted": ("INT", "yellow"),
+    "uptodate": ("up", "green"),  # up to date: its last success stands, nothing ran
 }
 
 
@@ -63,23 +69,23 @@ class ColorStripper:
 
 def status_mark(status: str) -> str:
     word, color = _MARKS.get(status, (status, ""))
-    return paint(f"{word:<4}", Style.BRIGHT + color)
+    return paint(f"{word:<4}", "bright", *([color] if color else []))
 
 
 def header(text: str) -> None:
-    print(paint(f"==> {text}", Style.BRIGHT + Fore.BLUE), flush=True)
+    print(paint(f"==> {text}", "bright", "blue"), flush=True)
 
 
 def ok(text: str) -> None:
-    print(paint("ok", Fore.GREEN) + f"   {text}", flush=True)
+    print(paint("ok", "green") + f"   {text}", flush=True)
 
 
 def fail(text: str) -> None:
-    print(paint("FAIL", Fore.RED) + f" {text}", flush=True)
+    print(paint("FAIL", "red") + f" {text}", flush=True)
 
 
 def warn(text: str) -> None:
-    print(paint("warn", Fore.YELLOW) + f" {text}", file=sys.stderr, flush=True)
+    print(paint("warn", "yellow") + f" {text}", file=sys.stderr, flush=True)
 
 
 def info(text: str) -> None:

@@ -31,7 +31,7 @@ def dry_run(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
     print(plan_text(plan), file=out, flush=True)
     failures: list[tuple[str, int]] = []
     for task in plan.tasks:
-        print(f"\n{console.paint(task.node.name + ':', console.DIM)}", file=out, flush=True)
+        print(f"\n{console.paint(task.node.name + ':', 'dim')}", file=out, flush=True)
         failure = _show_commands(task, config, core, out)
         if failure is not None:
             failures.append(failure)

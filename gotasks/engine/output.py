@@ -137,7 +137,7 @@ class TaskOutput:
             self.write(done + "\n")
             return
         with self.lock:
-            safe_write(self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {done}\n")
+            safe_write(self.real, f"{console.paint(f'[{self.name}]', 'dim')} {done}\n")
 
     def write(self, text: str) -> None:
         if self._strippers is not None:
@@ -162,9 +162,7 @@ class TaskOutput:
                 if self.live:
                     safe_write(self.real, CLEAR_LINE)
                 for line in lines:
-                    safe_write(
-                        self.real, f"{console.paint(f'[{self.name}]', console.DIM)} {line}\n"
-                    )
+                    safe_write(self.real, f"{console.paint(f'[{self.name}]', 'dim')} {line}\n")
 
     def write_err(self, text: str) -> None:
         """A command's stderr: the real stderr in a run of one task, else the task's block."""

@@ -13,15 +13,17 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from subprocess import PIPE, Popen
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
 from invoke.exceptions import UnexpectedExit
 from invoke.runners import Local, Result, normalize_hide
 
 from gotasks.core import cancel, console, reaper
 from gotasks.core.errors import Stopped
 from gotasks.engine import stops
+
+if TYPE_CHECKING:
+    import psutil
 
 
 @dataclass
@@ -49,6 +51,8 @@ class TaskProcesses:
         """Memory of every live process in the task's groups now (RSS, or PSS for a tree of
         several); peaks and CPU time kept up to date. `members` (from group_members) lets
         one scan of the process table serve every running task."""
+        import psutil
+
         roots = self.roots()
         if members is None:
             members = group_members(roots)
@@ -112,6 +116,8 @@ class TaskProcesses:
 
 def group_members(groups: Iterable[int]) -> dict[int, list[int]]:
     """pgid -> pids of the live processes in it, from one scan of the process table."""
+    import psutil
+
     wanted = set(groups)
     members: dict[int, list[int]] = {pgid: [] for pgid in wanted}
     if not wanted:
@@ -127,6 +133,8 @@ def group_members(groups: Iterable[int]) -> dict[int, list[int]]:
 def _tree(roots: list[int], members: dict[int, list[int]]) -> list[psutil.Process]:
     """Every process in the given groups, and the leaders' descendants: a double-forked
     child that re-parented away still counts (it keeps its group)."""
+    import psutil
+
     found: dict[int, psutil.Process] = {}
     for pgid in roots:
         try:
@@ -144,6 +152,8 @@ def _tree(roots: list[int], members: dict[int, list[int]]) -> list[psutil.Proces
 
 
 def _pss(proc: psutil.Process) -> int:
+    import psutil
+
     try:
         return int(getattr(proc.memory_full_info(), "pss", 0)) or proc.memory_info().rss
     except psutil.AccessDenied:

@@ -26,7 +26,7 @@ def claim_text(declared: float, admitted: float) -> str:
 def summary_lines(records: Sequence[TaskRecord], declared_cpus: Sequence[float]) -> list[str]:
     """The summary table (`declared_cpus`: each record's declared cores, in order)."""
     ran = [r for r in records if r.status != "skipped" and r.end > 0]
-    lines = ["", console.paint("summary", console.DIM)]
+    lines = ["", console.paint("summary", "dim")]
     claims = [claim_text(d, r.cpu_claim) for r, d in zip(records, declared_cpus, strict=True)]
     width = max((len(r.name) for r in records), default=4)
     claim_width = max(5, *(len(c) for c in claims))
