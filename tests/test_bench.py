@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from helpers import Project
 
 from gotasks.go.benchfmt import parse
 

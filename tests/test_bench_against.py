@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 from test_bench import without_benchstat
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project
+from helpers import Project
 from test_report import Page, browser  # noqa: F401  (the fixture, shared)
 
 from gotasks.go.benchhistory import history, load_runs, ordered

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import Project, clean_env, require_go, sums_check
+from helpers import Project, clean_env, require_go, sums_check
 
 from gotasks.core import owners
 

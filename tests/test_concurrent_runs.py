@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project, clean_env, require_go
+from helpers import Project, clean_env, require_go
 
 pytestmark = pytest.mark.e2e
 

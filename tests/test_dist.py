@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import sums_check
+from helpers import sums_check
 
 from gotasks.core import owners
 from gotasks.core.errors import UsageError

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project, clean_env
+from helpers import SOURCE, Project, clean_env
 
 from gotasks.container.gomodule import local_replaces
 

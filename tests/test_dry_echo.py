@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from conftest import Project, require_go
+from helpers import Project, require_go
 
 from gotasks.engine.procs import echo_line
 

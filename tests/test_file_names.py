@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project, require_go
+from helpers import Project, require_go
 from invoke.runners import Result
 
 from gotasks.go.gofmt import first_changed_line, judge

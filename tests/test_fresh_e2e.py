@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project, clean_env, require_go, sums_check
+from helpers import SOURCE, Project, clean_env, require_go, sums_check
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from helpers import Project
 
 from gotasks.core.errors import UsageError
 from gotasks.engine.history import WINDOW, History, Sample, history_text, merge_into

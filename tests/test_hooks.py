@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SOURCE, Project, clean_env, require_go
+from helpers import SOURCE, Project, clean_env, require_go
 from invoke.program import Program
 
 import tasks

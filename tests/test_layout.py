@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project, clean_env
+from helpers import SOURCE, Project, clean_env
 
 # Every check here but the layer rules starts a process (inv, pip, mypy or ruff over the
 # whole tree), and is marked e2e.

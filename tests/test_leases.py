@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 
 from gotasks.engine.admission import Job, Limits, admit
 from gotasks.engine.leases import Lease, Leases, SharedMachine

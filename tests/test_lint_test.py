@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project, require_go
+from helpers import Project, require_go
 
 MakeProject = Callable[..., Project]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import Project, clean_env, require_go
+from helpers import Project, clean_env, require_go
 
 pytestmark = pytest.mark.e2e
 

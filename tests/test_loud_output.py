@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 
 import pytest
-from conftest import Project, require_go
+from helpers import Project, require_go
 from invoke.config import Config
 from invoke.context import Context
 from invoke.exceptions import Failure, ResponseNotAccepted

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project, require_go
+from helpers import Project, require_go
 
 from gotasks.core.files import atomic_write_text
 

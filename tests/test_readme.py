@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, clean_env
+from helpers import SOURCE, clean_env
 
 README = (SOURCE / "README.md").read_text(encoding="utf-8")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SOURCE, Project
+from helpers import SOURCE, Project
 
 from gotasks.engine.history import TaskRecord
 from gotasks.engine.report import MAX_POINTS, ReportTask, RunReport, render

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 
 MakeProject = Callable[..., Project]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 from sdkserver import ReleaseServer, make_go_archive
 
 from gotasks.go.sdk.fetch import _request

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project, clean_env, require_go
+from helpers import Project, clean_env, require_go
 from sdkserver import ExtraMember, ReleaseServer, make_go_archive
 
 from gotasks.go.sdk.platform import detect

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 
 # Older than the machine's go, newer than the example's `go 1.21`; pinned so the test
 # downloads the same bytes every time.

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from helpers import Project
 from sdkserver import ReleaseServer, make_go_archive
 
 VERSIONS = ("1.22.4", "1.22.5", "1.21.3")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, require_go
+from helpers import clean_env, require_go
 from sdkserver import ReleaseServer, make_go_archive, sha256_file
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Project, require_go
+from helpers import Project, require_go
 from sdkserver import ReleaseServer, make_go_archive
 
 from gotasks.core import scrub

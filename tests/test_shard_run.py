@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Project
+from helpers import Project
 
 from gotasks.go.covermerge import merge_files
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 
 from gotasks.core.files import NotRegularFile, read_regular_bytes
 from gotasks.engine.history import MAX_PEAK_RSS, History, TaskRecord

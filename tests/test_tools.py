@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project
+from helpers import SOURCE, Project
 from test_bench import without_benchstat
 
 pytestmark = pytest.mark.e2e
