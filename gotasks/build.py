@@ -15,10 +15,8 @@ from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.units import format_duration
 from gotasks.engine import task
-from gotasks.engine.freshness import UpToDate
 from gotasks.engine.output import report_progress
 from gotasks.engine.procs import bound
-from gotasks.engine.sharding import record_durations
 from gotasks.gobuild import (
     cgo_env,
     dist_locked,
@@ -29,6 +27,7 @@ from gotasks.gobuild import (
 from gotasks.paths import dist_dir, dist_lock
 
 if TYPE_CHECKING:
+    from gotasks.engine.freshness import UpToDate
     from gotasks.go.modules import Module
 
 
@@ -165,6 +164,7 @@ def _build_matrix(
 ) -> list[str]:
     """Every package for every target into `into`; with `progress`, the run hears which
     targets are done and what the running ones do (see BuildProgress)."""
+    from gotasks.engine.sharding import record_durations
     from gotasks.engine.threads import map_in_task
     from gotasks.go.artifacts import binary_name
     from gotasks.go.buildprogress import BuildProgress

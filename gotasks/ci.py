@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke.context import Context
 
 from gotasks.core import console
 from gotasks.engine import ResourceTask, task
-from gotasks.go.testflags import TEST_FLAGS, TEST_HELP
+
+if TYPE_CHECKING:
+    pass
 
 
 def ci_task(lint: ResourceTask, test: ResourceTask, build: ResourceTask) -> ResourceTask:
     """`inv ci` over the given tasks: the namespace hands them in, so that no task module
     imports another (see ARCHITECTURE.md)."""
+    from gotasks.go.testflags import TEST_FLAGS, TEST_HELP
 
     # Its flags are its pre tasks' flags: the executor hands each to the tasks that take it
     # (--module to lint, test and build; the test flags to test), as `forwards` says.

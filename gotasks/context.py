@@ -18,7 +18,6 @@ from gotasks.core import console, scrub
 from gotasks.core.errors import Stopped, TaskFailed, UsageError
 from gotasks.engine.procs import filter_echo
 from gotasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
-from gotasks.lookups import check_env_remembered, set_writable, targets_of, toolchain_at
 from gotasks.paths import project_root, state_dir
 
 if TYPE_CHECKING:
@@ -44,6 +43,7 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
 
     Needs no go, so the sdk tasks run on a machine without one.
     """
+    from gotasks.lookups import check_env_remembered, set_writable
     from gotasks.settings import load_settings
 
     root, values = project_root(), user_values()
@@ -99,6 +99,7 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     """
     from gotasks.go.environment import compute_tags, go_environment
     from gotasks.go.toolchain import check_targets
+    from gotasks.lookups import targets_of
 
     settings = settings_of(config)
     selection = selection_of(settings, options.go)
@@ -132,6 +133,8 @@ def selection_of(settings: Settings, flag: str | None) -> Selection | None:
 
 def matching_path_go(selection: Selection, root: Path) -> Toolchain | None:
     """The go on PATH, if it is a version the selection accepts (1.26 takes any 1.26.x)."""
+    from gotasks.lookups import toolchain_at
+
     if shutil.which("go") is None:
         return None  # checked first: find_toolchain's own "not found" is an error
     try:
@@ -146,6 +149,7 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
     else (with --install) a fresh install; no selection: the go on PATH."""
     from gotasks.go.sdk.selection import installed_match
     from gotasks.go.toolchain import find_toolchain
+    from gotasks.lookups import toolchain_at
     from gotasks.sdkconfig import installer_of, store_of
 
     if selection is None:

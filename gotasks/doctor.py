@@ -20,7 +20,6 @@ from gotasks.core.console import paint
 from gotasks.core.errors import Failure, TaskFailed
 from gotasks.core.units import format_bytes
 from gotasks.engine import task
-from gotasks.engine.plan import run_variable_problems
 from gotasks.paths import project_root
 
 if TYPE_CHECKING:
@@ -285,6 +284,7 @@ def _capacity(settings: Settings | None) -> Iterator[Finding]:
     """The capacity the scheduler will use; a bad value (config or GOTASKS_*) is a finding
     of its own, and the figures are then worked out without it."""
     from gotasks.engine.capacity import OVERRIDES, detect
+    from gotasks.engine.plan import run_variable_problems
 
     sched = settings.section("scheduler") if settings is not None else {}
     environ = dict(os.environ)

@@ -13,7 +13,6 @@ from gotasks.context import go, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import locked
-from gotasks.lookups import main_packages_of
 
 if TYPE_CHECKING:
     from gotasks.go.modules import Module
@@ -51,6 +50,7 @@ def relative_package(import_path: str, module_path: str) -> str:
 def main_packages(c: Context, mod: Module) -> list[str]:
     """The main packages matching build.packages (default ./...), by import path."""
     from gotasks.go.artifacts import short_name
+    from gotasks.lookups import main_packages_of
 
     settings = settings_of(c.config)
     patterns: list[str] = settings.section("build")["packages"] or ["./..."]

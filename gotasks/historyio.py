@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -15,15 +15,10 @@ from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.core.files import atomic_write_text, naming
 from gotasks.engine import task
-from gotasks.engine.history import (
-    FORMAT_VERSION,
-    History,
-    Sample,
-    history_text,
-    merge_into,
-    sample_from_json,
-)
 from gotasks.paths import state_dir
+
+if TYPE_CHECKING:
+    from gotasks.engine.history import Sample
 
 
 def _history_path(c: Context) -> Path:
@@ -39,6 +34,8 @@ def _history_path(c: Context) -> Path:
 )
 def export(c: Context, file: str | None = None) -> None:
     """Write this project's history (what past runs took) to FILE, for a CI cache."""
+    from gotasks.engine.history import History, history_text
+
     assert file is not None
     history = History.load(_history_path(c))
     samples = {name: history.samples(name) for name in history.names()}
@@ -60,6 +57,8 @@ def export(c: Context, file: str | None = None) -> None:
 def import_(c: Context, file: str | None = None) -> None:
     """Merge FILE (from inv history.export) into this project's history: samples it does
     not hold yet are added, the newest kept."""
+    from gotasks.engine.history import merge_into
+
     assert file is not None
     incoming = read_export(Path(file))
     target = _history_path(c)
@@ -73,6 +72,8 @@ def import_(c: Context, file: str | None = None) -> None:
 def read_export(path: Path) -> dict[str, list[Sample]]:
     """The samples in an exported history; a file that is not one is one line (exit 2)
     naming the file and the entry, and nothing is imported from it."""
+    from gotasks.engine.history import FORMAT_VERSION, sample_from_json
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -30,11 +30,10 @@ from gotasks.context import (
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.engine import task
-from gotasks.engine.freshness import UpToDate
 from gotasks.engine.run import RunOptions, on_prepare
-from gotasks.fresh import fresh_cache, tool_digest
 
 if TYPE_CHECKING:
+    from gotasks.engine.freshness import UpToDate
     from gotasks.go.modules import Module
     from gotasks.go.staged import (
         ModuleChanges,
@@ -93,6 +92,7 @@ def lint(
 def _golangci_inputs(c: Context, mod: Module, mode: str) -> dict[str, str]:
     """golangci-lint's part of lint's key: the one on PATH (path and digest; a go.mod tool
     is pinned by go.mod, which the module's files cover) and its config file, or absent."""
+    from gotasks.fresh import fresh_cache, tool_digest
     from gotasks.go.gotools import golangci_config
 
     if mode == "off":

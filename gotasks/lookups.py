@@ -17,14 +17,15 @@ import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gotasks import __version__
 from gotasks.core.files import atomic_write_text
-from gotasks.go.toolchain import Toolchain, find_toolchain, supported_targets
-from gotasks.go.version import GoVersion
 from gotasks.paths import state_dir
-from gotasks.settings import CheckEnv, Settings
+
+if TYPE_CHECKING:
+    from gotasks.go.toolchain import Toolchain
+    from gotasks.settings import CheckEnv, Settings
 
 FORMAT_VERSION = 1
 T = TypeVar("T")
@@ -177,6 +178,9 @@ def _go_key(go: Path) -> list[Any]:
 def toolchain_at(root: Path, go: Path | None = None) -> Toolchain:
     """find_toolchain(go), remembered by the go binary (path, where it leads, its stamp)
     and what `go env GOENV` reads; checked against its GOROOT's VERSION and go.env."""
+    from gotasks.go.toolchain import Toolchain, find_toolchain
+    from gotasks.go.version import GoVersion
+
     if go is None:
         found = shutil.which("go")
         if found is None:
@@ -207,6 +211,8 @@ def toolchain_at(root: Path, go: Path | None = None) -> Toolchain:
 
 def targets_of(root: Path, toolchain: Toolchain) -> set[str] | None:
     """supported_targets (`go tool dist list`), remembered by the go binary."""
+    from gotasks.go.toolchain import supported_targets
+
     key = digest("targets", _go_key(toolchain.go), str(toolchain.goroot))
     found = remembered(
         root,

@@ -8,33 +8,26 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import Call
 
-from gotasks.build import build
 from gotasks.context import settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import atomic_write_text, naming
 from gotasks.core.units import format_duration
 from gotasks.engine import task
-from gotasks.engine.graph import expand
-from gotasks.engine.remainder import remainder_args
 from gotasks.engine.run import dimension_values
-from gotasks.engine.sharding import graph_units, unit_durations
-from gotasks.engine.shards import ShardSpec, costed, imbalance, plan_json, shard_in_name, split
-from gotasks.engine.shards import github_matrix as matrix_json
-from gotasks.engine.trace import wall_seconds
 from gotasks.go import junitmerge
-from gotasks.go.covermerge import is_profile, merge_files
-from gotasks.go.junit import write_element
-from gotasks.lint import lint
 from gotasks.paths import state_dir
-from gotasks.test import test
+from gotasks.shardunits import SPLITTABLE
 
-_SPLITTABLE = {"lint": lint, "test": test, "build": build}
+if TYPE_CHECKING:
+    pass
+
 _WORDS = re.compile(r"[\s,]+")
 
 
@@ -59,17 +52,22 @@ def plan(
     """Print the shard plan (JSON) from this history: inv shard.plan --shards 4 > plan.json.
 
     Each shard then runs `inv ci --shard I/4 --shard-plan plan.json`."""
+    from gotasks.engine.graph import expand
+    from gotasks.engine.sharding import graph_units, unit_durations
+    from gotasks.engine.shards import costed, plan_json, split
+    from gotasks.engine.shards import github_matrix as matrix_json
+
     if shards < 1:
         raise UsageError("shard.plan: --shards must be 1 or more (e.g. --shards 4)")
     names = [n for n in _WORDS.split(tasks) if n]
-    unknown = [n for n in names if n not in _SPLITTABLE]
+    unknown = [n for n in names if n not in SPLITTABLE]
     if unknown or not names:
         raise UsageError(
             f"shard.plan --tasks: {', '.join(unknown) or 'none given'}: the tasks that split"
-            f" are {', '.join(_SPLITTABLE)}"
+            f" are {', '.join(SPLITTABLE)}"
         )
     kwargs = {"module": module} if module else {}
-    calls = [Call(_SPLITTABLE[n], kwargs=dict(kwargs)) for n in dict.fromkeys(names)]
+    calls = [Call(SPLITTABLE[n], kwargs=dict(kwargs)) for n in dict.fromkeys(names)]
     nodes = expand(calls, lambda dim: dimension_values(dim, c.config), {})
     units = [name for found in graph_units(nodes, c.config).values() for name, _ in found]
     planned = split(costed(units, unit_durations(c.config)), shards)
@@ -112,6 +110,11 @@ def merge(
 ) -> None:
     """Merge the shards' JUnit files and Go coverage profiles; print the totals, each
     shard's wall time (from its trace) and the imbalance (max/mean)."""
+    from gotasks.engine.remainder import remainder_args
+    from gotasks.engine.shards import imbalance
+    from gotasks.go.covermerge import merge_files
+    from gotasks.go.junit import write_element
+
     folders = [Path(d) for d in [*_WORDS.split(dirs or ""), *remainder_args(c)] if d]
     if not folders:
         raise UsageError("shard.merge: name the shards' folders: inv shard.merge DIR[,DIR...]")
@@ -170,6 +173,8 @@ def merge(
 
 
 def _order(key: str) -> tuple[int, str]:
+    from gotasks.engine.shards import ShardSpec
+
     try:
         return (ShardSpec.parse(key).index, key)
     except UsageError:
@@ -178,6 +183,9 @@ def _order(key: str) -> tuple[int, str]:
 
 def _collect(folders: list[Path]) -> dict[str, _Shard]:
     """The shards' files by shard: the shard-I-of-N in a name, else the file's folder."""
+    from gotasks.engine.shards import shard_in_name
+    from gotasks.go.covermerge import is_profile
+
     shards: dict[str, _Shard] = {}
     for folder in folders:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -196,6 +204,8 @@ def _collect(folders: list[Path]) -> dict[str, _Shard]:
 
 
 def _trace_wall(path: Path) -> float | None:
+    from gotasks.engine.trace import wall_seconds
+
     try:
         return wall_seconds(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, RecursionError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.config import Config
 from invoke.context import Context
@@ -13,11 +13,15 @@ from invoke.tasks import Call
 
 from gotasks.build import build, build_unit, chosen_targets
 from gotasks.context import modules_of, settings_of, toolchain_of
-from gotasks.engine.graph import call_name
-from gotasks.engine.sharding import register_shardable
-from gotasks.go.modules import find
 from gotasks.lint import lint
 from gotasks.test import package_patterns, test, test_unit
+
+if TYPE_CHECKING:
+    pass
+
+# The tasks a shard plan splits into units, by name (shard.py plans them: a task module
+# imports no other task module, so the composition lives here).
+SPLITTABLE = {"lint": lint, "test": test, "build": build}
 
 
 def _narrowed(call: Call, **kwargs: Any) -> Call:
@@ -27,6 +31,9 @@ def _narrowed(call: Call, **kwargs: Any) -> Call:
 
 
 def _test_units(call: Call, config: Config) -> list[tuple[str, Any]]:
+    from gotasks.engine.graph import call_name
+    from gotasks.go.modules import find
+
     mod = find(modules_of(config), call.kwargs["module"])
     patterns = package_patterns(call.kwargs.get("packages")) or list(
         settings_of(config).section("test")["packages"]
@@ -56,6 +63,8 @@ def _test_narrow(call: Call, packages: list[Any]) -> Call:
 
 
 def _build_units(call: Call, config: Config) -> list[tuple[str, Any]]:
+    from gotasks.go.modules import find
+
     mod = find(modules_of(config), call.kwargs["module"])
     targets = chosen_targets(
         Context(config), bool(call.kwargs.get("host")), list(call.kwargs.get("target") or [])
@@ -68,10 +77,14 @@ def _build_narrow(call: Call, targets: list[Any]) -> Call:
 
 
 def _lint_units(call: Call, config: Config) -> list[tuple[str, Any]]:
+    from gotasks.engine.graph import call_name
+
     return [(call_name(call), None)]
 
 
 def register() -> None:
+    from gotasks.engine.sharding import register_shardable
+
     register_shardable(test, _test_units, _test_narrow)
     register_shardable(build, _build_units, _build_narrow)
     register_shardable(lint, _lint_units, lambda call, _: call)

@@ -16,16 +16,14 @@ from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import atomic_write_text, naming
 from gotasks.engine import task
-from gotasks.engine.freshness import Entry, UpToDate
-from gotasks.engine.sharding import current_shard, record_durations
-from gotasks.engine.shards import shard_path
+from gotasks.go.testflags import TEST_HELP
 from gotasks.gobuild import relative_package
 from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
+    from gotasks.engine.freshness import Entry, UpToDate
     from gotasks.go.modules import Module
     from gotasks.go.testjson import TestRun
-from gotasks.go.testflags import TEST_HELP
 
 _COLORS = {"pass": "green", "fail": "red", "skip": "yellow"}
 # One JUnit file may collect several modules' runs; package names keep them apart.
@@ -87,6 +85,8 @@ def test(
 
     Words after `--` go to go test as they are (inv test -- -shuffle=on)."""
     from gotasks.engine.remainder import remainder_args
+    from gotasks.engine.sharding import current_shard, record_durations
+    from gotasks.engine.shards import shard_path
     from gotasks.go.inputs import variables_for_test
     from gotasks.go.testjson import TestRun
 

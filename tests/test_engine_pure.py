@@ -65,19 +65,19 @@ def test_an_exclusive_job_runs_with_nothing_else() -> None:
     assert admit([small], [alone], LIMITS, memory_low=False) == []
 
 
-def test_the_longest_remaining_path_starts_first() -> None:
-    a, b, c, d = (
-        job("a", duration=1),
-        job("b", duration=5),
-        job("c", duration=1),
-        job("d", duration=10),
-    )
-    # a -> d (11 s to the end) outranks b (5 s) and c (1 s).
+def test_the_most_work_waiting_behind_starts_first_then_the_shortest() -> None:
+    a = job("a", duration=1)
+    b = job("b", duration=5)
+    c = job("c", duration=1)
+    d = job("d", duration=10)
+    # a -> d: 10 s wait behind a; b and c have nothing behind them.
     a.dependents, d.deps = {d}, {a}
     set_priorities([a, b, c, d])
     assert (a.priority, b.priority, c.priority, d.priority) == (11, 5, 1, 10)
+    assert (a.tail, b.tail, c.tail) == (10, 0, 0)
     two = Limits(cpus=2, memory=8 * G, jobs=0, pools={})
-    assert [j.name for j in admit([c, b, a], [], two, memory_low=False)] == ["a", "b"]
+    # a (the critical path) first, then c: as little behind it as b, and quicker.
+    assert [j.name for j in admit([b, c, a], [], two, memory_low=False)] == ["a", "c"]
 
 
 def test_pools_and_the_job_cap_limit_how_many_start() -> None:
