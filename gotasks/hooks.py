@@ -48,15 +48,19 @@ case "${{GIT_INDEX_FILE:-}}" in
     *) GIT_INDEX_FILE="$top/$GIT_INDEX_FILE"; export GIT_INDEX_FILE ;;
 esac
 cd {where} || {{ echo "gotasks pre-commit hook: run inv hooks.install again" >&2; exit 2; }}
-# An absolute python: GUI git clients run hooks without the venv on PATH.
+# An absolute python: GUI git clients run hooks without the venv on PATH. `-m gotasks`,
+# not `-m invoke`: gotasks' command has the stop signals from its first line.
 python={shlex.quote(python)}
 if [ -x "$python" ]; then
-    exec "$python" -m invoke lint --staged
+    exec "$python" -m gotasks lint --staged
+fi
+if command -v gotasks >/dev/null 2>&1; then
+    exec gotasks lint --staged
 fi
 if command -v inv >/dev/null 2>&1; then
     exec inv lint --staged
 fi
-echo "gotasks pre-commit hook: neither $python nor inv on PATH; run inv hooks.install" \\
+echo "gotasks pre-commit hook: neither $python nor gotasks on PATH; run inv hooks.install" \\
     "again (git commit --no-verify skips this hook)" >&2
 exit 1
 """
