@@ -65,10 +65,19 @@ def test_the_command_runs_the_projects_tasks_with_gotasks_executor_and_no_invoke
     assert "Usage: gotasks " in gotasks_module(project, "-h", "lint")
 
 
-def test_a_bad_command_line_is_one_line_exit_2(make_project: MakeProject) -> None:
+@pytest.mark.parametrize(
+    ("word", "message"),
+    [
+        ("lnt", "unknown task 'lnt'; did you mean 'lint'?"),
+        ("zzqx", "unknown task 'zzqx' (`gotasks --list` shows the tasks)"),
+    ],
+)
+def test_a_bad_command_line_is_one_line_exit_2_in_gotasks_words(
+    make_project: MakeProject, word: str, message: str
+) -> None:
     project = make_project(git=False)
     done = subprocess.run(
-        [sys.executable, "-m", "gotasks", "lnt"],
+        [sys.executable, "-m", "gotasks", word],
         cwd=project.root,
         env=clean_env(),
         capture_output=True,
@@ -77,7 +86,7 @@ def test_a_bad_command_line_is_one_line_exit_2(make_project: MakeProject) -> Non
         check=False,
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip() == "unknown task 'lnt'; did you mean 'lint'?", done.stderr
+    assert done.stderr.strip() == message, done.stderr
 
 
 @pytest.mark.parametrize(

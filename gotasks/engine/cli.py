@@ -38,14 +38,15 @@ def install(run_wide: list[str]) -> None:
         try:
             parse_tasks(self)
         except ParseError as error:
-            message = usage_message(error, _task_names(self), _core_flags(self))
+            message = usage_message(error, _task_names(self), _core_flags(self), _command(self))
             raise Exit(message, USAGE_EXIT) from None
 
     def gotasks_parse_cleanup(self: Program) -> None:
         try:
             parse_cleanup(self)
         except ParseError as error:
-            raise Exit(usage_message(error, _task_names(self), []), USAGE_EXIT) from None
+            message = usage_message(error, _task_names(self), [], _command(self))
+            raise Exit(message, USAGE_EXIT) from None
 
     def gotasks_print_task_help(self: Program, name: str) -> None:
         print_task_help_filtered(self, name, run_wide, print_task_help)
@@ -55,7 +56,9 @@ def install(run_wide: list[str]) -> None:
     Program.print_task_help = gotasks_print_task_help  # type: ignore[method-assign]
 
 
-def usage_message(error: ParseError, tasks: list[str], core_flags: list[str]) -> str:
+def usage_message(
+    error: ParseError, tasks: list[str], core_flags: list[str], command: str = "inv"
+) -> str:
     """One line for one of invoke's parse errors, with the closest name when there is one."""
     text = str(error)
     context: ParserContext | None = error.context
@@ -67,7 +70,7 @@ def usage_message(error: ParseError, tasks: list[str], core_flags: list[str]) ->
             where = f" for '{context.name}'" if context is not None and context.name else ""
             return f"unknown flag '{word}'{where}" + (did_you_mean(word.split("=")[0], flags) or "")
         return f"unknown task '{word}'" + (
-            did_you_mean(word, tasks) or " (`inv --list` shows the tasks)"
+            did_you_mean(word, tasks) or f" (`{command} --list` shows the tasks)"
         )
     no_value = _NO_VALUE.match(text)
     if no_value:
@@ -85,6 +88,11 @@ def did_you_mean(word: str, names: Iterable[str]) -> str | None:
     bare = {name.lstrip("-"): name for name in names}
     close = difflib.get_close_matches(word.lstrip("-"), sorted(bare), n=1, cutoff=0.6)
     return f"; did you mean '{bare[close[0]]}'?" if close else None
+
+
+def _command(program: Program) -> str:
+    """The command the user typed, for the hint: `gotasks`, else invoke's `inv`."""
+    return "gotasks" if program.binary == "gotasks" else "inv"
 
 
 def _flag(name: str) -> str:
