@@ -345,3 +345,27 @@ def test_switching_branches_back_is_still_up_to_date(make_project: MakeProject) 
     assert verdicts(ok(inv(project, "test"))) == {"test hello": "up to date"}
     project.git("checkout", "-q", "feature")
     assert verdicts(ok(inv(project, "test"))) == {"test hello": "up to date"}
+
+
+def test_configured_inputs_count_and_a_bad_glob_is_one_line(make_project: MakeProject) -> None:
+    project = make_project()
+    dev = project.root / "config" / "dev.yaml"
+    text = dev.read_text()
+    dev.write_text(text + "test:\n  inputs: [/etc/passwd]\n")
+    bad = inv(project, "test")
+    assert bad.returncode == 2, out(bad)
+    (line,) = bad.stderr.strip().splitlines()
+    assert "config/dev.yaml:" in line and "test.inputs" in line and "relative" in line
+    dev.write_text(text + "test:\n  inputs: ['shared/**/*.json']\n")
+    ok(inv(project, "test"))  # no match yet: that counts too
+    project.write("shared/schema/a.json", "{}\n")
+    first = ok(inv(project, "test", "--explain"))
+    assert why(first) == ["inputs: added shared/schema/a.json; removed shared/**/*.json (no match)"]
+    assert verdicts(ok(inv(project, "test"))) == {"test hello": "up to date"}
+    project.write("shared/schema/a.json", '{"v": 2}\n')
+    changed = ok(inv(project, "test", "--explain"))
+    assert why(changed) == ["inputs: changed shared/schema/a.json"]
+    # lint does not read them: still up to date
+    ok(inv(project, "lint"))
+    project.write("shared/schema/a.json", '{"v": 3}\n')
+    assert verdicts(ok(inv(project, "lint"))) == {"lint hello": "up to date"}
