@@ -144,6 +144,10 @@ TASKS = (
     "docker.build",
     "docker.context",
     "tools.add",
+    "shard.plan",
+    "shard.merge",
+    "history.export",
+    "history.import",
 )
 
 
