@@ -8,7 +8,6 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -24,9 +23,6 @@ from gotasks.engine.run import dimension_values
 from gotasks.go import junitmerge
 from gotasks.paths import state_dir
 from gotasks.shardunits import SPLITTABLE
-
-if TYPE_CHECKING:
-    pass
 
 _WORDS = re.compile(r"[\s,]+")
 

@@ -30,6 +30,7 @@ from gotasks.engine.shards import ShardPlan, ShardSpec, costed, read_plan, recon
 Units = Callable[[Call, Config], list[tuple[str, Any]]]
 Narrow = Callable[[Call, list[Any]], Call]
 _shardable: dict[int, tuple[Units, Narrow]] = {}
+_LOOKUPS = 4  # units of that many tasks looked up at once
 
 
 def _key(task: Any) -> int:
@@ -70,11 +71,21 @@ def record_durations(config: Config, durations: Mapping[str, float]) -> None:
 
 def graph_units(nodes: list[Node], config: Config) -> dict[int, list[tuple[str, Any]]]:
     """The units of each node (by index) whose task splits into units."""
-    return {
-        i: _shardable[_key(node.call.task)][0](node.call, config)
-        for i, node in enumerate(nodes)
-        if _key(node.call.task) in _shardable
-    }
+    wanted = [i for i, node in enumerate(nodes) if _key(node.call.task) in _shardable]
+
+    def units_of(i: int) -> list[tuple[str, Any]]:
+        return _shardable[_key(nodes[i].call.task)][0](nodes[i].call, config)
+
+    if not wanted:
+        return {}
+    from concurrent.futures import ThreadPoolExecutor  # a sharded run's only
+
+    # The first alone (it may fill the run's caches, the module list), then the rest side
+    # by side: a monorepo's units are a `go list` per module, each mostly waiting on go.
+    found = {wanted[0]: units_of(wanted[0])}
+    with ThreadPoolExecutor(max_workers=_LOOKUPS, thread_name_prefix="gotasks-units") as pool:
+        found.update(zip(wanted[1:], pool.map(units_of, wanted[1:]), strict=True))
+    return {i: found[i] for i in wanted}
 
 
 def current_shard(config: Config) -> ShardSpec | None:
