@@ -11,6 +11,7 @@ from invoke.tasks import Call, Task
 
 from gotasks.core.errors import UsageError
 from gotasks.engine.graph import Node, without
+from gotasks.engine.plan import run_variable_problems
 from gotasks.engine.run import RunOptions
 from gotasks.engine.sharding import register_shardable, shard_graph
 
@@ -75,3 +76,16 @@ def test_no_shard_leaves_the_graph_alone_and_a_plan_needs_a_shard() -> None:
         shard_graph(graph(), RunOptions(shard_plan="plan.json"), Config(), {})
     with pytest.raises(UsageError, match="GOTASKS_SHARD 0/2"):
         shard_graph(graph(), RunOptions(), Config(), {"GOTASKS_SHARD": "0/2"})
+
+
+def test_a_job_wide_shard_variable_leaves_runs_with_nothing_to_split_alone() -> None:
+    others = [Node(Call(OTHER), "other")]
+    for value in ("2/4", "0/2", "x"):
+        assert shard_graph(others, RunOptions(), Config(), {"GOTASKS_SHARD": value}) is others
+    with pytest.raises(UsageError, match="nothing in this run splits"):
+        shard_graph(others, RunOptions(shard="1/2"), Config(), {})
+    # doctor names a bad value
+    assert run_variable_problems({"GOTASKS_SHARD": "2/4"}) == []
+    assert run_variable_problems({"GOTASKS_SHARD": "5/4"}) == [
+        "GOTASKS_SHARD 5/4: shards are numbered from 1 to 4 (1/4 to 4/4)"
+    ]

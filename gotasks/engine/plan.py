@@ -22,7 +22,7 @@ from gotasks.engine.output import TaskOutput
 from gotasks.engine.procs import TaskProcesses
 from gotasks.engine.run import RunOptions
 from gotasks.engine.sharding import current_shard
-from gotasks.engine.shards import shard_path
+from gotasks.engine.shards import ShardSpec, shard_path
 
 DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
 
@@ -128,6 +128,10 @@ def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
         lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
         lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
         lambda: keeps_going(False, False, environ, False, False),
+        lambda: (
+            environ.get("GOTASKS_SHARD")
+            and ShardSpec.parse(environ["GOTASKS_SHARD"], "GOTASKS_SHARD")
+        ),
     ):
         try:
             check()

@@ -106,15 +106,18 @@ def shard_graph(
         if plan_flag:
             raise UsageError("--shard-plan: give --shard I/N too (which shard of the plan to run)")
         return nodes
-    spec = ShardSpec.parse(flag or variable or "", "--shard" if flag else "GOTASKS_SHARD")
-    units = graph_units(nodes, config)
-    if not units:
+    if not any(_key(node.call.task) in _shardable for node in nodes):
         if flag:
+            spec = ShardSpec.parse(flag)
             raise UsageError(
                 f"--shard {spec}: nothing in this run splits into shards (lint, test, build"
                 " and the tasks that run them, such as ci, do)"
             )
-        return nodes  # GOTASKS_SHARD set for a whole CI job: its other commands run whole
+        # GOTASKS_SHARD set for a whole CI job: its other commands run whole (and doctor
+        # names a bad value among its findings).
+        return nodes
+    spec = ShardSpec.parse(flag or variable or "", "--shard" if flag else "GOTASKS_SHARD")
+    units = graph_units(nodes, config)
     names = [name for found in units.values() for name, _ in found]
     owners = {nodes[i].name.split("[")[0] for i in units}
     plan = _plan(spec, names, plan_path, owners, config)
