@@ -15,21 +15,9 @@ from helpers import (
     SOURCE,
     Installed,
     Project,
+    adopt,
     clean_env,
 )
-
-from gotasks import adopt as adoption
-
-
-def adopt(root: Path) -> None:
-    """Put gotasks into `root` as `inv init` does (its own tasks.py and invoke.yaml, its
-    .gitignore lines), but with this repository's config/ (the example's settings, which the
-    tests expect) and without the optional files: the tests that want a Dockerfile or a
-    pre-commit config add them, and some need to start without."""
-    for rel in ("tasks.py", "invoke.yaml"):
-        (root / rel).write_bytes(adoption.template_text(rel))
-    shutil.copytree(SOURCE / "config", root / "config")
-    (root / ".gitignore").write_text("".join(line + "\n" for line in adoption.GITIGNORE_LINES))
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from gotasks import adopt as adoption
+
 SOURCE = Path(__file__).resolve().parents[1]
 
 
@@ -293,3 +295,14 @@ def wait_for(condition: Callable[[], bool], run: subprocess.Popen[str], seconds:
             return True
         time.sleep(0.005)
     return condition()
+
+
+def adopt(root: Path) -> None:
+    """Put gotasks into `root` as `inv init` does (its own tasks.py and invoke.yaml, its
+    .gitignore lines), but with this repository's config/ (the example's settings, which the
+    tests expect) and without the optional files: the tests that want a Dockerfile or a
+    pre-commit config add them, and some need to start without."""
+    for rel in ("tasks.py", "invoke.yaml"):
+        (root / rel).write_bytes(adoption.template_text(rel))
+    shutil.copytree(SOURCE / "config", root / "config")
+    (root / ".gitignore").write_text("".join(line + "\n" for line in adoption.GITIGNORE_LINES))

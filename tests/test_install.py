@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import (
+from helpers import (
     GO_ENV,
     Installed,
     Project,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import clean_env
+from helpers import clean_env
 
 PROBE = """
 import signal, sys
