@@ -17,7 +17,7 @@ from invoke.runners import Result
 from gotasks.core import console, scrub
 from gotasks.core.errors import Stopped, TaskFailed, UsageError
 from gotasks.engine.procs import filter_echo
-from gotasks.engine.run import RunOptions, on_prepare, register_dimension, register_facts
+from gotasks.engine.run import RunOptions, register_dimension, register_facts
 from gotasks.paths import project_root, state_dir
 
 if TYPE_CHECKING:
@@ -303,7 +303,5 @@ def register() -> None:
     from gotasks.go.redact import redact
 
     filter_echo(redact)
-    on_prepare(prepare_settings, "settings")
-    on_prepare(prepare_toolchain, "toolchain")
     register_dimension("module", module_names)
     register_facts(run_facts)

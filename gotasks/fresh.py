@@ -38,7 +38,7 @@ from gotasks.engine.freshness import (
     key_of,
     when_text,
 )
-from gotasks.engine.run import RunOptions, on_prepare
+from gotasks.engine.run import RunOptions
 from gotasks.go.inputs import go_env, module_files, related_files, toolchain_binaries
 from gotasks.go.modules import Module
 from gotasks.paths import state_dir
@@ -78,12 +78,10 @@ class _FreshRun:
             return self.memo[name]
 
 
-def _prepare(config: Config, options: RunOptions) -> None:
+def new_fresh_run(config: Config, options: RunOptions) -> None:
+    """A run's setup step: --force and --explain for every task's up-to-date check."""
     force = options.force or os.environ.get("GOTASKS_FORCE", "").lower() in TRUTHY
     config.gotasks_fresh = _FreshRun(force, options.explain)
-
-
-on_prepare(_prepare, "freshness")
 
 
 def _run_of(config: Config) -> _FreshRun:

@@ -30,7 +30,7 @@ from gotasks.context import (
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.engine import task
-from gotasks.engine.run import RunOptions, on_prepare
+from gotasks.engine.run import RunOptions
 
 if TYPE_CHECKING:
     from gotasks.engine.freshness import UpToDate
@@ -292,12 +292,9 @@ class _StagedRun:
             return True
 
 
-def _new_staged_run(config: Config, options: RunOptions) -> None:
+def new_staged_run(config: Config, options: RunOptions) -> None:
     """Before the run's tasks get their clones of the config: one _StagedRun for all."""
     config.gotasks_staged = _StagedRun()
-
-
-on_prepare(_new_staged_run, "lint-staged")
 
 
 def _staged_run(config: Config) -> _StagedRun:

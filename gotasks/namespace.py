@@ -17,6 +17,7 @@ from gotasks import (
     context,
     docker,
     doctor,
+    fresh,
     goenv,
     historyio,
     hooks,
@@ -31,7 +32,7 @@ from gotasks import (
 from gotasks.core.errors import UsageError
 from gotasks.engine import cli, task
 from gotasks.engine.procs import GroupRunner
-from gotasks.engine.run import run_wide_flags
+from gotasks.engine.run import on_prepare, run_wide_flags
 
 
 def _configured_default(config: Any) -> tuple[str, str]:
@@ -49,8 +50,18 @@ def default(c: Context) -> None:
     raise UsageError("inv: the default task needs gotasks' executor (see invoke.yaml)")
 
 
+def register_setup_steps() -> None:
+    """The steps that prepare a run, in the order they run: each once per run (again for
+    another --env), before any task starts; a task's `needs=` names the ones it needs."""
+    on_prepare(fresh.new_fresh_run, "freshness")
+    on_prepare(lint.new_staged_run, "lint-staged")
+    on_prepare(context.prepare_settings, "settings")
+    on_prepare(context.prepare_toolchain, "toolchain")
+
+
 def build_namespace() -> Collection:
     context.register()
+    register_setup_steps()
     shardunits.register()
     cli.install(run_wide_flags())
     ns = Collection()
