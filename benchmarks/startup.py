@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hook import environment as hook_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 CHANGED = "hello/greet/greet.go"
 ADDED = '\n// Farewell says goodbye.\nfunc Farewell(name string) string { return name + "!" }\n'
@@ -54,19 +56,15 @@ def noop(c):
 
 
 def environment() -> dict[str, str]:
-    """The caller's environment minus anything that picks a gotasks env or root; this
-    checkout's gotasks first on the path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOTASKS_", "INVOKE_"))}
-    env.update({"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "PYTHONPATH": str(ROOT)})
-    # Runs of gotasks on one machine share it through lease files: a private folder, so
-    # that what is measured is start-up, not a wait for another run on the machine.
+    """hook.py's environment (no GOTASKS_* choices, a git identity), this checkout's gotasks
+    first on the path, and a private lease folder: runs of gotasks on one machine share it
+    through lease files, and what is measured here is start-up, not a wait for another
+    run."""
+    env = {k: v for k, v in hook_environment().items() if not k.startswith("INVOKE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    # Byte-compiled once in the warm-up, as an installed gotasks is: not recompiled per run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["GOTASKS_LEASE_DIR"] = tempfile.mkdtemp(prefix="gotasks-startup-leases-")
-    env.update(
-        GIT_AUTHOR_NAME="bench",
-        GIT_AUTHOR_EMAIL="bench@example.com",
-        GIT_COMMITTER_NAME="bench",
-        GIT_COMMITTER_EMAIL="bench@example.com",
-    )
     return env
 
 

@@ -37,8 +37,6 @@ CONFIG = "config"
 # What gotasks writes into a repository and git must not see: an untracked file would make
 # every build `-dirty`. The next steps put a virtualenv in .venv/.
 GITIGNORE_LINES = ("/.gotasks/", "/dist/", "__pycache__/", "/.venv/")
-# pyproject.toml's dependencies (pip installs them with gotasks; a test keeps this true).
-DEPENDENCIES = ("invoke", "gitpython", "psutil", "colorama", "PyYAML")
 _VERSION_MARK = "@GOTASKS_VERSION@"
 # Where moved-aside files wait until the run has succeeded (inside the target, so a rename
 # is enough; .gotasks/ is ignored).

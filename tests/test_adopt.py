@@ -379,9 +379,3 @@ def test_a_full_disk_half_way_takes_back_what_this_run_created(
     assert "\n" not in message and os.strerror(errno.ENOSPC) in message, message
     assert "took back what this run had done" in message
     assert snapshot(repo.root) == before
-
-
-def test_the_dependencies_named_are_pyprojects() -> None:
-    project = tomllib.loads((SOURCE / "pyproject.toml").read_text())["project"]
-    wanted = {re.split(r"[<>=!~ \[]", spec, maxsplit=1)[0] for spec in project["dependencies"]}
-    assert set(adopt.DEPENDENCIES) == wanted

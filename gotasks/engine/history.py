@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
-import os
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from gotasks.core.files import (
     NotRegularFile,
     StrPath,
     atomic_write_text,
+    locked,
     read_regular_bytes,
     set_aside,
 )
@@ -216,16 +215,10 @@ def high_percentile(values: Iterable[float], share: float = CPU_PERCENTILE) -> f
     return ordered[rank - 1]
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path) -> AbstractContextManager[None]:
     # A separate lock file, never deleted: the data file itself is replaced on every save,
     # so a lock held on it would guard an inode that is no longer the file.
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return locked(path.with_name(path.name + ".lock"))
 
 
 def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
