@@ -199,7 +199,7 @@ def _a_go_file(folder: Path) -> Path | None:
 def _git_top(target: Path) -> Path | None:
     """The top level of the git work tree holding the target; None outside git (or when git
     cannot say: the next steps are advice)."""
-    from gotasks.go.staged import GitError, toplevel
+    from gotasks.go.git import GitError, toplevel
 
     try:
         return toplevel(target)

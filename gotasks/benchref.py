@@ -49,7 +49,7 @@ class _Binary:
 
 def resolve_ref(mod: Module, name: str) -> Ref:
     """REF as a commit of the module's repository; a usage error when it is none."""
-    from gotasks.go.staged import GitError, git, toplevel
+    from gotasks.go.git import GitError, git, toplevel
 
     try:
         top = toplevel(mod.dir)

@@ -264,7 +264,7 @@ def _go_env_names(toolchain: Toolchain | None) -> set[str]:
 
 
 def _git(root: Path) -> Iterator[Finding]:
-    from gotasks.go.staged import GitError, toplevel
+    from gotasks.go.git import GitError, toplevel
 
     if shutil.which("git") is None:
         yield "fail", "git: not found on PATH (builds read the commit from git)"

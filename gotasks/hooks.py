@@ -68,7 +68,7 @@ exit 1
 
 def _hook(root: Path, action: str) -> tuple[Path, Path]:
     """The work tree's top and the pre-commit hook's path, or a usage error outside git."""
-    from gotasks.go.staged import GitError, git_path, toplevel
+    from gotasks.go.git import GitError, git_path, toplevel
 
     try:
         top = toplevel(root)
@@ -82,7 +82,7 @@ def _hook(root: Path, action: str) -> tuple[Path, Path]:
 def _outside(hook: Path, top: Path, root: Path) -> bool:
     """Whether the hook's folder is outside the repository (its work tree and its .git): a
     core.hooksPath that other repositories share."""
-    from gotasks.go.staged import GitError, git_common_dir
+    from gotasks.go.git import GitError, git_common_dir
 
     try:
         common = git_common_dir(root).resolve()

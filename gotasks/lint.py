@@ -35,9 +35,7 @@ from gotasks.engine.run import RunOptions
 if TYPE_CHECKING:
     from gotasks.engine.freshness import UpToDate
     from gotasks.go.modules import Module
-    from gotasks.go.staged import (
-        ModuleChanges,
-    )
+    from gotasks.go.staged import ModuleChanges
 
 
 @task(
@@ -358,7 +356,8 @@ def _staged_state(c: Context, run: _StagedRun) -> _Staged:
 
 
 def _ask_git(root: Path, modules: list[Module]) -> _Staged:
-    from gotasks.go.staged import GitError, by_module, staged_files, toplevel, unstaged
+    from gotasks.go.git import GitError, toplevel
+    from gotasks.go.staged import by_module, staged_files, unstaged
 
     state = _Staged(root)
     try:

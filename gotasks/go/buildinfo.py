@@ -9,8 +9,8 @@ from pathlib import Path
 import git
 
 from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.go.git import GitError, toplevel
 from gotasks.go.goquote import go_quote
-from gotasks.go.staged import GitError, toplevel
 
 UNKNOWN = "unknown"
 # Reading must not write: git status and describe --dirty refresh the index and so take
@@ -61,7 +61,7 @@ def read_vcs(directory: Path) -> VcsInfo | None:
 
 
 def _check_ownership(top: Path) -> None:
-    """git's own refusal (dubious ownership), as staged.git words it, stops the build."""
+    """git's own refusal (dubious ownership), as go/git.py words it, stops the build."""
     try:
         toplevel(top)
     except GitError as error:
