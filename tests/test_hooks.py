@@ -20,7 +20,7 @@ from invoke.program import Program
 import tasks
 from gotasks.core.files import atomic_write_text
 from gotasks.engine.executor import Executor
-from gotasks.go import staged
+from gotasks.go import git as gitcalls
 
 MakeProject = Callable[..., Project]
 
@@ -421,13 +421,13 @@ def test_gits_dubious_ownership_refusal_becomes_one_line() -> None:
         "To add an exception for this directory, call:\n\n"
         "\tgit config --global --add safe.directory '/srv/my repo'\n"
     )
-    assert staged._refusal(said) == (
+    assert gitcalls._refusal(said) == (
         "git refuses /srv/my repo: dubious ownership (owned by another user); if you trust"
         " it: git config --global --add safe.directory '/srv/my repo'"
     )
     alone = "fatal: detected dubious ownership in repository at '/a b'\n"
-    assert (staged._refusal(alone) or "").endswith("safe.directory '/a b'")
-    assert staged._refusal("fatal: not a git repository (or any parent)") is None
+    assert (gitcalls._refusal(alone) or "").endswith("safe.directory '/a b'")
+    assert gitcalls._refusal("fatal: not a git repository (or any parent)") is None
 
 
 def test_each_run_in_one_process_asks_git_afresh(
