@@ -158,3 +158,32 @@ def start_up_round(
     left = wait_until_gone(mark, 30)
     assert left == [], shown + "\nleft running:\n" + describe(left)
     return taken
+
+
+def test_outside_a_project_it_offers_init_and_says_so_for_any_other_task(tmp_path: Path) -> None:
+    def gotasks_here(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gotasks", *args],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    listed = gotasks_here("--list")
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()[2:] if line[:3].strip()] == [
+        "init"
+    ], listed.stdout
+    for task in ("ci", "lint"):
+        done = gotasks_here(task)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr == (
+            f"gotasks {task}: no tasks.py in {tmp_path.resolve()} or a folder above it;"
+            " `gotasks init .` sets this Go repository up\n"
+        )
+    # An explicit --search-root that has none is invoke's own refusal, not init.
+    elsewhere = gotasks_here("--search-root", str(tmp_path), "ci")
+    assert elsewhere.returncode != 0 and "init" not in elsewhere.stderr, elsewhere.stderr

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    EXAMPLE,
     GO_ENV,
     Installed,
     Project,
-    adopt,
     module_from_cache,
     require_go,
     statuses,
@@ -68,26 +68,38 @@ def test_the_venv_has_gotasks_from_the_wheel_and_no_top_level_tasks(installed: I
     assert version.stdout.strip() == f"gotasks {gotasks.__version__}", version.stderr
 
 
-def test_inv_ci_and_gotasks_ci_in_the_adopted_example(
-    installed: Installed, make_project: MakeProject
+def init_with_the_installed_gotasks(installed: Installed, repo: Project) -> None:
+    """`gotasks init .` from the venv, in the repository (no tasks.py there yet: the command
+    offers init alone), then a commit of what it wrote."""
+    done = installed.run(installed.bin("gotasks"), "init", ".", cwd=repo.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "written: tasks.py, invoke.yaml, config/" in done.stdout, done.stdout
+    # The hook config names the wheel this gotasks came from.
+    config = (repo.root / ".pre-commit-config.yaml").read_text()
+    assert installed.wheel.as_uri() in config, config
+    repo.commit_all("gotasks init")
+
+
+def test_inv_ci_and_gotasks_ci_in_the_example_set_up_by_gotasks_init(
+    installed: Installed, tmp_path: Path
 ) -> None:
-    project = make_project()
+    repo = user_repo(tmp_path / "hello", origin=EXAMPLE)
+    init_with_the_installed_gotasks(installed, repo)
     for command in ("inv", "gotasks"):
-        shutil.rmtree(project.root / "dist", ignore_errors=True)
-        done = installed.run(installed.bin(command), "ci", cwd=project.root)
+        shutil.rmtree(repo.root / "dist", ignore_errors=True)
+        done = installed.run(installed.bin(command), "ci", cwd=repo.root)
         assert done.returncode == 0, f"{command} ci:\n{done.stdout}\n{done.stderr}"
         for target in TARGETS:
             exe = ".exe" if target.startswith("windows") else ""
-            assert (project.root / "dist" / f"hello_{target}" / f"hello{exe}").is_file(), target
-        sums_check(project.root / "dist")
+            assert (repo.root / "dist" / f"hello_{target}" / f"hello{exe}").is_file(), target
+        sums_check(repo.root / "dist")
 
 
-def test_inv_ci_in_a_real_module_adopted_with_the_installed_gotasks(
+def test_inv_ci_in_a_real_module_set_up_by_gotasks_init(
     installed: Installed, tmp_path: Path
 ) -> None:
     repo = user_repo(tmp_path / "uuid", origin=module_from_cache(tmp_path / "scratch"))
-    adopt(repo.root)
-    repo.commit_all("adopt gotasks")
+    init_with_the_installed_gotasks(installed, repo)
     path = os.pathsep.join([str(installed.venv / "bin"), without_golangci_lint()])
     first = installed.run(
         installed.bin("inv"), "ci", "--keep-going", cwd=repo.root, PATH=path, **GO_ENV
