@@ -21,11 +21,10 @@ from gotasks.go.benchcompare import (
     Row,
     compare,
     format_table,
-    mann_whitney_u,
     run_benchstat,
-    samples_needed,
 )
 from gotasks.go.benchfmt import BenchResult, format_results, group, parse, parse_file, write_file
+from gotasks.go.mannwhitney import mann_whitney_u, samples_needed
 
 GO_MOD = "module example.com/benchdemo\n\ngo 1.21\n"
 DEMO_GO = "package benchdemo\n"

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gotasks.go.benchcompare import ALPHA, compare
+from gotasks.go.benchcompare import compare
 from gotasks.go.benchfmt import BenchResult, parse
+from gotasks.go.mannwhitney import ALPHA
 
 
 @dataclass(frozen=True)
