@@ -18,6 +18,7 @@ zero-length slice in its trace).
 
     python benchmarks/loop.py                 # 5 rounds, hello, multi-module and yq
     python benchmarks/loop.py --rounds 7 --skip-yq --json
+    python benchmarks/loop.py --projects yq   # only the fetched yq
 """
 
 from __future__ import annotations
@@ -224,10 +225,10 @@ def write_makefile(project: Path, env: dict[str, str]) -> None:
             " > SHA256SUMS",
         ]
     lines[9:9] = [f".PHONY: ci\nci: {' '.join(all_targets)}", ""]
-    (project / "Makefile").write_text("\n".join(lines) + "\n")
+    (project / "loop.mk").write_text("\n".join(lines) + "\n")
     # The Makefile is the baseline's own file, not a change gotasks should see.
     with (project / ".git" / "info" / "exclude").open("a") as exclude:
-        exclude.write("/Makefile\n/dist-make/\n")
+        exclude.write("/loop.mk\n/dist-make/\n")
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def gotasks_run(project: Path, env: dict[str, str]) -> tuple[float, int]:
 
 
 def make_run(project: Path, env: dict[str, str]) -> float:
-    seconds, _ = run(["make", "-j2", "--no-print-directory", "ci"], project, env)
+    seconds, _ = run(["make", "-j2", "--no-print-directory", "-f", "loop.mk", "ci"], project, env)
     return seconds
 
 
@@ -328,6 +329,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-yq", action="store_true", help="leave out the fetched yq")
+    parser.add_argument(
+        "--projects",
+        default="hello,multi,yq",
+        help="which of hello, multi (4 modules) and yq to measure (comma-separated)",
+    )
     args = parser.parse_args()
     if args.rounds < 5:
         sys.exit("--rounds: at least 5 (the figures are medians)")
@@ -338,17 +344,20 @@ def main() -> None:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="gotasks-loop-bench-") as scratch:
         work = Path(scratch)
-        project = hello(work, env)
-        edited = project / "hello" / "greet" / "greet.go"
-        results += bench_project(
-            "hello", project, edited, env, args.rounds, ["nothing changed", "one-line edit"]
-        )
-        project = multi(work, env)
-        edited = project / "m3" / "greet" / "greet.go"
-        results += bench_project(
-            "4 modules", project, edited, env, args.rounds, ["multi-module edit"]
-        )
-        if not args.skip_yq:
+        wanted = set(args.projects.split(","))
+        if "hello" in wanted:
+            project = hello(work, env)
+            edited = project / "hello" / "greet" / "greet.go"
+            results += bench_project(
+                "hello", project, edited, env, args.rounds, ["nothing changed", "one-line edit"]
+            )
+        if "multi" in wanted:
+            project = multi(work, env)
+            edited = project / "m3" / "greet" / "greet.go"
+            results += bench_project(
+                "4 modules", project, edited, env, args.rounds, ["multi-module edit"]
+            )
+        if "yq" in wanted and not args.skip_yq:
             fetched = yq(work, env)
             if fetched is not None:
                 results += bench_project(
