@@ -1,6 +1,7 @@
 """The everyday loop: `inv ci` against `make -j2 ci` doing the same work, side by side.
 
-The Makefile is written by this script for each project: the same gofmt check, go vet,
+The Makefile (loop.mk, beside a project's own Makefile) is written by this script for each
+project: the same gofmt check, go vet,
 `go mod tidy -diff`, `go test -p 2`, and the same stamped `-trimpath` builds (the env's
 build.targets, its build tags, the -X version stamps read from git with $(shell ...), as a
 real Makefile would) into a dist folder of its own, plus SHA256SUMS; `make -j2` runs it in
