@@ -73,6 +73,9 @@ def environment() -> dict[str, str]:
         GIT_COMMITTER_EMAIL="bench@example.com",
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    # gotasks runs share the machine with every other gotasks run on it (leases) and wait
+    # for them; make shares nothing. The benchmark's runs share only among themselves.
+    env["GOTASKS_LEASE_DIR"] = tempfile.mkdtemp(prefix="gotasks-loop-leases-")
     return env
 
 
