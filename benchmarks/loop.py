@@ -25,6 +25,7 @@ zero-length slice in its trace).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shlex
@@ -76,6 +77,7 @@ def environment() -> dict[str, str]:
     # gotasks runs share the machine with every other gotasks run on it (leases) and wait
     # for them; make shares nothing. The benchmark's runs share only among themselves.
     env["GOTASKS_LEASE_DIR"] = tempfile.mkdtemp(prefix="gotasks-loop-leases-")
+    atexit.register(shutil.rmtree, env["GOTASKS_LEASE_DIR"], True)
     return env
 
 
