@@ -91,11 +91,8 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
 
 
 def adopt(project: Path, env: dict[str, str]) -> None:
-    """gotasks as `inv init` puts it, then the whole folder committed in a fresh repo."""
-    sys.path.insert(0, str(ROOT))
-    from gotasks import adopt as adoption
-
-    adoption.adopt(ROOT, project, adoption.plan(ROOT, project))
+    """gotasks put in by `inv init`, then the whole folder committed in a fresh repo."""
+    run([sys.executable, "-m", "invoke", "init", str(project)], ROOT, env)
     for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
         run(argv, project, env)
     run(["git", "commit", "-q", "-m", "initial"], project, env)
@@ -105,15 +102,14 @@ def adopt(project: Path, env: dict[str, str]) -> None:
 
 
 def hello(work: Path, env: dict[str, str]) -> Path:
-    project = work / "hello-project"
-    project.mkdir()
-    shutil.copytree(ROOT / "examples" / "hello", project / "hello")
+    project = work / "hello"
+    shutil.copytree(ROOT / "examples" / "hello", project)
     adopt(project, env)
     return project
 
 
 def multi(work: Path, env: dict[str, str]) -> Path:
-    """Four modules made from the example (example.com/m1 ... m4), no go.work."""
+    """Four modules made from the example (example.com/m1 ... m4) in one go.work."""
     project = work / "multi-project"
     project.mkdir()
     for n in range(1, 5):
@@ -123,6 +119,7 @@ def multi(work: Path, env: dict[str, str]) -> Path:
             if path.is_file() and path.suffix in (".go", ".mod"):
                 text = path.read_text(encoding="utf-8")
                 path.write_text(text.replace("example.com/hello", f"example.com/m{n}"))
+    run(["go", "work", "init", "./m1", "./m2", "./m3", "./m4"], project, env)
     adopt(project, env)
     return project
 
@@ -353,7 +350,7 @@ def main() -> None:
         wanted = set(args.projects.split(","))
         if "hello" in wanted:
             project = hello(work, env)
-            edited = project / "hello" / "greet" / "greet.go"
+            edited = project / "greet" / "greet.go"
             results += bench_project(
                 "hello", project, edited, env, args.rounds, ["nothing changed", "one-line edit"]
             )
