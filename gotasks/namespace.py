@@ -24,6 +24,7 @@ from gotasks import (
     host,
     lint,
     sdk,
+    setup,
     shard,
     shardunits,
     test,
@@ -93,4 +94,5 @@ def build_namespace() -> Collection:
     ns.add_collection(tools.collection())
     ns.add_collection(shard.collection())
     ns.add_collection(historyio.collection())
+    ns.add_collection(setup.collection())
     return ns

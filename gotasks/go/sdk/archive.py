@@ -49,26 +49,31 @@ def extract(
     prefix: str,
     executable_dirs: tuple[str, ...] = ("bin/", "pkg/tool/"),
     check_stop: Callable[[], None] | None = None,
+    max_bytes: int | None = None,
 ) -> int:
     """Unpack `archive`'s members under `prefix` into the empty directory `dest`, prefix
     stripped; return how many regular files were written.
 
-    Raises ArchiveError for a corrupt or unsafe archive (dest may then hold part of it: the
-    caller removes dest); OSErrors from writing propagate unchanged.
+    Raises ArchiveError for a corrupt or unsafe archive, or one whose files add up to more
+    than `max_bytes` (dest may then hold part of it: the caller removes dest); OSErrors
+    from writing propagate unchanged. A plain `.tar` (a setup bundle) is read as well.
     """
     if not prefix.endswith("/") or prefix.startswith("/"):
         raise ValueError(f"prefix must be a relative directory ending in '/': {prefix!r}")
     if not dest.is_dir() or dest.is_symlink() or any(dest.iterdir()):
         raise ValueError(f"{dest} must be an existing empty directory")
-    out = _Extraction(archive, dest, prefix, executable_dirs)
+    out = _Extraction(archive, dest, prefix, executable_dirs, max_bytes)
     name = archive.name.lower()
     try:
         if name.endswith((".tar.gz", ".tgz")):
             _extract_tar(archive, out, check_stop)
+        elif name.endswith(".tar"):
+            with archive.open("rb") as raw:
+                _extract_tar_stream(raw, out, check_stop)
         elif name.endswith(".zip"):
             _extract_zip(archive, out, check_stop)
         else:
-            raise ArchiveError(f"{archive.name}: not a .tar.gz, .tgz or .zip archive")
+            raise ArchiveError(f"{archive.name}: not a .tar, .tar.gz, .tgz or .zip archive")
     except _CORRUPT as e:
         reason = " ".join(str(e).split()) or type(e).__name__
         raise ArchiveError(f"{archive.name} is corrupt: {reason}") from e
@@ -80,7 +85,18 @@ def _extract_tar(archive: Path, out: _Extraction, check_stop: Callable[[], None]
     # gzip (not tarfile's "r|gz", which neither checks the CRC nor notices a stream cut off
     # between members), inflated on a thread of its own while this one writes files, as
     # `tar xzf` has gzip do: zlib lets go of the GIL, so the two cores both work.
-    with _Inflater(archive) as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+    with _Inflater(archive) as gz:
+        _extract_tar_stream(gz, out, check_stop)
+        # Read to the end of the gzip stream so that its length and CRC are checked too:
+        # a tar stops at its end-of-archive block, before the gzip trailer.
+        while gz.read(CHUNK):
+            pass
+
+
+def _extract_tar_stream(
+    stream: IO[bytes], out: _Extraction, check_stop: Callable[[], None] | None
+) -> None:
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             if check_stop is not None:
                 check_stop()
@@ -103,10 +119,6 @@ def _extract_tar(archive: Path, out: _Extraction, check_stop: Callable[[], None]
                 raise out.refuse(member.name, "has no data")
             executable = bool(member.mode & 0o111) or out.in_executable_dir(rel)
             out.write_file(member.name, rel, source, executable, member.mtime)
-        # Read to the end of the gzip stream so that its length and CRC are checked too:
-        # a tar stops at its end-of-archive block, before the gzip trailer.
-        while gz.read(CHUNK):
-            pass
 
 
 class _Inflater(io.RawIOBase):
@@ -217,9 +229,16 @@ class _Extraction:
     """Where members go and what has been written so far."""
 
     def __init__(
-        self, archive: Path, dest: Path, prefix: str, executable_dirs: tuple[str, ...]
+        self,
+        archive: Path,
+        dest: Path,
+        prefix: str,
+        executable_dirs: tuple[str, ...],
+        max_bytes: int | None = None,
     ) -> None:
         self.archive = archive
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.dest = dest
         self.prefix = prefix
         self.executable_dirs = executable_dirs
@@ -277,6 +296,9 @@ class _Extraction:
             raise self.refuse(member, "clashes with an earlier member") from e
         with os.fdopen(fd, "wb") as f:
             while chunk := source.read(CHUNK):
+                self.bytes += len(chunk)
+                if self.max_bytes is not None and self.bytes > self.max_bytes:
+                    raise self.refuse(member, f"takes it past {self.max_bytes} bytes unpacked")
                 f.write(chunk)
             # Exact modes whatever the umask: the archive decides, not who unpacked it.
             os.fchmod(f.fileno(), mode)
