@@ -143,7 +143,7 @@ def read_sums(root: Path, files: list[Path]) -> list[tuple[SumLine, str]]:
         except GoSumError as error:
             raise UsageError(str(error)) from None
         text = file.read_text(encoding="utf-8").splitlines()
-        numbers = {}
+        numbers: dict[str, int] = {}
         for number, raw in enumerate(text, 1):
             numbers.setdefault(" ".join(raw.split()[:2]), number)
         for line in lines:
@@ -212,7 +212,11 @@ def go_stage(c: Context, from_: str | None = None, go: str | None = None) -> Non
 def _ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolchain, str, bool]:
     if selection is None:
         toolchain = find_toolchain()
-        return toolchain, f"{toolchain.version_text} on PATH (the project asks for no version)", False
+        return (
+            toolchain,
+            f"{toolchain.version_text} on PATH (the project asks for no version)",
+            False,
+        )
     store = store_of(settings, os.environ)
     installed = installed_match(store, selection.request)
     if installed is not None:
@@ -242,7 +246,9 @@ def _ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolcha
         request = selection.request
     sdk_installed = installer.install(request)
     after = _cache_files(store.cache)
-    new = {f"sdk/{k}": v for k, v in after.items() if before.get(k) != v and not k.endswith(".json")}
+    new = {
+        f"sdk/{k}": v for k, v in after.items() if before.get(k) != v and not k.endswith(".json")
+    }
     kept = {f"sdk/{k}": v for k, v in after.items() if k in before and not k.endswith(".json")}
     if new:
         _ledger.count(new, {})
@@ -379,9 +385,7 @@ def _download(c: Context, settings: Settings, mod: Module) -> tuple[str, bool]:
     stamp = _read_stamp(stamp_path)
     before = _file_sizes(download, wanted)
     kept = stamp.get("files") if stamp.get("key") == key else None
-    if len(before) == len(wanted) or (
-        isinstance(kept, list) and all(f in before for f in kept)
-    ):
+    if len(before) == len(wanted) or (isinstance(kept, list) and all(f in before for f in kept)):
         _ledger.count({}, before)
         return f"ready: {len(before)} files in the module cache", False
     out = run_tool(c, [str(toolchain.go), "mod", "download"], mod.dir, extra_env=env)
@@ -506,12 +510,16 @@ def _hook(c: Context, root: Path) -> tuple[str, bool]:
             return "skipped: a hook of someone else's", False
         out = run_tool(c, [framework, "install"], top)
         if out.exited != 0:
-            raise TaskFailed(f"setup: pre-commit install failed: {(out.stdout + out.stderr).strip()}")
+            raise TaskFailed(
+                f"setup: pre-commit install failed: {(out.stdout + out.stderr).strip()}"
+            )
         return f"pre-commit install ({hook})", True
     if hooks.MARKER in text:
         return f"ready: {hook}", False
     if hook.exists() or hook.is_symlink():
-        console.warn(f"{hook} was not written by gotasks: left as it is (inv hooks.install --force)")
+        console.warn(
+            f"{hook} was not written by gotasks: left as it is (inv hooks.install --force)"
+        )
         return "skipped: a hook of someone else's", False
     hooks.install(c)
     return f"installed {hook}", True
@@ -576,7 +584,8 @@ def _export(c: Context, settings: Settings, out: Path) -> str:
     manifest = Manifest(sdk, selected.modules)
     size = write_bundle(out, manifest, archive, download, selected.files, check_stop)
     what = f"{sdk.version} SDK, " if sdk else "no SDK (the project asks for none), "
-    return f"{out} ({format_size(size)}): {what}{len(selected.modules)} modules, {len(selected.files)} files"
+    counts = f"{len(selected.modules)} modules, {len(selected.files)} files"
+    return f"{out} ({format_size(size)}): {what}{counts}"
 
 
 def _sdk_for_export(settings: Settings) -> tuple[BundledSdk | None, Path | None]:
@@ -595,7 +604,9 @@ def _sdk_for_export(settings: Settings) -> tuple[BundledSdk | None, Path | None]
     details = installed.details
     archive = _cached_archive(store.cache, details)
     if archive is None:
-        raise TaskFailed(f"setup --export: the SDK cache {store.cache} lacks {details.get('archive')}")
+        raise TaskFailed(
+            f"setup --export: the SDK cache {store.cache} lacks {details.get('archive')}"
+        )
     sidecar = _read_stamp(store.cache / f"{archive.name}.json")
     sha256 = str(sidecar.get("sha256") or "")
     if sha256_file(archive) != sha256:

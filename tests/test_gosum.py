@@ -43,9 +43,7 @@ def test_parse_reads_zip_and_go_mod_lines() -> None:
     assert lines[2].file == "github.com/pkg/errors/@v/v0.9.1.zip"
 
 
-@pytest.mark.parametrize(
-    "bad", ["github.com/x v1.0.0", "github.com/x v1.0.0 md5:abc", "a b c d"]
-)
+@pytest.mark.parametrize("bad", ["github.com/x v1.0.0", "github.com/x v1.0.0 md5:abc", "a b c d"])
 def test_a_malformed_line_is_named_by_file_and_line(bad: str) -> None:
     with pytest.raises(GoSumError, match=r"^svc/go.sum:2: "):
         parse_go_sum("github.com/a v1.0.0 h1:x=\n" + bad + "\n", "svc/go.sum")
@@ -55,7 +53,10 @@ def test_a_malformed_line_is_named_by_file_and_line(bad: str) -> None:
     ("plain", "escaped"),
     [
         ("github.com/BurntSushi/toml", "github.com/!burnt!sushi/toml"),
-        ("github.com/Azure/azure-sdk-for-go/sdk/azcore", "github.com/!azure/azure-sdk-for-go/sdk/azcore"),
+        (
+            "github.com/Azure/azure-sdk-for-go/sdk/azcore",
+            "github.com/!azure/azure-sdk-for-go/sdk/azcore",
+        ),
         ("golang.org/x/text", "golang.org/x/text"),
         ("v1.0.0-RC1", "v1.0.0-!r!c1"),
     ],

@@ -95,7 +95,9 @@ def releases(tmp_path: Path) -> Iterator[ReleaseServer]:
 
 # The build cache is no part of what setup fetches, and a fresh one costs minutes of
 # compiling the standard library on a loaded machine: every test but the first shares one.
-SHARED_GOCACHE = Path(os.environ.get("TMPDIR", "/tmp")) / f"gotasks-setup-tests-gocache-{os.getuid()}"
+SHARED_GOCACHE = (
+    Path(os.environ.get("TMPDIR", "/tmp")) / f"gotasks-setup-tests-gocache-{os.getuid()}"
+)
 
 
 def machine(base: Path, proxy: str, mirror: str, *, fresh_gocache: bool = False) -> dict[str, str]:
@@ -212,7 +214,10 @@ def test_export_then_from_with_no_network(
     ("member", "named"),
     [
         (ZIP, ZIP + ": h1:"),
-        (f"sdk/go{SDK_VERSION}.linux-amd64.tar.gz", f"sdk/go{SDK_VERSION}.linux-amd64.tar.gz: SHA-256"),
+        (
+            f"sdk/go{SDK_VERSION}.linux-amd64.tar.gz",
+            f"sdk/go{SDK_VERSION}.linux-amd64.tar.gz: SHA-256",
+        ),
     ],
 )
 def test_a_tampered_bundle_is_refused_naming_the_file(
@@ -226,7 +231,14 @@ def test_a_tampered_bundle_is_refused_naming_the_file(
     project = make_project()
     with_dependency(project)
     bundle = tmp_path / "bundle.tar"
-    ok(project.inv("setup", "--export", str(bundle), env=machine(tmp_path / "m1", module_proxy.url, releases.base)))
+    ok(
+        project.inv(
+            "setup",
+            "--export",
+            str(bundle),
+            env=machine(tmp_path / "m1", module_proxy.url, releases.base),
+        )
+    )
     tampered = tmp_path / "tampered.tar"
     _rewrite(bundle, tampered, f"gotasks-bundle/{member}", _tamper)
 
@@ -251,7 +263,7 @@ def _tamper(data: bytes) -> bytes:
         for info in old.infolist():
             content = old.read(info)
             if info.filename.endswith("/errors.go"):
-                content += b"\nfunc init() { println(\"owned\") }\n"
+                content += b'\nfunc init() { println("owned") }\n'
             new.writestr(info, content)
     return out.getvalue()
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from gotasks.engine.errors import UsageError
 from gotasks.go.artifacts import sha256_file
-from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir
+from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir, unescape
 from gotasks.go.sdk.archive import ArchiveError, extract
 from gotasks.go.sdk.store import remove_tree
 
@@ -96,7 +96,9 @@ class Selected:
     absent: list[str]
 
 
-def select_files(lines: Iterable[SumLine], download: Path, where: Callable[[SumLine], str]) -> Selected:
+def select_files(
+    lines: Iterable[SumLine], download: Path, where: Callable[[SumLine], str]
+) -> Selected:
     """What to bundle from a module cache's `download` folder (GOMODCACHE/cache/download):
     for each go.sum line its .zip or .mod, checked against the line's hash, and the .info
     beside it when there is one. A file that does not match go.sum is a BundleError naming
@@ -231,7 +233,9 @@ def unpack(
         manifest_file = tmp / MANIFEST
         if not manifest_file.is_file() or manifest_file.stat().st_size > MAX_MANIFEST:
             raise BundleError(f"{bundle}: no {TOP}/{MANIFEST}: not a gotasks setup bundle")
-        manifest = Manifest.parse(manifest_file.read_text(encoding="utf-8"), f"{bundle}: {MANIFEST}")
+        manifest = Manifest.parse(
+            manifest_file.read_text(encoding="utf-8"), f"{bundle}: {MANIFEST}"
+        )
         _check_sdk(bundle, tmp, manifest)
         _check_proxy(bundle, tmp / PROXY_DIR, lines, where, check_stop)
         aside = dest.with_name(f".{dest.name}.old-{secrets.token_hex(4)}")
@@ -247,7 +251,9 @@ def unpack(
 
 def _check_sdk(bundle: Path, folder: Path, manifest: Manifest) -> None:
     sdk = manifest.sdk
-    present = sorted(p.name for p in (folder / SDK_DIR).glob("*")) if (folder / SDK_DIR).is_dir() else []
+    present = (
+        sorted(p.name for p in (folder / SDK_DIR).glob("*")) if (folder / SDK_DIR).is_dir() else []
+    )
     if sdk is None:
         if present:
             raise BundleError(f"{bundle}: {SDK_DIR}/{present[0]} is not in the manifest")
@@ -284,7 +290,7 @@ def _check_proxy(
         rel = path.relative_to(proxy).as_posix()
         named = f"{bundle}: {PROXY_DIR}/{rel}"
         if rel.endswith(".info"):
-            _check_info(path, named)
+            _check_info(path, named, unescape(path.name.removesuffix(".info")))
             continue
         if not rel.endswith((".zip", ".mod")):
             raise BundleError(f"{named}: not a module proxy file (.zip, .mod, .info)")
@@ -299,10 +305,11 @@ def _check_proxy(
             _check(line, proxy, named, where(line))
 
 
-def _check_info(path: Path, named: str) -> None:
+def _check_info(path: Path, named: str, version: str) -> None:
+    """A .info is not in go.sum: it must at least be the JSON of the version it is named for."""
     try:
         data: Any = json.loads(path.read_bytes()[:65536])
-        if not isinstance(data, dict) or not isinstance(data.get("Version"), str):
-            raise ValueError("no Version")
+        if not isinstance(data, dict) or data.get("Version") != version:
+            raise ValueError(f"its Version is not {version}")
     except (OSError, ValueError) as error:
         raise BundleError(f"{named}: not a module .info file ({error})") from None

@@ -94,7 +94,7 @@ def _extract_tar(archive: Path, out: _Extraction, check_stop: Callable[[], None]
 
 
 def _extract_tar_stream(
-    stream: IO[bytes], out: _Extraction, check_stop: Callable[[], None] | None
+    stream: IO[bytes] | io.RawIOBase, out: _Extraction, check_stop: Callable[[], None] | None
 ) -> None:
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:

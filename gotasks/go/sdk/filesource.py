@@ -14,7 +14,9 @@ _CHUNK = 1 << 20
 
 
 class FileSource:
-    def __init__(self, archive: Path, version: GoVersion, sha256: str, size: int, name: str) -> None:
+    def __init__(
+        self, archive: Path, version: GoVersion, sha256: str, size: int, name: str
+    ) -> None:
         self.archive, self.version, self.sha256, self.size = archive, version, sha256, size
         self.name = name
 
