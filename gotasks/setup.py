@@ -43,10 +43,12 @@ from gotasks.context import (
     selection_of,
     settings_of,
 )
-from gotasks.engine import TaskFailed, UsageError, console, task
-from gotasks.engine.files import atomic_write_text
-from gotasks.engine.procs import check_stop
-from gotasks.engine.trace import format_duration, format_size
+from gotasks.core import console
+from gotasks.core.cancel import check_stop
+from gotasks.core.errors import TaskFailed, UsageError
+from gotasks.core.files import atomic_write_text
+from gotasks.core.units import format_duration, format_size
+from gotasks.engine import task
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.bundle import (
     BundledSdk,

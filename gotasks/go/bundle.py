@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gotasks.engine.errors import UsageError
+from gotasks.core.errors import UsageError
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir, unescape
 from gotasks.go.sdk.archive import ArchiveError, extract
