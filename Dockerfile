@@ -8,6 +8,11 @@ ARG GO_VERSION=1.26.8
 ARG GO_IMAGE_VARIANT=bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
+# Modules from a setup bundle (`inv docker.build --from BUNDLE.tar`): its module proxy folder
+# replaces this empty stage (--build-context goproxy=DIR) and GOPROXY=file:///goproxy,off
+# reads only it, go still checking each module against go.sum. Without one it stays empty.
+FROM scratch AS goproxy
+
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-${GO_IMAGE_VARIANT} AS build
 ARG MODULE=.
 ARG PACKAGE=.
@@ -28,6 +33,7 @@ WORKDIR /src/${MODULE}
 COPY ${MODULE}/go.mod ${MODULE}/go.su[m] ./
 ARG PREFETCH=1
 RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=bind,from=goproxy,target=/goproxy \
     --mount=type=secret,id=goproxy,required=false \
     --mount=type=secret,id=gosumdb,required=false \
     --mount=type=secret,id=netrc,target=/root/.netrc,required=false \
@@ -46,6 +52,7 @@ ARG LDFLAGS=
 ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=bind,from=goproxy,target=/goproxy \
     --mount=type=secret,id=goproxy,required=false \
     --mount=type=secret,id=gosumdb,required=false \
     --mount=type=secret,id=netrc,target=/root/.netrc,required=false \

@@ -14,6 +14,7 @@ from invoke.context import Context
 
 from gotasks.context import module_header, module_of, run_tool, settings_of, toolchain_of
 from gotasks.core import console
+from gotasks.core.cancel import check_stop
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.units import format_size
 from gotasks.engine import task
@@ -22,6 +23,7 @@ from gotasks.gobuild import main_packages, relative_package, select_package
 if TYPE_CHECKING:
     from gotasks.container.buildplan import BuildPlan
     from gotasks.container.engine import Engine
+    from gotasks.go.modules import Module
     from gotasks.settings import Settings
 
 # The runtime images that have no C library: a cgo binary (dynamically linked) cannot start.
@@ -40,6 +42,7 @@ _NO_LIBC = re.compile(r"^scratch(:|$)|distroless/static")
         "platform": "target platforms, comma-separated, e.g. linux/arm64 (default:"
         " docker.platforms, else the engine's own)",
         "dry_run": "print the build command instead of running it (no engine needed)",
+        "from_": "modules from this setup bundle (inv setup --export): no network for them",
     },
 )
 def docker_build(
@@ -48,9 +51,10 @@ def docker_build(
     package: str | None = None,
     platform: str | None = None,
     dry_run: bool = False,
+    from_: str | None = None,
 ) -> None:
     """Build an image per main package with docker, podman or buildah (BuildKit needed)."""
-    from gotasks.container.buildplan import check_build_args, plan_build
+    from gotasks.container.buildplan import check_build_args, plan_build, with_module_proxy
     from gotasks.container.gomodule import module_sources
     from gotasks.go.artifacts import short_name
     from gotasks.go.buildinfo import read_vcs, version_ldflags
@@ -90,6 +94,7 @@ def docker_build(
         vcs, toolchain.version_text, build_config["version_vars"], build_config["ldflags"]
     )
     sources = module_sources(settings.root, mod.dir)
+    proxy = _bundle_proxy(settings, mod, from_) if from_ else None
     checked_args = False
     for import_path in packages:
         plan = plan_build(
@@ -108,6 +113,8 @@ def docker_build(
             sources=sources,
             platforms=platforms,
         )
+        if proxy is not None:
+            plan = with_module_proxy(plan, proxy)
         if not checked_args:
             checked_args = True
             _warn_undeclared(dockerfile, plan)
@@ -120,6 +127,26 @@ def docker_build(
         what = f"manifest list {plan.tag}" if plan.multi_platform else f"image {plan.tag}"
         on = f", {', '.join(platforms)}" if platforms else ""
         console.ok(f"{mod.label}: {what} ({engine.name}{on})")
+
+
+def _bundle_proxy(settings: Settings, mod: Module, bundle: str) -> Path:
+    """The module proxy folder of a setup bundle, unpacked and checked against the module's
+    go.sum (a file that does not match refuses the bundle, naming it)."""
+    # Imported here: only a build from a bundle needs it.
+    from gotasks.go.bundle import unpack
+    from gotasks.go.gosum import read_sums, where_of
+    from gotasks.paths import state_dir
+
+    sums = read_sums(settings.root, [f for f in [mod.dir / "go.sum"] if f.is_file()])
+    where = where_of(sums)
+    unpacked = unpack(
+        Path(bundle).expanduser().absolute(),
+        state_dir(settings.root) / "docker-bundle" / mod.name,
+        [line for line, _ in sums],
+        lambda line: where.get(line, "go.sum"),
+        check_stop,
+    )
+    return unpacked.proxy
 
 
 def _platforms(option: str | None, configured: list[str]) -> tuple[str, ...]:

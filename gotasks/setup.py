@@ -60,7 +60,7 @@ from gotasks.go.bundle import (
     write_bundle,
 )
 from gotasks.go.environment import go_environment
-from gotasks.go.gosum import GoSumError, SumLine, parse_go_sum
+from gotasks.go.gosum import read_sums, where_of
 from gotasks.go.gotools import parse_tools
 from gotasks.go.modules import Module
 from gotasks.go.sdk.configure import installer_of, platform_of, store_of
@@ -133,31 +133,6 @@ def sum_files(settings: Settings, modules: list[Module]) -> list[Path]:
     return [f for f in dict.fromkeys(files) if f.is_file()]
 
 
-def read_sums(root: Path, files: list[Path]) -> list[tuple[SumLine, str]]:
-    """Every go.sum line of `files`, each with where it is (svc/go.sum:12)."""
-    found = []
-    for file in files:
-        rel = os.path.relpath(file, root)
-        try:
-            lines = parse_go_sum(file.read_text(encoding="utf-8"), rel)
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"{rel}: cannot be read: {error}") from None
-        except GoSumError as error:
-            raise UsageError(str(error)) from None
-        text = file.read_text(encoding="utf-8").splitlines()
-        numbers: dict[str, int] = {}
-        for number, raw in enumerate(text, 1):
-            numbers.setdefault(" ".join(raw.split()[:2]), number)
-        for line in lines:
-            key = f"{line.path} {line.version}{'/go.mod' if line.go_mod else ''}"
-            found.append((line, f"{rel}:{numbers.get(key, 0)}"))
-    return found
-
-
-def _where_map(sums: list[tuple[SumLine, str]]) -> dict[SumLine, str]:
-    return {line: where for line, where in reversed(sums)}
-
-
 def _bundle_dir(settings: Settings) -> Path:
     return state_dir(settings.root) / "bundle"
 
@@ -192,7 +167,7 @@ def go_stage(c: Context, from_: str | None = None, go: str | None = None) -> Non
         with _timed("bundle") as result:
             bundle = Path(from_).expanduser().absolute()
             sums = read_sums(settings.root, sum_files(settings, modules_of(c.config)))
-            where = _where_map(sums)
+            where = where_of(sums)
             _ledger.bundle = unpack(
                 bundle,
                 _bundle_dir(settings),
@@ -577,7 +552,7 @@ def _export(c: Context, settings: Settings, out: Path) -> str:
     toolchain, env = _go_env(settings)
     modules = modules_of(c.config)
     sums = read_sums(settings.root, sum_files(settings, modules))
-    where = _where_map(sums)
+    where = where_of(sums)
     download = _modcache(toolchain, env) / "cache" / "download"
     selected = select_files(
         [line for line, _ in sums], download, lambda line: where.get(line, "go.sum")

@@ -7,7 +7,7 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +44,8 @@ class BuildPlan:
     labels: dict[str, str]
     secrets: tuple[Secret, ...]
     platforms: tuple[str, ...]
+    # Named build contexts (--build-context NAME=DIR): a setup bundle's module proxy.
+    contexts: dict[str, Path] = field(default_factory=dict)
 
     @property
     def multi_platform(self) -> bool:
@@ -60,6 +62,8 @@ class BuildPlan:
             argv += ["--label", f"{name}={value}"]
         for secret in self.secrets:
             argv += ["--secret", f"id={secret.id},src={secret_files[secret.id]}"]
+        for name, folder in self.contexts.items():
+            argv += ["--build-context", f"{name}={folder}"]
         if self.platforms:
             argv += ["--platform", ",".join(self.platforms)]
         argv.append(str(self.context))
@@ -198,4 +202,22 @@ def plan_build(
         labels=labels,
         secrets=tuple(secrets),
         platforms=platforms,
+    )
+
+
+# Where the Dockerfile mounts the `goproxy` build context, and the GOPROXY that reads only
+# it: no network, and go still checks each module against go.sum.
+BUNDLE_MOUNT = "/goproxy"
+BUNDLE_GOPROXY = f"file://{BUNDLE_MOUNT},off"
+
+
+def with_module_proxy(plan: BuildPlan, folder: Path) -> BuildPlan:
+    """`plan` with its modules from a module proxy folder (a setup bundle's goproxy/): the
+    folder as the `goproxy` build context, GOPROXY pointed at its mount, and no GOPROXY
+    secret (which the Dockerfile would put first)."""
+    return replace(
+        plan,
+        args={**plan.args, "GOPROXY": BUNDLE_GOPROXY},
+        secrets=tuple(s for s in plan.secrets if s.id != "goproxy"),
+        contexts={**plan.contexts, "goproxy": folder},
     )

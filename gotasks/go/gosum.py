@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gotasks.core.errors import UsageError
+
 GO_MOD_SUFFIX = "/go.mod"
 
 
-class GoSumError(ValueError):
-    """A go.sum line that is not `path version h1:...`."""
+class GoSumError(UsageError):
+    """A go.sum that cannot be read, or a line that is not `path version h1:...` (exit 2)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -128,3 +131,27 @@ def hash_of(line: SumLine, folder: Path) -> str:
     """The h1 hash of the file `line` is about, under the GOPROXY-layout `folder`."""
     file = folder / line.file
     return hash_go_mod(file.read_bytes()) if line.go_mod else hash_zip(file)
+
+
+def read_sums(root: Path, files: list[Path]) -> list[tuple[SumLine, str]]:
+    """Every go.sum line of `files`, each with where it is (svc/go.sum:12)."""
+    found = []
+    for file in files:
+        rel = os.path.relpath(file, root)
+        try:
+            lines = parse_go_sum(file.read_text(encoding="utf-8"), rel)
+        except (OSError, UnicodeDecodeError) as error:
+            raise GoSumError(f"{rel}: cannot be read: {error}") from None
+        text = file.read_text(encoding="utf-8").splitlines()
+        numbers: dict[str, int] = {}
+        for number, raw in enumerate(text, 1):
+            numbers.setdefault(" ".join(raw.split()[:2]), number)
+        for line in lines:
+            key = f"{line.path} {line.version}{'/go.mod' if line.go_mod else ''}"
+            found.append((line, f"{rel}:{numbers.get(key, 0)}"))
+    return found
+
+
+def where_of(sums: list[tuple[SumLine, str]]) -> dict[SumLine, str]:
+    """Each line's first place."""
+    return {line: where for line, where in reversed(sums)}
