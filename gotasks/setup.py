@@ -197,8 +197,12 @@ def _ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolcha
     store = store_of(settings, os.environ)
     installed = installed_match(store, selection.request)
     if installed is not None:
-        return find_toolchain(installed.go), f"{go_name(installed.version)} installed", False
-    on_path = matching_path_go(selection)
+        return (
+            toolchain_at(settings.root, installed.go),
+            f"{go_name(installed.version)} installed",
+            False,
+        )
+    on_path = matching_path_go(selection, settings.root)
     if on_path is not None:
         return on_path, f"{on_path.version_text} on PATH ({selection.origin})", False
     before = _cache_files(store.cache)
