@@ -71,6 +71,7 @@ from gotasks.go.sdk.selection import Selection, installed_match
 from gotasks.go.staged import GitError, git_path, toplevel
 from gotasks.go.toolchain import Toolchain, find_toolchain
 from gotasks.go.version import GoVersion
+from gotasks.lookups import toolchain_at
 from gotasks.paths import state_dir
 from gotasks.settings import Settings
 
