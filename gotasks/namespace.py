@@ -94,5 +94,5 @@ def build_namespace() -> Collection:
     ns.add_collection(tools.collection())
     ns.add_collection(shard.collection())
     ns.add_collection(historyio.collection())
-    ns.add_collection(setup.collection())
+    ns.add_collection(setup.collection(doctor.doctor, hooks.install))
     return ns

@@ -33,7 +33,6 @@ from typing import Any
 from invoke.collection import Collection
 from invoke.context import Context
 
-from gotasks import doctor, hooks
 from gotasks.context import (
     choose_toolchain,
     matching_path_go,
@@ -48,7 +47,7 @@ from gotasks.core.cancel import check_stop
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.files import atomic_write_text
 from gotasks.core.units import format_duration, format_size
-from gotasks.engine import task
+from gotasks.engine import ResourceTask, task
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.bundle import (
     BundledSdk,
@@ -59,11 +58,11 @@ from gotasks.go.bundle import (
     unpack,
     write_bundle,
 )
-from gotasks.go.environment import go_environment
+from gotasks.go.environment import compute_tags, go_environment
 from gotasks.go.gosum import read_sums, where_of
 from gotasks.go.gotools import parse_tools
+from gotasks.go.hookscript import MARKER as HOOK_MARKER
 from gotasks.go.modules import Module
-from gotasks.go.sdk.configure import installer_of, platform_of, store_of
 from gotasks.go.sdk.filesource import FileSource
 from gotasks.go.sdk.install import Installer
 from gotasks.go.sdk.releases import VersionRequest, go_name
@@ -73,6 +72,7 @@ from gotasks.go.toolchain import Toolchain, find_toolchain
 from gotasks.go.version import GoVersion
 from gotasks.lookups import toolchain_at
 from gotasks.paths import state_dir
+from gotasks.sdkconfig import installer_of, platform_of, store_of
 from gotasks.settings import Settings
 
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
@@ -271,7 +271,9 @@ def _toolchain(settings: Settings) -> tuple[Toolchain, bool]:
 def _go_env(settings: Settings) -> tuple[Toolchain, dict[str, str]]:
     """The go and the environment the stages run it with (a bundle's GOPROXY when --from)."""
     toolchain, selected = _toolchain(settings)
-    environment = go_environment(settings, toolchain)
+    rules = [(rule.rule, rule.tags) for rule in settings.tag_rules]
+    tags = compute_tags(settings.tags, rules, toolchain)
+    environment = go_environment(settings.env, settings.go_env, tags, settings.where)
     env = dict(environment.variables)
     if selected:
         env["GOTOOLCHAIN"] = "local"
@@ -487,7 +489,7 @@ def _hook(c: Context, root: Path) -> tuple[str, bool]:
                 " pip install pre-commit, then run inv setup again"
             )
             return "skipped: pre-commit not installed", False
-        if text and hooks.MARKER not in text:
+        if text and HOOK_MARKER not in text:
             console.warn(f"{hook} exists and is not pre-commit's: left as it is")
             return "skipped: a hook of someone else's", False
         out = run_tool(c, [framework, "install"], top)
@@ -496,14 +498,14 @@ def _hook(c: Context, root: Path) -> tuple[str, bool]:
                 f"setup: pre-commit install failed: {(out.stdout + out.stderr).strip()}"
             )
         return f"pre-commit install ({hook})", True
-    if hooks.MARKER in text:
+    if HOOK_MARKER in text:
         return f"ready: {hook}", False
     if hook.exists() or hook.is_symlink():
         console.warn(
             f"{hook} was not written by gotasks: left as it is (inv hooks.install --force)"
         )
         return "skipped: a hook of someone else's", False
-    hooks.install(c)
+    _INJECTED["install_hook"](c)
     return f"installed {hook}", True
 
 
@@ -517,7 +519,7 @@ def doctor_stage(c: Context) -> None:
         _say("doctor", 0.0, "skipped: nothing changed")
         return
     with _timed("doctor") as result:
-        doctor.doctor(c)
+        _INJECTED["doctor"](c)
         result.append(("every check passed", False))
 
 
@@ -617,7 +619,13 @@ def _cached_archive(cache: Path, details: dict[str, Any]) -> Path | None:
     return path if path.is_file() and (cache / f"{name}.json").is_file() else None
 
 
-def collection() -> Collection:
+# `inv doctor` and `inv hooks.install`, handed in by the namespace: no task module imports
+# another (see ARCHITECTURE.md).
+_INJECTED: dict[str, ResourceTask] = {}
+
+
+def collection(doctor: ResourceTask, install_hook: ResourceTask) -> Collection:
+    _INJECTED.update(doctor=doctor, install_hook=install_hook)
     stages = Collection("setup")
     stages.add_task(setup, default=True)
     for stage in (go_stage, modules_stage, tools_stage, hook_stage, doctor_stage):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project
+from helpers import SOURCE, Project
 from test_docker import FAKE_ENGINE, _engine_daemon, path_with
 
 from gotasks.go.bundle import Manifest, select_files, write_bundle

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 from sdkserver import ReleaseServer, make_go_archive
 
 pytestmark = pytest.mark.e2e
