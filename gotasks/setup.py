@@ -59,6 +59,7 @@ from gotasks.go.bundle import (
     write_bundle,
 )
 from gotasks.go.environment import compute_tags, go_environment
+from gotasks.go.git import GitError, git_path, toplevel
 from gotasks.go.gosum import read_sums, where_of
 from gotasks.go.gotools import parse_tools
 from gotasks.go.hookscript import MARKER as HOOK_MARKER
@@ -67,7 +68,6 @@ from gotasks.go.sdk.filesource import FileSource
 from gotasks.go.sdk.install import Installer
 from gotasks.go.sdk.releases import VersionRequest, go_name
 from gotasks.go.sdk.selection import Selection, installed_match
-from gotasks.go.staged import GitError, git_path, toplevel
 from gotasks.go.toolchain import Toolchain, find_toolchain
 from gotasks.go.version import GoVersion
 from gotasks.lookups import toolchain_at
