@@ -39,8 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sdk import _QuietHandler, go_env, pack, sha256
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from gotasks import adopt as adoption  # noqa: E402
 
 REAL_PROGRAM = "github.com/mikefarah/yq/v4@v4.54.3"
 UNREACHABLE = "http://127.0.0.1:9"
@@ -71,10 +69,10 @@ def git(args: list[str], cwd: Path) -> None:
 def make_subject(name: str, work: Path, version: str, proxy: str) -> Path:
     """A git repository of the subject with gotasks adopted and the Go version pinned."""
     repo = work / f"{name}-origin"
-    repo.mkdir()
     if name == "example":
-        shutil.copytree(ROOT / "examples" / "hello", repo / "hello")
+        shutil.copytree(ROOT / "examples" / "hello", repo)  # the module at the root
     else:
+        repo.mkdir()
         cache = work / "fetch-modcache"
         env = {**os.environ, "GOMODCACHE": str(cache), "GOFLAGS": "-modcacherw", "GOPROXY": proxy}
         out = subprocess.run(
@@ -88,7 +86,14 @@ def make_subject(name: str, work: Path, version: str, proxy: str) -> Path:
         source = Path(out.stdout.split('"Dir": "')[1].split('"')[0])
         shutil.copytree(source, repo, dirs_exist_ok=True)
         shutil.rmtree(cache)
-    adoption.adopt(ROOT, repo, adoption.plan(ROOT, repo, optional=()))
+    # gotasks put in the way a user does: `inv init` (the gotasks of this checkout).
+    subprocess.run(
+        [sys.executable, "-m", "invoke", "init", str(repo)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+    )
     (repo / ".go-version").write_text(f"{version}\n")
     dev = repo / "config" / "dev.yaml"
     dev.write_text(dev.read_text() + "build:\n  targets: [linux/amd64]\n")
