@@ -85,6 +85,7 @@ def build(
         console.info("no main package: nothing to build")
         check.done()
         return None
+    check_stamps(c, mod, packages)
     if dry_run(c):
         # The commands a real build runs, shown with dist/ where its scratch folder would be.
         _build_matrix(c, mod, packages, targets, dist)
@@ -220,6 +221,29 @@ def _build_matrix(
 def build_unit(mod: Module, target: str) -> str:
     """A target's unit for --shard, and its durations' name in history: build[hello] linux/arm64."""
     return f"build[{mod.label}] {target}"
+
+
+def check_stamps(c: Context, mod: Module, packages: list[str]) -> None:
+    """Every build.version_vars -X target must be a string variable of each main package
+    (the linker ignores one that is not, silently): a warning per package naming the
+    variables it does have, or with build.strict_stamps a failure (the same line)."""
+    from gotasks import survey
+
+    config = settings_of(c.config).section("build")
+
+    def go_list(args: list[str]) -> str:
+        result = go(c, args, mod.dir, read_only=True)
+        if result.exited != 0 and not result.stdout.strip():
+            raise TaskFailed(f"build {mod.label}: go {' '.join(args[:2])} failed")
+        return str(result.stdout)
+
+    fields = "ImportPath,Name,Dir,GoFiles,Deps,Module"
+    mains = survey.parse_go_list(go_list(["list", "-e", f"-json={fields}", "--", *packages]))
+    lines = survey.grouped(survey.stamp_problems(mains, config["version_vars"], go_list))
+    if lines and config["strict_stamps"]:
+        raise TaskFailed(f"build {mod.label}: " + "; ".join(lines) + " (build.strict_stamps)")
+    for line in lines:
+        console.warn(line)
 
 
 def _verify(

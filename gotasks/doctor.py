@@ -67,6 +67,8 @@ def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
         yield from _tools(settings, toolchain)
     yield from _proxies(root, environ, toolchain)
     yield from _git(root)
+    yield from _installed_version(root)
+    yield from _config_in_git(root)
     yield from _capacity(settings)
     if settings is not None:
         yield from _sdks(settings)
@@ -278,6 +280,84 @@ def _git(root: Path) -> Iterator[Finding]:
         yield "warn", f"git: {root} is not in a git repository: builds stamp version 'unknown'"
     else:
         yield "ok", f"git: repository at {top}"
+
+
+def _installed_version(root: Path) -> Iterator[Finding]:
+    """The installed gotasks against the release invoke.yaml records (inv init wrote it)."""
+    from gotasks import __version__ as installed
+    from gotasks import installsource, versionrecord
+
+    record = versionrecord.recorded(root)
+    if record is None:
+        yield (
+            "warn",
+            f"gotasks: {versionrecord.RECORD_FILE} records no gotasks version; `inv init .`"
+            f" records {installed} (commit it: teammates' doctor then compares)",
+        )
+        return
+    recorded, line = record
+    where = f"{versionrecord.RECORD_FILE}:{line}"
+    order = versionrecord.comparison(installed, recorded)
+    if order == 0:
+        yield "ok", f"gotasks: {installed}, as {where} records"
+    elif order < 0:
+        yield (
+            "warn",
+            f"gotasks: installed {installed} is older than the {recorded} this repository was"
+            f" set up with ({where}); upgrade:"
+            f" {upgrade_command(installsource.running(), recorded)}",
+        )
+    else:
+        yield (
+            "warn",
+            f"gotasks: installed {installed} is newer than the {recorded} this repository was"
+            f" set up with ({where}); record it: inv init . (then commit {where.split(':')[0]})",
+        )
+
+
+def upgrade_command(source: Any, wanted: str) -> str:
+    """How to get gotasks `wanted` (or later) from where the running one came."""
+    kind, requirement = source.kind, source.requirement
+    if kind in ("editable", "checkout"):
+        return f"git -C {requirement} pull (the install runs that folder)"
+    if kind == "index":
+        return f"python3 -m pip install -U 'gotasks>={wanted}'"
+    if kind == "vcs":
+        requirement = requirement.rsplit("@", 1)[0]  # not the commit installed before
+    return f"python3 -m pip install -U '{requirement}'"
+
+
+def _config_in_git(root: Path) -> Iterator[Finding]:
+    """Env files git would leave out of a commit (an ignore rule hides them) or has not
+    been given: a teammate's clone would not have those envs."""
+    from gotasks import ignorecheck
+
+    try:
+        if toplevel(root) is None:
+            return
+    except GitError:
+        return  # the git check names it
+    folder = config_dir(root)
+    on_disk = sorted(p.relative_to(root).as_posix() for p in folder.glob("*.yaml"))
+    try:
+        hidden = ignorecheck.hidden(root, on_disk)
+    except GoTasksError as error:
+        yield "warn", f"config: {error}"
+        return
+    for item in hidden:
+        yield (
+            "fail",
+            f"config: {item.text()}: git leaves it out of every commit, so a teammate's clone"
+            f" has no env {Path(item.path).stem}; fix: add {ignorecheck.fix_lines([item])[-1]}"
+            " to .gitignore",
+        )
+    tracked = ignorecheck.tracked(root, on_disk)
+    untracked = [p for p in on_disk if p not in tracked and p not in {h.path for h in hidden}]
+    if untracked:
+        envs = ", ".join(f"{Path(p).stem} ({p})" for p in untracked)
+        yield "warn", f"config: envs on disk but not in git: {envs}; git add them"
+    elif not hidden:
+        yield "ok", f"config: every env file is in git ({len(on_disk)})"
 
 
 def _capacity(settings: Settings | None) -> Iterator[Finding]:

@@ -190,6 +190,8 @@ SPEC = Section(
                 "cgo": Value("boolean", False),
                 "packages": Value("list of strings", [], _no_flag),
                 "ldflags": Value("list of strings", [], unquotable),
+                # a -X target that is no string variable of a main package fails the build
+                "strict_stamps": Value("boolean", False),
                 "inputs": _INPUTS,
                 "version_vars": Section(
                     {
