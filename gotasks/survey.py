@@ -86,7 +86,10 @@ def parse_go_list(stream: str) -> list[Package]:
     return packages
 
 
-_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+# Comments go; string and rune literals become empty ones (their braces must not count).
+_TOKENS = re.compile(
+    r"""//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|`[^`]*`|'(?:\\.|[^'\\\n])*'""", re.S
+)
 _VAR_LINE = re.compile(
     r"""^\s*(?P<names>[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*
     (?P<type>[A-Za-z_][\w.]*)?\s*(?:=\s*(?P<value>.*))?$""",
@@ -94,28 +97,36 @@ _VAR_LINE = re.compile(
 )
 
 
+def _blank(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if token.startswith("/"):
+        return "\n" * token.count("\n")  # a comment: its line breaks stay
+    return token[0] * 2  # "", ``, ''
+
+
 def string_variables(source: str) -> list[str]:
     """The package-level variables of one Go file that -X can set: declared `string`, or
-    given a string literal (`var version = "dev"`), at the top level (not in a function)."""
-    text = _COMMENTS.sub("", source)
+    given a string literal (`var version = "dev"`), outside any function body."""
+    text = _TOKENS.sub(_blank, source)
     found: list[str] = []
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if not line.startswith("var"):
+    depth = 0
+    block = False
+    for line in text.splitlines():
+        at_top = depth == 0
+        depth += line.count("{") - line.count("}")
+        if not at_top:
             continue
-        rest = line[3:].strip()
-        if rest.startswith("("):
-            block = [rest[1:]]
-            while index < len(lines) and not lines[index].startswith(")"):
-                block.append(lines[index])
-                index += 1
-            for spec in block:
-                found += _string_names(spec.strip())
-        elif line[3:4] in (" ", "\t"):
-            found += _string_names(rest)
+        stripped = line.strip()
+        if block:
+            if stripped.startswith(")"):
+                block = False
+            else:
+                found += _string_names(stripped)
+        elif re.match(r"var\s*\(", stripped):
+            block = True
+            found += _string_names(stripped.split("(", 1)[1].strip())
+        elif re.match(r"var\s", stripped):
+            found += _string_names(stripped[3:].strip())
     return found
 
 
@@ -271,7 +282,7 @@ def make_targets(makefile: str) -> list[str]:
         if not match or "$" in match.group(1):
             continue
         for name in match.group(1).split():
-            if not name.startswith(".") and name not in targets:
+            if not name.startswith(".") and "%" not in name and name not in targets:
                 targets.append(name)
     return targets
 
