@@ -101,6 +101,11 @@ def init(c: Context, path: str, dry_run: bool = False, fix_ignore: bool = False)
     Writes tasks.py (a few lines that load gotasks), invoke.yaml, config/, the pre-commit
     config, Dockerfile and .dockerignore where they are missing; .gitignore gets the lines
     gotasks needs. gotasks' own copies (tasks/, an old tasks.py) are removed when unchanged."""
+    set_up(path, dry_run, fix_ignore)
+
+
+def set_up(path: str, dry_run: bool = False, fix_ignore: bool = False) -> None:
+    """`inv init`'s work, callable without invoke (see main())."""
     import gotasks
     from gotasks import ignorecheck
 
@@ -292,7 +297,7 @@ def _refuse_edited_loader(
     if rel == "invoke.yaml" and "tasks.engine.executor" in text:
         number = 1 + text[: text.index("tasks.engine.executor")].count("\n")
         raise UsageError(
-            f"inv init: invoke.yaml:{number}: tasks.engine.executor.Executor is the"
+            f"inv init: invoke.yaml:{number}: tasks.engine.executor.GoTasksExecutor is the"
             " copied gotasks' executor: make it gotasks.engine.executor.Executor (or"
             " remove the file), then rerun; nothing written"
         )
@@ -632,3 +637,27 @@ def _shell_word(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python3 -m gotasks.adopt [--dry-run] [--fix-ignore] PATH`: init from the installed
+    gotasks where `inv init` cannot run it: in a copy-adopted repository, `inv` and
+    `gotasks` load the repository's tasks.py, which loads the old copy."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python3 -m gotasks.adopt", description=init.__doc__)
+    parser.add_argument("path")
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--fix-ignore", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        set_up(args.path, args.dry_run, args.fix_ignore)
+    except Failure as error:
+        print(error, file=sys.stderr, flush=True)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -331,6 +331,8 @@ def _config_in_git(root: Path) -> Iterator[Finding]:
     """Env files git would leave out of a commit (an ignore rule hides them) or has not
     been given: a teammate's clone would not have those envs."""
     from gotasks import ignorecheck
+    from gotasks.go.staged import GitError, toplevel
+    from gotasks.settings import config_dir
 
     try:
         if toplevel(root) is None:
@@ -341,7 +343,7 @@ def _config_in_git(root: Path) -> Iterator[Finding]:
     on_disk = sorted(p.relative_to(root).as_posix() for p in folder.glob("*.yaml"))
     try:
         hidden = ignorecheck.hidden(root, on_disk)
-    except GoTasksError as error:
+    except Failure as error:
         yield "warn", f"config: {error}"
         return
     for item in hidden:

@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE, Project, clean_env, require_go
+from helpers import SOURCE, Project, clean_env, require_go
 
 from gotasks import adopt, doctor, ignorecheck, migrate, versionrecord
 from gotasks.installsource import InstallSource
@@ -101,13 +101,15 @@ def test_a_copy_adopted_repository_is_migrated_and_ci_runs(tmp_path: Path) -> No
     repo = copy_adopted(tmp_path / "app")
     before = snapshot(repo.root)
 
-    plan = repo.inv("init", ".", "--dry-run")
+    # The repository's tasks.py still loads the copy: the installed gotasks' init is run
+    # as a module (`inv init` there would be the old copy's).
+    plan = migrate_run(repo, ".", "--dry-run")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert plan.stdout.startswith(f"inv init --dry-run: the plan for {repo.root} (nothing changed)")
     assert "would remove: tasks/ (" in plan.stdout
     assert snapshot(repo.root) == before
 
-    out = repo.inv("init", ".")
+    out = migrate_run(repo, ".")
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert "tasks/lint.py: yours, kept (+2 -0 lines against gotasks' copy)" in lines
@@ -141,6 +143,20 @@ def test_a_copy_adopted_repository_is_migrated_and_ci_runs(tmp_path: Path) -> No
     ]
 
 
+def migrate_run(repo: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "gotasks.adopt", *args],
+        cwd=repo.root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def versionrecord_version() -> str:
     import gotasks
 
@@ -153,7 +169,7 @@ def test_an_edited_copy_era_loader_is_refused_and_nothing_changes(tmp_path: Path
     with (repo.root / "tasks.py").open("a") as loader:
         loader.write("\n\n@task\ndef mine(c):\n    pass\n")
     before = snapshot(repo.root)
-    out = repo.inv("init", ".")
+    out = migrate_run(repo, ".")
     assert out.returncode == 2, out.stdout + out.stderr
     assert out.stdout == ""
     assert out.stderr.count("\n") == 1 and out.stderr.startswith(
@@ -191,7 +207,7 @@ def test_what_git_would_ignore_is_refused_then_fixed_with_fix_ignore(
     gitignore, rule, fix = IGNORES[case]
     repo = user_repo(tmp_path / "app", gitignore)
     before = snapshot(repo.root)
-    out = repo.inv("init", ".", cwd=SOURCE) if False else _init(repo, ".")
+    out = _init(repo, ".")
     assert out.returncode == 2, out.stdout + out.stderr
     assert out.stdout == "" and out.stderr.count("\n") == 1, out.stderr
     assert out.stderr.startswith(f"inv init: {rule} hides config/"), out.stderr
@@ -207,11 +223,12 @@ def test_what_git_would_ignore_is_refused_then_fixed_with_fix_ignore(
 
 
 def _init(repo: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    """inv init run from gotasks' own checkout (as a user with gotasks' project would)."""
+    """`inv init` in a Go repository that has no tasks.py yet: invoke finds none there, so
+    it runs from gotasks' own checkout, as `inv --search-root` would."""
     import sys
 
     return subprocess.run(
-        [sys.executable, "-m", "invoke", "init", *args],
+        [sys.executable, "-m", "invoke", "--search-root", str(SOURCE), "init", *args],
         cwd=repo.root,
         env=clean_env(),
         capture_output=True,

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Project, clean_env, require_go
+from helpers import Project, clean_env, require_go
 
 from gotasks import survey
 
