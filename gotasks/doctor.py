@@ -331,7 +331,7 @@ def _config_in_git(root: Path) -> Iterator[Finding]:
     """Env files git would leave out of a commit (an ignore rule hides them) or has not
     been given: a teammate's clone would not have those envs."""
     from gotasks import ignorecheck
-    from gotasks.go.staged import GitError, toplevel
+    from gotasks.go.git import GitError, toplevel
     from gotasks.settings import config_dir
 
     try:
