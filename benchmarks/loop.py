@@ -90,9 +90,11 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
     return elapsed, out.stdout
 
 
-def adopt(project: Path, env: dict[str, str]) -> None:
+def adopt(project: Path, env: dict[str, str], remove: tuple[str, ...] | list[str] = ()) -> None:
     """gotasks put in by `inv init`, then the whole folder committed in a fresh repo."""
     run([sys.executable, "-m", "invoke", "init", str(project)], ROOT, env)
+    for name in remove:
+        (project / name).unlink()
     for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
         run(argv, project, env)
     run(["git", "commit", "-q", "-m", "initial"], project, env)
@@ -109,7 +111,9 @@ def hello(work: Path, env: dict[str, str]) -> Path:
 
 
 def multi(work: Path, env: dict[str, str]) -> Path:
-    """Four modules made from the example (example.com/m1 ... m4) in one go.work."""
+    """Four independent modules made from the example (example.com/m1 ... m4). A go.work
+    is there only for `inv init` (which wants a go.mod or go.work at the top): in a
+    workspace every module's tasks depend on every module's files."""
     project = work / "multi-project"
     project.mkdir()
     for n in range(1, 5):
@@ -120,7 +124,7 @@ def multi(work: Path, env: dict[str, str]) -> Path:
                 text = path.read_text(encoding="utf-8")
                 path.write_text(text.replace("example.com/hello", f"example.com/m{n}"))
     run(["go", "work", "init", "./m1", "./m2", "./m3", "./m4"], project, env)
-    adopt(project, env)
+    adopt(project, env, remove=["go.work"])
     return project
 
 
