@@ -92,6 +92,13 @@ class ResourceTask(Task[Any]):
         kwargs.setdefault("auto_shortflags", False)
         super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> GoTask:
+        # invoke deep-copies every task of a module it loads, and with it every task in its
+        # pre list, and theirs: quadratic in a graph of thousands (`ci` over every module).
+        # A task is a definition nobody changes after the decorator: the copy is itself, so
+        # a pre task and the collection's task stay one object.
+        return self
+
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
         taken = {name for argument in arguments for name in argument.names}

@@ -48,6 +48,10 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
     """
     nodes: list[Node] = []
     index: dict[tuple[Any, ...], int] = {}
+    # A call reached again with the same flags gives the same nodes: without this, a task
+    # shared by many paths (a layered graph) would be walked once per path, exponentially.
+    visited: dict[tuple[Any, ...], list[int]] = {}
+    accepted: dict[Any, set[str | None]] = {}
 
     def key(call: Call) -> tuple[Any, ...]:
         # a repeatable flag's value is a list
@@ -55,11 +59,16 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
         return (call.task, tuple(call.args), tuple(sorted(kwargs, key=str)))
 
     def visit(call: Call, stack: list[str], given: dict[str, Any]) -> list[int]:
-        call = _with_run_kwargs(call, {**given, **run_kwargs})
+        if call.task not in accepted:
+            accepted[call.task] = {arg.name for arg in call.task.get_arguments()}
+        call = _with_run_kwargs(call, {**given, **run_kwargs}, accepted[call.task])
         name = call_name(call)
         if name in stack:
             cycle = [*stack[stack.index(name) :], name]
             raise UsageError("dependency cycle: " + " -> ".join(cycle))
+        seen = (key(call), repr(sorted(given.items(), key=str)))
+        if seen in visited:
+            return visited[seen]
         passed = {**given, **_forwarded(call)}
         pre_ids = {i for pre in call.task.pre for i in visit(_as_call(pre), [*stack, name], passed)}
         ids = []
@@ -72,6 +81,7 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
         for post in call.task.post:
             for post_id in visit(_as_call(post), [*stack, name], given):
                 nodes[post_id].deps |= set(ids)
+        visited[seen] = ids
         return ids
 
     for call in calls:
@@ -88,8 +98,7 @@ def _forwarded(call: Call) -> dict[str, Any]:
     }
 
 
-def _with_run_kwargs(call: Call, run_kwargs: dict[str, Any]) -> Call:
-    accepted = {arg.name for arg in call.task.get_arguments()}
+def _with_run_kwargs(call: Call, run_kwargs: dict[str, Any], accepted: set[str | None]) -> Call:
     extra = {k: v for k, v in run_kwargs.items() if k in accepted and v is not None}
     if not extra:
         return call
