@@ -14,9 +14,12 @@ from pathlib import Path
 StrPath = str | os.PathLike[str]
 
 
-def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None:
+def atomic_write_text(
+    path: StrPath, text: str, mode: int | None = None, durable: bool = True
+) -> None:
     """Write text to path so that readers see the old file or the new one, never a part;
-    `mode` (e.g. 0o755) is the file's from its first moment under that name.
+    `mode` (e.g. 0o755) is the file's from its first moment under that name. `durable`
+    False skips the fsync: for a file that means nothing after a crash (a run's lease).
 
     What a path names is written to, as a shell's `>` does: a symlink's target (replaced
     atomically, the link kept), and a device or FIFO written through in place (never
@@ -49,7 +52,8 @@ def atomic_write_text(path: StrPath, text: str, mode: int | None = None) -> None
             if mode is not None:
                 # On the temp file, before the rename: nobody sees the file without it.
                 os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -88,6 +88,7 @@ class Leases:
             command=command or " ".join(["inv", *sys.argv[1:]]),
         )
         self.path = folder / f"{pid}.json"
+        self._written: Lease | None = None
 
     @contextlib.contextmanager
     def admitting(self) -> Iterator[None]:
@@ -116,10 +117,15 @@ class Leases:
     def hold(self, cpu: float, mem: int) -> None:
         """Publish what this run's running tasks claim now."""
         lease = Lease(**{**asdict(self.mine), "cpu": round(cpu, 3), "mem": int(mem)})
-        atomic_write_text(self.path, json.dumps(asdict(lease)))
+        if lease == self._written:
+            return  # a run of thousands of tasks holds the same again and again
+        # Not synced: a lease is worth nothing once its process is gone, crash or not.
+        atomic_write_text(self.path, json.dumps(asdict(lease)), durable=False)
+        self._written = lease
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
+        self._written = None
 
 
 class SharedMachine:
