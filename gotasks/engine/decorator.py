@@ -92,7 +92,7 @@ class ResourceTask(Task[Any]):
         kwargs.setdefault("auto_shortflags", False)
         super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> GoTask:
+    def __deepcopy__(self, memo: dict[int, Any]) -> ResourceTask:
         # invoke deep-copies every task of a module it loads, and with it every task in its
         # pre list, and theirs: quadratic in a graph of thousands (`ci` over every module).
         # A task is a definition nobody changes after the decorator: the copy is itself, so

@@ -67,6 +67,24 @@ class ThreadRouter(io.TextIOBase):
         return getattr(self.real, "encoding", "utf-8")
 
 
+class TaskStream:
+    """The file-like object invoke copies a command's output to, from reader threads of
+    its own (which the thread router cannot tell apart): it goes to one task's output."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def write(self, text: str) -> int:
+        self.sink(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
 def current_output() -> TaskOutput | None:
     """The TaskOutput of the task running on this thread (None outside a gotasks run)."""
     router = sys.stdout

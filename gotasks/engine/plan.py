@@ -46,6 +46,9 @@ class Task:
     processes: TaskProcesses | None = None
     output: TaskOutput | None = None
     deps: list[Task] = field(default_factory=list)
+    dependents: list[Task] = field(default_factory=list)
+    waiting_on: int = 0  # deps not finished well yet: at 0 the task is ready
+    rank: int = 0  # its place in admission order (longest remaining path first)
     declared: tuple[float, int] = (1.0, 0)  # (cores, bytes) the task itself claims
     learned: Estimate | None = None  # what past runs measured, if any
     stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
@@ -67,6 +70,7 @@ class Plan:
     # (inv clean --all), and the run must not write it back
     history_found: bool = False
     leases: Leases | None = None  # the machine's budget, shared with other runs
+    summary: str = "short"  # short: failures, kills, skips, the slowest, counts; full: all
 
     @classmethod
     def make(
@@ -83,6 +87,7 @@ class Plan:
             any(isinstance(n.call.task, ResourceTask) and n.call.task.keep_going for n in nodes),
         )
         output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
+        summary = _summary(options.summary, environ.get("GOTASKS_SUMMARY"), sched.get("summary"))
         trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
         report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
         # A shard's files are its own: the shards' artifacts can meet in one folder.
@@ -99,9 +104,16 @@ class Plan:
         for task, node in zip(tasks, nodes, strict=True):
             task.deps = [tasks[i] for i in sorted(node.deps)]
             task.job.deps = {d.job for d in task.deps}
+            task.waiting_on = len(task.deps)
             for dep in task.deps:
                 dep.job.dependents.add(task.job)
+                dep.dependents.append(task)
         set_priorities([t.job for t in tasks])
+        # admit()'s own order, fixed for the run: the runner keeps its ready tasks sorted
+        # by it instead of scanning every task each time one ends.
+        ordered = sorted(tasks, key=lambda t: (-t.job.priority, t.job.name))
+        for rank, task in enumerate(ordered):
+            task.rank = rank
         limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
         found = history_path is not None and history_path.exists()
         leases = Leases(lease_folder(environ), str(Path.cwd()))
@@ -117,6 +129,7 @@ class Plan:
             report,
             found,
             leases,
+            summary,
         )
 
 
@@ -132,6 +145,7 @@ def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
             environ.get("GOTASKS_SHARD")
             and ShardSpec.parse(environ["GOTASKS_SHARD"], "GOTASKS_SHARD")
         ),
+        lambda: _summary(None, environ.get("GOTASKS_SUMMARY"), None),
     ):
         try:
             check()
@@ -146,6 +160,14 @@ def _output(flag: str | None, env: str | None, config: str | None) -> str:
         source = "--output" if flag else ("GOTASKS_OUTPUT" if env else "scheduler.output")
         raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
     return output
+
+
+def _summary(flag: str | None, env: str | None, config: str | None) -> str:
+    summary = flag or env or config or "short"
+    if summary not in ("short", "full"):
+        source = "--summary" if flag else ("GOTASKS_SUMMARY" if env else "scheduler.summary")
+        raise UsageError(f"{source}: expected short or full, got {summary!r}")
+    return summary
 
 
 def _jobs(flag: str | None, env: str | None, config: int) -> int:

@@ -24,6 +24,7 @@ from gotasks.engine import stops
 
 if TYPE_CHECKING:
     import psutil
+from gotasks.engine.output import TaskStream, current_output
 
 
 @dataclass
@@ -309,9 +310,9 @@ class GroupRunner(Local):
         return windows
 
     def _unify_kwargs_with_config(self, kwargs: Any) -> None:
-        # A task's output reaches its block through run.out_stream/err_stream in its own
-        # config, and invoke shows a stream that is set even where `hide` asks not to. Only
-        # a stream handed to this very call may do that; hidden stays hidden.
+        # A command's output reaches its task's block through a stream of that task, and
+        # invoke shows a stream that is set even where `hide` asks not to. Only a stream
+        # handed to this very call may do that; hidden stays hidden.
         explicit_out = kwargs.get("out_stream") is not None
         explicit_err = kwargs.get("err_stream") is not None
         hide = kwargs.get("hide")
@@ -323,6 +324,14 @@ class GroupRunner(Local):
         echo = kwargs.get("echo") or run.echo or run.dry
         super()._unify_kwargs_with_config(kwargs)
         self.opts["echo"] = bool(echo)
+        # Started from a task's thread (or a map_in_task thread of it): invoke's reader
+        # threads copy the output to that task's own streams, not to the shared sys.stdout.
+        output = current_output()
+        if output is not None:
+            if self.opts["out_stream"] is None:
+                self.streams["out"] = TaskStream(output.write)
+            if self.opts["err_stream"] is None:
+                self.streams["err"] = TaskStream(output.write_err)
         if self._asynchronous:
             hide = True
         self.opts["hide"] = normalize_hide(

@@ -31,6 +31,11 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
     "trace": ("write a Chrome trace of the run to this file ($GOTASKS_TRACE)", None),
     "report": ("write an HTML report of the run to this file ($GOTASKS_REPORT)", None),
     "output": ("group (a block per task, default) or prefixed ($GOTASKS_OUTPUT)", None),
+    "summary": (
+        "short (failures, kills, skips, the 10 slowest and counts; default) or full: a row"
+        " per task ($GOTASKS_SUMMARY)",
+        None,
+    ),
     "go": (
         "the Go version to use: 1.22.5, 1.22 or latest (default: $GOTASKS_GO, .go-version,"
         " go.mod's toolchain line, go.version, else the go on PATH)",
@@ -65,6 +70,7 @@ class RunOptions:
     trace: str | None = None
     report: str | None = None
     output: str | None = None
+    summary: str | None = None
     go: str | None = None
     install: bool = False
     shard: str | None = None
@@ -139,8 +145,13 @@ def prepare(config: Config, options: RunOptions, needs: Collection[str] | None =
     same_env = state is not None and options.env in (None, state.get("env"))
     done = set(state.get("done") or ()) if same_env else set()
     env = state.get("env") if same_env else options.env
+    ran = False
     for name, hook in _prepare_hooks:
         if name not in done and (needs is None or name in needs):
             hook(config, options)
             done.add(name)
-    config.gotasks_run = {"env": env, "done": sorted(done)}
+            ran = True
+    # Written only when it changed: the run's tasks share one config, and a write makes
+    # invoke rebuild the whole of it under the feet of the other tasks reading it.
+    if ran or not same_env:
+        config.gotasks_run = {"env": env, "done": sorted(done)}

@@ -3,6 +3,8 @@ on a thread of its own, watches their process trees and stops what goes over."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import queue
 import shutil
 import threading
@@ -28,23 +30,48 @@ from gotasks.engine.plan import Plan, Task
 from gotasks.engine.procs import TaskProcesses, group_members
 
 SAMPLE_SECONDS = 0.2
+# How many of the ready tasks, best first, each admission looks at: more than a machine
+# runs at once, far fewer than a monorepo's thousands of tasks.
+ADMIT_WINDOW = 256
+STATUS_NAMES = 6  # running tasks named on the live status line; the rest are counted
+# What lets a dependent start.
+SATISFIED = ("ok",)
 
 
-class _Stream:
-    """The file-like object invoke writes a command's output to."""
+class _Workers:
+    """Threads that run tasks, kept between tasks: a thread per task would cost its start
+    (a GIL hand-over each) thousands of times. A new one starts only when none is idle, so
+    there are as many as tasks ever ran at once."""
 
-    def __init__(self, sink: Callable[[str], None]) -> None:
-        self.sink = sink
+    def __init__(self, work: Callable[[Task], None]) -> None:
+        self.work = work
+        self.queue: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.idle = 0
+        self.threads = 0
 
-    def write(self, text: str) -> int:
-        self.sink(text)
-        return len(text)
+    def submit(self, task: Task) -> None:
+        with self.lock:
+            spawn = self.idle == 0
+            if spawn:
+                self.threads += 1
+            else:
+                self.idle -= 1
+        self.queue.put(task)
+        if spawn:
+            name = f"gotasks-worker-{self.threads}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
 
-    def flush(self) -> None:
-        pass
+    def _serve(self) -> None:
+        while (task := self.queue.get()) is not None:
+            self.work(task)
+            with self.lock:
+                self.idle += 1
 
-    def isatty(self) -> bool:
-        return False
+    def close(self) -> None:
+        """Idle workers end (one still busy, a Python task past Ctrl-C, ends with inv)."""
+        for _ in range(self.threads):
+            self.queue.put(None)
 
 
 def run_plan(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
@@ -65,7 +92,11 @@ class _Runner:
         self.stopping = False
         self.failed = False
         self.live = False
-        self.free_slots: list[int] = []
+        self.free_slots: list[int] = []  # a heap: the lowest free slot first
+        self.finished_count = 0
+        self.by_rank = sorted(plan.tasks, key=lambda t: t.rank)
+        self.ready: list[int] = []  # ranks of the tasks whose deps all succeeded, sorted
+        self.workers = _Workers(self._work)
         self.next_slot = 0
         self.shared = SharedMachine(plan.leases)
         self.held_back = False  # ready tasks wait for other runs on the machine
@@ -96,6 +127,7 @@ class _Runner:
                     self._interrupt()
             finally:
                 self.stopping = True
+        self.workers.close()
         self.shared.release()
         if self.live:
             safe_write(self.real_out, CLEAR_LINE)
@@ -121,6 +153,10 @@ class _Runner:
 
     def _loop(self) -> None:
         tasks = self.plan.tasks
+        for task in tasks:
+            if task.waiting_on == 0:
+                self.ready.append(task.rank)
+        self.ready.sort()
         while stops.received() is None:
             self._start_ready()
             with self.lock:
@@ -131,32 +167,31 @@ class _Runner:
             except queue.Empty:
                 continue
             self._finished(finished)
+            # Everything else that ended meanwhile too: one admission serves them all.
+            while True:
+                try:
+                    self._finished(self.done.get_nowait())
+                except queue.Empty:
+                    break
+            self.shared.hold(self._running_jobs())
         if stops.received() is not None:
             return  # _interrupt marks what did not run
         for task in tasks:
             if task.status == "waiting":
                 task.status = "skipped"
-                blocked = [d.node.name for d in task.deps if d.status != "ok"]
+                blocked = [d.node.name for d in task.deps if d.status not in SATISFIED]
                 task.message = "not run: " + (
                     f"{', '.join(blocked)} did not succeed" if blocked else "the run stopped"
                 )
 
-    def _ready(self) -> list[Task]:
-        return [
-            t
-            for t in self.plan.tasks
-            if t.status == "waiting" and all(d.status == "ok" for d in t.deps)
-        ]
-
     def _start_ready(self) -> None:
         self.held_back = False
-        if self.stopping or (self.failed and not self.plan.keep_going):
+        if self.stopping or (self.failed and not self.plan.keep_going) or not self.ready:
             return
-        self._skip_dependents_of_failures()
-        ready = self._ready()
-        if not ready:
-            return
-        by_job = {t.job: t for t in ready}
+        # The head of the ready tasks, in admission order: admit() goes down it until the
+        # machine is full, so the rest (thousands in a big graph) need not be looked at.
+        window = [self.by_rank[rank] for rank in self.ready[:ADMIT_WINDOW]]
+        by_job = {t.job: t for t in window}
         with self.lock:
             running_jobs = [t.job for t in self.running]
         memory_low = psutil.virtual_memory().available < self.plan.capacity.reserve
@@ -168,27 +203,33 @@ class _Runner:
                 self._start(by_job[job])
             if chosen:
                 self.shared.hold(self._running_jobs())
+        if chosen:
+            started = {by_job[job].rank for job in chosen}
+            head = [rank for rank in self.ready[:ADMIT_WINDOW] if rank not in started]
+            self.ready[:ADMIT_WINDOW] = head
         # Nothing of ours runs and other runs hold what we need: wait for them, not end.
         self.held_back = not chosen and not running_jobs and bool(others)
         self.shared.say_who_holds(others, limits, waiting=self.held_back)
 
-    def _skip_dependents_of_failures(self) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for task in self.plan.tasks:
-                if task.status != "waiting":
+    def _skip_dependents(self, failed: Task) -> None:
+        """--keep-going: what waits for a task that did not succeed will not run, nor what
+        waits for those."""
+        pending = [failed]
+        while pending:
+            task = pending.pop()
+            for dependent in task.dependents:
+                if dependent.status != "waiting":
                     continue
-                bad = [d for d in task.deps if d.status not in ("waiting", "running", "ok")]
-                if bad:
-                    task.status = "skipped"
-                    task.message = "skipped: depends on " + ", ".join(d.node.name for d in bad)
-                    changed = True
+                bad = [d for d in dependent.deps if d.status not in ("waiting", "running", "ok")]
+                dependent.status = "skipped"
+                dependent.message = "skipped: depends on " + ", ".join(d.node.name for d in bad)
+                self.finished_count += 1
+                pending.append(dependent)
 
     def _start(self, task: Task) -> None:
         task.status = "running"
         task.start = time.monotonic() - self.t0
-        task.slot = self.free_slots.pop(0) if self.free_slots else self._new_slot()
+        task.slot = heapq.heappop(self.free_slots) if self.free_slots else self._new_slot()
         task.processes = TaskProcesses(task.node.name)
         mode = self.plan.output if len(self.plan.tasks) > 1 else "direct"
         task.output = TaskOutput(
@@ -201,9 +242,7 @@ class _Runner:
         )
         with self.lock:
             self.running.append(task)
-        thread = threading.Thread(target=self._work, args=(task,), name=task.node.name)
-        thread.daemon = True
-        thread.start()
+        self.workers.submit(task)
 
     def _running_jobs(self) -> list[Job]:
         with self.lock:
@@ -221,13 +260,9 @@ class _Runner:
         # Only the main thread sets task.status: dependents must not start before the
         # main loop has seen this task end.
         try:
-            # A config of its own, whose run.out_stream/err_stream are this task's output:
-            # invoke copies a command's output from reader threads of its own, which the
-            # thread router cannot tell apart.
-            config = self.config.clone()
-            config.run.out_stream = _Stream(task.output.write)
-            config.run.err_stream = _Stream(task.output.write_err)
-            context = call.make_context(config, core_parse_result=self.core)
+            # The run's config, shared: a command's output finds this task's block through
+            # the thread it was started from (GroupRunner), not through a config of its own.
+            context = call.make_context(self.config, core_parse_result=self.core)
             task.result = call.task(context, *call.args, **call.kwargs)
             task.outcome = "ok"
         except Exit as error:
@@ -249,9 +284,8 @@ class _Runner:
         task.status = task.outcome
         with self.lock:
             self.running.remove(task)
-        self.shared.hold(self._running_jobs())
-        self.free_slots.append(task.slot)
-        self.free_slots.sort()
+        self.finished_count += 1
+        heapq.heappush(self.free_slots, task.slot)
         processes = task.processes
         if processes is not None and processes.stop_reason:
             # Whatever the body made of it (go() never raises), a stopped task failed.
@@ -262,11 +296,18 @@ class _Runner:
             else:
                 task.status = "timeout" if "killed: timeout" in reason else "killed"
                 task.message = reason
-        if processes is not None:
+        if processes is not None and processes.roots():
             # Nothing a task started outlives it (a `cmd &` left behind, a daemon).
             threading.Thread(target=processes.end, daemon=True).start()
-        if task.status != "ok":
+        if task.status in SATISFIED:
+            for dependent in task.dependents:
+                dependent.waiting_on -= 1
+                if dependent.waiting_on == 0 and dependent.status == "waiting":
+                    bisect.insort(self.ready, dependent.rank)
+        else:
             self.failed = True
+            if self.plan.keep_going:
+                self._skip_dependents(task)
         assert task.output is not None
         task.up_to_date = task.status == "ok" and isinstance(task.result, UpToDate)
         shown = "uptodate" if task.up_to_date else task.status
@@ -303,8 +344,10 @@ class _Runner:
 
     def _status_line(self, running: list[Task], cpu_percent: float, rss: int) -> None:
         """[3/10] running: test[a], build[b] | cpu 140% mem 1.2G, kept on one line."""
-        done = sum(t.status not in ("waiting", "running") for t in self.plan.tasks)
-        names = ", ".join(t.output.status() if t.output else t.node.name for t in running) or "-"
+        done = self.finished_count
+        shown = [t.output.status() if t.output else t.node.name for t in running[:STATUS_NAMES]]
+        more = len(running) - len(shown)
+        names = ", ".join(shown) + (f" and {more:,} more" if more > 0 else "") or "-"
         text = (
             f"[{done}/{len(self.plan.tasks)}] running: {names}"
             f" | cpu {cpu_percent:.0f}% mem {format_bytes(rss)}"
