@@ -254,6 +254,7 @@ SPEC = Section(
                 "output": Value(
                     "string", "group", matches("group|prefixed", "one of group, prefixed")
                 ),
+                "summary": Value("string", "short", matches("short|full", "one of short, full")),
                 "trace": Value("string", None, nullable=True),
                 "report": Value("string", None, nullable=True),
                 "pools": Value(

@@ -8,7 +8,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ from gotasks.core.scrub import scrub_json
 FORMAT_VERSION = 1
 # Enough runs to outvote one slow outlier, few enough to follow a task that changes.
 WINDOW = 10
+# A task no run has measured in this many saves is gone from the project (renamed, its
+# module removed): dropped, so a monorepo's history does not only ever grow.
+FORGET_AFTER = 200
 # Failed runs still measured real work (a failing test suite runs nearly in full);
 # skipped, killed, timed-out and interrupted runs stopped early and would understate it.
 # A task killed for its memory did use what it peaked at: the next run must know it.
@@ -146,10 +149,16 @@ class History:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path):
-            merged = _read(path)
+            ages = Ages()
+            merged = _read(path, ages=ages)
+            runs = ages.runs + 1
             for name, new in self._pending.items():
                 merged[name] = [*merged.get(name, []), *new][-WINDOW:]
-            atomic_write_text(path, history_text(merged))
+                ages.seen[name] = runs
+            # A task of a file written before "seen" was kept counts as seen now.
+            seen = {name: ages.seen.get(name, runs) for name in merged}
+            merged = {n: s for n, s in merged.items() if runs - seen[n] < FORGET_AFTER}
+            atomic_write_text(path, history_text(merged, Ages(runs, seen)))
         self._samples = merged
         self._pending = {}
 
@@ -168,10 +177,13 @@ class History:
         return Estimate(duration=duration, peak_rss=peak_rss, cpus=cpus)
 
 
-def history_text(samples: dict[str, list[Sample]]) -> str:
-    """The history file's text for these samples."""
-    doc = {
-        "version": FORMAT_VERSION,
+def history_text(samples: dict[str, list[Sample]], ages: Ages | None = None) -> str:
+    """The history file's text for these samples (and `ages`: when each was last measured)."""
+    doc: dict[str, Any] = {"version": FORMAT_VERSION}
+    if ages is not None:
+        doc["runs"] = ages.runs
+        doc["seen"] = {name: ages.seen.get(name, ages.runs) for name in sorted(samples)}
+    doc |= {
         "tasks": {name: [s.to_json() for s in kept] for name, kept in sorted(samples.items())},
     }
     return json.dumps(scrub_json(doc), indent=1, allow_nan=False) + "\n"
@@ -186,7 +198,8 @@ def merge_into(path: StrPath, incoming: dict[str, list[Sample]]) -> tuple[int, i
     path.parent.mkdir(parents=True, exist_ok=True)
     added = already = 0
     with _locked(path):
-        merged = _read(path)
+        ages = Ages()
+        merged = _read(path, ages=ages)
         for name, new in incoming.items():
             have = merged.get(name, [])
             unmatched = Counter(have)
@@ -201,7 +214,7 @@ def merge_into(path: StrPath, incoming: dict[str, list[Sample]]) -> tuple[int, i
             if fresh:
                 merged[name] = [*have, *fresh][-WINDOW:]
         if added:
-            atomic_write_text(path, history_text(merged))
+            atomic_write_text(path, history_text(merged, ages))
     return added, already
 
 
@@ -221,9 +234,20 @@ def _locked(path: Path) -> AbstractContextManager[None]:
     return locked(path.with_name(path.name + ".lock"))
 
 
-def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
+@dataclass
+class Ages:
+    """How many runs saved the file, and the last of them that measured each task."""
+
+    runs: int = 0
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def _read(
+    path: Path, keep_corrupt: bool = True, ages: Ages | None = None
+) -> dict[str, list[Sample]]:
     """The samples in the file; a damaged file is set aside (kept_corrupt) with one warning,
-    keeping whatever samples in it are sound, so that no run ever fails on it again."""
+    keeping whatever samples in it are sound, so that no run ever fails on it again. `ages`
+    gets the file's run counts (unsound ones are ignored: they only decide forgetting)."""
     try:
         raw = read_regular_bytes(path)
     except FileNotFoundError:
@@ -256,6 +280,16 @@ def _read(path: Path, keep_corrupt: bool = True) -> dict[str, list[Sample]]:
             tasks[name] = samples[-WINDOW:]
     if invalid:
         _quarantine(path, f"{invalid} invalid sample(s)", keep_corrupt)
+    if ages is not None:
+        runs, seen = doc.get("runs"), doc.get("seen")
+        if isinstance(runs, int) and not isinstance(runs, bool) and runs >= 0:
+            ages.runs = runs
+            if isinstance(seen, dict):
+                ages.seen = {
+                    name: run
+                    for name, run in seen.items()
+                    if isinstance(run, int) and not isinstance(run, bool) and 0 <= run <= runs
+                }
     return tasks
 
 

@@ -45,7 +45,8 @@ def print_summary(plan: Plan, records: Sequence[TaskRecord]) -> None:
     if len(records) <= 1:
         return  # one task says it all in its own output
     declared = [t.declared[0] for t in plan.tasks]
-    safe_write(sys.stdout, "\n".join(summary_lines(records, declared)) + "\n")
+    lines = summary_lines(records, declared, full=plan.summary == "full")
+    safe_write(sys.stdout, "\n".join(lines) + "\n")
 
 
 def save(

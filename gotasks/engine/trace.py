@@ -17,6 +17,7 @@ PID = 1
 CPU_TRACK = "CPU %"
 MEMORY_TRACK = "memory MiB"
 _US = 1_000_000
+DEPS_SHOWN = 20  # dependencies named in a task's event; deps_count says how many in all
 _MIB = 1024**2
 
 
@@ -130,7 +131,9 @@ def trace_document(
                     "peak_rss": rec.peak_rss,
                     "peak_rss_human": format_bytes(rec.peak_rss),
                     "cpu_seconds": _num(rec.cpu_seconds),
-                    "deps": list(rec.deps),
+                    # A parent of thousands would make one event of megabytes.
+                    "deps": list(rec.deps[:DEPS_SHOWN]),
+                    "deps_count": len(rec.deps),
                     "critical": rec.name in critical,
                 },
             }
