@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import psutil
 import pytest
-from conftest import Project, clean_env
+from helpers import Project, clean_env
 
 pytestmark = pytest.mark.e2e
 
