@@ -72,13 +72,14 @@ program.run()
 # Planning alone, in a process of its own: load the collection, expand, make the plan.
 PLAN = """\
 import os, sys, time
+from invoke.collection import Collection
 from invoke.config import Config
 from invoke.loader import FilesystemLoader
 from invoke.tasks import Call
 from gotasks.engine.graph import expand
 from gotasks.engine.plan import Plan
 from gotasks.engine.run import RunOptions, prepare
-collection = FilesystemLoader(start=".").load()[0]
+collection = Collection.from_module(FilesystemLoader(start=".").load()[0])
 config = Config(lazy=True)
 config.set_project_location(".")
 config.load_project()
