@@ -16,37 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from hook import ROOT, environment, run
-
-
-def make_project(work: Path, env: dict[str, str]) -> Path:
-    """An adopted project as the tests make one (tasks.py and invoke.yaml as `inv init`
-    writes them, this repository's config/, its .gitignore lines) with examples/hello, in a
-    fresh git repo."""
-    sys.path.insert(0, str(ROOT))
-    from gotasks import adopt
-
-    project = work / "proj"
-    project.mkdir()
-    for rel in ("tasks.py", "invoke.yaml"):
-        (project / rel).write_bytes(adopt.template_text(rel))
-    shutil.copytree(ROOT / "config", project / "config")
-    (project / ".gitignore").write_text("".join(f"{line}\n" for line in adopt.GITIGNORE_LINES))
-    shutil.copytree(ROOT / "examples" / "hello", project / "hello")
-    for argv in (
-        ["git", "init", "-q", "-b", "main"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-q", "-m", "initial"],
-    ):
-        run(argv, project, env)
-    return project
+from hook import ROOT, environment, make_project, run
 
 
 def variants(work: Path, before: str | None, env: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -54,16 +54,24 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (
     return elapsed
 
 
-def make_project(work: Path, env: dict[str, str]) -> Path:
-    """gotasks as `inv init` puts it (its own plan and copy, .gitignore included) beside
-    the example module, in a fresh git repo."""
-    # Run as a script, this folder is on sys.path, not the checkout with tasks.py.
+def adopt_into(project: Path) -> None:
+    """gotasks put into `project` as the tests do it: tasks.py and invoke.yaml as `inv init`
+    writes them, this repository's config/ (the example's settings), its .gitignore lines."""
+    # Run as a script, this folder is on sys.path, not the checkout.
     sys.path.insert(0, str(ROOT))
     from gotasks import adopt
 
+    for rel in ("tasks.py", "invoke.yaml"):
+        (project / rel).write_bytes(adopt.template_text(rel))
+    shutil.copytree(ROOT / "config", project / "config")
+    (project / ".gitignore").write_text("".join(f"{line}\n" for line in adopt.GITIGNORE_LINES))
+
+
+def make_project(work: Path, env: dict[str, str]) -> Path:
+    """An adopted project (adopt_into) with examples/hello, in a fresh git repo."""
     project = work / "proj"
     project.mkdir()
-    adopt.adopt(ROOT, project, adopt.plan(ROOT, project))
+    adopt_into(project)
     shutil.copytree(ROOT / "examples" / "hello", project / "hello")
     for argv in (
         ["git", "init", "-q", "-b", "main"],

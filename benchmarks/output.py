@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from hook import adopt_into
 
 LOUD_TEST = """package loud
 
@@ -70,12 +70,9 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, 
 
 
 def make_project(work: Path, lines: int, width: int) -> Path:
-    sys.path.insert(0, str(ROOT))  # run as a script: the checkout is not on sys.path
-    from gotasks import adopt
-
     project = work / "proj"
     project.mkdir()
-    adopt.adopt(ROOT, project, adopt.plan(ROOT, project, optional=()))
+    adopt_into(project)
     module = project / "loud"
     module.mkdir()
     (module / "go.mod").write_text("module example.com/loud\n\ngo 1.22\n", encoding="utf-8")
