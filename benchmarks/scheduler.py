@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from hook import ROOT, adopt_into
 
-ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
 WORKER = r"""
 import sys, time
@@ -117,13 +117,9 @@ def write_makefile(graph: Graph, folder: Path, worker: Path) -> Path:
 
 
 def write_gotasks(graph: Graph, folder: Path, worker: Path) -> None:
-    """A copy of gotasks with the graph's tasks added to tasks.py, claims honest."""
-    for name in ("tasks.py", "tasks", "config", "invoke.yaml"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, folder / name)
+    """A project adopting this checkout's gotasks, with the graph's tasks added to its
+    tasks.py, claims honest."""
+    adopt_into(folder)
     code = ["", "from gotasks.engine import task as _task", ""]
     for node in graph.nodes:
         pre = ", ".join(f"t_{d}" for d in node.deps)
@@ -191,6 +187,7 @@ def run_graph(graph: Graph, cores: int, work: Path) -> dict[str, float | int | s
     write_gotasks(graph, folder, worker)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOTASKS_")}
     env["NO_COLOR"] = "1"
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's gotasks, whatever is installed
     if graph.memory_quota_mib:
         env["GOTASKS_MEMORY"] = f"{graph.memory_quota_mib}M"
     env["GOTASKS_CPUS"] = str(cores)
