@@ -368,3 +368,18 @@ def test_variables_for_test_leave_out_the_shells_bookkeeping_only() -> None:
     environ["GOTASKS_RUN_TOKEN"] = "a-new-one-each-run"
     assert variables_for_test(environ) == {"HOME": "/root", "DB_URL": "x"}
     assert {"PWD", "OLDPWD", "SHLVL", "_", "GOTASKS_RUN_TOKEN"} <= BOOKKEEPING_VARIABLES
+
+
+def test_file_names_that_are_not_utf8_have_keys_of_their_own(tmp_path: Path) -> None:
+    """Go accepts any byte in a file name; Python holds the bytes that are not UTF-8 as
+    surrogates, which plain UTF-8 encoding refuses: the key is taken from the bytes."""
+    odd = os.fsdecode(b"greet/\xff.go")
+    other = os.fsdecode(b"greet/\xfe.go")
+    assert key_of({"files": {odd: "1"}}) != key_of({"files": {other: "1"}})
+    assert key_of({"files": {odd: "1"}}) == key_of({"files": {odd: "1"}})
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / os.fsdecode(b"\xff.go")).write_bytes(b"package m\n")
+    from gotasks.core.digests import code_digest
+
+    assert len(code_digest(folder, ".go")) == 64

@@ -33,7 +33,7 @@ def code_digest(folder: Path, suffix: str = ".py") -> str:
     for path in sorted(folder.rglob(f"*{suffix}")):
         if "__pycache__" in path.parts:
             continue
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(os.fsencode(path.relative_to(folder).as_posix()) + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 

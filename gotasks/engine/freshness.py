@@ -29,8 +29,10 @@ KEEP_ENTRIES = 5  # keys kept per state file: switching branches back still skip
 
 
 def canonical(value: Any) -> bytes:
-    """One byte string per value: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """One byte string per value: sorted keys, no spaces, UTF-8. A file name that is not
+    UTF-8 (Python holds its bytes as surrogates) is encoded back to those bytes."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogateescape")
 
 
 def key_of(parts: Mapping[str, Any]) -> str:
