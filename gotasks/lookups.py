@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gotasks import __version__
-from gotasks.core.files import atomic_write_text
+from gotasks.core.files import NotRegularFile, atomic_write_text, read_regular_bytes
 from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ def file_digest(paths: Iterable[Path]) -> str:
     for path in paths:
         h.update(str(path).encode() + b"\0")
         try:
-            h.update(path.read_bytes())
+            # Never a plain read: a FIFO would hang the run (read_regular_bytes refuses it).
+            h.update(read_regular_bytes(path))
         except OSError:
             h.update(b"\0missing\0")
     return h.hexdigest()
@@ -136,11 +137,18 @@ def config_key(root: Path, env: str, environ: Mapping[str, str]) -> str:
     names: set[str] = set()
     for name in ("base", env):
         path = folder / f"{name}.yaml"
+        data: bytes | None = None
         try:
-            data: bytes | None = path.read_bytes()
+            # Not a plain read: a FIFO in config/ would hang here before validation could
+            # refuse it; what is not a regular file gets a key of its own, never a cached
+            # verdict of a missing or regular file.
+            data = read_regular_bytes(path)
+            seen: str | None = data.hex()
+        except NotRegularFile as refused:
+            seen = f"not a regular file: {refused.strerror}"
         except OSError:
-            data = None
-        files.append((name, path.is_symlink(), None if data is None else data.hex()))
+            seen = None
+        files.append((name, path.is_symlink(), seen))
         if data is not None:
             names.update(_VARIABLE.findall(data.decode("utf-8", "replace")))
     package = Path(__file__).resolve().parent
