@@ -13,7 +13,7 @@ from invoke.context import Context
 from gotasks.context import settings_of
 from gotasks.core import console
 from gotasks.core.errors import UsageError
-from gotasks.core.files import atomic_write_text, naming
+from gotasks.core.files import atomic_write_text, naming, read_regular_text
 from gotasks.engine import task
 from gotasks.paths import state_dir
 
@@ -75,7 +75,7 @@ def read_export(path: Path) -> dict[str, list[Sample]]:
     from gotasks.engine.history import FORMAT_VERSION, sample_from_json
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)
     except FileNotFoundError:
         raise UsageError(f"history.import: {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gotasks import __version__
-from gotasks.core.files import NotRegularFile, atomic_write_text, read_regular_bytes
+from gotasks.core.files import (
+    NotRegularFile,
+    atomic_write_text,
+    read_regular_bytes,
+    read_regular_text,
+)
 from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
@@ -107,7 +112,7 @@ def remembered(
 
 def _read(path: Path, key: str) -> Any | None:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_regular_text(path))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION or doc.get("key") != key:

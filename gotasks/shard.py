@@ -16,7 +16,7 @@ from invoke.tasks import Call
 from gotasks.context import settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
-from gotasks.core.files import atomic_write_text, naming
+from gotasks.core.files import atomic_write_text, naming, read_regular_text
 from gotasks.core.units import format_duration
 from gotasks.engine import task
 from gotasks.engine.run import dimension_values
@@ -203,7 +203,7 @@ def _trace_wall(path: Path) -> float | None:
     from gotasks.engine.trace import wall_seconds
 
     try:
-        return wall_seconds(json.loads(path.read_text(encoding="utf-8")))
+        return wall_seconds(json.loads(read_regular_text(path)))
     except (OSError, ValueError, RecursionError):
         return None  # some other JSON file among the artifacts
 

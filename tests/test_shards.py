@@ -191,3 +191,16 @@ def test_shard_files_are_named_by_shard_and_the_name_reads_back() -> None:
     assert shard_in_name("hello.shard-2-of-4") == spec
     assert shard_in_name("junit.xml") is None
     assert shard_in_name("x.shard-5-of-4.xml") is None
+
+
+def test_a_fifo_given_as_the_plan_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A plan path is the user's: a FIFO there is one line, never a run blocked on it."""
+    import os
+
+    from gotasks.core.errors import UsageError
+    from gotasks.engine.shards import read_plan
+
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="cannot read the shard plan"):
+        read_plan(fifo)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gotasks.core.errors import UsageError
+from gotasks.core.files import read_regular_text
 from gotasks.engine.history import high_percentile
 
 PLAN_KIND = "gotasks shard plan"
@@ -227,7 +228,7 @@ def github_matrix(plan: ShardPlan) -> str:
 def read_plan(path: Path) -> ShardPlan:
     """The plan in the file `inv shard.plan` wrote; anything else is one line (exit 2)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such shard plan (write one with inv shard.plan)") from None
     except (OSError, UnicodeDecodeError) as error:
