@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
-from helpers import Project
+from helpers import Project, clean_env
 
 from gotasks.engine.cli import did_you_mean
 
@@ -59,3 +62,29 @@ def test_task_help_lists_the_tasks_own_options_and_names_the_run_wide_ones(
     assert not any("--keep-going" in line or "--trace" in line for line in own)
     footer = [line for line in lines if line.startswith("Run-wide options")]
     assert len(footer) == 1 and "--env" in footer[0] and "--keep-going" in footer[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("args", [["--list"], ["-h", "test"]], ids=["list", "task-help"])
+def test_a_reader_that_has_gone_ends_the_listing_quietly_as_sigpipe_would(
+    project: Project, args: list[str]
+) -> None:
+    """`inv --list | head -1`: the pipe's reader is gone before invoke prints (its end is
+    closed before the start, so every write fails); no traceback, the shell's SIGPIPE code."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=project.root,
+            env=clean_env(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == "", done.stderr

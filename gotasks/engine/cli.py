@@ -9,7 +9,9 @@ Only the messages and exit codes change: what parses, and how, stays invoke's.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,6 +20,7 @@ from invoke.parser.context import ParserContext
 from invoke.program import Program
 
 USAGE_EXIT = 2  # make's and go's code for "that command line is wrong"
+SIGPIPE_EXIT = 128 + 13  # the shell's code for a command that SIGPIPE ended
 
 _UNKNOWN = re.compile(r"^No idea what '(.+)' is!$")
 # "Flag <_CheckedArgument: env> needed value ..." / "Flag <Argument: list (l)> ..."
@@ -47,6 +50,12 @@ def install(run_wide: list[str]) -> None:
         except ParseError as error:
             message = usage_message(error, _task_names(self), [], _command(self))
             raise Exit(message, USAGE_EXIT) from None
+        except BrokenPipeError:
+            # `inv --list | head`: the reader has gone. Say nothing more (Python would print
+            # a traceback, then fail again flushing stdout at exit) and end as a command
+            # killed by SIGPIPE does, as `ls | head` and `git log | head` do.
+            quiet_closed_stdout()
+            raise Exit(code=SIGPIPE_EXIT) from None
 
     def gotasks_print_task_help(self: Program, name: str) -> None:
         print_task_help_filtered(self, name, run_wide, print_task_help)
@@ -54,6 +63,14 @@ def install(run_wide: list[str]) -> None:
     Program.parse_tasks = gotasks_parse_tasks  # type: ignore[method-assign]
     Program.parse_cleanup = gotasks_parse_cleanup  # type: ignore[method-assign]
     Program.print_task_help = gotasks_print_task_help  # type: ignore[method-assign]
+
+
+def quiet_closed_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's flush at exit has nowhere to
+    fail (the Python documentation's advice for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def usage_message(
