@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from helpers import Project, clean_env
+from invoke.exceptions import ParseError
 
 from gotasks.engine.cli import did_you_mean
 
@@ -88,3 +89,40 @@ def test_a_reader_that_has_gone_ends_the_listing_quietly_as_sigpipe_would(
         os.close(write_end)
     assert done.returncode == 141, done.stderr
     assert done.stderr == "", done.stderr
+
+
+def test_the_task_parser_holds_only_the_tasks_the_command_line_names() -> None:
+    """invoke deep-copies every parser context on every parse: in a monorepo of thousands
+    of tasks only the named ones (by name or alias, and `-h TASK`'s) get one, and the
+    command line still parses as with all of them."""
+    from invoke import Collection, Program
+
+    from gotasks.engine import task
+    from gotasks.engine.cli import make_parser
+
+    def body(c: object, module: str = "") -> None:
+        pass
+
+    collection = Collection()
+    for i in range(200):
+        collection.add_task(task(name=f"t{i}")(body))
+    collection.add_task(task(name="build", aliases=("b",))(body))
+
+    def parsed(*argv: str) -> tuple[set[str], list[tuple[str, str]]]:
+        program = Program(namespace=collection)
+        program.create_config()
+        program.parse_core(["inv", *argv])
+        program.parse_collection()
+        parser = make_parser(program)
+        if program.args.help.value:
+            return set(parser.contexts), []
+        result = parser.parse_argv(program.core.unparsed)[1:]
+        return set(parser.contexts), [(c.name, c.args.module.value) for c in result]
+
+    # t4 is a flag's value here, not a task: a context more is harmless, none is missing.
+    contexts, tasks = parsed("t3", "--module", "t4", "b", "--module=x")
+    assert contexts == {"t3", "t4", "build"}
+    assert tasks == [("t3", "t4"), ("build", "x")]
+    assert parsed("-h", "t7")[0] == {"t7"}
+    with pytest.raises(ParseError, match="No idea what 'nothing' is"):
+        parsed("t1", "nothing")

@@ -8,14 +8,17 @@ Only the messages and exit codes change: what parses, and how, stays invoke's.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from invoke.exceptions import Exit, ParseError
+from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
 
@@ -60,6 +63,7 @@ def install(run_wide: list[str]) -> None:
     def gotasks_print_task_help(self: Program, name: str) -> None:
         print_task_help_filtered(self, name, run_wide, print_task_help)
 
+    Program._make_parser = make_parser  # type: ignore[method-assign,assignment]
     Program.parse_tasks = gotasks_parse_tasks  # type: ignore[method-assign]
     Program.parse_cleanup = gotasks_parse_cleanup  # type: ignore[method-assign]
     Program.print_task_help = gotasks_print_task_help  # type: ignore[method-assign]
@@ -71,6 +75,33 @@ def quiet_closed_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def make_parser(program: Program) -> Parser:
+    """invoke's task parser with a context for each task the command line names, not for
+    every task: invoke builds each task's flags and deep-copies all of them on every parse,
+    seconds in a monorepo of thousands of tasks. A word that names no task finds no context
+    either way, so what parses, and every error, stays the same."""
+    collection: Any = program.collection
+    words = set(program.core.unparsed)
+    asked = program.args.help.value  # `inv -h TASK`
+    if isinstance(asked, str):
+        words.add(asked)
+    if program.args.complete.value:
+        # `--complete -- inv TASK --fl`: the words being completed are after the `--`.
+        with contextlib.suppress(ValueError):  # an unclosed quote: no task named there
+            words.update(shlex.split(program.core.remainder))
+    ignore_unknown_help = program.config.tasks.ignore_unknown_help
+    contexts = [
+        ParserContext(
+            name=name,
+            aliases=aliases,
+            args=collection[name].get_arguments(ignore_unknown_help=ignore_unknown_help),
+        )
+        for name, aliases in collection.task_names.items()
+        if name in words or not words.isdisjoint(aliases)
+    ]
+    return Parser(initial=program.initial_context, contexts=contexts)
 
 
 def usage_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -37,27 +38,40 @@ def critical_path(records: Sequence[TaskRecord]) -> list[str]:
     by_name = {r.name: r for r in records}
     if not by_name:
         return []
-    current: TaskRecord | None = max(by_name.values(), key=lambda r: r.end)
+    # By end, and among equal ends the earlier record last: a walk back from the right
+    # finds what max() over the records in their order would (a step is a bisect, not a
+    # scan of every task: the chain of 10,000 tasks is thousands of steps long).
+    order = sorted(enumerate(by_name.values()), key=lambda item: (item[1].end, -item[0]))
+    by_end = [record for _, record in order]
+    ends = [record.end for record in by_end]
+    current: TaskRecord | None = by_end[-1]
     path: list[str] = []
     seen: set[str] = set()
     # The graph is acyclic, but records are data: a cycle in them must not hang the report.
     while current is not None and current.name not in seen:
         seen.add(current.name)
         path.append(current.name)
-        current = _waited_for(current, by_name, seen)
+        current = _waited_for(current, by_name, by_end, ends, seen)
     path.reverse()
     return path
 
 
 def _waited_for(
-    task: TaskRecord, by_name: dict[str, TaskRecord], seen: set[str]
+    task: TaskRecord,
+    by_name: dict[str, TaskRecord],
+    by_end: list[TaskRecord],
+    ends: list[float],
+    seen: set[str],
 ) -> TaskRecord | None:
-    before = [
-        r for r in by_name.values() if r.name not in seen and r.end <= task.start + WAITED_SLACK
-    ]
+    last = None
+    # The last record to end by then that is not on the path yet (those skipped are few:
+    # the path's own tasks).
+    for i in range(bisect.bisect_right(ends, task.start + WAITED_SLACK) - 1, -1, -1):
+        if by_end[i].name not in seen:
+            last = by_end[i]
+            break
     deps = [by_name[d] for d in task.deps if d in by_name and by_name[d].name not in seen]
     last_dep = max(deps, key=lambda r: r.end) if deps else None
-    last = max(before, key=lambda r: r.end) if before else None
     if last_dep is not None and (last is None or last_dep.end >= last.end - WAITED_SLACK):
         return last_dep
     if last is None or task.start - last.end > WAITED_SLACK or task.start <= WAITED_SLACK:
