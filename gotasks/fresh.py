@@ -48,7 +48,8 @@ TRUTHY = ("1", "true", "yes", "on")
 
 class _FreshRun:
     """What a run's tasks share: --force/--explain, the stat cache, look-ups made once.
-    Given back by copy() as the run's config is cloned for each task (see lint's _StagedRun)."""
+    Given back by copy() as the run's config is cloned for each task (see
+    lintstaged._StagedRun)."""
 
     def __init__(self, force: bool, explain: bool) -> None:
         self.force, self.explain = force, explain

@@ -23,6 +23,7 @@ from gotasks import (
     hooks,
     host,
     lint,
+    lintstaged,
     sdk,
     setup,
     shard,
@@ -55,7 +56,7 @@ def register_setup_steps() -> None:
     """The steps that prepare a run, in the order they run: each once per run (again for
     another --env), before any task starts; a task's `needs=` names the ones it needs."""
     on_prepare(fresh.new_fresh_run, "freshness")
-    on_prepare(lint.new_staged_run, "lint-staged")
+    on_prepare(lintstaged.new_staged_run, "lint-staged")
     on_prepare(context.prepare_settings, "settings")
     on_prepare(context.prepare_toolchain, "toolchain")
 
