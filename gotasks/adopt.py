@@ -6,6 +6,7 @@ tasks/ files, unchanged) are removed; a run that fails half-way takes back what 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from invoke.context import Context
 from gotasks import migrate, survey, versionrecord
 from gotasks.core.cancel import check_stop
 from gotasks.core.errors import Failure, TaskFailed, UsageError, describe
+from gotasks.core.undo import Undo
 from gotasks.engine import task
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -359,18 +361,19 @@ def already_line(target: Path, plan: Plan) -> str:
     )
 
 
-class _Undo:
+class _Applied:
     """What this run did (files and folders created, files moved aside, folders removed,
-    lines appended to .gitignore), so that a failure can take exactly that back."""
+    lines appended to .gitignore), each with the step that takes it back, so that a failure
+    can take exactly that back."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.files: list[Path] = []
+        self.undo = Undo()
+        self.files = 0
         self.folders: list[Path] = []
         self.known: set[Path] = {root}
-        self.appended: tuple[Path, int] | None = None
-        self.moved: list[tuple[Path, Path]] = []  # (where it was, where it waits)
-        self.removed_folders: list[Path] = []
+        self.appended = False
+        self.moved = 0
 
     def folder(self, path: Path) -> None:
         if path in self.known:
@@ -379,6 +382,7 @@ class _Undo:
         try:
             os.mkdir(path)
             self.folders.append(path)
+            self.undo.push(str(path), lambda: _rmdir_if_there(path))
         except FileExistsError:
             pass  # the user's (or appeared meanwhile): a file there fails the open below
         self.known.add(path)
@@ -391,20 +395,27 @@ class _Undo:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         except FileExistsError:
             return None
-        self.files.append(path)
+        self.files += 1
+        self.undo.push(str(path), lambda: path.unlink(missing_ok=True))
         return fd
+
+    def append(self, path: Path, size: int) -> None:
+        """Lines are about to be appended to `path`, `size` bytes long until now."""
+        self.appended = True
+        self.undo.push(str(path), lambda: os.truncate(path, size))
 
     def set_aside(self, path: Path) -> None:
         """Move a file (or a bytecode folder) into the trash; undo moves it back."""
         trash = self.root / _TRASH
         self.folder(trash)
-        waiting = trash / str(len(self.moved))
+        waiting = trash / str(self.moved)
         os.rename(path, waiting)
-        self.moved.append((path, waiting))
+        self.moved += 1
+        self.undo.push(str(path), lambda: os.rename(waiting, path))
 
     def remove_folder(self, path: Path) -> None:
         os.rmdir(path)
-        self.removed_folders.append(path)
+        self.undo.push(str(path), lambda: os.mkdir(path))
 
     def finish(self) -> None:
         """The run succeeded: what was set aside goes for good (a leftover is only in the
@@ -413,39 +424,15 @@ class _Undo:
         if self.moved or trash in self.folders:
             shutil.rmtree(trash, ignore_errors=True)
 
-    def undo(self) -> list[Path]:
-        """Take back what this run did; returns what could not be taken back."""
-        left = []
-        if self.appended is not None:
-            path, size = self.appended
-            try:
-                os.truncate(path, size)
-            except OSError:
-                left.append(path)
-        for path in reversed(self.files):
-            try:
-                path.unlink(missing_ok=True)
-            except OSError:
-                left.append(path)
-        for path in reversed(self.removed_folders):
-            try:
-                os.mkdir(path)
-            except OSError:
-                left.append(path)
-        for path, waiting in reversed(self.moved):
-            try:
-                os.rename(waiting, path)
-            except OSError:
-                left.append(path)
-        for path in reversed(self.folders):
-            try:
-                path.rmdir()
-            except FileNotFoundError:
-                pass
-            except OSError:
-                # Not empty: someone else put a file there meanwhile; theirs stays.
-                left.append(path)
-        return left
+    def take_back(self) -> list[str]:
+        """Take back what this run did, last first; returns what could not be taken back."""
+        return [what for what, error in self.undo.rollback() if error is not None]
+
+
+def _rmdir_if_there(path: Path) -> None:
+    # Not empty (someone else put a file there meanwhile: theirs stays) fails; gone is done.
+    with contextlib.suppress(FileNotFoundError):
+        path.rmdir()
 
 
 def apply(
@@ -457,7 +444,7 @@ def apply(
     """Carry out the plan: gotasks' copies set aside, the new files written (never over a
     file), .gitignore completed. On any failure all of it is taken back before the error
     goes on."""
-    undo = _Undo(target)
+    undo = _Applied(target)
     try:
         for rel in plan.replaces:
             check_stop()
@@ -478,16 +465,16 @@ def apply(
         if verify is not None:
             verify()  # raises when what was written is still wrong: all of it goes back
     except BaseException as error:
-        left = undo.undo()
-        taken_back = f"{len(undo.files)} files and {len(undo.folders)} folders" + (
+        left = undo.take_back()
+        taken_back = f"{undo.files} files and {len(undo.folders)} folders" + (
             " and the lines added to .gitignore" if undo.appended else ""
         )
         if undo.moved:
-            taken_back += f", {len(undo.moved)} removed files put back"
+            taken_back += f", {undo.moved} removed files put back"
         after = (
             f"; took back what this run had done ({taken_back})"
             if not left
-            else "; could not take back " + ", ".join(str(p) for p in left)
+            else "; could not take back " + ", ".join(left)
         )
         if isinstance(error, OSError):
             raise TaskFailed(f"inv init: cannot write: {describe(error)}{after}") from None
@@ -497,7 +484,7 @@ def apply(
     undo.finish()
 
 
-def _prune(target: Path, removed: list[str], undo: _Undo) -> None:
+def _prune(target: Path, removed: list[str], undo: _Applied) -> None:
     """Folders that removing gotasks' copies emptied go too, with the bytecode compiled from
     those copies; a folder with anything of the user's in it stays."""
     folders = sorted(
@@ -515,7 +502,7 @@ def _prune(target: Path, removed: list[str], undo: _Undo) -> None:
             undo.remove_folder(folder)
 
 
-def _gitignore(path: Path, lines: list[str], undo: _Undo) -> None:
+def _gitignore(path: Path, lines: list[str], undo: _Applied) -> None:
     """Append `lines` to .gitignore (created if need be); no other line is touched."""
     if not lines:
         return
@@ -523,7 +510,7 @@ def _gitignore(path: Path, lines: list[str], undo: _Undo) -> None:
     if fd is None:
         existing = path.read_bytes()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        undo.appended = (path, os.fstat(fd).st_size)
+        undo.append(path, os.fstat(fd).st_size)
     else:
         existing = b""
     try:

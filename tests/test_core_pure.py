@@ -12,6 +12,7 @@ import pytest
 from gotasks.core import cancel
 from gotasks.core.errors import Stopped, UsageError
 from gotasks.core.schema import Items, Section, Value, matches, validate
+from gotasks.core.undo import Undo
 from gotasks.core.units import format_bytes, format_duration, format_size
 from gotasks.core.yamlconf import Document, load, merge
 
@@ -247,3 +248,37 @@ def test_a_stop_signal_stops_work_outside_any_task(monkeypatch: pytest.MonkeyPat
     cancel.bind(None)
     with pytest.raises(Stopped, match="interrupted"):
         cancel.check_stop()
+
+
+# -- undo (the one mechanism behind the SDK installer's rollback and inv init's) -------------
+
+
+def test_undo_takes_back_last_first_and_goes_on_after_a_failed_step(tmp_path: Path) -> None:
+    folder = tmp_path / "made"
+    folder.mkdir()
+    made = folder / "file"
+    made.write_text("x")
+    undo = Undo()
+    undo.push(f"removed {folder}", folder.rmdir)  # only works once the file is gone
+    undo.push("a step that fails", lambda: (tmp_path / "absent").unlink())
+    undo.push(f"removed {made}", made.unlink)
+    done = undo.rollback()
+    assert [what for what, _ in done] == [
+        f"removed {made}",
+        "a step that fails",
+        f"removed {folder}",
+    ]
+    assert [error is None for _, error in done] == [True, False, True]
+    assert isinstance(done[1][1], FileNotFoundError)
+    assert not folder.exists()
+    assert undo.rollback() == []  # each step runs once
+
+
+def test_undo_kept_takes_nothing_back(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.write_text("x")
+    undo = Undo()
+    undo.push(f"removed {kept}", kept.unlink)
+    undo.keep()
+    assert undo.rollback() == []
+    assert kept.exists()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gotasks.core.files import atomic_write_text, locked, read_regular_bytes
+from gotasks.core.files import atomic_write_text, locked_beside, read_regular_bytes
 
 CACHE_SCHEMA = 1  # of the stat cache file: another is an empty cache
 # A file changed this close to the stat cache's write may change again within the same
@@ -99,7 +99,7 @@ class StatCache:
             return
         now_ns = time.time_ns()
         recent = int(RECENT_SECONDS * 1e9)
-        with locked(self.path.with_name(self.path.name + ".lock")):
+        with locked_beside(self.path):
             merged = _read_cache(self.path)
             for name, entry in mine.items():
                 if now_ns - entry[1] >= recent:  # by mtime, as Go does

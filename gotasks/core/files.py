@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 StrPath = str | os.PathLike[str]
@@ -107,6 +107,13 @@ def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[No
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def locked_beside(path: Path) -> AbstractContextManager[None]:
+    """The lock of a file replaced whole on every save: a `<name>.lock` beside it, never
+    deleted (a lock held on the data file itself would guard an inode that is no longer
+    the file)."""
+    return locked(path.with_name(path.name + ".lock"))
 
 
 class NotRegularFile(OSError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gotasks.core.files import atomic_write_text, locked, read_regular_bytes, set_aside
+from gotasks.core.files import atomic_write_text, locked_beside, read_regular_bytes, set_aside
 
 SCHEMA = 1  # of the key's parts and of the state files: a change makes every record a miss
 STATE_FORMAT = "gotasks-state"
@@ -200,7 +200,7 @@ class StateFile:
     def record(self, entry: Entry, parts: dict[str, Any], salt: str) -> list[Entry]:
         """Put `entry` first (replacing one of the same key), keep KEEP_ENTRIES, write; the
         entries that fell out are returned (their stored copies can go)."""
-        with locked(self.path.with_name(self.path.name + ".lock")):
+        with locked_beside(self.path):
             current = self._quiet_load()
             if current.salt != salt:
                 # Another run started this file afresh since we read it: our key's hidden

@@ -7,7 +7,6 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from gotasks.core.files import (
     NotRegularFile,
     StrPath,
     atomic_write_text,
-    locked,
+    locked_beside,
     read_regular_bytes,
     set_aside,
 )
@@ -109,7 +108,7 @@ class History:
             if not path.exists() and not path.is_symlink():  # a dangling link is damage
                 return cls()
             try:
-                with _locked(path):
+                with locked_beside(path):
                     samples = _read(path)
                 history = cls(samples)
                 if not path.exists():
@@ -148,7 +147,7 @@ class History:
         """Merge this run's samples into the file under a lock; raises OSError if unwritable."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path):
+        with locked_beside(path):
             ages = Ages()
             merged = _read(path, ages=ages)
             runs = ages.runs + 1
@@ -197,7 +196,7 @@ def merge_into(path: StrPath, incoming: dict[str, list[Sample]]) -> tuple[int, i
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     added = already = 0
-    with _locked(path):
+    with locked_beside(path):
         ages = Ages()
         merged = _read(path, ages=ages)
         for name, new in incoming.items():
@@ -226,12 +225,6 @@ def high_percentile(values: Iterable[float], share: float = CPU_PERCENTILE) -> f
         return 0.0
     rank = max(1, math.ceil(share * len(ordered)))
     return ordered[rank - 1]
-
-
-def _locked(path: Path) -> AbstractContextManager[None]:
-    # A separate lock file, never deleted: the data file itself is replaced on every save,
-    # so a lock held on it would guard an inode that is no longer the file.
-    return locked(path.with_name(path.name + ".lock"))
 
 
 @dataclass

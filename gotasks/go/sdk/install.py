@@ -18,8 +18,9 @@ from typing import TextIO
 from gotasks.core.cancel import check_stop
 from gotasks.core.console import safe_write
 from gotasks.core.errors import TaskFailed, UsageError, describe
-from gotasks.core.files import atomic_write_text, locked
+from gotasks.core.files import atomic_write_text, locked_beside
 from gotasks.core.scrub import scrub, scrub_json
+from gotasks.core.undo import Undo
 from gotasks.core.units import format_size
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.sdk.archive import ArchiveError, extract
@@ -38,27 +39,6 @@ from gotasks.go.toolchain import reported_version
 from gotasks.go.version import GoVersion
 
 
-class Undo:
-    """Steps to take back, last first, unless the whole install went through."""
-
-    def __init__(self) -> None:
-        self.steps: list[tuple[str, Callable[[], None]]] = []
-
-    def push(self, what: str, step: Callable[[], None]) -> None:
-        self.steps.append((what, step))
-
-    def rollback(self) -> list[str]:
-        done = []
-        while self.steps:
-            what, step = self.steps.pop()
-            try:
-                step()
-                done.append(what)
-            except OSError as error:
-                done.append(f"{what}: FAILED ({error})")
-        return done
-
-
 class InstallLog:
     """The stages of one install, appended to .gotasks/sdk-install.log as one block."""
 
@@ -75,8 +55,7 @@ class InstallLog:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock = self.path.with_name(self.path.name + ".lock")
-            with locked(lock), self.path.open("a", encoding="utf-8") as f:
+            with locked_beside(self.path), self.path.open("a", encoding="utf-8") as f:
                 f.write(scrub("\n".join(self.lines)) + "\n\n")
         except OSError:
             pass  # the log must never be why an install fails
@@ -279,8 +258,9 @@ class Installer:
         try:
             installed = self._steps(source, candidate, undo)
         except BaseException:
-            for what in undo.rollback():
-                self.log.add(f"rollback: {what}")
+            for what, error in undo.rollback():
+                failed = f": FAILED ({error})" if error is not None else ""
+                self.log.add(f"rollback: {what}{failed}")
             raise
         return installed
 
@@ -363,7 +343,7 @@ class Installer:
                 undo.push(f"restored {target}", lambda: os.rename(moved_aside, target))
             os.rename(tmp, target)
             undo.push(f"moved {target} back out", lambda: os.rename(target, tmp))
-        undo.steps.clear()  # from here on nothing is taken back
+        undo.keep()  # from here on nothing is taken back
         try:
             for aside in self._aside:
                 aside.unlink(missing_ok=True)
