@@ -282,9 +282,10 @@ def _compare(
 ) -> None:
     """The comparison table (benchstat's when it is a go.mod tool or on PATH), then each
     benchmark's spread and verdict, and the machine's load; fails on a regression."""
-    from gotasks.go.benchcompare import compare, format_table
+    from gotasks.go.benchcompare import compare
     from gotasks.go.benchfmt import short_name
     from gotasks.go.benchgate import INCONCLUSIVE, REGRESSION, format_verdicts, judge
+    from gotasks.go.benchtable import format_table
 
     (baseline, old), (current, new) = old_run, new_run
     console.info(f"baseline: {baseline}")
@@ -318,7 +319,7 @@ def _compare(
 def _benchstat_table(c: Context, mod: Module, baseline: Path, current: Path) -> bool:
     """benchstat's table, from the module's tool directive or PATH; False when there is
     none or it failed (the built-in test then speaks)."""
-    from gotasks.go.benchcompare import BenchstatError, run_benchstat
+    from gotasks.go.benchstat import BenchstatError, run_benchstat
     from gotasks.go.gotools import declared_tools, resolve_tool
 
     toolchain, _ = toolchain_of(c.config)

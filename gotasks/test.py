@@ -219,7 +219,7 @@ def _parallel_packages(c: Context) -> int:
 
 
 def _report(run: TestRun, stderr: str) -> None:
-    from gotasks.go.testjson import summary_lines
+    from gotasks.go.testsummary import summary_lines
 
     shown = set()
     for line in summary_lines(run):

@@ -16,14 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from gotasks.go.benchcompare import (
-    BenchstatError,
-    Row,
-    compare,
-    format_table,
-    run_benchstat,
-)
+from gotasks.go.benchcompare import Row, compare
 from gotasks.go.benchfmt import BenchResult, format_results, group, parse, parse_file, write_file
+from gotasks.go.benchstat import BenchstatError, run_benchstat
+from gotasks.go.benchtable import format_table
 from gotasks.go.mannwhitney import mann_whitney_u, samples_needed
 
 GO_MOD = "module example.com/benchdemo\n\ngo 1.21\n"

@@ -15,7 +15,8 @@ from gotasks.engine import task
 from gotasks.engine.graph import expand
 from gotasks.engine.output import TaskOutput
 from gotasks.go.buildprogress import BuildProgress
-from gotasks.go.testjson import parse, render_summary
+from gotasks.go.testjson import parse
+from gotasks.go.testsummary import render_summary
 
 
 @task(each="module")

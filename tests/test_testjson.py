@@ -19,9 +19,8 @@ from gotasks.go.testjson import (
     failure_output,
     package_failure_output,
     parse,
-    render_summary,
-    summary_lines,
 )
+from gotasks.go.testsummary import render_summary, summary_lines
 
 MODULE = "example.com/fixture"
 
