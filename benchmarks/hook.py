@@ -59,12 +59,12 @@ def adopt_into(project: Path) -> None:
     writes them, this repository's config/ (the example's settings), its .gitignore lines."""
     # Run as a script, this folder is on sys.path, not the checkout.
     sys.path.insert(0, str(ROOT))
-    from gotasks import adopt
+    from gotasks import adoptplan
 
     for rel in ("tasks.py", "invoke.yaml"):
-        (project / rel).write_bytes(adopt.template_text(rel))
+        (project / rel).write_bytes(adoptplan.template_text(rel))
     shutil.copytree(ROOT / "config", project / "config")
-    (project / ".gitignore").write_text("".join(f"{line}\n" for line in adopt.GITIGNORE_LINES))
+    (project / ".gitignore").write_text("".join(f"{line}\n" for line in adoptplan.GITIGNORE_LINES))
 
 
 def make_project(work: Path, env: dict[str, str]) -> Path:

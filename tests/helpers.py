@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gotasks import adopt as adoption
+from gotasks import adoptplan
 
 SOURCE = Path(__file__).resolve().parents[1]
 
@@ -303,6 +303,6 @@ def adopt(root: Path) -> None:
     tests expect) and without the optional files: the tests that want a Dockerfile or a
     pre-commit config add them, and some need to start without."""
     for rel in ("tasks.py", "invoke.yaml"):
-        (root / rel).write_bytes(adoption.template_text(rel))
+        (root / rel).write_bytes(adoptplan.template_text(rel))
     shutil.copytree(SOURCE / "config", root / "config")
-    (root / ".gitignore").write_text("".join(line + "\n" for line in adoption.GITIGNORE_LINES))
+    (root / ".gitignore").write_text("".join(line + "\n" for line in adoptplan.GITIGNORE_LINES))

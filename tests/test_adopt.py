@@ -27,7 +27,7 @@ from helpers import (
     without_golangci_lint,
 )
 
-from gotasks import adopt, versionrecord
+from gotasks import adoptplan, adoptwrite, versionrecord
 from gotasks.core.errors import TaskFailed
 
 MakeProject = Callable[..., Project]
@@ -74,8 +74,8 @@ def test_init_then_ci_in_a_copy_of_a_real_module(make_project: MakeProject, tmp_
     assert "skipped" not in out.stdout and "removed" not in out.stdout
     # gotasks is not copied: the repository gets the thin loader and its settings.
     assert not (repo.root / "tasks").exists() and not (repo.root / "gotasks").exists()
-    for rel in adopt.TEMPLATE_FILES:
-        assert (repo.root / rel).read_bytes() == adopt.template_text(rel), rel
+    for rel in adoptplan.TEMPLATE_FILES:
+        assert (repo.root / rel).read_bytes() == adoptplan.template_text(rel), rel
     assert "import gotasks" in (repo.root / "tasks.py").read_text()
     assert versionrecord.recorded(repo.root) == (gotasks_version(), 7)
     assert "main packages: none (a library)" in out.stdout
@@ -149,7 +149,7 @@ def test_the_users_files_are_kept_byte_for_byte(make_project: MakeProject, tmp_p
     assert "config/dev.yaml" not in written and "config/ (" not in written
     assert "note: your tasks.py does not load gotasks" in out.stdout
     assert "pre-commit install" in out.stdout
-    assert (repo.root / ".dockerignore").read_bytes() == adopt.template_text(".dockerignore")
+    assert (repo.root / ".dockerignore").read_bytes() == adoptplan.template_text(".dockerignore")
 
     # Nothing left to write: the rerun says what still needs the user, in one line.
     again = gotasks.inv("init", str(repo.root))
@@ -250,11 +250,11 @@ def test_the_test_projects_and_this_repository_have_what_init_writes(
     are the ones init writes."""
     project = make_project(example=False, git=False)
     for rel in ("tasks.py", "invoke.yaml"):
-        assert (project.root / rel).read_bytes() == adopt.template_text(rel), rel
+        assert (project.root / rel).read_bytes() == adoptplan.template_text(rel), rel
     for rel in ("tasks.py", "invoke.yaml", "Dockerfile", ".dockerignore"):
-        assert (SOURCE / rel).read_bytes() == adopt.template_text(rel), rel
+        assert (SOURCE / rel).read_bytes() == adoptplan.template_text(rel), rel
     gitignore = (project.root / ".gitignore").read_text().splitlines()
-    assert set(adopt.GITIGNORE_LINES) <= set(gitignore)
+    assert set(adoptplan.GITIGNORE_LINES) <= set(gitignore)
 
 
 def test_the_templates_are_in_the_wheel() -> None:
@@ -263,7 +263,7 @@ def test_the_templates_are_in_the_wheel() -> None:
     data = tomllib.loads((SOURCE / "pyproject.toml").read_text())["tool"]["setuptools"]
     patterns = data["package-data"]["gotasks"]
     package = SOURCE / "gotasks"
-    needed = [*(adopt.TEMPLATES / t for t in adopt.TEMPLATE_FILES.values())]
+    needed = [*(adoptplan.TEMPLATES / t for t in adoptplan.TEMPLATE_FILES.values())]
     needed += list((package / "shipped").iterdir())
     for path in needed:
         rel = path.relative_to(package).as_posix()
@@ -360,9 +360,9 @@ def test_a_full_disk_half_way_takes_back_what_this_run_created(
     written (or while .gitignore is appended to)."""
     repo = user_repo(tmp_path / "mine", {".gitignore": "*.log\n", "config/dev.yaml": "go: {}\n"})
     before = snapshot(repo.root)
-    plan = adopt.make_plan(repo.root, repo.root)
+    plan = adoptplan.make_plan(repo.root, repo.root)
     count = {"writes": 0}
-    real_write_all = adopt._write_all
+    real_write_all = adoptwrite._write_all
 
     def write_all(fd: int, data: bytes) -> None:
         count["writes"] += 1
@@ -372,9 +372,9 @@ def test_a_full_disk_half_way_takes_back_what_this_run_created(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "somewhere")
         real_write_all(fd, data)
 
-    monkeypatch.setattr(adopt, "_write_all", write_all)
+    monkeypatch.setattr(adoptwrite, "_write_all", write_all)
     with pytest.raises(TaskFailed) as failure:
-        adopt.apply(repo.root, plan)
+        adoptwrite.apply(repo.root, plan)
     message = str(failure.value)
     assert "\n" not in message and os.strerror(errno.ENOSPC) in message, message
     assert "took back what this run had done" in message

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import SOURCE, Project, clean_env, require_go
 
-from gotasks import adopt, doctor, ignorecheck, migrate, versionrecord
+from gotasks import adoptplan, doctor, ignorecheck, migrate, versionrecord
 from gotasks.installsource import InstallSource
 
 LAST_COPY_ERA = "d665796"
@@ -126,7 +126,7 @@ def test_a_copy_adopted_repository_is_migrated_and_ci_runs(tmp_path: Path) -> No
         if rel.startswith("config/"):
             assert (repo.root / rel).read_bytes() == data, rel
     for rel in ("tasks.py", "invoke.yaml"):
-        assert (repo.root / rel).read_bytes() == adopt.template_text(rel), rel
+        assert (repo.root / rel).read_bytes() == adoptplan.template_text(rel), rel
     assert "language: python" in (repo.root / ".pre-commit-config.yaml").read_text()
 
     # The installed gotasks (this checkout, on PYTHONPATH) runs the migrated repository.
@@ -248,7 +248,7 @@ def test_fix_lines_are_the_narrowest_that_work() -> None:
 
 
 def test_the_version_record_is_read_rewritten_and_compared(tmp_path: Path) -> None:
-    text = adopt.template_text("invoke.yaml").decode()
+    text = adoptplan.template_text("invoke.yaml").decode()
     (tmp_path / "invoke.yaml").write_text(versionrecord.with_record(text, "0.1.9"))
     assert versionrecord.recorded(tmp_path) == ("0.1.9", 7)
     assert versionrecord.with_record(text, versionrecord_version()) == text
