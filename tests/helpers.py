@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,15 @@ SOURCE = Path(__file__).resolve().parents[1]
 
 
 EXAMPLE = SOURCE / "examples" / "hello"
+# A Go module proxy's files on disk (the modules some tests depend on), and the go.sum
+# lines of those modules as go.sum files and sum.golang.org record them.
+GOPROXY_DATA = Path(__file__).resolve().parent / "data" / "goproxy"
+REAL_GO_SUM = """\
+github.com/mattn/go-isatty v0.0.24 h1:tGZZoVgT/KiqK1c8ocVLeDS8BSWMRd47J3Lbz7vsReI=
+github.com/mattn/go-isatty v0.0.24/go.mod h1:nMCL3Zebbrt45jsMDgnfIwz6ydEQApk5oEI3HqDio6A=
+github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=
+github.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=
+"""
 
 
 # Runs of gotasks on one machine share its CPUs and memory through lease files; the tests'
@@ -286,6 +296,18 @@ def handles_stop_signals(pid: int) -> bool:
         return False
     caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
     return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+@contextmanager
+def reaped(run: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """`run`, killed and waited for on the way out if it is still running: a failed
+    assertion in the block leaves no process behind."""
+    try:
+        yield run
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
 
 
 def wait_for(condition: Callable[[], bool], run: subprocess.Popen[str], seconds: float) -> bool:

@@ -11,6 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers import GOPROXY_DATA, REAL_GO_SUM
 
 from gotasks.go.bundle import (
     BundledSdk,
@@ -22,14 +23,12 @@ from gotasks.go.bundle import (
 )
 from gotasks.go.gosum import SumLine, parse_go_sum
 
-PROXY = Path(__file__).parent / "data" / "goproxy"
-GO_SUM = """\
-github.com/mattn/go-isatty v0.0.24 h1:tGZZoVgT/KiqK1c8ocVLeDS8BSWMRd47J3Lbz7vsReI=
-github.com/mattn/go-isatty v0.0.24/go.mod h1:nMCL3Zebbrt45jsMDgnfIwz6ydEQApk5oEI3HqDio6A=
-github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=
-github.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=
+GO_SUM = (
+    REAL_GO_SUM
+    + """\
 golang.org/x/sys v0.28.0/go.mod h1:/VUhepiaJMQUp4+oa/7Zr1D23ma6VTLIYjOOTFZPUcA=
 """
+)
 LINES = parse_go_sum(GO_SUM)
 
 
@@ -46,7 +45,7 @@ def sdk_archive(folder: Path) -> tuple[Path, BundledSdk]:
     return archive, sdk
 
 
-def make_bundle(tmp_path: Path, download: Path = PROXY) -> Path:
+def make_bundle(tmp_path: Path, download: Path = GOPROXY_DATA) -> Path:
     selected = select_files(LINES, download, where)
     archive, sdk = sdk_archive(tmp_path / "sdkcache")
     out = tmp_path / "b.tar"
@@ -55,7 +54,7 @@ def make_bundle(tmp_path: Path, download: Path = PROXY) -> Path:
 
 
 def test_select_takes_what_go_sum_lists_and_the_cache_holds(tmp_path: Path) -> None:
-    selected = select_files(LINES, PROXY, where)
+    selected = select_files(LINES, GOPROXY_DATA, where)
     assert selected.files == [
         "github.com/mattn/go-isatty/@v/v0.0.24.info",
         "github.com/mattn/go-isatty/@v/v0.0.24.mod",
@@ -73,7 +72,7 @@ def test_select_takes_what_go_sum_lists_and_the_cache_holds(tmp_path: Path) -> N
 
 def test_select_refuses_a_cache_file_that_does_not_match_go_sum(tmp_path: Path) -> None:
     cache = tmp_path / "download"
-    shutil.copytree(PROXY, cache)
+    shutil.copytree(GOPROXY_DATA, cache)
     mod = cache / "github.com/pkg/errors/@v/v0.9.1.mod"
     mod.write_text(mod.read_text() + "// changed\n")
     with pytest.raises(BundleError, match=r"v0\.9\.1\.mod: h1:.* does not match go\.sum:4"):
@@ -87,7 +86,9 @@ def test_round_trip_unpacks_a_folder_go_can_use_as_goproxy(tmp_path: Path) -> No
     assert unpacked.manifest.sdk is not None and unpacked.manifest.sdk.version == "go1.26.8"
     assert unpacked.sdk_archive is not None and unpacked.sdk_archive.is_file()
     zip_file = unpacked.proxy / "github.com/pkg/errors/@v/v0.9.1.zip"
-    assert zip_file.read_bytes() == (PROXY / "github.com/pkg/errors/@v/v0.9.1.zip").read_bytes()
+    assert (
+        zip_file.read_bytes() == (GOPROXY_DATA / "github.com/pkg/errors/@v/v0.9.1.zip").read_bytes()
+    )
     assert unpacked.goproxy() == f"{unpacked.proxy.as_uri()},off"
     # Again, over the first: replaced whole, no scratch left beside it.
     unpack(bundle, tmp_path / "state" / "bundle", LINES, where)

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import SOURCE, Project
+from helpers import GOPROXY_DATA, SOURCE, Project
 from test_docker import FAKE_ENGINE, _engine_daemon, path_with
 
 from gotasks.go.bundle import Manifest, select_files, write_bundle
 from gotasks.go.gosum import parse_go_sum
 
-PROXY = Path(__file__).parent / "data" / "goproxy"
 GO_SUM = """\
 github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=
 github.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=
@@ -41,9 +40,9 @@ def project(make_project: Callable[..., Project]) -> Project:
 
 def bundle_of(folder: Path) -> Path:
     lines = parse_go_sum(GO_SUM)
-    selected = select_files(lines, PROXY, lambda line: "go.sum")
+    selected = select_files(lines, GOPROXY_DATA, lambda line: "go.sum")
     out = folder / "modules.tar"
-    write_bundle(out, Manifest(None, selected.modules), None, PROXY, selected.files)
+    write_bundle(out, Manifest(None, selected.modules), None, GOPROXY_DATA, selected.files)
     return out
 
 

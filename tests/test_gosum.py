@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import GOPROXY_DATA, REAL_GO_SUM
 
 from gotasks.go.gosum import (
     GoSumError,
@@ -19,15 +20,6 @@ from gotasks.go.gosum import (
     parse_go_sum,
     unescape,
 )
-
-PROXY = Path(__file__).parent / "data" / "goproxy"
-# As go.sum files and sum.golang.org record them.
-REAL_GO_SUM = """\
-github.com/mattn/go-isatty v0.0.24 h1:tGZZoVgT/KiqK1c8ocVLeDS8BSWMRd47J3Lbz7vsReI=
-github.com/mattn/go-isatty v0.0.24/go.mod h1:nMCL3Zebbrt45jsMDgnfIwz6ydEQApk5oEI3HqDio6A=
-github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=
-github.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=
-"""
 
 
 def test_parse_reads_zip_and_go_mod_lines() -> None:
@@ -74,11 +66,11 @@ def test_unescape_refuses_what_go_would(bad: str) -> None:
 
 def test_hashes_of_real_modules_match_their_go_sum_lines() -> None:
     for line in parse_go_sum(REAL_GO_SUM):
-        assert hash_of(line, PROXY) == line.hash, line
+        assert hash_of(line, GOPROXY_DATA) == line.hash, line
 
 
 def test_a_changed_byte_in_any_file_of_the_zip_changes_the_hash(tmp_path: Path) -> None:
-    source = PROXY / "github.com/pkg/errors/@v/v0.9.1.zip"
+    source = GOPROXY_DATA / "github.com/pkg/errors/@v/v0.9.1.zip"
     original = hash_zip(source)
     with zipfile.ZipFile(source) as archive:
         members = [(i, archive.read(i)) for i in archive.infolist()]
@@ -97,13 +89,13 @@ def test_a_changed_byte_in_any_file_of_the_zip_changes_the_hash(tmp_path: Path) 
 
 
 def test_go_mod_hash_covers_the_content_only() -> None:
-    data = (PROXY / "github.com/mattn/go-isatty/@v/v0.0.24.mod").read_bytes()
+    data = (GOPROXY_DATA / "github.com/mattn/go-isatty/@v/v0.0.24.mod").read_bytes()
     assert hash_go_mod(data) == "h1:nMCL3Zebbrt45jsMDgnfIwz6ydEQApk5oEI3HqDio6A="
     assert hash_go_mod(data + b"\n") != hash_go_mod(data)
 
 
 def test_a_file_that_is_not_a_zip_is_a_value_error(tmp_path: Path) -> None:
     fake = tmp_path / "v1.0.0.zip"
-    shutil.copy(PROXY / "github.com/pkg/errors/@v/v0.9.1.mod", fake)
+    shutil.copy(GOPROXY_DATA / "github.com/pkg/errors/@v/v0.9.1.mod", fake)
     with pytest.raises(ValueError, match="not a readable zip"):
         hash_zip(fake)

@@ -23,6 +23,7 @@ from helpers import (
     handles_stop_signals,
     is_watcher,
     marked,
+    reaped,
     wait_for,
     wait_until_gone,
 )
@@ -131,7 +132,7 @@ def start_up_round(
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    with reaped(run):
         if anchor == "take-over":
             assert wait_for(lambda: handles_stop_signals(run.pid), run, 60), plan
         delay = rng.uniform(0, 0.4)
@@ -144,10 +145,6 @@ def start_up_round(
         if signalled:
             run.send_signal(kind)
         stdout, stderr = run.communicate(timeout=120)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
     shown = f"{plan}\nexit {run.returncode}\nstdout:\n{stdout[-2000:]}\nstderr:\n{stderr}"
     if not signalled:
         # On a fast machine `--list` is done inside 400 ms: no signal was sent, and a run

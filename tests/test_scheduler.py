@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import Project, clean_env
+from helpers import Project, clean_env, reaped
 
 MakeProject = Callable[..., Project]
 
@@ -333,16 +333,13 @@ def test_an_interrupt_leaves_no_process_behind(project: Project, signum: int) ->
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    with reaped(run):
         deadline = time.monotonic() + 30
         while len(marked_processes()) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(marked_processes()) >= 2, "the tasks' commands never started"
         run.send_signal(signum)
         stdout, stderr = run.communicate(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
     assert run.returncode == 130, stdout + stderr
     assert "interrupted" in stderr
     assert "summary" in stdout

@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Project, clean_env
+from helpers import GOPROXY_DATA, Project, clean_env
 from sdkserver import ReleaseServer, make_go_archive
 
 pytestmark = pytest.mark.e2e
 
-GOPROXY_DATA = Path(__file__).parent / "data" / "goproxy"
 SDK_VERSION = "1.26.7"  # a fake SDK (tests/sdkserver.py) that hands real work to the real go
 # No server listens on port 9 (discard): "the network" for a machine without one.
 UNREACHABLE = "http://127.0.0.1:9"

@@ -24,6 +24,7 @@ from helpers import (
     handles_stop_signals,
     is_watcher,
     marked,
+    reaped,
     require_go,
     wait_for,
     wait_until_gone,
@@ -98,7 +99,7 @@ def signal_round(project: Project, rng: random.Random, plan: str, moment: str) -
     def hanging() -> bool:
         return any(p.info["name"] == "hang.test" for p in marked(mark))
 
-    try:
+    with reaped(run):
         if moment == "start":
             time.sleep(rng.uniform(0, 1.5))
         else:
@@ -116,10 +117,6 @@ def signal_round(project: Project, rng: random.Random, plan: str, moment: str) -
             if run.poll() is None:
                 run.send_signal(kind)
         stdout, stderr = run.communicate(timeout=60)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
     shown = f"{plan}\nexit {run.returncode}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     if loaded:
         assert run.returncode == 130, shown
@@ -140,7 +137,7 @@ def test_commands_die_with_a_killed_inv(project: Project, target: str) -> None:
     # `kill -9 -- -PGID` of inv's process group, which the commands and the watcher are not in.
     mark = uuid.uuid4().hex
     run = start_inv(project, mark, "test", start_new_session=True)
-    try:
+    with reaped(run):
 
         def running() -> dict[str, psutil.Process]:
             procs = {p.info["name"]: p for p in marked(mark)}
@@ -153,10 +150,6 @@ def test_commands_die_with_a_killed_inv(project: Project, target: str) -> None:
         else:
             os.killpg(run.pid, signal.SIGKILL)
         run.communicate(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
     assert run.returncode == -signal.SIGKILL
     _, alive = psutil.wait_procs([before["go"], before["hang.test"]], timeout=30)
     assert alive == [], describe(alive)
