@@ -227,7 +227,7 @@ def check_stamps(c: Context, mod: Module, packages: list[str]) -> None:
     """Every build.version_vars -X target must be a string variable of each main package
     (the linker ignores one that is not, silently): a warning per package naming the
     variables it does have, or with build.strict_stamps a failure (the same line)."""
-    from gotasks import survey
+    from gotasks.go.stamps import grouped, parse_go_list, stamp_problems
 
     config = settings_of(c.config).section("build")
 
@@ -238,8 +238,8 @@ def check_stamps(c: Context, mod: Module, packages: list[str]) -> None:
         return str(result.stdout)
 
     fields = "ImportPath,Name,Dir,GoFiles,Deps,Module"
-    mains = survey.parse_go_list(go_list(["list", "-e", f"-json={fields}", "--", *packages]))
-    lines = survey.grouped(survey.stamp_problems(mains, config["version_vars"], go_list))
+    mains = parse_go_list(go_list(["list", "-e", f"-json={fields}", "--", *packages]))
+    lines = grouped(stamp_problems(mains, config["version_vars"], go_list))
     if lines and config["strict_stamps"]:
         raise TaskFailed(f"build {mod.label}: " + "; ".join(lines) + " (build.strict_stamps)")
     for line in lines:

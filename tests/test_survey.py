@@ -1,6 +1,6 @@
-"""The repository survey's pure parts (gotasks/survey.py): Go string variables, -X targets
-against main packages, Makefile targets; and one `inv init` that prints them for a real
-module (e2e)."""
+"""The repository survey's pure parts (gotasks/survey.py, gotasks/go/stamps.py): Go string
+variables, -X targets against main packages, Makefile targets; and one `inv init` that
+prints them for a real module (e2e)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from helpers import Project, clean_env, require_go
 
 from gotasks import survey
+from gotasks.go import stamps
 
 GO_FILE = """package main
 
@@ -41,7 +42,7 @@ func main() {
 
 
 def test_package_level_string_variables_only() -> None:
-    assert survey.string_variables(GO_FILE) == [
+    assert stamps.string_variables(GO_FILE) == [
         "version",
         "Commit",
         "BuildDate",
@@ -57,16 +58,16 @@ def test_a_var_inside_a_function_or_a_comment_is_not_one() -> None:
         "var after = `{`\n"
     )
     # Unformatted code too: a var inside braces is a function's, whatever its column.
-    assert survey.string_variables(text) == ["after"]
+    assert stamps.string_variables(text) == ["after"]
 
 
 def package(
     path: str, name: str, folder: Path, files: dict[str, str], deps=(), module=""
-) -> survey.Package:
+) -> stamps.Package:
     folder.mkdir(parents=True, exist_ok=True)
     for file, text in files.items():
         (folder / file).write_text(text)
-    return survey.Package(path, name, folder, tuple(files), tuple(deps), module)
+    return stamps.Package(path, name, folder, tuple(files), tuple(deps), module)
 
 
 def test_missing_targets_are_named_with_the_candidates(tmp_path: Path) -> None:
@@ -94,23 +95,23 @@ def test_missing_targets_are_named_with_the_candidates(tmp_path: Path) -> None:
         return json.dumps({**item, "GoFiles": list(cmd.go_files)})
 
     wanted = {"version": "main.version", "commit": "main.commit", "go_version": ""}
-    problems = survey.stamp_problems([main], wanted, go_list)
+    problems = stamps.stamp_problems([main], wanted, go_list)
     assert [(p.key, p.symbol) for p in problems] == [
         ("version", "main.version"),
         ("commit", "main.commit"),
     ]
     assert problems[0].candidates == (f"{mod}/cmd.Version", f"{mod}/cmd.VersionPre")
     assert asked == [["list", "-e", "-json", "--", f"{mod}/cmd"]]
-    [line] = survey.grouped(problems)
+    [line] = stamps.grouped(problems)
     assert line.startswith(f"{mod}: -X main.version (version), main.commit (commit) set nothing")
     assert f"{mod}/cmd.Version" in line
     assert survey.suggested_vars(problems[0].candidates)["version"] == f"{mod}/cmd.Version"
 
     # Set right, nothing is missing; a target in a package main does not link is.
     right = {"version": f"{mod}/cmd.Version"}
-    assert survey.stamp_problems([main], right, go_list) == []
+    assert stamps.stamp_problems([main], right, go_list) == []
     elsewhere = {"version": "example.com/other.Version"}
-    assert [p.symbol for p in survey.stamp_problems([main], elsewhere, go_list)] == [
+    assert [p.symbol for p in stamps.stamp_problems([main], elsewhere, go_list)] == [
         "example.com/other.Version"
     ]
 
@@ -185,7 +186,7 @@ def test_makefile_targets_map_to_tasks_and_the_rest_are_listed() -> None:
 
 def test_go_list_stream_is_parsed() -> None:
     stream = '{\n\t"ImportPath": "a",\n\t"Name": "main",\n\t"Dir": "/x"\n}\n{"ImportPath": "b"}\n'
-    got = survey.parse_go_list(stream)
+    got = stamps.parse_go_list(stream)
     assert [(p.import_path, p.name, p.dir) for p in got] == [
         ("a", "main", Path("/x")),
         ("b", "", Path(".")),
