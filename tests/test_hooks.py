@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import SOURCE, Project, clean_env, require_go
+from helpers import LEASE_DIR, SOURCE, Project, clean_env, require_go
 from invoke.program import Program
 
 import tasks
@@ -95,7 +95,10 @@ def inv_in_process(project: Project, monkeypatch: pytest.MonkeyPatch, *args: str
     for name in [k for k in os.environ if k.startswith("GOTASKS_")] + ["CI", "GITHUB_ACTIONS"]:
         monkeypatch.delenv(name, raising=False)
     settings = {"NO_COLOR": "1", "GIT_CONFIG_NOSYSTEM": "1", "GOENV": "off"}
-    for name, value in {**settings, "GOTASKS_ROOT": str(project.root)}.items():
+    # The tests' own lease folder, as clean_env gives a spawned inv: another gotasks run on
+    # the machine would otherwise add its "sharing:" line to the output.
+    own = {"GOTASKS_ROOT": str(project.root), "GOTASKS_LEASE_DIR": LEASE_DIR}
+    for name, value in {**settings, **own}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(project.root)
     try:
