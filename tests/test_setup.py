@@ -119,8 +119,11 @@ def machine(base: Path, proxy: str, mirror: str, *, fresh_gocache: bool = False)
     }
 
 
-def with_dependency(project: Project) -> None:
-    """The example module, given a real dependency (github.com/pkg/errors) and its go.sum."""
+@pytest.fixture
+def project(make_project: Callable[..., Project]) -> Project:
+    """The example project, its module given a real dependency (github.com/pkg/errors, which
+    the module_proxy fixture serves) and its go.sum."""
+    project = make_project()
     go_mod = project.root / "hello" / "go.mod"
     go_mod.write_text(
         go_mod.read_text(encoding="utf-8") + "\nrequire github.com/pkg/errors v0.9.1\n",
@@ -138,6 +141,7 @@ def with_dependency(project: Project) -> None:
     dev = project.root / "config" / "dev.yaml"
     dev.write_text(dev.read_text() + "build:\n  targets: [linux/amd64]\n", encoding="utf-8")
     project.commit_all("a dependency and a pinned go")
+    return project
 
 
 def ok(out: subprocess.CompletedProcess[str]) -> str:
@@ -146,13 +150,11 @@ def ok(out: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_fresh_machine_to_green_ci_then_a_second_setup_does_nothing(
-    make_project: Callable[..., Project],
+    project: Project,
     module_proxy: ModuleProxy,
     releases: ReleaseServer,
     tmp_path: Path,
 ) -> None:
-    project = make_project()
-    with_dependency(project)
     env = machine(tmp_path / "m1", module_proxy.url, releases.base, fresh_gocache=True)
 
     out = ok(project.inv("setup", env=env))
@@ -180,13 +182,11 @@ def test_fresh_machine_to_green_ci_then_a_second_setup_does_nothing(
 
 
 def test_export_then_from_with_no_network(
-    make_project: Callable[..., Project],
+    project: Project,
     module_proxy: ModuleProxy,
     releases: ReleaseServer,
     tmp_path: Path,
 ) -> None:
-    project = make_project()
-    with_dependency(project)
     online = machine(tmp_path / "m1", module_proxy.url, releases.base)
     bundle = tmp_path / "out" / "bundle.tar"
     out = ok(project.inv("setup", "--export", str(bundle), env=online))
@@ -220,15 +220,13 @@ def test_export_then_from_with_no_network(
     ],
 )
 def test_a_tampered_bundle_is_refused_naming_the_file(
-    make_project: Callable[..., Project],
+    project: Project,
     module_proxy: ModuleProxy,
     releases: ReleaseServer,
     tmp_path: Path,
     member: str,
     named: str,
 ) -> None:
-    project = make_project()
-    with_dependency(project)
     bundle = tmp_path / "bundle.tar"
     ok(
         project.inv(
@@ -288,13 +286,11 @@ class _Reader:
 
 
 def test_ctrl_c_during_the_module_download_keeps_the_sdk_and_leaves_nothing_half_written(
-    make_project: Callable[..., Project],
+    project: Project,
     module_proxy: ModuleProxy,
     releases: ReleaseServer,
     tmp_path: Path,
 ) -> None:
-    project = make_project()
-    with_dependency(project)
     env = machine(tmp_path / "m1", module_proxy.url, releases.base)
     module_proxy.hold = threading.Event()
     proc = subprocess.Popen(
