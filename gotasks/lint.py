@@ -107,8 +107,7 @@ def fmt(c: Context, module: str | None = None) -> None:
 
 def _gofmt(c: Context, mod: Module, fix: bool) -> list[str]:
     from gotasks.go.gofmt import judge
-    from gotasks.go.sources import go_files, shown_path
-    from gotasks.go.staged import batches
+    from gotasks.go.sources import batches, go_files, shown_path
 
     toolchain, _ = toolchain_of(c.config)
     files = go_files(mod.dir)

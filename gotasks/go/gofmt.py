@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 from invoke.runners import Result
 
-from gotasks.go.sources import shown_path
-from gotasks.go.staged import batches
+from gotasks.go.sources import batches, shown_path
 
 # gofmt ARGS, run in the folder the names are relative to.
 Gofmt = Callable[[list[str]], Result]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from gotasks.core.errors import UsageError
 from gotasks.go.artifacts import short_name
+from gotasks.go.sources import SKIP_DIRS
 
-_SKIP_DIRS = {"vendor", "testdata", "node_modules"}
 _MODULE_LINE = re.compile(r"^\s*module\s+(\"[^\"]+\"|\S+)", re.MULTILINE)
 
 
@@ -108,7 +108,7 @@ def _walk(root: Path) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
-            d for d in dirnames if d not in _SKIP_DIRS and not d.startswith((".", "_"))
+            d for d in dirnames if d not in SKIP_DIRS and not d.startswith((".", "_"))
         )
         if "go.mod" in filenames:
             found.append(Path(dirpath).resolve())

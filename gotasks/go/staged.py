@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gotasks.go.git import git
 from gotasks.go.modules import Module
+from gotasks.go.sources import SKIP_DIRS, batches
 
-# The folders gotasks.go.sources.go_files skips: gofmt and vet never look there in lint either.
-_SKIP_DIRS = {"vendor", "testdata", "node_modules"}
 GO_MOD_FILES = ("go.mod", "go.sum")
 # A workspace file changes how every module of the workspace builds.
 GO_WORK_FILES = ("go.work", "go.work.sum")
-# Far below the kernel's limit on one command line, even for long paths.
-_BATCH = 500
-
-
-def batches(items: list[str], size: int = _BATCH) -> Iterator[list[str]]:
-    """`items` in slices short enough for one command line each."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _paths(out: bytes) -> list[str]:
@@ -162,7 +152,7 @@ def _checked(module_dir: Path, rel: Path) -> bool:
         return False
     here = module_dir
     for folder in folders:
-        if folder in _SKIP_DIRS or folder.startswith((".", "_")):
+        if folder in SKIP_DIRS or folder.startswith((".", "_")):
             return False
         here = here / folder
         if (here / "go.mod").exists():
