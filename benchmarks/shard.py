@@ -59,11 +59,13 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
 
 def make_project(work: Path) -> Path:
     sys.path.insert(0, str(ROOT))
-    from gotasks import adopt
+    from gotasks.adoptplan import make_plan
+    from gotasks.adoptwrite import apply
 
     project = work / "proj"
     project.mkdir()
-    adopt.adopt(ROOT, project, adopt.plan(ROOT, project, optional=()))
+    # What `inv init` writes (tasks.py, invoke.yaml, config/), outside any git repository.
+    apply(project, make_plan(project, None))
     module = project / "bench"
     module.mkdir()
     go_version = subprocess.run(
