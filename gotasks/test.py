@@ -204,7 +204,7 @@ def test_unit(mod: Module, import_path: str) -> str:
 def _package_durations(mod: Module, run: TestRun) -> dict[str, float]:
     """What each package's tests took, for --shard's costs; a cached result took nothing
     now and says nothing of what a run costs, and a package that did not build ran nothing."""
-    from gotasks.go.testjson import Status
+    from gotasks.go.testresults import Status
 
     return {
         test_unit(mod, p.name): p.elapsed

@@ -12,14 +12,8 @@ from pathlib import Path
 import pytest
 
 from gotasks.go.junit import BUILD_FAILED_CASE, PACKAGE_FAILED_CASE, write_junit
-from gotasks.go.testjson import (
-    Counts,
-    Status,
-    TestRun,
-    failure_output,
-    package_failure_output,
-    parse,
-)
+from gotasks.go.testjson import TestRun, parse
+from gotasks.go.testresults import Counts, Status, failure_output, package_failure_output
 from gotasks.go.testsummary import render_summary, summary_lines
 
 MODULE = "example.com/fixture"

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from gotasks.core.files import atomic_write_text
 from gotasks.core.scrub import scrub
-from gotasks.go.testjson import (
+from gotasks.go.testjson import TestRun
+from gotasks.go.testresults import (
     PackageResult,
     Status,
-    TestRun,
     failure_output,
     package_failure_output,
     skip_reason,

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from typing import Literal, NamedTuple
 
-from gotasks.go.testjson import (
+from gotasks.go.testjson import TestRun
+from gotasks.go.testresults import (
     BUILD_FAILED_MARKERS,
     PackageResult,
     Status,
-    TestRun,
     failure_output,
     package_failure_output,
 )
