@@ -369,3 +369,62 @@ def test_configured_inputs_count_and_a_bad_glob_is_one_line(make_project: MakePr
     ok(inv(project, "lint"))
     project.write("shared/schema/a.json", '{"v": 3}\n')
     assert verdicts(ok(inv(project, "lint"))) == {"lint hello": "up to date"}
+
+
+def _workspace_of_four(project: Project) -> None:
+    """m1..m4, each the example under its own module path, in one go.work; m1's code
+    imports m2's greet package (required and replaced by ../m2, as `go mod tidy` wants)."""
+    for n in range(1, 5):
+        folder = project.root / f"m{n}"
+        shutil.copytree(SOURCE / "examples" / "hello", folder)
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in (".go", ".mod"):
+                text = path.read_text(encoding="utf-8")
+                path.write_text(text.replace("example.com/hello", f"example.com/m{n}"))
+    project.write(
+        "m1/greet/sibling.go",
+        'package greet\n\nimport other "example.com/m2/greet"\n\n'
+        "// Sibling greets through m2.\n"
+        'func Sibling() string { return other.Hello("m1") }\n',
+    )
+    gomod = project.root / "m1" / "go.mod"
+    gomod.write_text(
+        gomod.read_text() + "\nrequire example.com/m2 v0.0.0\n\nreplace example.com/m2 => ../m2\n"
+    )
+    project.write("go.work", "go 1.21\n\nuse (\n\t./m1\n\t./m2\n\t./m3\n\t./m4\n)\n")
+    project.commit_all("four modules")
+
+
+def _ran(result: subprocess.CompletedProcess[str]) -> set[str]:
+    return {name for name, verdict in verdicts(result).items() if verdict == "ran"}
+
+
+def test_a_workspace_edit_reruns_only_the_edited_module_and_those_that_import_it(
+    make_project: MakeProject,
+) -> None:
+    project = make_project(example=False)
+    _workspace_of_four(project)
+    every = {f"{task} m{n}" for task in ("lint", "test", "build") for n in range(1, 5)}
+    # The tree is dirty from the start: a clean tree turning dirty changes every build's
+    # stamps (main.dirty), which would rerun every build for a reason of its own.
+    project.write("NOTES.md", "not committed\n")
+    assert _ran(ok(inv(project, "ci"))) == every
+    assert _ran(ok(inv(project, "ci"))) == set()
+
+    def edit(rel: str) -> None:
+        path = project.root / rel
+        path.write_text(path.read_text() + "\n// an edit\n")
+
+    edit("m3/greet/greet.go")  # nobody imports m3
+    assert _ran(ok(inv(project, "ci"))) == {"lint m3", "test m3", "build m3"}
+    edit("m1/stats/stats.go")  # m1 imports m2, not the other way round
+    assert _ran(ok(inv(project, "ci"))) == {"lint m1", "test m1", "build m1"}
+    edit("m2/greet/greet.go")  # m1 imports it: both rerun, and --explain says why
+    result = ok(inv(project, "ci", "--explain"))
+    assert _ran(result) == {f"{task} m{n}" for task in ("lint", "test", "build") for n in (1, 2)}
+    assert "workspace: changed ../m2/greet/greet.go" in why(result), out(result)
+    edit("m4/go.mod")  # the workspace's build list is every module's go.mod: all rerun
+    assert _ran(ok(inv(project, "ci"))) == every
+    edit("go.work")
+    assert _ran(ok(inv(project, "ci"))) == every
+    assert _ran(ok(inv(project, "ci"))) == set()

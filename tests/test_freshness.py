@@ -363,6 +363,69 @@ def test_related_files_follow_go_work_and_local_replacements(tmp_path: Path) -> 
     assert related_files(tmp_path / "app", {"GOWORK": "off"}, cache) == {"../gone/": "missing"}
 
 
+def _workspace(root: Path, modules: dict[str, str], imports: dict[str, list[str]]) -> None:
+    """go.work using ./NAME for each module (NAME -> module path); imports: NAME -> the
+    module paths its code imports (as a Go import block)."""
+    for name, path in modules.items():
+        (root / name).mkdir()
+        (root / name / "go.mod").write_text(f"module {path}\n\ngo 1.22\n")
+        block = "".join(f'\t"{p}/x"\n' for p in imports.get(name, []))
+        code = f"package {name}\n\nimport (\n{block})\n" if block else f"package {name}\n"
+        (root / name / f"{name}.go").write_text(code)
+    uses = "".join(f"\t./{name}\n" for name in modules)
+    (root / "go.work").write_text(f"go 1.22\n\nuse (\n{uses})\n")
+
+
+def _folders(related: dict[str, str]) -> set[str]:
+    """The sibling modules whose code (not just go.mod/go.sum) is in the key."""
+    return {rel.split("/")[1] for rel in related if rel.endswith(".go")}
+
+
+def test_a_workspace_module_keys_only_the_workspace_modules_it_reaches(tmp_path: Path) -> None:
+    paths = {"a": "example.com/a", "b": "example.com/b", "c": "example.com/c"}
+    paths |= {"d": "example.com/d", "a2": "example.com/a2"}  # a2: a's path as a prefix
+    # a imports b, b imports c (through a back-quoted path); d and a2 stand alone.
+    _workspace(tmp_path, paths, {"a": ["example.com/b"]})
+    (tmp_path / "b" / "b.go").write_text("package b\n\nimport c `example.com/c`\n")
+    cache = StatCache(None)
+    related = related_files(tmp_path / "a", {}, cache)
+    assert _folders(related) == {"b", "c"}
+    # every module's go.mod counts: the workspace's build list is made from all of them
+    assert {"../b/go.mod", "../c/go.mod", "../d/go.mod", "../a2/go.mod", "../go.work"} <= set(
+        related
+    )
+    assert _folders(related_files(tmp_path / "d", {}, cache)) == set()
+    assert _folders(related_files(tmp_path / "c", {}, cache)) == set()
+    # A require in go.mod alone (no import yet) counts, and so does a replace.
+    (tmp_path / "d" / "go.mod").write_text(
+        "module example.com/d\n\nrequire example.com/a2 v0.0.0\n"
+    )
+    assert _folders(related_files(tmp_path / "d", {}, cache)) == {"a2"}
+    # d replacing c by the workspace's own c: an edge d -> c only. A replacement by a
+    # folder outside the workspace counts for every module (the workspace applies it).
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "lib.go").write_text("package lib\n")
+    (tmp_path / "d" / "go.mod").write_text(
+        "module example.com/d\n\nrequire example.com/a2 v0.0.0\n\n"
+        "replace (\n\texample.com/c => ../c\n\texample.com/lib => ../lib\n)\n"
+    )
+    assert _folders(related_files(tmp_path / "d", {}, cache)) == {"a2", "c", "lib"}
+    assert _folders(related_files(tmp_path / "a2", {}, cache)) == {"lib"}
+    # A test file's import counts (test reads it); so does a mention in a comment.
+    (tmp_path / "c" / "c_test.go").write_text('package c\n\n// see "example.com/d"\n')
+    assert _folders(related_files(tmp_path / "c", {}, cache)) == {"d", "a2", "lib"}
+    # A use folder whose module path cannot be read: every module counts (doubt).
+    (tmp_path / "a2" / "go.mod").write_text("// no module line\n")
+    assert _folders(related_files(tmp_path / "b", {}, cache)) == {"a", "c", "d", "a2", "lib"}
+
+
+def test_a_module_outside_the_workspace_use_list_keys_every_used_module(tmp_path: Path) -> None:
+    _workspace(tmp_path, {"a": "example.com/a", "b": "example.com/b"}, {})
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z" / "go.mod").write_text("module example.com/z\n")
+    assert _folders(related_files(tmp_path / "z", {}, StatCache(None))) == {"a", "b"}
+
+
 def test_variables_for_test_leave_out_the_shells_bookkeeping_only() -> None:
     environ = {"PWD": "/x", "SHLVL": "2", "_": "/usr/bin/inv", "HOME": "/root", "DB_URL": "x"}
     environ["GOTASKS_RUN_TOKEN"] = "a-new-one-each-run"

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -138,16 +139,22 @@ def directives(text: str, verb: str) -> list[str]:
 
 def local_replacements(text: str) -> list[str]:
     """The folders `replace old => ./path` lines point at (a version after => is a module)."""
-    folders = []
+    return [folder for _, folder in replaced_locally(text)]
+
+
+def replaced_locally(text: str) -> list[tuple[str, str]]:
+    """(module path, folder) of each `replace` that points at a folder."""
+    found = []
     for spec in directives(text, "replace"):
         if "=>" not in spec:
             continue
-        target = spec.split("=>", 1)[1].split()
+        old, new = spec.split("=>", 1)
+        target = new.split()
         if len(target) == 1:
             path = target[0].strip('"')
             if path.startswith(("./", "../", "/")) or path in (".", ".."):
-                folders.append(path)
-    return folders
+                found.append((old.split()[0].strip('"') if old.split() else "", path))
+    return found
 
 
 def used_folders(text: str) -> list[str]:
@@ -155,20 +162,36 @@ def used_folders(text: str) -> list[str]:
 
 
 def related_files(module_dir: Path, environ: Mapping[str, str], cache: StatCache) -> dict[str, str]:
-    """What else go reads building this module: go.work and go.work.sum, the files of
-    every module it uses, and of every local `replace` target (of go.mod and go.work);
-    by path relative to the module."""
+    """What else go reads building this module, by path relative to it: go.work and
+    go.work.sum; the go.mod and go.sum of every module the workspace uses (its build list
+    is made from all of them); the other files of only those workspace modules this one
+    needs (workspace_needs); every local `replace` target (of go.work and every go.mod)."""
     found: dict[str, str] = {}
     me = module_dir.resolve()
-    folders: list[Path] = []
+    folders: list[Path] = []  # whose every file counts
     work = workspace_file(module_dir, environ)
     if work is not None:
         text = _read_text(work)
         for name in (work, work.with_name(work.name + ".sum")):
             if name.exists():
                 found[_rel(name, module_dir)] = entry_digest(name, cache)
-        folders += [work.parent / rel for rel in used_folders(text)]
+        used = [work.parent / rel for rel in used_folders(text)]
+        for folder in used:
+            for listing in (folder / "go.mod", folder / "go.sum"):
+                if listing.exists() and folder.resolve() != me:  # mine are among my files
+                    found[_rel(listing, module_dir)] = entry_digest(listing, cache)
+            gomod = folder / "go.mod"
+            if gomod.is_file():  # the workspace uses every module's replacements
+                folders += [
+                    folder / rel
+                    for old, rel in replaced_locally(_read_text(gomod))
+                    if not _is_workspace_module(folder / rel, old, used)
+                ]
+        folders += workspace_needs(me, used, cache)
         folders += [work.parent / rel for rel in local_replacements(text)]
+        # `go work vendor` puts the workspace's dependencies beside go.work.
+        if (work.parent / "vendor").is_dir():
+            folders.append(work.parent / "vendor")
     gomod = module_dir / "go.mod"
     if gomod.is_file():
         folders += [module_dir / rel for rel in local_replacements(_read_text(gomod))]
@@ -183,6 +206,83 @@ def related_files(module_dir: Path, environ: Mapping[str, str], cache: StatCache
             continue
         found.update(module_files(resolved, cache, _rel(folder, module_dir) + "/"))
     return found
+
+
+def workspace_needs(me: Path, used: list[Path], cache: StatCache) -> list[Path]:
+    """The workspace modules (of the `use` folders) this module's code can reach: those
+    whose module path its go.mod or its Go files mention (an import, a require, a
+    replace), then theirs, and so on. In a workspace a module may import another without
+    requiring it, so the Go files are read; a mention in a comment or a string counts too
+    (a needless rerun, never a wrong green). A use folder whose module path cannot be
+    read, or a module that is not among the use folders, needs them all."""
+    others = [f.resolve() for f in used if f.resolve() != me and f.resolve().is_dir()]
+    paths: dict[Path, str] = {}
+    for folder in others:
+        path = _module_path(folder / "go.mod")
+        if path is None or me not in {f.resolve() for f in used}:
+            return others
+        paths[folder] = path
+    needed: list[Path] = []
+    todo = [me]
+    while todo:
+        folder = todo.pop()
+        candidates = {path: dep for dep, path in paths.items() if dep not in needed}
+        for path in _mentioned(folder, set(candidates), cache):
+            needed.append(candidates[path])
+            todo.append(candidates[path])
+    return needed
+
+
+def _is_workspace_module(folder: Path, path: str, used: list[Path]) -> bool:
+    """A replacement by a module of the workspace itself: who needs it, workspace_needs
+    tells (its module path is mentioned in the replacing go.mod)."""
+    resolved = folder.resolve()
+    return any(f.resolve() == resolved for f in used) and _module_path(folder / "go.mod") == path
+
+
+def _module_path(gomod: Path) -> str | None:
+    try:
+        found = directives(gomod.read_text(encoding="utf-8", errors="replace"), "module")
+    except OSError:
+        return None
+    return found[0].strip('"') if found else None
+
+
+_mentions: dict[tuple[str, bool, frozenset[str]], frozenset[str]] = {}
+_mentions_lock = threading.Lock()
+
+
+def _mentioned(folder: Path, candidates: set[str], cache: StatCache) -> set[str]:
+    """Which of the module paths `candidates` the module in `folder` mentions: its go.mod
+    (a require or replace) or any of its Go files, as an import path would be written (a
+    quoted or back-quoted string that is the path or starts with path/)."""
+    wanted = frozenset(candidates)
+    found: set[str] = set()
+    for rel, digest in module_files(folder, cache).items():
+        if not (rel.endswith(".go") or rel == "go.mod") or not digest.startswith("file "):
+            continue
+        memo = (digest, rel == "go.mod", wanted)  # the same content, the same answer
+        with _mentions_lock:
+            known = _mentions.get(memo)
+        if known is None:
+            try:
+                data = (folder / rel).read_bytes()
+            except OSError as error:
+                raise HashError(f"{folder / rel}: {error.strerror or error}") from None
+            known = frozenset(p for p in wanted if _mentions_path(data, p, rel == "go.mod"))
+            with _mentions_lock:
+                _mentions[memo] = known
+        found |= known
+    return found
+
+
+def _mentions_path(data: bytes, path: str, gomod: bool) -> bool:
+    name = path.encode()
+    if gomod:  # unquoted in go.mod: `require example.com/m2 v0.0.0`
+        return (
+            re.search(rb"(^|[\s\"(])" + re.escape(name) + rb"([\s\"/]|$)", data, re.M) is not None
+        )
+    return any(q + name + end in data for q in (b'"', b"`") for end in (q, b"/"))
 
 
 def _rel(path: Path, base: Path) -> str:
