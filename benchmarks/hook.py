@@ -56,7 +56,8 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (
 
 def adopt_into(project: Path) -> None:
     """gotasks put into `project` as the tests do it: tasks.py and invoke.yaml as `inv init`
-    writes them, this repository's config/ (the example's settings), its .gitignore lines."""
+    writes them, this repository's config/ (the example's settings), its .gitignore lines
+    (after the project's own, if it has some). Every benchmark adopts its projects so."""
     # Run as a script, this folder is on sys.path, not the checkout.
     sys.path.insert(0, str(ROOT))
     from gotasks import adoptplan
@@ -64,7 +65,9 @@ def adopt_into(project: Path) -> None:
     for rel in ("tasks.py", "invoke.yaml"):
         (project / rel).write_bytes(adoptplan.template_text(rel))
     shutil.copytree(ROOT / "config", project / "config")
-    (project / ".gitignore").write_text("".join(f"{line}\n" for line in adoptplan.GITIGNORE_LINES))
+    ignore = project / ".gitignore"
+    own = ignore.read_text(encoding="utf-8").rstrip("\n") + "\n" if ignore.exists() else ""
+    ignore.write_text(own + "".join(f"{line}\n" for line in adoptplan.GITIGNORE_LINES))
 
 
 def make_project(work: Path, env: dict[str, str]) -> Path:

@@ -32,6 +32,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from hook import adopt_into
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 4
 AIM = 1.15
@@ -58,14 +60,9 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
 
 
 def make_project(work: Path) -> Path:
-    sys.path.insert(0, str(ROOT))
-    from gotasks.adoptplan import make_plan
-    from gotasks.adoptwrite import apply
-
     project = work / "proj"
     project.mkdir()
-    # What `inv init` writes (tasks.py, invoke.yaml, config/), outside any git repository.
-    apply(project, make_plan(project, None))
+    adopt_into(project)
     module = project / "bench"
     module.mkdir()
     go_version = subprocess.run(
