@@ -208,6 +208,11 @@ def main_packages(module: Path, goflags: str, env: dict[str, str]) -> list[str]:
     return [os.path.relpath(d, module) for d in out.split()]
 
 
+def make_quoted(words: list[str]) -> str:
+    """Words for a recipe line: shell-quoted, and $ doubled for make."""
+    return shlex.join(words).replace("$", "$$")
+
+
 def write_makefile(project: Path, env: dict[str, str]) -> None:
     goflags, targets, test_args = go_settings(project, env)
     x = (
@@ -255,7 +260,7 @@ def write_makefile(project: Path, env: dict[str, str]) -> None:
             f"\tcd {rel} && go vet ./...",
             f"\tcd {rel} && go mod tidy -diff",
             f"{test}:",
-            f"\tcd {rel} && go test -timeout 10m -p 2 {shlex.join(test_args)} ./...",
+            f"\tcd {rel} && go test -timeout 10m -p 2 {make_quoted(test_args)} ./...",
             f"{build}: {' '.join(builds)}",
             f"\tcd dist-make && sha256sum {' '.join(b.removeprefix('dist-make/') for b in builds)}"
             " > SHA256SUMS",
