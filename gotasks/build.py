@@ -57,6 +57,7 @@ def build(
     package: str | None = None,
 ) -> UpToDate | None:
     """Build every main package for each GOOS/GOARCH target into dist/, with SHA256SUMS."""
+    from gotasks.engine.threads import map_in_task
     from gotasks.go import dist as dist_folder
     from gotasks.go.artifacts import SUMS
 
@@ -70,34 +71,52 @@ def build(
     if not dry_run(c):
         with dist_locked(lock):
             _tidy(dist)
+    stamped: list[str] = []  # the key's stamps, which the build then uses (git asked once)
+
+    def stamps() -> dict[str, str]:
+        stamped.insert(0, stamp_ldflags(c, mod))
+        return {"stamps": stamped[0]}
+
     check = fresh.start(
         c,
         "build",
         mod,
         {"verify": verify, "targets": targets, "package": package},
-        lambda: {"stamps": stamp_ldflags(c, mod)},
+        stamps,
         replay=lambda check, entry: _listed_in_sums(dist, entry.outputs),
     )
     if check.result is not None:
         return check.result
+    ldflags = stamped[0] if stamped else stamp_ldflags(c, mod)
     packages = select_package(main_packages(c, mod), package, mod, "build")
     if not packages:
         console.info("no main package: nothing to build")
         check.done()
         return None
-    check_stamps(c, mod, packages)
     if dry_run(c):
+        check_stamps(c, mod, packages)
         # The commands a real build runs, shown with dist/ where its scratch folder would be.
-        _build_matrix(c, mod, packages, targets, dist)
+        _build_matrix(c, mod, packages, targets, dist, ldflags)
         if verify:
-            _build_matrix(c, mod, packages, targets, dist, {"GOCACHE": "SCRATCH/verify/gocache"})
+            _build_matrix(
+                c, mod, packages, targets, dist, ldflags, {"GOCACHE": "SCRATCH/verify/gocache"}
+            )
         return None
     # Build into a scratch folder inside dist/ and swap it in, so a failed build
     # never leaves dist/ half-written.
     with dist_folder.scratch(dist) as scratch:
-        built = _build_matrix(c, mod, packages, targets, scratch / "out", progress=True)
+
+        def matrix() -> list[str]:
+            return _build_matrix(c, mod, packages, targets, scratch / "out", ldflags, progress=True)
+
+        # The -X check (two go lists) beside the builds, not before them: with
+        # build.strict_stamps its failure still fails the build before dist/ changes.
+        checked, built = map_in_task(
+            lambda step: step(), [lambda: check_stamps(c, mod, packages), matrix], workers=2
+        )
+        assert checked is None and isinstance(built, list)
         if verify:
-            _verify(c, mod, packages, targets, scratch)
+            _verify(c, mod, packages, targets, scratch, ldflags)
         # Another run (a second `inv ci`, another module's build) may swap at the same time.
         with dist_locked(lock):
             _tidy(dist)  # a build killed since we began
@@ -160,17 +179,17 @@ def _build_matrix(
     packages: list[str],
     targets: list[str],
     into: Path,
+    ldflags: str,
     extra_env: dict[str, str] | None = None,
     progress: bool = False,
 ) -> list[str]:
-    """Every package for every target into `into`; with `progress`, the run hears which
-    targets are done and what the running ones do (see BuildProgress)."""
+    """Every package for every target into `into`, stamped with `ldflags`; with `progress`,
+    the run hears which targets are done and what the running ones do (see BuildProgress)."""
     from gotasks.engine.sharding import record_durations
     from gotasks.engine.threads import map_in_task
     from gotasks.go.artifacts import binary_name
     from gotasks.go.buildprogress import BuildProgress
 
-    ldflags = stamp_ldflags(c, mod)
     units = [(target, package) for target in targets for package in packages]
 
     def output_of(target: str, package: str) -> Path:
@@ -247,7 +266,7 @@ def check_stamps(c: Context, mod: Module, packages: list[str]) -> None:
 
 
 def _verify(
-    c: Context, mod: Module, packages: list[str], targets: list[str], scratch: Path
+    c: Context, mod: Module, packages: list[str], targets: list[str], scratch: Path, ldflags: str
 ) -> None:
     """Rebuild into another folder from an empty build cache and compare every byte."""
     from gotasks.go.artifacts import differing_files
@@ -257,7 +276,7 @@ def _verify(
     # goes with the rest of what it left.
     second = scratch / "verify"
     cache = {"GOCACHE": str(second / "gocache")}
-    _build_matrix(c, mod, packages, targets, second / "out", cache)
+    _build_matrix(c, mod, packages, targets, second / "out", ldflags, cache)
     differ = differing_files(scratch / "out", second / "out")
     remove_tree(second)
     if differ:
