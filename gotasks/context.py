@@ -17,7 +17,14 @@ from invoke.runners import Result
 from gotasks.core import console, scrub
 from gotasks.core.errors import Stopped, TaskFailed, UsageError
 from gotasks.engine.procs import filter_echo
-from gotasks.engine.run import RunOptions, register_dimension, register_facts
+from gotasks.engine.run import (
+    App,
+    RunOption,
+    RunOptions,
+    register_app,
+    register_dimension,
+    register_facts,
+)
 from gotasks.paths import project_root, state_dir
 
 if TYPE_CHECKING:
@@ -26,6 +33,30 @@ if TYPE_CHECKING:
     from gotasks.go.sdk.selection import Selection
     from gotasks.go.toolchain import Toolchain
     from gotasks.settings import Settings
+
+
+# What gotasks tells the engine: its name, its variables' prefix and its own run-wide
+# options, each listed in `inv -h TASK`'s closing line after the one it names.
+GOTASKS = App(
+    name="gotasks",
+    env_prefix="GOTASKS_",
+    options=(
+        RunOption(
+            "env",
+            "the env: a config/<env>.yaml such as dev, test or prod (default: $GOTASKS_ENV,"
+            " test when $CI is set, else dev)",
+            after="",
+        ),
+        RunOption(
+            "go",
+            "the Go version to use: 1.22.5, 1.22 or latest (default: $GOTASKS_GO, .go-version,"
+            " go.mod's toolchain line, go.version, else the go on PATH)",
+            after="summary",
+        ),
+        RunOption("install", "install that Go version first when it is missing", False, "go"),
+    ),
+    prepared_per="env",
+)
 
 
 def user_values() -> dict[str, str]:
@@ -49,7 +80,7 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
     root, values = project_root(), user_values()
     set_writable(not config.run.dry)
     # Every other env's files are checked too, skipped when they passed before as they are.
-    settings = load_settings(root, options.env, values, check_env_remembered(root, values))
+    settings = load_settings(root, options.value("env"), values, check_env_remembered(root, values))
     scrub.add(known_secrets(settings, os.environ))
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
     # Tasks run side by side: none may read the terminal's stdin.
@@ -102,10 +133,12 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     from gotasks.lookups import targets_of
 
     settings = settings_of(config)
-    selection = selection_of(settings, options.go)
+    selection = selection_of(settings, options.value("go"))
     # A dry run installs nothing: without the Go it asks for, it stops as a real run
     # without --install would.
-    toolchain = choose_toolchain(settings, selection, options.install and not config.run.dry)
+    toolchain = choose_toolchain(
+        settings, selection, bool(options.value("install")) and not config.run.dry
+    )
     check_targets(
         settings.section("build")["targets"],
         toolchain,
@@ -300,8 +333,11 @@ def dry_run(c: Context) -> bool:
 
 
 def register() -> None:
+    """gotasks on the engine: its run-wide options and variables, the redaction of what a
+    command line echoes, the `module` fan-out and the facts a report names."""
     from gotasks.go.redact import redact
 
+    register_app(GOTASKS)
     filter_echo(redact)
     register_dimension("module", module_names)
     register_facts(run_facts)

@@ -365,7 +365,7 @@ def _config_in_git(root: Path) -> Iterator[Finding]:
 def _capacity(settings: Settings | None) -> Iterator[Finding]:
     """The capacity the scheduler will use; a bad value (config or GOTASKS_*) is a finding
     of its own, and the figures are then worked out without it."""
-    from gotasks.engine.capacity import OVERRIDES, detect
+    from gotasks.engine.capacity import detect, overrides
     from gotasks.engine.plan import run_variable_problems
 
     sched = settings.section("scheduler") if settings is not None else {}
@@ -381,8 +381,9 @@ def _capacity(settings: Settings | None) -> Iterator[Finding]:
             yield "fail", f"scheduler: {error}"
             # The message starts with the variable or key it is about: that one goes.
             what = str(error).split(":", 1)[0]
-            names = {OVERRIDES[key][0]: key for key in OVERRIDES}
-            keys = {OVERRIDES[key][1]: key for key in OVERRIDES}
+            named = overrides()
+            names = {variable: key for key, (variable, _) in named.items()}
+            keys = {config_key: key for key, (_, config_key) in named.items()}
             if what in names:
                 del environ[what]
             elif what in keys and given[keys[what]] is not None:

@@ -20,6 +20,15 @@ from helpers import (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gotasks_registered() -> None:
+    """The engine as gotasks configures it (what gotasks.namespace() does first): its
+    GOTASKS_* variables and its --env, --go and --install, whichever test runs first."""
+    from gotasks import context
+
+    context.register()
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> Iterator[Callable[..., Project]]:
     """make_project(example=True, git=True): gotasks plus a Go module in a fresh git repo."""

@@ -171,9 +171,9 @@ def mixed(c: Context) -> None:
 
 
 def test_expand_gives_run_wide_options_to_the_tasks_that_take_them() -> None:
-    nodes = expand([Call(mixed)], lambda dimension: ["a"], {"env": "prod", "jobs": None})
+    nodes = expand([Call(mixed)], lambda dimension: ["a"], {"trace": "t.json", "jobs": None})
     by_name = {node.name: node.call.kwargs for node in nodes}
-    assert by_name["mixed"] == by_name["vet"] == by_name["fetch"] == {"env": "prod"}
+    assert by_name["mixed"] == by_name["vet"] == by_name["fetch"] == {"trace": "t.json"}
     assert by_name["plain"] == {}
 
 

@@ -13,6 +13,7 @@ import psutil
 from gotasks.core.errors import UsageError
 from gotasks.core.units import format_bytes
 from gotasks.engine.claims import parse_bytes
+from gotasks.engine.run import env_name
 
 MIB = 1024**2
 RESERVE_FLOOR = 256 * MIB
@@ -23,15 +24,13 @@ MEMORY_FLOOR = 64 * MIB
 # machine comes near 2**60 bytes, so anything above is read as unlimited.
 UNLIMITED_BYTES = 2**60
 
-ENV_CPUS = "GOTASKS_CPUS"
-ENV_MEMORY = "GOTASKS_MEMORY"
-ENV_RESERVE = "GOTASKS_RESERVE"
-# detect's overrides: (variable, config key), each named so in its error messages.
-OVERRIDES = {
-    "cpus": (ENV_CPUS, "scheduler.cpus"),
-    "memory": (ENV_MEMORY, "scheduler.memory"),
-    "reserve": (ENV_RESERVE, "scheduler.reserve"),
-}
+
+def overrides() -> dict[str, tuple[str, str]]:
+    """detect's overrides: (variable, config key), each named so in its error messages
+    (GOTASKS_CPUS, scheduler.cpus: the variable's prefix is the app's)."""
+    return {
+        key: (env_name(key.upper()), f"scheduler.{key}") for key in ("cpus", "memory", "reserve")
+    }
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,10 @@ def detect(
 ) -> Capacity:
     """The capacity to schedule against: arguments come from config, the environment beats them."""
     env = os.environ if environ is None else environ
-    cpus_value, cpus_what = _override(env, *OVERRIDES["cpus"], cpus)
-    memory_value, memory_what = _override(env, *OVERRIDES["memory"], memory)
-    reserve_value, reserve_what = _override(env, *OVERRIDES["reserve"], reserve)
+    named = overrides()
+    cpus_value, cpus_what = _override(env, *named["cpus"], cpus)
+    memory_value, memory_what = _override(env, *named["memory"], memory)
+    reserve_value, reserve_what = _override(env, *named["reserve"], reserve)
 
     affinity = affinity_cpus()
     cpu_limit = cgroup_cpu_limit(cgroup_root, proc_self_cgroup)

@@ -15,7 +15,13 @@ from invoke.tasks import task as invoke_task
 
 from gotasks.core.errors import Failure, UsageError, describe
 from gotasks.engine.claims import Claims
-from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
+from gotasks.engine.run import (
+    RunOptions,
+    dimension_values,
+    prepare,
+    run_option_help,
+    run_options,
+)
 
 
 class _CheckedArgument(Argument):
@@ -49,6 +55,8 @@ class ResourceTask(Task[Any]):
     # --fail-fast still does.
     keep_going: bool
     own_options: tuple[str, ...]
+    own_help: dict[str, str]
+    inner_body: Callable[..., Any]  # the function the decorator was given
 
     def __init__(
         self,
@@ -85,12 +93,22 @@ class ResourceTask(Task[Any]):
         self.keep_going = keep_going
         # The body's own parameters (not the run-wide ones the wrapper adds): `inv -h TASK`.
         self.own_options = tuple(inspect.signature(body).parameters)[1:]
-        run_help = {name: text for name, (text, _) in RUN_OPTIONS.items()}
-        kwargs["help"] = {**run_help, **(kwargs.get("help") or {})}
+        self.own_help = dict(kwargs.get("help") or {})
+        self.inner_body = body
         # Long flags only: invoke's automatic short flags differ from task to task
         # (-c is --cover in test, --count in bench), which is worse than none.
         kwargs.setdefault("auto_shortflags", False)
         super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
+        self.with_run_options()
+
+    def with_run_options(self) -> None:
+        """The body's signature and help with every run-wide option registered by now. The
+        app registers its own when it builds its namespace, after its task modules were
+        imported (and their tasks made): invoke's parser, help and the graph read these
+        afterwards (get_arguments, graph.expand)."""
+        self.help = {**run_option_help(), **self.own_help}
+        signature = _signature_with_run_options(self.inner_body)
+        self.body.__signature__ = signature  # type: ignore[attr-defined]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ResourceTask:
         # invoke deep-copies every task of a module it loads, and with it every task in its
@@ -100,6 +118,7 @@ class ResourceTask(Task[Any]):
         return self
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        self.with_run_options()
         arguments = super().get_arguments(ignore_unknown_help)
         taken = {name for argument in arguments for name in argument.names}
         for argument in arguments:
@@ -115,21 +134,13 @@ def _with_run_options(
 ) -> Callable[..., Any]:
     """Wrap `body` so that it accepts the run-wide options and reports errors in one line."""
     signature = inspect.signature(body)
-    params = list(signature.parameters.values())
-    extra = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-        for name, (_, default) in RUN_OPTIONS.items()
-        if name not in signature.parameters
-    ]
-    kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    others = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
 
     @functools.wraps(body)
     def run_task(c: Context, *args: Any, **kwargs: Any) -> Any:
         options = RunOptions.from_kwargs(kwargs)
-        for name in RUN_OPTIONS:
-            if name not in signature.parameters:
-                kwargs.pop(name, None)
+        for option in run_options():
+            if option.name not in signature.parameters:
+                kwargs.pop(option.name, None)
         try:
             prepare(c.config, options, needs)
             if each and kwargs.get(each) is None:
@@ -145,10 +156,21 @@ def _with_run_options(
             # The machine said no (a full disk, a read-only dist/, a path too long): one line.
             raise Exit(describe(error), code=1) from None
 
-    run_task.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*others, *kw_only, *extra]
-    )
     return run_task
+
+
+def _signature_with_run_options(body: Callable[..., Any]) -> inspect.Signature:
+    """`body`'s signature plus, keyword-only, every run-wide option it does not take itself."""
+    signature = inspect.signature(body)
+    params = list(signature.parameters.values())
+    extra = [
+        inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default)
+        for option in run_options()
+        if option.name not in signature.parameters
+    ]
+    kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    others = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    return signature.replace(parameters=[*others, *kw_only, *extra])
 
 
 @overload

@@ -18,7 +18,7 @@ from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.dry import dry_run
 from gotasks.engine.graph import Node, expand
 from gotasks.engine.plan import Plan
-from gotasks.engine.run import RUN_OPTIONS, RunOptions, dimension_values, prepare
+from gotasks.engine.run import RunOptions, dimension_values, env_name, prepare
 from gotasks.engine.runner import run_plan
 from gotasks.engine.sharding import shard_graph
 
@@ -67,7 +67,7 @@ class Executor(invoke_executor.Executor):
                 options = options.merged(RunOptions.from_kwargs(call.kwargs), "command line")
             calls = [_stood_for(call, self.collection, self.config, options) for call in calls]
             prepare(self.config, options, _needs(calls))
-            run_kwargs = {name: getattr(options, name) for name in RUN_OPTIONS}
+            run_kwargs = options.as_kwargs()
             nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
             nodes = shard_graph(nodes, options, self.config, os.environ)
             _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
@@ -83,7 +83,7 @@ class Executor(invoke_executor.Executor):
 
 
 def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
-    # doctor names a bad or clamped GOTASKS_* value among its findings.
+    # doctor names a bad or clamped GOTASKS_* value (the app's prefix) among its findings.
     diagnoses = all(isinstance(n.call.task, ResourceTask) and n.call.task.diagnoses for n in nodes)
     try:
         plan = Plan.make(nodes, options, config, os.environ)
@@ -91,7 +91,8 @@ def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:
         if not diagnoses:
             raise
         # Its own run goes without them (a bad flag still stops it).
-        without = {k: v for k, v in os.environ.items() if not k.startswith("GOTASKS_")}
+        prefix = env_name("")
+        without = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
         return Plan.make(nodes, options, config, without)
     if not diagnoses:
         for text in plan.capacity.clamped:

@@ -26,18 +26,19 @@ from gotasks.core.errors import describe
 from gotasks.core.files import atomic_write_text, locked
 from gotasks.core.units import format_bytes
 from gotasks.engine.admission import Job, Limits
-
-ENV_LEASE_DIR = "GOTASKS_LEASE_DIR"
+from gotasks.engine.run import current_app, env_name
 
 
 def lease_folder(environ: Mapping[str, str]) -> Path:
-    """$GOTASKS_LEASE_DIR, else $XDG_RUNTIME_DIR/gotasks, else /tmp/gotasks-UID."""
-    if environ.get(ENV_LEASE_DIR):
-        return Path(environ[ENV_LEASE_DIR])
+    """$GOTASKS_LEASE_DIR, else $XDG_RUNTIME_DIR/gotasks, else /tmp/gotasks-UID (the
+    app's prefix and name: engine.run.register_app)."""
+    variable, name = env_name("LEASE_DIR"), current_app().name
+    if environ.get(variable):
+        return Path(environ[variable])
     runtime = environ.get("XDG_RUNTIME_DIR")
     if runtime and Path(runtime).is_dir():
-        return Path(runtime) / "gotasks"
-    return Path(tempfile.gettempdir()) / f"gotasks-{os.getuid()}"
+        return Path(runtime) / name
+    return Path(tempfile.gettempdir()) / f"{name}-{os.getuid()}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gotasks.core.errors import UsageError
+from gotasks.engine.run import env_name
 
 TRUTHY = ("1", "true", "yes", "on")
 
@@ -31,10 +32,11 @@ def keeps_going(
         raise UsageError("--keep-going and --fail-fast say opposite things: give one of them")
     if keep_going_flag or fail_fast_flag:
         return keep_going_flag
-    keep = environ.get("GOTASKS_KEEP_GOING", "").strip().lower() in TRUTHY
-    fail_fast = environ.get("GOTASKS_FAIL_FAST", "").strip().lower() in TRUTHY
+    keep_name, fail_fast_name = env_name("KEEP_GOING"), env_name("FAIL_FAST")
+    keep = environ.get(keep_name, "").strip().lower() in TRUTHY
+    fail_fast = environ.get(fail_fast_name, "").strip().lower() in TRUTHY
     if keep and fail_fast:
-        raise UsageError("GOTASKS_KEEP_GOING and GOTASKS_FAIL_FAST are both set: unset one of them")
+        raise UsageError(f"{keep_name} and {fail_fast_name} are both set: unset one of them")
     if keep or fail_fast:
         return keep
     return configured or tasks_keep_going

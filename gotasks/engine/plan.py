@@ -20,7 +20,7 @@ from gotasks.engine.leases import Leases, lease_folder
 from gotasks.engine.onfailure import keeps_going
 from gotasks.engine.output import TaskOutput
 from gotasks.engine.procs import TaskProcesses
-from gotasks.engine.run import RunOptions
+from gotasks.engine.run import RunOptions, env_name
 from gotasks.engine.sharding import current_shard
 from gotasks.engine.shards import ShardSpec, shard_path
 
@@ -78,7 +78,7 @@ class Plan:
     ) -> Plan:
         """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
         sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
-        jobs = _jobs(options.jobs, environ.get("GOTASKS_JOBS"), sched.get("jobs", 0))
+        jobs = _jobs(options.jobs, environ.get(env_name("JOBS")), sched.get("jobs", 0))
         keep_going = keeps_going(
             options.keep_going,
             options.fail_fast,
@@ -86,10 +86,10 @@ class Plan:
             bool(sched.get("keep_going")),
             any(isinstance(n.call.task, ResourceTask) and n.call.task.keep_going for n in nodes),
         )
-        output = _output(options.output, environ.get("GOTASKS_OUTPUT"), sched.get("output"))
-        summary = _summary(options.summary, environ.get("GOTASKS_SUMMARY"), sched.get("summary"))
-        trace = options.trace or environ.get("GOTASKS_TRACE") or sched.get("trace") or None
-        report = options.report or environ.get("GOTASKS_REPORT") or sched.get("report") or None
+        output = _output(options.output, environ.get(env_name("OUTPUT")), sched.get("output"))
+        summary = _summary(options.summary, environ.get(env_name("SUMMARY")), sched.get("summary"))
+        trace = options.trace or environ.get(env_name("TRACE")) or sched.get("trace") or None
+        report = options.report or environ.get(env_name("REPORT")) or sched.get("report") or None
         # A shard's files are its own: the shards' artifacts can meet in one folder.
         shard = current_shard(config)
         trace, report = (shard_path(p, shard) if p else None for p in (trace, report))
@@ -138,14 +138,14 @@ def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
     (those are capacity.detect's): one line each, for doctor."""
     problems = []
     for check in (
-        lambda: _jobs(None, environ.get("GOTASKS_JOBS"), 0),
-        lambda: _output(None, environ.get("GOTASKS_OUTPUT"), None),
+        lambda: _jobs(None, environ.get(env_name("JOBS")), 0),
+        lambda: _output(None, environ.get(env_name("OUTPUT")), None),
         lambda: keeps_going(False, False, environ, False, False),
         lambda: (
-            environ.get("GOTASKS_SHARD")
-            and ShardSpec.parse(environ["GOTASKS_SHARD"], "GOTASKS_SHARD")
+            environ.get(env_name("SHARD"))
+            and ShardSpec.parse(environ[env_name("SHARD")], env_name("SHARD"))
         ),
-        lambda: _summary(None, environ.get("GOTASKS_SUMMARY"), None),
+        lambda: _summary(None, environ.get(env_name("SUMMARY")), None),
     ):
         try:
             check()
@@ -157,7 +157,7 @@ def run_variable_problems(environ: Mapping[str, str]) -> list[str]:
 def _output(flag: str | None, env: str | None, config: str | None) -> str:
     output = flag or env or config or "group"
     if output not in ("group", "prefixed"):
-        source = "--output" if flag else ("GOTASKS_OUTPUT" if env else "scheduler.output")
+        source = "--output" if flag else (env_name("OUTPUT") if env else "scheduler.output")
         raise UsageError(f"{source}: expected group or prefixed, got {output!r}")
     return output
 
@@ -165,14 +165,14 @@ def _output(flag: str | None, env: str | None, config: str | None) -> str:
 def _summary(flag: str | None, env: str | None, config: str | None) -> str:
     summary = flag or env or config or "short"
     if summary not in ("short", "full"):
-        source = "--summary" if flag else ("GOTASKS_SUMMARY" if env else "scheduler.summary")
+        source = "--summary" if flag else (env_name("SUMMARY") if env else "scheduler.summary")
         raise UsageError(f"{source}: expected short or full, got {summary!r}")
     return summary
 
 
 def _jobs(flag: str | None, env: str | None, config: int) -> int:
     """Most tasks at once; 0 means no cap, from the flag, the variable and the config alike."""
-    for value, what in ((flag, "--jobs"), (env, "GOTASKS_JOBS")):
+    for value, what in ((flag, "--jobs"), (env, env_name("JOBS"))):
         if value is None or value == "":
             continue
         try:

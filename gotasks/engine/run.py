@@ -1,69 +1,136 @@
-"""Run-wide options (--env, ...) and the hooks that prepare a run before any task starts."""
+"""Run-wide options, the app that registers its own, and the hooks that prepare a run
+before any task starts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from invoke.config import Config
 
 from gotasks.core.errors import UsageError
 
-# name -> (help text, default); every gotasks task accepts these, and they reach every
-# task of the run. A default's type is the flag's type for invoke (None: a string).
-RUN_OPTIONS: dict[str, tuple[str, Any]] = {
-    "env": (
-        "the env: a config/<env>.yaml such as dev, test or prod (default: $GOTASKS_ENV,"
-        " test when $CI is set, else dev)",
-        None,
-    ),
-    "jobs": ("most tasks at once (default: $GOTASKS_JOBS, scheduler.jobs, else no cap)", None),
-    "keep_going": (
-        "after a failure, run everything that does not depend on it ($GOTASKS_KEEP_GOING;"
+
+@dataclass(frozen=True)
+class RunOption:
+    """A flag every task takes (`--name`); its value reaches every task of the run.
+
+    `default`'s type is the flag's type for invoke (None: a string). In `help`, {prefix}
+    stands for the app's env-var prefix. `after`, for an app's option: the option it is
+    listed after in `inv -h TASK` ("" : first)."""
+
+    name: str
+    help: str
+    default: Any = None
+    after: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+# The engine's own: how a run is scheduled, reported, sharded and skipped.
+GENERIC_OPTIONS: tuple[RunOption, ...] = (
+    RunOption("jobs", "most tasks at once (default: ${prefix}JOBS, scheduler.jobs, else no cap)"),
+    RunOption(
+        "keep_going",
+        "after a failure, run everything that does not depend on it (${prefix}KEEP_GOING;"
         " ci's default)",
         False,
     ),
-    "fail_fast": (
-        "after a failure, start nothing more ($GOTASKS_FAIL_FAST; the default but in ci)",
+    RunOption(
+        "fail_fast",
+        "after a failure, start nothing more (${prefix}FAIL_FAST; the default but in ci)",
         False,
     ),
-    "trace": ("write a Chrome trace of the run to this file ($GOTASKS_TRACE)", None),
-    "report": ("write an HTML report of the run to this file ($GOTASKS_REPORT)", None),
-    "output": ("group (a block per task, default) or prefixed ($GOTASKS_OUTPUT)", None),
-    "summary": (
+    RunOption("trace", "write a Chrome trace of the run to this file (${prefix}TRACE)"),
+    RunOption("report", "write an HTML report of the run to this file (${prefix}REPORT)"),
+    RunOption("output", "group (a block per task, default) or prefixed (${prefix}OUTPUT)"),
+    RunOption(
+        "summary",
         "short (failures, kills, skips, the 10 slowest and counts; default) or full: a row"
-        " per task ($GOTASKS_SUMMARY)",
-        None,
+        " per task (${prefix}SUMMARY)",
     ),
-    "go": (
-        "the Go version to use: 1.22.5, 1.22 or latest (default: $GOTASKS_GO, .go-version,"
-        " go.mod's toolchain line, go.version, else the go on PATH)",
-        None,
-    ),
-    "install": ("install that Go version first when it is missing", False),
-    "shard": (
+    RunOption(
+        "shard",
         "run only shard I of N of the lint, test and build work, e.g. 2/4, split by learned"
-        " durations ($GOTASKS_SHARD)",
-        None,
+        " durations (${prefix}SHARD)",
     ),
-    "shard_plan": (
-        "with --shard, split as this plan says (written by inv shard.plan) ($GOTASKS_SHARD_PLAN)",
-        None,
+    RunOption(
+        "shard_plan",
+        "with --shard, split as this plan says (written by inv shard.plan) (${prefix}SHARD_PLAN)",
     ),
-    "force": ("run every task, even one that is up to date ($GOTASKS_FORCE)", False),
-    "explain": ("say, per task, why it ran: what changed since its last success", False),
-}
+    RunOption("force", "run every task, even one that is up to date (${prefix}FORCE)", False),
+    RunOption("explain", "say, per task, why it ran: what changed since its last success", False),
+)
+
+
+@dataclass(frozen=True)
+class App:
+    """What the application on top of the engine tells it (register_app): its name (the
+    machine-wide lease folder's), the prefix of the variables that stand in for the
+    run-wide flags and limits (${prefix}JOBS, ${prefix}CPUS, ...), and its own run-wide
+    options, which the engine hands through as RunOptions.app."""
+
+    name: str
+    env_prefix: str
+    options: tuple[RunOption, ...] = ()
+    # The app option whose value the prepared state depends on (gotasks: env): a task
+    # called with another value prepares the run again.
+    prepared_per: str | None = None
+
+
+# An engine used without an app (its own unit tests) reads TASKS_* variables.
+_app = App(name="tasks", env_prefix="TASKS_")
+_options: tuple[RunOption, ...] = GENERIC_OPTIONS
+
+
+def register_app(app: App) -> None:
+    """Make `app` the engine's app: its options join the generic ones, each after the
+    option it names (a name taken twice, or an unknown `after`, is a programming error)."""
+    global _app, _options
+    ordered = list(GENERIC_OPTIONS)
+    for option in app.options:
+        names = [known.name for known in ordered]
+        if option.name in names:
+            raise ValueError(f"run-wide option {option.name!r} is registered twice")
+        if option.after is None or (option.after and option.after not in names):
+            raise ValueError(f"run-wide option {option.name!r}: after={option.after!r}")
+        ordered.insert(names.index(option.after) + 1 if option.after else 0, option)
+    _app, _options = app, tuple(ordered)
+
+
+def current_app() -> App:
+    return _app
+
+
+def env_name(name: str) -> str:
+    """The variable that stands in for `name`: the app's prefix, then `name` (JOBS)."""
+    return _app.env_prefix + name
+
+
+def run_options() -> tuple[RunOption, ...]:
+    """Every run-wide option, generic and the app's, in the order help lists them."""
+    return _options
+
+
+def run_option_help() -> dict[str, str]:
+    return {option.name: option.help.format(prefix=_app.env_prefix) for option in _options}
 
 
 def run_wide_flags() -> list[str]:
     """--env, --jobs, ...: the flags every task takes."""
-    return ["--" + name.replace("_", "-") for name in RUN_OPTIONS]
+    return [option.flag for option in _options]
+
+
+_GENERIC_NAMES = frozenset(option.name for option in GENERIC_OPTIONS)
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    env: str | None = None
+    """The run-wide options' values: the engine's as fields, the app's by name in `app`."""
+
     jobs: str | None = None
     keep_going: bool = False
     fail_fast: bool = False
@@ -71,29 +138,39 @@ class RunOptions:
     report: str | None = None
     output: str | None = None
     summary: str | None = None
-    go: str | None = None
-    install: bool = False
     shard: str | None = None
     shard_plan: str | None = None
     force: bool = False
     explain: bool = False
+    app: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> RunOptions:
-        return cls(
-            **{name: kwargs.get(name, default) for name, (_, default) in RUN_OPTIONS.items()}
-        )
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> RunOptions:
+        values = {option.name: kwargs.get(option.name, option.default) for option in _options}
+        app = {name: value for name, value in values.items() if name not in _GENERIC_NAMES}
+        return cls(**{k: v for k, v in values.items() if k in _GENERIC_NAMES}, app=app)
+
+    def value(self, name: str) -> Any:
+        """The value of the run-wide option `name`, generic or the app's."""
+        if name in _GENERIC_NAMES:
+            return getattr(self, name)
+        default = next((o.default for o in _options if o.name == name), None)
+        return self.app.get(name, default)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Every run-wide option by name, as a task's keyword arguments."""
+        return {option.name: self.value(option.name) for option in _options}
 
     def merged(self, other: RunOptions, where: str) -> RunOptions:
         """The options of a run whose tasks were typed with `self` and `other`."""
         values: dict[str, Any] = {}
-        for name in RUN_OPTIONS:
-            mine, theirs = getattr(self, name), getattr(other, name)
+        for option in _options:
+            mine, theirs = self.value(option.name), other.value(option.name)
             if mine and theirs and mine != theirs:
-                flag = "--" + name.replace("_", "-")
+                flag = option.flag
                 raise UsageError(f"{where}: {flag}={mine} and {flag}={theirs} in one run")
-            values[name] = mine or theirs
-        return RunOptions(**values)
+            values[option.name] = mine or theirs
+        return RunOptions.from_kwargs(values)
 
 
 PrepareHook = Callable[[Config, RunOptions], None]
@@ -138,13 +215,14 @@ def dimension_values(name: str, config: Config) -> list[str]:
 
 def prepare(config: Config, options: RunOptions, needs: Collection[str] | None = None) -> None:
     """Run the prepare hooks the run's tasks need (`needs`: their names; None: all) once
-    per run, and again only for a different --env."""
-    # Only the env changes what the hooks compute; a task reached inside a run (a pre
-    # task, with no --env of its own) keeps the run's.
+    per run, and again only for another value of the app's `prepared_per` option."""
+    # Only that option (--env) changes what the hooks compute; a task reached inside a run
+    # (a pre task, with no --env of its own) keeps the run's.
+    given = options.value(_app.prepared_per) if _app.prepared_per else None
     state = config.get("gotasks_run")
-    same_env = state is not None and options.env in (None, state.get("env"))
+    same_env = state is not None and given in (None, state.get("per"))
     done = set(state.get("done") or ()) if same_env else set()
-    env = state.get("env") if same_env else options.env
+    env = state.get("per") if same_env else given
     ran = False
     for name, hook in _prepare_hooks:
         if name not in done and (needs is None or name in needs):
@@ -154,4 +232,4 @@ def prepare(config: Config, options: RunOptions, needs: Collection[str] | None =
     # Written only when it changed: the run's tasks share one config, and a write makes
     # invoke rebuild the whole of it under the feet of the other tasks reading it.
     if ran or not same_env:
-        config.gotasks_run = {"env": env, "done": sorted(done)}
+        config.gotasks_run = {"per": env, "done": sorted(done)}

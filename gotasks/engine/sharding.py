@@ -22,7 +22,7 @@ from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.engine.graph import Node, without
 from gotasks.engine.history import History, Sample
-from gotasks.engine.run import RunOptions
+from gotasks.engine.run import RunOptions, env_name
 from gotasks.engine.shards import ShardPlan, ShardSpec, costed, read_plan, reconcile, split
 
 # A call's units: (unit name, what `Narrow` is given for it). Names are the history's
@@ -99,9 +99,9 @@ def shard_graph(
 ) -> list[Node]:
     """The run's graph for its shard (the graph as it is when the run is not sharded)."""
     config.gotasks_shard = None
-    flag, variable = options.shard, environ.get("GOTASKS_SHARD") or None
+    flag, variable = options.shard, environ.get(env_name("SHARD")) or None
     plan_flag = options.shard_plan
-    plan_path = plan_flag or environ.get("GOTASKS_SHARD_PLAN") or None
+    plan_path = plan_flag or environ.get(env_name("SHARD_PLAN")) or None
     if not (flag or variable):
         if plan_flag:
             raise UsageError("--shard-plan: give --shard I/N too (which shard of the plan to run)")
@@ -116,7 +116,7 @@ def shard_graph(
         # GOTASKS_SHARD set for a whole CI job: its other commands run whole (and doctor
         # names a bad value among its findings).
         return nodes
-    spec = ShardSpec.parse(flag or variable or "", "--shard" if flag else "GOTASKS_SHARD")
+    spec = ShardSpec.parse(flag or variable or "", "--shard" if flag else env_name("SHARD"))
     units = graph_units(nodes, config)
     names = [name for found in units.values() for name, _ in found]
     owners = {nodes[i].name.split("[")[0] for i in units}
