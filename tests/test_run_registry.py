@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from invoke.context import Context
+from invoke.tasks import Call
 
 from gotasks import context
 from gotasks.core.errors import UsageError
 from gotasks.engine import run, task
 from gotasks.engine.capacity import detect, overrides
+from gotasks.engine.graph import expand
 from gotasks.engine.leases import lease_folder
 from gotasks.engine.plan import run_variable_problems
 from gotasks.engine.run import App, RunOption, RunOptions
@@ -121,10 +123,14 @@ def test_a_task_made_before_the_app_registers_takes_its_options(bare_engine: Non
 
     assert "stage" not in inspect.signature(early.body).parameters
     run.register_app(App("demo", "DEMO_", (RunOption("stage", "which stage", after=""),)))
+    # graph.expand hands the run's options to the tasks whose signature takes them: a pre
+    # task is never parsed, so the signature must have them before any parse.
+    assert "stage" in inspect.signature(early.body).parameters
+    nodes = expand([Call(early)], lambda dimension: [], {"stage": "two"})
+    assert nodes[0].call.kwargs == {"stage": "two"}
     helps = {argument.name: argument.help for argument in early.get_arguments()}
     assert {"stage", "verbose", "jobs"} <= set(helps)
     assert helps["stage"] == "which stage" and "$DEMO_JOBS" in str(helps["jobs"])
-    assert "stage" in inspect.signature(early.body).parameters
 
 
 def test_variables_and_the_lease_folder_follow_the_apps_prefix_and_name(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any, overload
 
@@ -18,6 +19,7 @@ from gotasks.engine.claims import Claims
 from gotasks.engine.run import (
     RunOptions,
     dimension_values,
+    on_register_app,
     prepare,
     run_option_help,
     run_options,
@@ -100,12 +102,13 @@ class ResourceTask(Task[Any]):
         kwargs.setdefault("auto_shortflags", False)
         super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
         self.with_run_options()
+        _made.append(weakref.ref(self))
 
     def with_run_options(self) -> None:
         """The body's signature and help with every run-wide option registered by now. The
         app registers its own when it builds its namespace, after its task modules were
-        imported (and their tasks made): invoke's parser, help and the graph read these
-        afterwards (get_arguments, graph.expand)."""
+        imported (and their tasks made): then every task made so far takes them too
+        (_take_the_apps_options), before invoke's parser, help or the graph reads them."""
         self.help = {**run_option_help(), **self.own_help}
         signature = _signature_with_run_options(self.inner_body)
         self.body.__signature__ = signature  # type: ignore[attr-defined]
@@ -118,7 +121,6 @@ class ResourceTask(Task[Any]):
         return self
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        self.with_run_options()
         arguments = super().get_arguments(ignore_unknown_help)
         taken = {name for argument in arguments for name in argument.names}
         for argument in arguments:
@@ -127,6 +129,20 @@ class ResourceTask(Task[Any]):
             if argument.name == "jobs" and "j" not in taken:
                 argument.names = (*argument.names, "j")
         return arguments
+
+
+# Every ResourceTask made, for an app that registers its options after some were made.
+_made: list[weakref.ref[ResourceTask]] = []
+
+
+def _take_the_apps_options() -> None:
+    alive = [task for ref in _made if (task := ref()) is not None]
+    _made[:] = [weakref.ref(task) for task in alive]
+    for task in alive:
+        task.with_run_options()
+
+
+on_register_app(_take_the_apps_options)
 
 
 def _with_run_options(

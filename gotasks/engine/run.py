@@ -86,6 +86,15 @@ _app = App(name="tasks", env_prefix="TASKS_")
 _options: tuple[RunOption, ...] = GENERIC_OPTIONS
 
 
+# Called after an app registers: the tasks made before it take its options (decorator.py).
+_on_register: list[Callable[[], None]] = []
+
+
+def on_register_app(listener: Callable[[], None]) -> None:
+    if listener not in _on_register:
+        _on_register.append(listener)
+
+
 def register_app(app: App) -> None:
     """Make `app` the engine's app: its options join the generic ones, each after the
     option it names (a name taken twice, or an unknown `after`, is a programming error)."""
@@ -99,6 +108,8 @@ def register_app(app: App) -> None:
             raise ValueError(f"run-wide option {option.name!r}: after={option.after!r}")
         ordered.insert(names.index(option.after) + 1 if option.after else 0, option)
     _app, _options = app, tuple(ordered)
+    for listener in _on_register:
+        listener()
 
 
 def current_app() -> App:
