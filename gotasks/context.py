@@ -54,6 +54,12 @@ GOTASKS = App(
             after="summary",
         ),
         RunOption("install", "install that Go version first when it is missing", False, "go"),
+        RunOption(
+            "cluster",
+            "run the module tasks on the Dask cluster whose scheduler is at this address, e.g."
+            " tcp://HOST:8786 ($GOTASKS_CLUSTER, scheduler.cluster; needs gotasks[cluster])",
+            after="explain",
+        ),
     ),
     prepared_per="env",
 )

@@ -14,6 +14,7 @@ from gotasks import (
     build,
     ci,
     clean,
+    cluster,
     context,
     docker,
     doctor,
@@ -24,6 +25,7 @@ from gotasks import (
     host,
     lint,
     lintstaged,
+    remote,
     sdk,
     setup,
     shard,
@@ -33,6 +35,7 @@ from gotasks import (
 )
 from gotasks.core.errors import UsageError
 from gotasks.engine import cli, task
+from gotasks.engine.placement import register_connector
 from gotasks.engine.procs import GroupRunner
 from gotasks.engine.run import on_prepare, run_wide_flags
 
@@ -65,6 +68,7 @@ def build_namespace() -> Collection:
     context.register()
     register_setup_steps()
     shardunits.register()
+    register_connector(remote.connector)
     cli.install(run_wide_flags())
     ns = Collection()
     # Each command in its own process group: measured, limited, stopped as one.
@@ -95,5 +99,6 @@ def build_namespace() -> Collection:
     ns.add_collection(tools.collection())
     ns.add_collection(shard.collection())
     ns.add_collection(historyio.collection())
+    ns.add_collection(cluster.collection())
     ns.add_collection(setup.collection(doctor.doctor, hooks.install))
     return ns

@@ -17,6 +17,7 @@ from gotasks.engine import stops
 from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.dry import dry_run
 from gotasks.engine.graph import Node, expand
+from gotasks.engine.placement import only_the_node, placement_for
 from gotasks.engine.plan import Plan
 from gotasks.engine.run import RunOptions, dimension_values, env_name, prepare
 from gotasks.engine.runner import run_plan
@@ -70,6 +71,7 @@ class Executor(invoke_executor.Executor):
             run_kwargs = options.as_kwargs()
             nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
             nodes = shard_graph(nodes, options, self.config, os.environ)
+            nodes = only_the_node(nodes, os.environ)
             _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
             plan = _plan(nodes, options, self.config)
         except Failure as error:
@@ -79,7 +81,16 @@ class Executor(invoke_executor.Executor):
         self.config.load_shell_env()
         if self.config.run.dry:
             return dry_run(plan, self.config, self.core)
-        return run_plan(plan, self.config, self.core)
+        try:
+            placement = placement_for(plan, self.config, options, os.environ)
+        except Failure as error:
+            raise Exit(str(error), code=error.exit_code) from None
+        if placement is None:
+            return run_plan(plan, self.config, self.core)
+        try:
+            return run_plan(plan, self.config, self.core, placement)
+        finally:
+            placement.close()
 
 
 def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:

@@ -53,6 +53,7 @@ class Task:
     learned: Estimate | None = None  # what past runs measured, if any
     stopped_at: float | None = None  # when the monitor decided to kill it (run seconds)
     up_to_date: bool = False  # it succeeded by skipping its work (its body said UpToDate)
+    where: str | None = None  # the cluster worker it runs on (engine/placement.py); None: here
 
 
 @dataclass

@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from invoke.config import Config
@@ -28,6 +28,9 @@ from gotasks.engine.leases import SharedMachine
 from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput
 from gotasks.engine.plan import Plan, Task
 from gotasks.engine.procs import TaskProcesses, group_members
+
+if TYPE_CHECKING:
+    from gotasks.engine.placement import Placement
 
 SAMPLE_SECONDS = 0.2
 # How many of the ready tasks, best first, each admission looks at: more than a machine
@@ -74,14 +77,19 @@ class _Workers:
             self.queue.put(None)
 
 
-def run_plan(plan: Plan, config: Config, core: ParseResult) -> dict[Any, Any]:
-    runner = _Runner(plan, config, core)
+def run_plan(
+    plan: Plan, config: Config, core: ParseResult, placement: Placement | None = None
+) -> dict[Any, Any]:
+    runner = _Runner(plan, config, core, placement)
     return runner.run()
 
 
 class _Runner:
-    def __init__(self, plan: Plan, config: Config, core: ParseResult) -> None:
+    def __init__(
+        self, plan: Plan, config: Config, core: ParseResult, placement: Placement | None = None
+    ) -> None:
         self.plan, self.config, self.core = plan, config, core
+        self.placement = placement  # None: every task runs here (engine/placement.py)
         self.done: queue.Queue[Task] = queue.Queue()
         self.running: list[Task] = []
         self.lock = threading.Lock()
@@ -191,6 +199,9 @@ class _Runner:
         # The head of the ready tasks, in admission order: admit() goes down it until the
         # machine is full, so the rest (thousands in a big graph) need not be looked at.
         window = [self.by_rank[rank] for rank in self.ready[:ADMIT_WINDOW]]
+        if self.placement is not None:
+            self._place(window)
+            return
         by_job = {t.job: t for t in window}
         with self.lock:
             running_jobs = [t.job for t in self.running]
@@ -210,6 +221,19 @@ class _Runner:
         # Nothing of ours runs and other runs hold what we need: wait for them, not end.
         self.held_back = not chosen and not running_jobs and bool(others)
         self.shared.say_who_holds(others, limits, waiting=self.held_back)
+
+    def _place(self, window: list[Task]) -> None:
+        """A cluster run: the placement admits, against each worker's share and this
+        machine's, and says where each chosen task goes."""
+        assert self.placement is not None
+        with self.lock:
+            running = list(self.running)
+        chosen = self.placement.choose(window, running)
+        for task in chosen:
+            self._start(task)
+        if chosen:
+            started = {task.rank for task in chosen}
+            self.ready[:ADMIT_WINDOW] = [r for r in self.ready[:ADMIT_WINDOW] if r not in started]
 
     def _skip_dependents(self, failed: Task) -> None:
         """--keep-going: what waits for a task that did not succeed will not run, nor what
@@ -245,8 +269,9 @@ class _Runner:
         self.workers.submit(task)
 
     def _running_jobs(self) -> list[Job]:
+        """What this run holds of this machine (a cluster worker's task holds none of it)."""
         with self.lock:
-            return [t.job for t in self.running]
+            return [t.job for t in self.running if t.where is None]
 
     def _new_slot(self) -> int:
         self.next_slot += 1
@@ -262,8 +287,11 @@ class _Runner:
         try:
             # The run's config, shared: a command's output finds this task's block through
             # the thread it was started from (GroupRunner), not through a config of its own.
-            context = call.make_context(self.config, core_parse_result=self.core)
-            task.result = call.task(context, *call.args, **call.kwargs)
+            if task.where is not None and self.placement is not None:
+                task.result = self.placement.execute(task)  # on another machine
+            else:
+                context = call.make_context(self.config, core_parse_result=self.core)
+                task.result = call.task(context, *call.args, **call.kwargs)
             task.outcome = "ok"
         except Exit as error:
             task.outcome, task.message = "failed", str(error.message or f"exit {error.code}")
@@ -329,8 +357,8 @@ class _Runner:
             )
             for task in running:
                 processes = task.processes
-                if processes is None:
-                    continue
+                if processes is None or task.where is not None:
+                    continue  # a cluster task is measured on its worker
                 rss = processes.sample(members)
                 total_rss += rss
                 total_cpu += processes.cpu_seconds

@@ -1,0 +1,67 @@
+"""Where tasks run when it is not all on this machine: the seam a cluster run plugs into.
+
+A local run has no placement and the runner admits and runs every task itself. A run that
+uses other machines (the app's `gotasks/remote/`) registers a connector; it is asked once
+per run, after the plan is made, and answers None (a local run) or a Placement, which
+then chooses the ready tasks to start, and where (`Task.where`), and runs the ones that
+do not run here. The engine knows nothing of how they get there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from invoke.config import Config
+
+from gotasks.core.errors import UsageError
+from gotasks.engine.graph import Node, without
+from gotasks.engine.plan import Plan, Task
+from gotasks.engine.run import RunOptions
+
+# A cluster worker's `inv` runs the one node of the graph it was given, without its deps
+# (the client ran those): the same graph expanded from the same tree and flags.
+NODE_VARIABLE = "GOTASKS_NODE"
+
+
+class Placement(Protocol):
+    def choose(self, ready: list[Task], running: list[Task]) -> list[Task]:
+        """The ready tasks (best first) to start now; each with `where` set to the worker
+        it goes to, or None to run here."""
+        ...
+
+    def execute(self, task: Task) -> Any:
+        """Run a task whose `where` is set, on the calling (worker) thread: its output into
+        task.output, its measures into task.processes; raises invoke's Exit on failure, as
+        a body does. A stop of task.processes (Ctrl-C) cancels it there."""
+        ...
+
+    def close(self) -> None:
+        """The run ended: let go of the cluster."""
+        ...
+
+
+Connector = Callable[[Plan, Config, RunOptions, Mapping[str, str]], "Placement | None"]
+_connector: Connector | None = None
+
+
+def register_connector(connector: Connector) -> None:
+    global _connector
+    _connector = connector
+
+
+def placement_for(
+    plan: Plan, config: Config, options: RunOptions, environ: Mapping[str, str]
+) -> Placement | None:
+    return _connector(plan, config, options, environ) if _connector is not None else None
+
+
+def only_the_node(nodes: list[Node], environ: Mapping[str, str]) -> list[Node]:
+    """The graph, or with $GOTASKS_NODE set just that node of it."""
+    wanted = environ.get(NODE_VARIABLE)
+    if not wanted:
+        return nodes
+    drop = {i for i, node in enumerate(nodes) if node.name != wanted}
+    if len(drop) == len(nodes):
+        raise UsageError(f"{NODE_VARIABLE}: no task {wanted!r} in this run's graph")
+    return [Node(n.call, n.name) for n in without(nodes, drop)]

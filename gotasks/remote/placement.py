@@ -1,0 +1,287 @@
+"""A run's graph over a Dask cluster (engine/placement.py's Placement): gotasks admits
+tasks itself, by its own critical-path order, against each worker's free share (Dask's
+resource scheduling ignores what is in use and blocks behind its queue's head), and hands
+Dask a task only when it fits, pinned to that worker but free to move when it dies."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import sys
+import tarfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from invoke.config import Config
+from invoke.exceptions import Exit
+
+from gotasks.core import console
+from gotasks.core.errors import UsageError
+from gotasks.core.units import format_bytes
+from gotasks.engine.admission import Job, Limits, admit
+from gotasks.engine.decorator import ResourceTask
+from gotasks.engine.plan import Plan, Task
+from gotasks.remote.dask import Remote, WorkerInfo
+from gotasks.remote.tree import capture
+from gotasks.remote.worker import NodeSpec, describe, holds, run_node
+
+CONNECT_SECONDS = 10.0
+END_WAIT_SECONDS = 5.0  # for a finished task's last output batch to come in
+# The client's flags that are about its own run's files, not about a task's work.
+_OWN_FLAGS = ("--cluster", "--trace", "--report", "--summary")
+# Tasks that stay on this machine in a cluster run: the machine they measure is this one
+# (bench), or they need its engine (docker).
+LOCAL_PREFIXES = ("bench", "docker")
+
+
+def runs_remotely(task: Task) -> bool:
+    """The module tasks (lint, test, build per module) go to the cluster; whole-run tasks
+    (ci's own body, bench, docker) run here."""
+    body = task.node.call.task
+    return (
+        isinstance(body, ResourceTask)
+        and body.each is not None
+        and not body.claims.exclusive
+        and not task.node.name.startswith(LOCAL_PREFIXES)
+    )
+
+
+def worker_argv(argv: list[str]) -> tuple[str, ...]:
+    """The client's `inv` arguments for a worker's run of one task: without the cluster and
+    the client's own report files."""
+    kept: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in _OWN_FLAGS:
+            skip = True
+            continue
+        if word.startswith(tuple(f"{flag}=" for flag in _OWN_FLAGS)):
+            continue
+        kept.append(word)
+    return tuple(kept)
+
+
+class ClusterPlacement:
+    def __init__(
+        self, remote: Remote, plan: Plan, root: Path, top: Path, environ: Mapping[str, str]
+    ) -> None:
+        self.remote, self.plan, self.root = remote, plan, root
+        self.run_id = secrets.token_hex(6)
+        self.topic = f"gotasks-{self.run_id}"
+        self.workers = self._check_workers()
+        self._check_claims()
+        commit = capture(top, with_bundle=False).commit
+        repository = capture(top, with_bundle=False).repository
+        answers = remote.run_everywhere(holds, repository, commit)
+        everyone_has = all(answer is True for answer in answers.values())
+        self.tree = remote.broadcast(capture(top, with_bundle=not everyone_has))
+        self.subdir = root.relative_to(top).as_posix() if root != top else "."
+        self.argv = worker_argv(sys.argv[1:])
+        self.environ = {
+            k: v for k, v in environ.items() if k.startswith("GOTASKS_") or k in ("CI",)
+        }
+        self.lock = threading.Lock()
+        self.sinks: dict[str, Task] = {}
+        self.attempts: dict[str, list[tuple[str, str]]] = {}  # task -> [(attempt, worker)]
+        self.ended: dict[str, threading.Event] = {}
+        self.futures: dict[str, Any] = {}
+        remote.subscribe(self.topic, self._on_event)
+
+    # -- at connect -----------------------------------------------------------------------
+
+    def _check_workers(self) -> list[WorkerInfo]:
+        workers = self.remote.workers()
+        if not workers:
+            raise UsageError("--cluster: the scheduler has no workers")
+        mine = describe()
+        answers = self.remote.run_everywhere(describe)
+        by_address = {w.address: w for w in workers}
+        for address, answer in sorted(answers.items()):
+            name = by_address[address].name if address in by_address else address
+            if not isinstance(answer, dict):
+                raise UsageError(f"--cluster: worker {name} ({address}) did not answer: {answer}")
+            for what in ("gotasks", "go"):
+                if answer.get(what) != mine[what]:
+                    raise UsageError(
+                        f"--cluster: worker {name} ({address}) runs {what} {answer.get(what)},"
+                        f" this machine {mine[what]}: every worker must run the same"
+                    )
+        return workers
+
+    def _check_claims(self) -> None:
+        """Memory cannot be overcommitted: a task that fits no worker fails the run now
+        (Dask would wait for such a worker forever). A CPU claim over a worker's cores runs
+        alone there, as it would here."""
+        biggest = max(self.workers, key=lambda w: w.memory)
+        for task in self.plan.tasks:
+            if runs_remotely(task) and biggest.memory and task.job.mem > biggest.memory:
+                raise UsageError(
+                    f"task {task.node.name} claims mem={format_bytes(task.job.mem)}, more than"
+                    f" the largest worker ({biggest.name}, {biggest.address}:"
+                    f" MEM={format_bytes(biggest.memory)})"
+                )
+
+    # -- admission --------------------------------------------------------------------------
+
+    def choose(self, ready: list[Task], running: list[Task]) -> list[Task]:
+        chosen: list[Task] = []
+        local = [t for t in ready if not runs_remotely(t)]
+        if local:
+            here = [t.job for t in running if t.where is None]
+            picked = {id(j) for j in admit([t.job for t in local], here, self.plan.limits, False)}
+            chosen += [t for t in local if id(t.job) in picked]
+        pending = [t for t in ready if runs_remotely(t)]
+        pools = self.plan.limits.pools
+        for worker in self._live_workers():
+            if not pending:
+                break
+            there: list[Job] = [t.job for t in running if t.where == worker.address]
+            limits = Limits(worker.cpus, worker.memory or 1 << 62, worker.threads, pools)
+            picked = {id(j) for j in admit([t.job for t in pending], there, limits, False)}
+            for task in pending:
+                if id(task.job) in picked:
+                    task.where = worker.address
+                    chosen.append(task)
+            pending = [t for t in pending if id(t.job) not in picked]
+        return chosen
+
+    def _live_workers(self) -> list[WorkerInfo]:
+        # The scheduler's last known answer (the client keeps it up to date): a worker that
+        # died is no longer offered work, one that joined is.
+        with contextlib.suppress(Exception):
+            self.workers = self.remote.workers() or self.workers
+        return self.workers
+
+    # -- one task ---------------------------------------------------------------------------
+
+    def execute(self, task: Task) -> Any:
+        name = task.node.name
+        assert task.where is not None and task.processes is not None
+        worker = next((w for w in self.workers if w.address == task.where), None)
+        spec = NodeSpec(
+            name=name,
+            argv=self.argv,
+            subdir=self.subdir,
+            environ=self.environ,
+            topic=self.topic,
+            mem_limit=task.mem_limit,
+            timeout=task.timeout,
+            outputs=(),
+        )
+        resources = None
+        if worker is not None and worker.declares:
+            resources = {"CPU": min(task.job.cpu, worker.cpus), "MEM": float(task.job.mem)}
+        ended = threading.Event()
+        with self.lock:
+            self.sinks[name] = task
+            self.ended[name] = ended
+        key = f"gotasks-{self.run_id}-{name}"
+        future = self.remote.submit(
+            run_node, self.tree, spec, key=key, worker=task.where, resources=resources
+        )
+        self.futures[name] = future
+
+        def cancel() -> None:
+            self.remote.cancel([future])
+
+        task.processes.watch_stop(cancel)
+        try:
+            result = self.remote.result(future)
+        except Exception as error:
+            if self.remote.is_cancelled(error) or task.processes.stop_reason:
+                raise Exit("interrupted", code=130) from None
+            raise Exit(f"{name}: on the cluster: {type(error).__name__}: {error}") from None
+        finally:
+            task.processes.unwatch_stop(cancel)
+        ended.wait(END_WAIT_SECONDS)
+        task.where = str(result["worker"])
+        task.processes.peak_rss = int(result["peak_rss"])
+        task.processes.cpu_seconds = float(result["cpu_seconds"])
+        attempts = self.attempts.get(name, [])
+        if len(attempts) > 1:
+            where = ", ".join(w for _, w in attempts[:-1])
+            task.output.write(f"ran again on {task.where}: the earlier attempt ({where}) died\n")  # type: ignore[union-attr]
+        if result["outputs"]:
+            self._unpack(result["outputs"])
+        if result["stop_reason"]:
+            task.processes.stop_reason = str(result["stop_reason"])
+        if result["exit"] != 0:
+            code = 2 if result["exit"] == 2 else 1
+            why = result["last_line"] or f"exit {result['exit']}"
+            raise Exit(f"{name} on {task.where}: {why}", code=code)
+        return None
+
+    def _on_event(self, event: Any) -> None:
+        _, message = event
+        name = message.get("task")
+        with self.lock:
+            task = self.sinks.get(name)
+            attempts = self.attempts.setdefault(name, [])
+            if message["kind"] == "start":
+                attempts.append((message["attempt"], message["worker"]))
+            current = attempts[-1][0] if attempts else None
+        if task is None or task.output is None or message["attempt"] != current:
+            return  # an attempt Dask gave up on: its output is not this task's
+        if message["kind"] == "start" and len(attempts) > 1:
+            task.output.write(f"--- {name}: running again on {message['worker']} ---\n")
+        elif message["kind"] == "output":
+            task.output.write(message["text"])
+        elif message["kind"] == "end":
+            event_ = self.ended.get(name)
+            if event_ is not None:
+                event_.set()
+
+    def _unpack(self, archive: bytes) -> None:
+        """The task's outputs into this project, each file replaced whole; dist/SHA256SUMS
+        written again over what dist/ then holds (as a local build's swap does)."""
+        from gotasks.go.artifacts import write_sha256sums
+        from gotasks.gobuild import dist_locked
+        from gotasks.paths import dist_dir, dist_lock
+
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            members = [m for m in tar.getmembers() if m.isfile()]
+            with dist_locked(dist_lock(self.root)):
+                for member in members:
+                    target = self.root / member.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    source = tar.extractfile(member)
+                    assert source is not None
+                    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+                    partial.write_bytes(source.read())
+                    os.chmod(partial, member.mode & 0o777)
+                    os.replace(partial, target)
+                if any(m.name.startswith("dist/") for m in members):
+                    write_sha256sums(dist_dir(self.root))
+
+    def close(self) -> None:
+        self.remote.close()
+
+
+def connect(
+    address: str, plan: Plan, config: Config, environ: Mapping[str, str]
+) -> ClusterPlacement:
+    from gotasks.go.git import toplevel
+    from gotasks.paths import project_root
+
+    root = project_root()
+    top = toplevel(root)
+    if top is None:
+        raise UsageError(f"--cluster: {root} is not in a git work tree (workers get it by git)")
+    remote = Remote(address, CONNECT_SECONDS)
+    try:
+        placement = ClusterPlacement(remote, plan, root, top, environ)
+    except BaseException:
+        remote.close()
+        raise
+    names = ", ".join(
+        f"{w.name} (cpu {w.cpus:g}, mem {format_bytes(w.memory)})" for w in placement.workers
+    )
+    console.info(f"cluster {address}: {names}")
+    return placement

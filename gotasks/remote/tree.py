@@ -1,0 +1,148 @@
+"""The client's tree as a worker gets it: the commit (a git bundle, left out when every
+worker has it), the uncommitted changes (a binary diff against it) and the untracked files
+(a tar); the worker rebuilds it in a cache clone of its own and checks a digest of the
+files against the client's before anything runs there."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from gotasks.core.errors import TaskFailed
+from gotasks.core.files import locked
+from gotasks.go.git import git
+
+READY = ".gotasks-tree-ready"  # written last in a checkout: the tree in it is whole
+
+
+@dataclass(frozen=True)
+class TreeState:
+    repository: str  # the repository's first commit: names its cache clone on a worker
+    commit: str
+    bundle: bytes | None  # the commit's history, when some worker lacks it
+    diff: bytes  # `git diff --binary HEAD`: staged and unstaged changes alike
+    untracked: bytes  # a tar of the untracked files git does not ignore
+    digest: str  # of every file of the tree (tree_digest)
+
+    @property
+    def name(self) -> str:
+        """The checkout of exactly this tree on a worker."""
+        return self.digest[:20]
+
+
+def _listed(top: Path) -> list[str]:
+    """Tracked and untracked-but-not-ignored files, as git names them."""
+    out = git(top, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    return sorted({os.fsdecode(name) for name in out.split(b"\0") if name})
+
+
+def tree_digest(top: Path) -> str:
+    """Names, kinds, executable bits and contents of the tree's files (what a task could
+    read), the same on the client and on the worker for the same tree."""
+    digest = hashlib.sha256()
+    for name in _listed(top):
+        path = top / name
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue  # deleted, not yet staged: not part of the tree
+        digest.update(os.fsencode(name) + b"\0")
+        if stat.S_ISLNK(info.st_mode):
+            digest.update(b"l" + os.fsencode(os.readlink(path)))
+        elif stat.S_ISREG(info.st_mode):
+            digest.update(b"x" if info.st_mode & 0o111 else b"f")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def capture(top: Path, with_bundle: bool) -> TreeState:
+    commit = git(top, "rev-parse", "HEAD").decode().strip()
+    roots = git(top, "rev-list", "--max-parents=0", "HEAD").decode().split()
+    bundle = None
+    if with_bundle:
+        with tempfile.TemporaryDirectory(prefix="gotasks-bundle-") as scratch:
+            path = Path(scratch) / "tree.bundle"
+            git(top, "bundle", "create", "-q", str(path), "HEAD")
+            bundle = path.read_bytes()
+    diff = git(top, "diff", "--binary", "HEAD")
+    others = git(top, "ls-files", "-z", "--others", "--exclude-standard")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in sorted(os.fsdecode(n) for n in others.split(b"\0") if n):
+            tar.add(top / name, arcname=name, recursive=False)
+    return TreeState(
+        repository=sorted(roots)[0],
+        commit=commit,
+        bundle=bundle,
+        diff=diff,
+        untracked=buffer.getvalue(),
+        digest=tree_digest(top),
+    )
+
+
+def has_commit(base: Path, repository: str, commit: str) -> bool:
+    store = base / repository / "repo.git"
+    if not store.is_dir():
+        return False
+    try:
+        git(store, "cat-file", "-e", f"{commit}^{{commit}}")
+    except TaskFailed:
+        return False
+    return True
+
+
+def materialize(state: TreeState, base: Path, worker: str) -> Path:
+    """The tree `state` describes, checked out under `base` (made once per tree; runs of
+    the same tree share it)."""
+    folder = base / state.repository
+    checkout = folder / state.name
+    if (checkout / READY).exists():
+        return checkout
+    with locked(folder / ".lock"):
+        if (checkout / READY).exists():
+            return checkout
+        store = folder / "repo.git"
+        if not store.is_dir():
+            store.mkdir(parents=True)
+            git(store, "init", "-q", "--bare")
+        if not has_commit(base, state.repository, state.commit):
+            if state.bundle is None:
+                raise TaskFailed(f"worker {worker}: does not have commit {state.commit[:12]}")
+            bundle = folder / f"{state.commit}.bundle"
+            bundle.write_bytes(state.bundle)
+            try:
+                git(store, "fetch", "-q", str(bundle), f"HEAD:refs/gotasks/{state.commit}")
+            finally:
+                bundle.unlink()
+        scratch = Path(tempfile.mkdtemp(prefix=".new-", dir=folder))
+        try:
+            git(folder, "clone", "-q", "--shared", "--no-checkout", str(store), str(scratch))
+            git(scratch, "checkout", "-q", "--detach", state.commit)
+            if state.diff:
+                git(scratch, "apply", "--binary", "--whitespace=nowarn", stdin=state.diff)
+            with tarfile.open(fileobj=io.BytesIO(state.untracked)) as tar:
+                tar.extractall(scratch, filter="data")
+            found = tree_digest(scratch)
+            if found != state.digest:
+                raise TaskFailed(
+                    f"worker {worker}: its copy of the tree differs from the client's"
+                    f" (digest {found[:12]}, expected {state.digest[:12]})"
+                )
+            (scratch / ".git" / "info").mkdir(exist_ok=True)
+            (scratch / READY).write_text(state.commit + "\n")
+            # The marker is ours, not the project's: git status must not show it.
+            with (scratch / ".git" / "info" / "exclude").open("a") as exclude:
+                exclude.write(f"/{READY}\n")
+            scratch.rename(checkout)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+    return checkout

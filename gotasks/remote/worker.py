@@ -1,0 +1,255 @@
+"""What runs inside a Dask worker: its description for the version check, and one task of
+the client's graph, run as `inv` runs it locally (in the client's tree, its commands in
+their own process group, memory sampled and enforced), its output sent back as it comes
+and its outputs packed for the client.
+
+Functions here are pickled by reference: the worker imports this module (the same
+gotasks, which the version check makes sure of)."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gotasks
+from gotasks.engine.placement import NODE_VARIABLE
+from gotasks.remote.tree import TreeState, has_commit, materialize
+
+# The client's declared outputs, as paths under the project root: build binaries (dist/,
+# whose SHA256SUMS the client writes again over everything it holds) and the test reports.
+OUTPUT_ROOTS = ("dist", ".gotasks/cover")
+FLUSH_SECONDS = 0.1  # output is sent in batches at most this old
+WATCH_SECONDS = 0.2
+# Variables that name this machine's own things, never taken from the client.
+_NOT_FORWARDED = ("GOTASKS_CLUSTER", "GOTASKS_ROOT", "GOTASKS_LEASE_DIR", "GOTASKS_WORKER_DIR")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str  # the graph node, e.g. test[hello]
+    argv: tuple[str, ...]  # the client's `inv` arguments, less --cluster and its reports
+    subdir: str  # the project root inside the repository
+    environ: dict[str, str]  # the client's GOTASKS_* run settings
+    topic: str  # where output events go
+    mem_limit: int
+    timeout: float | None
+    outputs: tuple[str, ...]  # paths (relative) the task may write besides OUTPUT_ROOTS
+
+
+def _worker() -> Any:
+    from distributed import get_worker
+
+    return get_worker()
+
+
+def base_folder(worker: Any) -> Path:
+    """Where this worker keeps its cache clones: $GOTASKS_WORKER_DIR, else its own working
+    folder (dask worker --local-directory)."""
+    chosen = os.environ.get("GOTASKS_WORKER_DIR")
+    return Path(chosen or worker.local_directory) / "gotasks-trees"
+
+
+def describe() -> dict[str, str]:
+    """The gotasks and Go a task would run with here (client.run at connect)."""
+    try:
+        answer = subprocess.run(
+            ["go", "env", "GOVERSION"], capture_output=True, text=True, check=False, timeout=60
+        )
+        go = answer.stdout.strip() or "none"
+    except (OSError, subprocess.TimeoutExpired):
+        go = "none"
+    return {"gotasks": gotasks.__version__, "go": go}
+
+
+def holds(repository: str, commit: str) -> bool:
+    return has_commit(base_folder(_worker()), repository, commit)
+
+
+def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
+    from gotasks.engine.procs import TaskProcesses
+
+    worker = _worker()
+    key = worker.get_current_task()
+    attempt = secrets.token_hex(4)
+    name = str(worker.name)
+    sender = _Sender(worker, spec, attempt, name)
+    sender.event("start", "")
+    started = time.monotonic()
+    try:
+        checkout = materialize(tree, base_folder(worker), name)
+    except Exception as error:
+        sender.event("end", "")
+        return _result(name, 2, started, None, None, f"{spec.name}: {error}", b"")
+    cwd = checkout / spec.subdir
+    before = _snapshot(cwd, spec.outputs)
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_FORWARDED}
+    env.update({k: v for k, v in spec.environ.items() if k not in _NOT_FORWARDED})
+    env[NODE_VARIABLE] = spec.name
+    # The client admitted this task against the worker's share: its run must not queue
+    # again behind the leases of the client or of the worker's other tasks.
+    env["GOTASKS_LEASE_DIR"] = str(base_folder(worker) / "leases")
+    # The gotasks this worker imported is the one the version check saw: its inv too.
+    source = str(Path(gotasks.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *spec.argv],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    processes = TaskProcesses(spec.name)
+    processes.add_group(proc.pid)
+    assert proc.stdout is not None
+    reader = threading.Thread(target=sender.pump, args=(proc.stdout,), daemon=True)
+    reader.start()
+    code, cpu_seconds = None, 0.0
+    stopping = False
+    while code is None:
+        # wait4: the exit and the CPU time of the whole tree the task's inv waited for (the
+        # samples miss short-lived compilers).
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            code = os.waitstatus_to_exitcode(status)
+            proc.returncode = code
+            cpu_seconds = usage.ru_utime + usage.ru_stime
+            break
+        time.sleep(WATCH_SECONDS)
+        rss = processes.sample()
+        if stopping:
+            continue
+        elapsed = time.monotonic() - started
+        reason = None
+        if not _still_wanted(worker, key):
+            reason = "interrupted"  # cancelled, or the client is gone
+        elif rss > spec.mem_limit:
+            reason = f"{spec.name}: killed: memory {rss} bytes is over its limit on {name}"
+        elif spec.timeout is not None and elapsed > spec.timeout:
+            reason = f"{spec.name}: killed: timeout, still running after {spec.timeout:.0f}s"
+        if reason is not None:
+            stopping = True
+            threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
+    processes.end(grace=0.5)  # nothing the task started outlives it
+    processes.cpu_seconds = max(processes.cpu_seconds, cpu_seconds)
+    reader.join(timeout=5)
+    sender.flush()
+    archive = _pack(cwd, _changed(cwd, spec.outputs, before))
+    sender.event("end", "")
+    return _result(
+        name,
+        code,
+        started,
+        processes,
+        processes.stop_reason,
+        sender.last_line,
+        archive,
+    )
+
+
+def _result(
+    worker: str,
+    code: int,
+    started: float,
+    processes: Any,
+    stop_reason: str | None,
+    last_line: str,
+    archive: bytes,
+) -> dict[str, Any]:
+    return {
+        "worker": worker,
+        "exit": code,
+        "duration": time.monotonic() - started,
+        "peak_rss": processes.peak_rss if processes else 0,
+        "cpu_seconds": processes.cpu_seconds if processes else 0.0,
+        "stop_reason": stop_reason,
+        "last_line": last_line,
+        "outputs": archive,
+    }
+
+
+def _still_wanted(worker: Any, key: Any) -> bool:
+    """False once Dask cancelled the task: a client's cancel, or the client gone (its
+    futures are released). Dask itself cannot stop a running function."""
+    state = worker.state.tasks.get(key)
+    return state is not None and state.state not in ("cancelled", "released", "forgotten")
+
+
+class _Sender:
+    """Output to the client in batches, each tagged with the task and this attempt."""
+
+    def __init__(self, worker: Any, spec: NodeSpec, attempt: str, name: str) -> None:
+        self.worker, self.spec, self.attempt, self.name = worker, spec, attempt, name
+        self.pending: list[bytes] = []
+        self.lock = threading.Lock()
+        self.last_line = ""
+
+    def event(self, kind: str, text: str) -> None:
+        message = {
+            "task": self.spec.name,
+            "attempt": self.attempt,
+            "worker": self.name,
+            "kind": kind,
+            "text": text,
+        }
+        self.worker.log_event(self.spec.topic, message)
+
+    def pump(self, stream: Any) -> None:
+        last = time.monotonic()
+        fd = stream.fileno()
+        while chunk := os.read(fd, 65536):
+            with self.lock:
+                self.pending.append(chunk)
+            if time.monotonic() - last >= FLUSH_SECONDS:
+                self.flush()
+                last = time.monotonic()
+        self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            data, self.pending = b"".join(self.pending), []
+        if data:
+            text = data.decode("utf-8", "replace")
+            lines = [line for line in text.splitlines() if line.strip()]
+            if lines:
+                self.last_line = lines[-1]
+            self.event("output", text)
+
+
+def _snapshot(root: Path, extra: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    found: dict[str, tuple[int, int]] = {}
+    for rel in (*OUTPUT_ROOTS, *extra):
+        top = root / rel
+        paths = [top] if top.is_file() else (p for p in top.rglob("*") if p.is_file())
+        for path in paths:
+            relative = path.relative_to(root)
+            if rel == "dist" and (relative.parts[1].startswith(".") or len(relative.parts) < 3):
+                continue  # scratch folders, journals, SHA256SUMS: dist/'s own bookkeeping
+            info = path.stat()
+            found[relative.as_posix()] = (info.st_mtime_ns, info.st_size)
+    return found
+
+
+def _changed(root: Path, extra: tuple[str, ...], before: dict[str, tuple[int, int]]) -> list[str]:
+    after = _snapshot(root, extra)
+    return sorted(name for name, seen in after.items() if before.get(name) != seen)
+
+
+def _pack(root: Path, names: list[str]) -> bytes:
+    if not names:
+        return b""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name in names:
+            tar.add(root / name, arcname=name, recursive=False)
+    return buffer.getvalue()
