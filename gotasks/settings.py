@@ -257,6 +257,7 @@ SPEC = Section(
                 "summary": Value("string", "short", matches("short|full", "one of short, full")),
                 "trace": Value("string", None, nullable=True),
                 "report": Value("string", None, nullable=True),
+                "cluster": Value("string", None, nullable=True),
                 "pools": Value(
                     "mapping of names to integers",
                     {"lint": 2, "test": 1, "build": 2, "bench": 1},

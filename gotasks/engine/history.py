@@ -57,6 +57,7 @@ class TaskRecord:
     peak_rss: int  # bytes, peak of the task's process tree (0 if it ran no command)
     cpu_seconds: float  # CPU time of its process tree
     deps: tuple[str, ...]  # the tasks it waited for
+    where: str = ""  # the cluster worker it ran on; "": this machine
 
     @property
     def duration(self) -> float:

@@ -36,6 +36,7 @@ def task_records(tasks: Sequence[Task]) -> list[TaskRecord]:
             peak_rss=t.processes.peak_rss if t.processes else 0,
             cpu_seconds=t.processes.cpu_seconds if t.processes else 0.0,
             deps=tuple(d.node.name for d in t.deps),
+            where=t.where or "",
         )
         for t in tasks
     ]

@@ -50,9 +50,12 @@ def summary_lines(
     claims = [claim_text(d, r.cpu_claim) for r, d in zip(records, declared_cpus, strict=True)]
     width = max((len(r.name) for r in records), default=4)
     claim_width = max(5, *(len(c) for c in claims))
+    # A cluster run names each task's worker (a column only then: a local run's table
+    # stays as it was).
+    workers = any(r.where for r in records)
     lines.append(
         f"  {'task':<{width}}  status  {'time':>7}  {'peak mem':>8}  {'cpu':>5}"
-        f"  {'claim':>{claim_width}}"
+        f"  {'claim':>{claim_width}}" + ("  worker" if workers else "")
     )
     for r, claim in zip(records, claims, strict=True):
         used = f"{r.cpu_seconds / r.duration:.1f}" if r.duration > 0.05 else "-"
@@ -61,6 +64,7 @@ def summary_lines(
         lines.append(
             f"  {r.name:<{width}}  {console.status_mark(r.status)}    {time_:>7}"
             f"  {peak:>8}  {used:>5}  {claim:>{claim_width}}"
+            + (f"  {r.where or 'here'}" if workers else "")
         )
     if hidden:
         counts = ", ".join(f"{n:,} {status}" for status, n in sorted(hidden.items()))

@@ -113,6 +113,12 @@ def trace_document(
     """The trace as a JSON-ready object (what write_trace writes)."""
     critical = set(critical_path(records))
     events: list[dict[str, Any]] = [_metadata("process_name", 0, "gotasks")]
+    # A cluster run: a process track per worker, after this machine's.
+    pids = {where: PID + 1 + i for i, where in enumerate(sorted({r.where for r in records} - {""}))}
+    pids[""] = PID
+    for where, pid in pids.items():
+        if where:
+            events.append({**_metadata("process_name", 0, f"worker {where}"), "pid": pid})
     for slot in sorted({r.slot for r in records}):
         events.append(_metadata("thread_name", slot + 1, f"slot {slot + 1}"))
         # Without a sort index viewers order tracks by first event, not by slot number.
@@ -134,7 +140,7 @@ def trace_document(
                 "ph": "X",
                 "ts": ts,
                 "dur": max(0, _us(rec.end) - ts),
-                "pid": PID,
+                "pid": pids[rec.where],
                 "tid": rec.slot + 1,
                 "args": {
                     "status": rec.status,
@@ -149,6 +155,7 @@ def trace_document(
                     "deps": list(rec.deps[:DEPS_SHOWN]),
                     "deps_count": len(rec.deps),
                     "critical": rec.name in critical,
+                    **({"worker": rec.where} if rec.where else {}),
                 },
             }
         )
