@@ -1,0 +1,476 @@
+"""Cluster runs (`inv ci --cluster`): a Dask scheduler and two workers started with gotasks'
+own wrappers (`inv cluster.scheduler`, `inv cluster.worker`), each worker in its own working
+folder with its own Go build cache, standing in for two machines. Skipped, with the reason,
+where Dask distributed is not installed (`pip install 'gotasks[cluster]'`; .ci/run does)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers import EXAMPLE, SOURCE, Project, adopt, clean_env
+
+from gotasks.core.errors import TaskFailed
+from gotasks.remote.placement import worker_argv
+from gotasks.remote.tree import TreeState, capture, materialize, tree_digest
+
+try:
+    import distributed
+except ImportError:  # the optional extra
+    distributed = None
+
+needs_dask = pytest.mark.skipif(
+    distributed is None, reason="Dask distributed is not installed: pip install 'gotasks[cluster]'"
+)
+
+# A test that sleeps where the tests can see it: the cluster run is stopped in the middle.
+SLOW_TEST = """package stats
+
+import (
+\t"os"
+\t"testing"
+\t"time"
+)
+
+func TestSlow(t *testing.T) {
+\tos.WriteFile(os.Getenv("GOTASKS_SLOW_MARK"), []byte("started"), 0o644)
+\ttime.Sleep(300 * time.Second)
+}
+"""
+
+
+# -- the pieces, without a cluster ----------------------------------------------------------
+
+
+def test_a_workers_inv_gets_the_clients_flags_without_its_cluster_and_report_files() -> None:
+    argv = ["ci", "--cluster", "tcp://h:1", "--env=test", "--trace", "t.json", "--report=r.html"]
+    assert worker_argv(argv) == ("ci", "--env=test")
+    assert worker_argv(["-e", "test", "--module", "hello", "--cluster=tcp://h:1"]) == (
+        "-e",
+        "test",
+        "--module",
+        "hello",
+    )
+
+
+def _repo(root: Path) -> Project:
+    project = Project(root)
+    root.mkdir()
+    shutil.copytree(EXAMPLE, root / "hello")
+    (root / ".gitignore").write_text("dist/\n")
+    project.git("init", "-q", "-b", "main")
+    project.commit_all("initial")
+    return project
+
+
+def test_a_worker_rebuilds_the_clients_dirty_tree_and_checks_its_digest(tmp_path: Path) -> None:
+    """Committed, changed, deleted, untracked and ignored files: the worker's copy is the
+    client's tree (its digest matches), ignored files stay behind, and a copy that differs
+    is refused naming the worker."""
+    project = _repo(tmp_path / "client")
+    root = project.root
+    (root / "hello/greet/greet.go").write_text("package greet\n// changed, not committed\n")
+    (root / "hello/stats/stats_test.go").unlink()
+    project.write("hello/new/new.go", "package new\n")
+    (root / "hello/run.sh").write_bytes(b"#!/bin/sh\n")
+    (root / "hello/run.sh").chmod(0o755)
+    project.write("dist/ignored", "not sent")
+    state = capture(root, with_bundle=True)
+    checkout = materialize(state, tmp_path / "worker", "w1")
+    assert tree_digest(checkout) == tree_digest(root) == state.digest
+    assert (checkout / "hello/greet/greet.go").read_text().endswith("not committed\n")
+    assert not (checkout / "hello/stats/stats_test.go").exists()
+    assert (checkout / "hello/new/new.go").exists()
+    assert os.access(checkout / "hello/run.sh", os.X_OK)
+    assert not (checkout / "dist").exists()
+    # The same tree again: the checkout is reused, and the commit needs no bundle now.
+    again = TreeState(**{**state.__dict__, "bundle": None})
+    assert materialize(again, tmp_path / "worker", "w1") == checkout
+    # A tree whose files are not what the client said: refused before anything runs.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = b"package new\n// not the client's\n"
+        info = tarfile.TarInfo("hello/new/new.go")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    forged = TreeState(**{**state.__dict__, "untracked": buffer.getvalue()})
+    with pytest.raises(TaskFailed, match=r"worker w2: its copy of the tree differs"):
+        materialize(forged, tmp_path / "worker2", "w2")
+    left = {p.name for p in (tmp_path / "worker2" / state.repository).iterdir()}
+    assert left == {"repo.git", ".lock"}  # no half-made checkout
+
+
+def test_a_worker_without_the_commit_and_no_bundle_says_so(tmp_path: Path) -> None:
+    project = _repo(tmp_path / "client")
+    state = TreeState(**{**capture(project.root, with_bundle=False).__dict__})
+    with pytest.raises(TaskFailed, match=r"worker w1: does not have commit"):
+        materialize(state, tmp_path / "worker", "w1")
+
+
+# -- a local run does not pay for Dask --------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_inv_list_and_a_local_run_do_not_import_dask(make_project: object) -> None:
+    project = make_project()  # type: ignore[operator]
+    for args in (["--list"], ["lint"]):
+        result = project.inv(*args, env={"PYTHONPROFILEIMPORTTIME": "1"})
+        assert result.returncode == 0, result.stderr
+        imported = [
+            line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line
+        ]
+        assert imported, "no import times: the check would pass without checking"
+        assert not [m for m in imported if m.split(".")[0] in ("distributed", "dask")], args
+
+
+@pytest.mark.e2e
+def test_the_worker_wrapper_offers_this_machines_cores_and_memory(make_project: object) -> None:
+    from gotasks.engine.capacity import detect
+
+    project = make_project()  # type: ignore[operator]
+    result = project.inv("--dry", "cluster.worker", "tcp://10.0.0.1:8786", "--name", "w1")
+    if distributed is None:
+        assert result.returncode == 2
+        assert "pip install 'gotasks[cluster]'" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    capacity = detect()
+    line = result.stdout.strip().splitlines()[-1]
+    assert "distributed.cli.dask_worker tcp://10.0.0.1:8786" in line
+    assert f"--resources CPU={capacity.cpus:g},MEM=" in line
+    assert "--memory-limit 0" in line and "--name w1" in line
+    offered = int(line.split("MEM=")[1].split()[0])
+    # The reserve is kept back (what was free moves a little between the two readings).
+    assert 0 < offered < psutil.virtual_memory().total
+
+
+# -- a cluster of two workers -------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    address: str
+    folders: list[Path]  # each worker's working folder
+    processes: list[subprocess.Popen[str]]
+    names: list[str]
+
+    def running_there(self) -> list[psutil.Process]:
+        """Live processes working inside a worker's folder: the tasks' inv, go and tests."""
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                cwd = proc.cwd()
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+            except (psutil.Error, OSError):
+                continue
+            if any(cwd.startswith(str(folder)) for folder in self.folders):
+                found.append(proc)
+        return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(project: Project, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    # The scheduler and the workers stand for other machines: their own lease folder, so
+    # the long-running wrappers hold nothing of the runs the tests make on this one.
+    leases = project.root.parent / "service-leases"
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=project.root,
+        env=clean_env(**{"GOTASKS_LEASE_DIR": str(leases), **env}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _stop(processes: list[subprocess.Popen[str]]) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in processes:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def start_cluster(
+    project: Project, folder: Path, names: list[str], extra_env: dict[str, str] | None = None
+) -> Cluster:
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    processes = [_start(project, "cluster.scheduler", "--port", str(port), env={})]
+    folders = []
+    for name in names:
+        own = folder / name
+        own.mkdir(parents=True)
+        folders.append(own)
+        env = {"GOCACHE": str(own / "gocache"), **(extra_env or {})}
+        processes.append(
+            _start(
+                project,
+                "cluster.worker",
+                address,
+                "--name",
+                name,
+                "--local-directory",
+                str(own),
+                env=env,
+            )
+        )
+    cluster = Cluster(address, folders, processes, names)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with distributed.Client(address, timeout=5) as client:
+                if len(client.scheduler_info(n_workers=-1)["workers"]) == len(names):
+                    return cluster
+        except OSError:
+            pass
+        time.sleep(1)
+    _stop(processes)
+    pytest.fail(f"the cluster at {address} did not start with {len(names)} workers")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("cluster") / "proj"
+    root.mkdir()
+    adopt(root)
+    shutil.copytree(EXAMPLE, root / "hello")
+    project = Project(root)
+    project.git("init", "-q", "-b", "main")
+    project.commit_all("initial")
+    return project
+
+
+@pytest.fixture(scope="module")
+def cluster(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if distributed is None:
+        pytest.skip("Dask distributed is not installed: pip install 'gotasks[cluster]'")
+    started = start_cluster(project, tmp_path_factory.mktemp("workers"), ["w1", "w2"])
+    yield started
+    _stop(started.processes)
+
+
+def _summary_rows(stdout: str) -> dict[str, list[str]]:
+    rows = {}
+    lines = stdout.splitlines()
+    if "summary" not in lines:
+        return rows
+    for line in lines[lines.index("summary") + 2 :]:
+        if not line.startswith("  "):
+            break
+        words = line.split()
+        rows[words[0]] = words[1:]
+    return rows
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_cluster_run_gives_a_local_runs_verdicts_and_sha256sums(
+    project: Project, cluster: Cluster, tmp_path: Path
+) -> None:
+    local = project.inv("ci")
+    assert local.returncode == 0, local.stdout + local.stderr
+    local_sums = (project.root / "dist/SHA256SUMS").read_bytes()
+    shutil.rmtree(project.root / "dist")
+    trace = tmp_path / "trace.json"
+    remote = project.inv("ci", "--cluster", cluster.address, "--trace", str(trace))
+    assert remote.returncode == 0, remote.stdout + remote.stderr
+    assert (project.root / "dist/SHA256SUMS").read_bytes() == local_sums
+    for line in local_sums.decode().splitlines():  # the binaries themselves came back
+        name = line.split("  ")[1]
+        assert (project.root / "dist" / name).is_file()
+    local_rows, remote_rows = _summary_rows(local.stdout), _summary_rows(remote.stdout)
+    assert {k: v[0] for k, v in local_rows.items()} == {k: v[0] for k, v in remote_rows.items()}
+    # The module tasks ran on the workers (named), ci's own body here.
+    for name in ("lint[hello]", "test[hello]", "build[hello]"):
+        assert remote_rows[name][-1] in cluster.names, remote.stdout
+    assert remote_rows["ci"][-1] == "here"
+    # Their output came back: go test's packages and the build's binaries.
+    assert "ok   hello: dist/hello_linux_amd64/hello" in remote.stdout
+    assert "example.com/hello/stats" in remote.stdout
+    # The trace: a process track per worker, each task's slice on its worker's.
+    events = json.loads(trace.read_text())["traceEvents"]
+    tracks = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}
+    for event in events:
+        if event.get("ph") == "X" and event["name"] != "ci":
+            assert tracks[event["pid"]] == f"worker {event['args']['worker']}"
+            # peaks and CPU came back from the worker
+            assert event["args"]["peak_rss"] > 0
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_dirty_tree_is_what_the_workers_run(project: Project, cluster: Cluster) -> None:
+    greet = project.root / "hello/greet/greet.go"
+    kept = greet.read_text()
+    greet.write_text(
+        kept.replace('"Hello, " + who', '"Goodbye, " + who')
+    )  # uncommitted: breaks its test
+    try:
+        result = project.inv("test", "--cluster", cluster.address)
+    finally:
+        greet.write_text(kept)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Goodbye" in result.stdout  # the failing test's own output, sent back
+    assert "test[hello]" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_claim_no_worker_can_hold_fails_at_once(project: Project, cluster: Cluster) -> None:
+    tasks = project.root / "tasks.py"
+    kept = tasks.read_text()
+    tasks.write_text(
+        kept
+        + "\nfrom gotasks.engine import task\n\n\n"
+        + '@task(mem="64T", each="module")\n'
+        + "def huge(c, module=None):\n"
+        + '    c.run("echo never ran")\n\n\n'
+        + "ns.add_task(huge)\n"
+    )
+    try:
+        result = project.inv("huge", "--cluster", cluster.address)
+    finally:
+        tasks.write_text(kept)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "task huge[hello] claims mem=64T" in lines[0]
+    assert "largest worker (w" in lines[0] and "MEM=" in lines[0]
+    assert "never ran" not in result.stdout
+
+
+def _slow_run(
+    project: Project, cluster: Cluster, tmp_path: Path
+) -> tuple[subprocess.Popen[str], Path]:
+    mark = tmp_path / "slow.started"
+    project.write("hello/stats/slow_test.go", SLOW_TEST)  # untracked: reaches the workers too
+    run = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "test", "--cluster", cluster.address],
+        cwd=project.root,
+        env=clean_env(GOTASKS_SLOW_MARK=str(mark)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not mark.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return run, mark
+
+
+def _wait_gone(cluster: Cluster, seconds: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    left = cluster.running_there()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = cluster.running_there()
+    return left
+
+
+@pytest.mark.e2e
+@needs_dask
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_stopped_client_leaves_no_process_on_any_worker(
+    project: Project, cluster: Cluster, tmp_path: Path, how: signal.Signals
+) -> None:
+    """Ctrl-C cancels every task, and a client killed outright loses its tasks too: the
+    watcher in each running task ends its process group on the worker."""
+    try:
+        run, mark = _slow_run(project, cluster, tmp_path)
+        assert mark.exists(), "the slow test never started on a worker"
+        assert cluster.running_there(), "nothing of the task found in the workers' folders"
+        run.send_signal(how)
+        out, err = run.communicate(timeout=120)
+        if how == signal.SIGINT:
+            assert run.returncode == 130, out + err
+        left = _wait_gone(cluster, 120)
+        assert not left, [p.cmdline() for p in left]
+    finally:
+        (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_worker_killed_mid_task_reruns_it_elsewhere(
+    project: Project, cluster: Cluster, tmp_path: Path
+) -> None:
+    mark = tmp_path / "short.started"
+    project.write(
+        "hello/stats/slow_test.go",
+        SLOW_TEST.replace("300 * time.Second", "15 * time.Second"),
+    )
+    try:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "test", "--cluster", cluster.address],
+            cwd=project.root,
+            env=clean_env(GOTASKS_SLOW_MARK=str(mark)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 300
+        while not mark.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert mark.exists(), "the test never started on a worker"
+        # The Dask worker process running the task: the parent of the task's inv.
+        invs = [p for p in cluster.running_there() if "invoke" in " ".join(p.cmdline())]
+        assert invs
+        task_inv = invs[0]
+        dask_worker = task_inv.parent()
+        assert dask_worker is not None
+        mark.unlink()
+        dask_worker.kill()
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, out + err
+        assert "running again on" in out, out
+    finally:
+        (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
+        _wait_gone(cluster, 60)
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_worker_running_another_gotasks_is_refused(project: Project, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(SOURCE / "gotasks", other / "gotasks", ignore=shutil.ignore_patterns("*.pyc"))
+    init = other / "gotasks" / "__init__.py"
+    init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
+    odd = start_cluster(
+        project,
+        tmp_path / "workers",
+        ["old"],
+        {"PYTHONPATH": f"{other}{os.pathsep}{SOURCE}"},
+    )
+    try:
+        result = project.inv("lint", "--cluster", odd.address)
+    finally:
+        _stop(odd.processes)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "worker old" in lines[0] and "gotasks 9.9.9+" in lines[0]
