@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -95,8 +96,10 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
     env.update({k: v for k, v in spec.environ.items() if k not in _NOT_FORWARDED})
     env[NODE_VARIABLE] = spec.name
     # The client admitted this task against the worker's share: its run must not queue
-    # again behind the leases of the client or of the worker's other tasks.
-    env["GOTASKS_LEASE_DIR"] = str(base_folder(worker) / "leases")
+    # again behind the leases of the client or of the worker's other tasks (whose own
+    # plans know nothing of the client's learned claims): a lease folder of its own.
+    leases = base_folder(worker) / "leases" / attempt
+    env["GOTASKS_LEASE_DIR"] = str(leases)
     # The gotasks this worker imported is the one the version check saw: its inv too.
     source = str(Path(gotasks.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
@@ -141,6 +144,7 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
             stopping = True
             threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
     processes.end(grace=0.5)  # nothing the task started outlives it
+    shutil.rmtree(leases, ignore_errors=True)
     processes.cpu_seconds = max(processes.cpu_seconds, cpu_seconds)
     reader.join(timeout=5)
     sender.flush()
