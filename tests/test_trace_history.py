@@ -190,6 +190,29 @@ def test_save_merges_what_another_run_wrote(tmp_path: Path) -> None:
     assert len(History.load(path).samples("test")) == 1
 
 
+def test_a_save_merges_from_memory_only_while_nobody_else_wrote_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.json"
+    seed = History()
+    seed.record([rec("lint", 0.0, 1.0), rec("test", 0.0, 2.0)])
+    seed.save(path)
+    first, second = History.load(path), History.load(path)
+    first.record([rec("lint", 0.0, 3.0)])
+    first.save(path)  # nobody wrote it since its load
+    second.record([rec("test", 0.0, 4.0)])
+    second.save(path)  # first did: what it wrote must not be lost
+    after = History.load(path)
+    assert [s.duration for s in after.samples("lint")] == [1.0, 3.0]
+    assert [s.duration for s in after.samples("test")] == [2.0, 4.0]
+    doc = json.loads(path.read_text())
+    assert doc["runs"] == 3 and doc["seen"] == {"lint": 2, "test": 3}
+    # A line per task (and per task's age): a monorepo's history stays readable and diffable.
+    lines = path.read_text().splitlines()
+    assert sum('"lint": [{' in line for line in lines) == 1
+    assert len(lines) == 2 * 2 + 6
+
+
 @pytest.mark.e2e  # several Python processes at once: seconds, not milliseconds
 def test_concurrent_saves_from_several_processes(tmp_path: Path) -> None:
     path = tmp_path / "state" / "history.json"
