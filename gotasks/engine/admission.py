@@ -18,7 +18,7 @@ LIGHT_MEM = 64 * 1024**2
 TAIL_GRAIN = 1.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
     """A task in the graph as the scheduler sees it."""
 

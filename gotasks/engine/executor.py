@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from invoke import executor as invoke_executor
@@ -32,7 +35,7 @@ class Executor(invoke_executor.Executor):
         # Everything printed from here on, and the message a failure ends with, has the
         # run's known secrets hidden (the settings register them while preparing).
         try:
-            with scrub.streams():
+            with scrub.streams(), _collector_spared():
                 return self._interruptible(tasks)
         except Exit as error:
             if not error.message:
@@ -81,6 +84,7 @@ class Executor(invoke_executor.Executor):
         self.config.load_shell_env()
         if self.config.run.dry:
             return dry_run(plan, self.config, self.core)
+        gc.freeze()  # the plan too (see _collector_spared)
         try:
             placement = placement_for(plan, self.config, options, os.environ)
         except Failure as error:
@@ -91,6 +95,20 @@ class Executor(invoke_executor.Executor):
             return run_plan(plan, self.config, self.core, placement)
         finally:
             placement.close()
+
+
+@contextlib.contextmanager
+def _collector_spared() -> Iterator[None]:
+    """The loaded tasks and the plan (thousands of objects a task in a monorepo) live as
+    long as the run: frozen, the cycle collector's full passes, each of which would walk
+    them all again, skip them. Freed by their counts as ever; in a process that goes on
+    after the run (not `inv`), the collector gets them back."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not stops.loaded_by_inv():
+            gc.unfreeze()
 
 
 def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:

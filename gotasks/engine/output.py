@@ -128,10 +128,21 @@ class TaskOutput:
         self._partial: list[str] = []
         self.progress: Progress | None = None
         # A tool may colour its output whatever we do (--color=always, a test's logger):
-        # where gotasks paints nothing (a pipe, NO_COLOR), none of it is shown either.
-        self._strippers = (
-            None if console.use_color() else (console.ColorStripper(), console.ColorStripper())
+        # where gotasks paints nothing (a pipe, NO_COLOR), none of it is shown either. Made
+        # at the first write: most of a monorepo's thousands of tasks print nothing.
+        # (stdout's, stderr's: each stream's own, a colour code may be cut between writes)
+        self._strippers: list[console.ColorStripper | None] | None = (
+            None if console.use_color() else [None, None]
         )
+
+    def _stripper(self, which: int) -> console.ColorStripper | None:
+        strippers = self._strippers
+        if strippers is None:
+            return None
+        stripper = strippers[which]
+        if stripper is None:
+            stripper = strippers[which] = console.ColorStripper()
+        return stripper
 
     def status(self) -> str:
         """The task on the live status line: its name, and where it is when it says."""
@@ -158,8 +169,9 @@ class TaskOutput:
             safe_write(self.real, f"{console.paint(f'[{self.name}]', 'dim')} {done}\n")
 
     def write(self, text: str) -> None:
-        if self._strippers is not None:
-            text = self._strippers[0].feed(text)
+        stripper = self._stripper(0)
+        if stripper is not None:
+            text = stripper.feed(text)
         self._write(text)
 
     def _write(self, text: str) -> None:
@@ -184,8 +196,9 @@ class TaskOutput:
 
     def write_err(self, text: str) -> None:
         """A command's stderr: the real stderr in a run of one task, else the task's block."""
-        if self._strippers is not None:
-            text = self._strippers[1].feed(text)
+        stripper = self._stripper(1)
+        if stripper is not None:
+            text = stripper.feed(text)
         if self.mode == "direct":
             safe_write(self.real_err, text)
         else:

@@ -27,7 +27,7 @@ from gotasks.engine.shards import ShardSpec, shard_path
 DEFAULT_LIMIT_FACTOR = 3.0  # a task is killed past this multiple of its memory estimate
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Task:
     """A node of the run with its scheduling facts and, once it ran, what happened."""
 

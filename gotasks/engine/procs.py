@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 from gotasks.engine.output import TaskStream, current_output
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskProcesses:
     """The process groups one task started, and what its process trees used."""
 

@@ -90,8 +90,9 @@ class _Runner:
     ) -> None:
         self.plan, self.config, self.core = plan, config, core
         self.placement = placement  # None: every task runs here (engine/placement.py)
-        self.done: queue.Queue[Task] = queue.Queue()
-        self.running: list[Task] = []
+        self.done: queue.SimpleQueue[Task] = queue.SimpleQueue()
+        # In start order; a dict, so a task that ends leaves it without a scan.
+        self.running: dict[Task, None] = {}
         self.lock = threading.Lock()
         self.print_lock = threading.Lock()
         self.t0 = time.monotonic()
@@ -265,7 +266,7 @@ class _Runner:
             real_err=self.routing.stderr,
         )
         with self.lock:
-            self.running.append(task)
+            self.running[task] = None
         self.workers.submit(task)
 
     def _running_jobs(self) -> list[Job]:
@@ -311,7 +312,7 @@ class _Runner:
     def _finished(self, task: Task) -> None:
         task.status = task.outcome
         with self.lock:
-            self.running.remove(task)
+            del self.running[task]
         self.finished_count += 1
         heapq.heappush(self.free_slots, task.slot)
         processes = task.processes
@@ -340,6 +341,7 @@ class _Runner:
         task.up_to_date = task.status == "ok" and isinstance(task.result, UpToDate)
         shown = "uptodate" if task.up_to_date else task.status
         task.output.finish(shown, format_duration(task.end - task.start), task.message)
+        task.output = None  # printed: its text need not live as long as the run
 
     # -- watching the process trees --------------------------------------------------------
 
