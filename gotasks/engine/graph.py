@@ -30,7 +30,7 @@ def _as_call(item: object) -> Call:
     return Call(item)
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One call of the run, with the nodes (by index) it waits for."""
 
@@ -52,37 +52,52 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
     # A call reached again with the same flags gives the same nodes: without this, a task
     # shared by many paths (a layered graph) would be walked once per path, exponentially.
     visited: dict[tuple[Any, ...], list[int]] = {}
-    accepted: dict[Any, set[str | None]] = {}
+    accepted: dict[int, set[str | None]] = {}
+    # Each task object, by id, as the first task equal to it (invoke's Task equality: name
+    # and body): keys hold that id, so a key is hashed without calling Task.__hash__, a
+    # Python function, several times a call in a graph of thousands.
+    same: dict[Task, int] = {}
+    ident: dict[int, int] = {}
 
     def key(call: Call) -> tuple[Any, ...]:
-        # a repeatable flag's value is a list
+        task = call.task
+        found = ident.get(id(task))
+        if found is None:
+            found = ident[id(task)] = same.setdefault(task, id(task))
+        # a repeatable flag's value is a list; a flag's name is there once, so sorting the
+        # pairs never compares two values
         kwargs = ((k, tuple(v) if isinstance(v, list) else v) for k, v in call.kwargs.items())
-        return (call.task, tuple(call.args), tuple(sorted(kwargs, key=str)))
+        return (found, tuple(call.args), tuple(sorted(kwargs)))
 
     def visit(call: Call, stack: list[str], given: dict[str, Any]) -> list[int]:
-        if call.task not in accepted:
+        task = call.task
+        if id(task) not in accepted:
             # The body's parameters are its flags' names: get_arguments() builds every
             # Argument (help, kinds), milliseconds a task, thousands of times.
-            accepted[call.task] = set(inspect.signature(call.task.body).parameters)
-        call = _with_run_kwargs(call, {**given, **run_kwargs}, accepted[call.task])
+            accepted[id(task)] = set(inspect.signature(task.body).parameters)
+        call = _with_run_kwargs(call, {**given, **run_kwargs}, accepted[id(task)])
         name = call_name(call)
         if name in stack:
             cycle = [*stack[stack.index(name) :], name]
             raise UsageError("dependency cycle: " + " -> ".join(cycle))
-        seen = (key(call), repr(sorted(given.items(), key=str)))
+        call_key = key(call)
+        seen = (call_key, repr(sorted(given.items())) if given else "")
         if seen in visited:
             return visited[seen]
         passed = {**given, **_forwarded(call)}
-        pre_ids = {i for pre in call.task.pre for i in visit(_as_call(pre), [*stack, name], passed)}
+        inner = [*stack, name]
+        pre_ids = {i for pre in task.pre for i in visit(_as_call(pre), inner, passed)}
         ids = []
         for one in _fan_out(call, fan_out):
-            if key(one) not in index:
-                index[key(one)] = len(nodes)
-                nodes.append(Node(one, call_name(one)))
-            nodes[index[key(one)]].deps |= pre_ids
-            ids.append(index[key(one)])
-        for post in call.task.post:
-            for post_id in visit(_as_call(post), [*stack, name], given):
+            one_key = call_key if one is call else key(one)
+            at = index.get(one_key)
+            if at is None:
+                at = index[one_key] = len(nodes)
+                nodes.append(Node(one, name if one is call else call_name(one)))
+            nodes[at].deps |= pre_ids
+            ids.append(at)
+        for post in task.post:
+            for post_id in visit(_as_call(post), inner, given):
                 nodes[post_id].deps |= set(ids)
         visited[seen] = ids
         return ids

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -183,10 +182,10 @@ class History:
         samples = self._samples.get(name)
         if not samples:
             return None
-        duration = statistics.median(s.duration for s in samples)
+        duration = _median([s.duration for s in samples])
         # A task whose memory grows run after run (more tests, bigger binaries) would be
         # underestimated by the median alone; the last run is the best guess of the next.
-        peak_rss = max(int(statistics.median(s.peak_rss for s in samples)), samples[-1].peak_rss)
+        peak_rss = max(int(_median([s.peak_rss for s in samples])), samples[-1].peak_rss)
         ratios = [s.cpu_seconds / s.duration for s in samples if s.duration > 0]
         # A high percentile, not the median: the scheduler may admit a task at this many
         # cores (below its claim), and a busy run of it should still fit in what it gets.
@@ -196,26 +195,29 @@ class History:
 
 def history_text(samples: dict[str, list[Sample]], ages: Ages | None = None) -> str:
     """The history file's text for these samples (and `ages`: when each was last measured):
-    JSON with a line per task. (json's indented writer is pure Python: seconds for a
-    monorepo's 10,000 tasks, where the compact one, a line at a time, is C.)"""
+    JSON with a line per task."""
     names = sorted(samples)
     # Task names are the run's own words: the known secrets are hidden (samples are numbers).
     shown = {name: scrub_json(name) for name in names}
     parts = [f'{{"version": {FORMAT_VERSION}']
     if ages is not None:
         parts.append(f'"runs": {ages.runs}')
-        parts.append('"seen": ' + _lines((shown[n], ages.seen.get(n, ages.runs)) for n in names))
-    tasks = ((shown[n], [s.to_json() for s in samples[n]]) for n in names)
-    parts.append('"tasks": ' + _lines(tasks))
+        seen = {shown[n]: ages.seen.get(n, ages.runs) for n in names}
+        parts.append('"seen": ' + _one_a_line(seen, ", "))
+    tasks = {shown[n]: [s.to_json() for s in samples[n]] for n in names}
+    parts.append('"tasks": ' + _one_a_line(tasks, "], "))
     return ",\n".join(parts) + "}\n"
 
 
-def _lines(items: Iterable[tuple[str, Any]]) -> str:
-    """A JSON object, one member a line."""
-    members = ",\n".join(
-        f" {json.dumps(key)}: {json.dumps(value, allow_nan=False)}" for key, value in items
-    )
-    return "{\n" + members + "\n}" if members else "{}"
+def _one_a_line(members: dict[str, Any], between: str) -> str:
+    """A JSON object, a member a line. Written whole by json's C encoder (its indented
+    writer is pure Python: seconds for a monorepo's 10,000 tasks). `between`, followed by
+    a quote, is what it writes between two members and nowhere inside one (a quote in a
+    name is escaped; the values are numbers, or lists of objects of numbers)."""
+    if not members:
+        return "{}"
+    inner = json.dumps(members, allow_nan=False)[1:-1]
+    return "{\n " + inner.replace(between + '"', between.rstrip() + '\n "') + "\n}"
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -254,6 +256,16 @@ def merge_into(path: StrPath, incoming: dict[str, list[Sample]]) -> tuple[int, i
         if added:
             atomic_write_text(path, history_text(merged, ages))
     return added, already
+
+
+def _median(values: list[float] | list[int]) -> float:
+    """statistics.median, without its generic machinery (twice per task when a run of
+    thousands is planned)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def high_percentile(values: Iterable[float], share: float = CPU_PERCENTILE) -> float:
@@ -335,25 +347,31 @@ def _quarantine(path: Path, reason: str, move: bool) -> None:
 
 
 def sample_from_json(entry: Any) -> Sample | None:
-    """A sample as the file holds it, or None when it is not a sound one."""
+    """A sample as the file holds it, or None when it is not a sound one: each a finite
+    number (bool is not one here) from 0 to its limit. (Inline, no call per number: a
+    monorepo's history holds 100,000 samples.)"""
     if not isinstance(entry, dict):
         return None
-    duration = _number(entry.get("duration"), MAX_DURATION)
-    peak_rss = _number(entry.get("peak_rss"), MAX_PEAK_RSS)
-    cpu_seconds = _number(entry.get("cpu_seconds"), MAX_CPU_SECONDS)
-    if duration is None or peak_rss is None or cpu_seconds is None:
-        return None
-    return Sample(duration=duration, peak_rss=int(peak_rss), cpu_seconds=cpu_seconds)
-
-
-def _number(value: Any, limit: float) -> float | None:
-    """A finite number from 0 to limit from the file, else None (bool is not a number here)."""
-    kind = type(value)
+    duration, peak_rss, cpu_seconds = (
+        entry.get("duration"),
+        entry.get("peak_rss"),
+        entry.get("cpu_seconds"),
+    )
     # Compared before any conversion: NaN compares false, infinity and an int too big for a
     # float are past the limit.
-    if (kind is float or kind is int) and 0 <= value <= limit:
-        return float(value)
+    if (
+        type(duration) in _NUMBERS
+        and type(peak_rss) in _NUMBERS
+        and type(cpu_seconds) in _NUMBERS
+        and 0 <= duration <= MAX_DURATION
+        and 0 <= peak_rss <= MAX_PEAK_RSS
+        and 0 <= cpu_seconds <= MAX_CPU_SECONDS
+    ):
+        return Sample(float(duration), int(float(peak_rss)), float(cpu_seconds))
     return None
+
+
+_NUMBERS = (int, float)  # the types json gives numbers (exactly: a bool is an int subclass)
 
 
 def _non_negative(value: float) -> float:
