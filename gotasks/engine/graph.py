@@ -56,7 +56,7 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
     # Each task object, by id, as the first task equal to it (invoke's Task equality: name
     # and body): keys hold that id, so a key is hashed without calling Task.__hash__, a
     # Python function, several times a call in a graph of thousands.
-    same: dict[Task, int] = {}
+    same: dict[Task[Any], int] = {}
     ident: dict[int, int] = {}
 
     def key(call: Call) -> tuple[Any, ...]:

@@ -352,11 +352,9 @@ def sample_from_json(entry: Any) -> Sample | None:
     monorepo's history holds 100,000 samples.)"""
     if not isinstance(entry, dict):
         return None
-    duration, peak_rss, cpu_seconds = (
-        entry.get("duration"),
-        entry.get("peak_rss"),
-        entry.get("cpu_seconds"),
-    )
+    duration: Any = entry.get("duration")
+    peak_rss: Any = entry.get("peak_rss")
+    cpu_seconds: Any = entry.get("cpu_seconds")
     # Compared before any conversion: NaN compares false, infinity and an int too big for a
     # float are past the limit.
     if (
