@@ -11,14 +11,12 @@ import time
 import uuid
 from collections.abc import Callable
 
-import psutil
 import pytest
-from helpers import Project, clean_env
+from helpers import MARK, Project, clean_env, describe, is_watcher, marked, wait_until_gone
 
 pytestmark = pytest.mark.e2e
 
 MakeProject = Callable[..., Project]
-MARK = "SCALE_TEST_MARK"
 
 # COUNT no-op tasks under `all`; FAIL names the ones that fail; `gate` holds `late` tasks
 # back for a while; with KIDS, `boom` has dependents (one of them two steps away).
@@ -159,17 +157,6 @@ def test_keep_going_skips_only_what_depends_on_the_failure(project: Project, cou
         assert any(line.split()[:2] == [name, "skip"] for line in table), "\n".join(table)
 
 
-def marked(mark: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(MARK) == mark and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
-
-
 def test_ctrl_c_in_a_2000_task_run_stops_everything(project: Project) -> None:
     mark = uuid.uuid4().hex
     env = clean_env(SCALE_COUNT="2000", SCALE_SLEEP="60", **{MARK: mark})
@@ -195,9 +182,14 @@ def test_ctrl_c_in_a_2000_task_run_stops_everything(project: Project) -> None:
         if inv.poll() is None:
             inv.kill()
     assert inv.returncode == 130, err
-    # 2 s asked for (issue 18); the margin is for a shared machine under a load of 15-20,
-    # where it took 10 s: this checks that it ends, not how fast
-    assert took < 30, f"took {took:.1f}s to stop"
-    time.sleep(0.5)
-    assert marked(mark) == []
+    # From the signal to the exit, with every task's processes stopped and the summary and
+    # history written: 2 s, as issue 18 asks. It takes 0.6-0.7 s on 2 shared cores under
+    # a load of 15-16 (the loop answers the signal even while it starts hundreds of tasks).
+    assert took < 2, f"took {took:.1f}s to stop"
+    # inv stops what it started before it exits; only its watcher may still be finishing
+    # its own sweep (gotasks/core/reaper.py).
+    left = [p for p in marked(mark) if not is_watcher(p)]
+    assert left == [], describe(left)
+    left = wait_until_gone(mark, 30)
+    assert left == [], describe(left)
     assert "interrupted" in err

@@ -211,12 +211,17 @@ class _Runner:
             others = self.shared.others()
             limits = self.shared.share_of(self.plan.limits, others)
             chosen = admit(list(by_job), running_jobs, limits, memory_low, bool(others))
+            started = set()
             for job in chosen:
+                if stops.received() is not None:
+                    # Starting hundreds of tasks takes a while on a loaded machine: a stop
+                    # signal is answered now, not once the last of them has started.
+                    break
                 self._start(by_job[job])
-            if chosen:
+                started.add(by_job[job].rank)
+            if started:
                 self.shared.hold(self._running_jobs())
-        if chosen:
-            started = {by_job[job].rank for job in chosen}
+        if started:
             head = [rank for rank in self.ready[:ADMIT_WINDOW] if rank not in started]
             self.ready[:ADMIT_WINDOW] = head
         # Nothing of ours runs and other runs hold what we need: wait for them, not end.
