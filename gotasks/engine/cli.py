@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import gc
 import os
 import re
 import shlex
@@ -21,6 +22,8 @@ from invoke.exceptions import Exit, ParseError
 from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
+
+from gotasks.engine import stops
 
 USAGE_EXIT = 2  # make's and go's code for "that command line is wrong"
 SIGPIPE_EXIT = 128 + 13  # the shell's code for a command that SIGPIPE ended
@@ -41,6 +44,10 @@ def install(run_wide: list[str]) -> None:
     print_task_help = Program.print_task_help
 
     def gotasks_parse_tasks(self: Program) -> None:
+        if stops.loaded_by_inv():
+            # The tasks just loaded (thousands in a monorepo) live as long as `inv`: out of
+            # the cycle collector's full passes from here on (see executor._collector_spared).
+            gc.freeze()
         try:
             parse_tasks(self)
         except ParseError as error:
