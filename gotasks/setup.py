@@ -60,6 +60,7 @@ from gotasks.go.bundle import (
 )
 from gotasks.go.environment import compute_tags, go_environment
 from gotasks.go.git import GitError, git_path, toplevel
+from gotasks.go.goenvfile import default_go_env_file, with_go_env_file
 from gotasks.go.gosum import read_sums, where_of
 from gotasks.go.gotools import parse_tools
 from gotasks.go.hookscript import MARKER as HOOK_MARKER
@@ -221,7 +222,9 @@ def _ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolcha
                 f"the bundle's SDK is {sdk.version}; this project asks for"
                 f" {selection.request} ({selection.origin})"
             )
-        installer = _bundle_installer(settings, bundle.sdk_archive, version, sdk)
+        installer = _bundle_installer(
+            settings, bundle.sdk_archive, version, sdk, verified=bundle.sdk_verified
+        )
         request = VersionRequest.parse(str(version))
     else:
         installer = installer_of(settings, os.environ, out=sys.stdout)
@@ -243,14 +246,16 @@ def _ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolcha
 
 
 def _bundle_installer(
-    settings: Settings, archive: Path, version: GoVersion, sdk: BundledSdk
+    settings: Settings, archive: Path, version: GoVersion, sdk: BundledSdk, *, verified: bool
 ) -> Installer:
     """The installer sdk.install uses, with the bundle's archive as its only source."""
     platform = platform_of(settings)
     if (sdk.os, sdk.arch) != (platform.goos, platform.goarch):
         raise BundleError(f"the bundle's SDK is for {sdk.os}/{sdk.arch}, not {platform}")
     store = store_of(settings, os.environ, platform)
-    source = FileSource(archive, version, sdk.sha256, sdk.size, f"bundle {archive.name}")
+    source = FileSource(
+        archive, version, sdk.sha256, sdk.size, f"bundle {archive.name}", verified=verified
+    )
     return Installer(
         store,
         [source],
@@ -290,6 +295,11 @@ def _modcache(toolchain: Toolchain, env: dict[str, str]) -> Path:
     with _ledger.lock:
         if _ledger.modcache is not None:
             return _ledger.modcache
+    path = _modcache_as_set({**os.environ, **env})
+    if path is not None:
+        with _ledger.lock:
+            _ledger.modcache = path
+        return path
     out = subprocess.run(
         [str(toolchain.go), "env", "GOMODCACHE"],
         env={**os.environ, **env},
@@ -304,6 +314,19 @@ def _modcache(toolchain: Toolchain, env: dict[str, str]) -> Path:
     with _ledger.lock:
         _ledger.modcache = path
     return path
+
+
+def _modcache_as_set(environ: dict[str, str]) -> Path | None:
+    """GOMODCACHE as go finds it when it is set (or GOPATH is), in the environment or by
+    `go env -w`: no go started for it. None leaves it to `go env GOMODCACHE`."""
+    values = with_go_env_file(environ, default_go_env_file(environ, sys.platform))
+    if values.get("GOMODCACHE"):
+        path = Path(values["GOMODCACHE"])
+    elif values.get("GOPATH"):
+        path = Path(values["GOPATH"].split(os.pathsep)[0]) / "pkg" / "mod"
+    else:
+        return None
+    return path if path.is_absolute() else None
 
 
 # -- modules ----------------------------------------------------------------------------

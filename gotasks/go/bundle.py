@@ -27,6 +27,7 @@ from gotasks.core.errors import UsageError
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir, unescape
 from gotasks.go.sdk.archive import ArchiveError, extract
+from gotasks.go.sdk.gnutar import Digests
 from gotasks.go.sdk.store import remove_tree
 
 FORMAT = 1
@@ -185,6 +186,8 @@ class _BytesReader:
 class Unpacked:
     folder: Path  # holds manifest.json, sdk/, goproxy/
     manifest: Manifest
+    # The SDK archive's SHA-256 was taken as it was unpacked and matched the manifest's.
+    sdk_verified: bool = False
 
     @property
     def proxy(self) -> Path:
@@ -218,6 +221,8 @@ def unpack(
         raise BundleError(f"{bundle}: no such file")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.unpack-", dir=dest.parent))
+    # The SDK archive is hashed as it is written, not read again for it.
+    digests = Digests(lambda rel: rel.startswith(f"{SDK_DIR}/"))
     try:
         try:
             extract(
@@ -227,6 +232,7 @@ def unpack(
                 executable_dirs=(),
                 check_stop=check_stop,
                 max_bytes=max_bytes,
+                digests=digests,
             )
         except ArchiveError as error:
             raise BundleError(f"{bundle}: refused: {error}") from None
@@ -236,7 +242,7 @@ def unpack(
         manifest = Manifest.parse(
             manifest_file.read_text(encoding="utf-8"), f"{bundle}: {MANIFEST}"
         )
-        _check_sdk(bundle, tmp, manifest)
+        _check_sdk(bundle, tmp, manifest, digests.found)
         _check_proxy(bundle, tmp / PROXY_DIR, lines, where, check_stop)
         aside = dest.with_name(f".{dest.name}.old-{secrets.token_hex(4)}")
         if dest.exists():
@@ -246,10 +252,10 @@ def unpack(
     except BaseException:
         remove_tree(tmp)
         raise
-    return Unpacked(dest, manifest)
+    return Unpacked(dest, manifest, sdk_verified=manifest.sdk is not None)
 
 
-def _check_sdk(bundle: Path, folder: Path, manifest: Manifest) -> None:
+def _check_sdk(bundle: Path, folder: Path, manifest: Manifest, found: dict[str, str]) -> None:
     sdk = manifest.sdk
     present = (
         sorted(p.name for p in (folder / SDK_DIR).glob("*")) if (folder / SDK_DIR).is_dir() else []
@@ -265,7 +271,7 @@ def _check_sdk(bundle: Path, folder: Path, manifest: Manifest) -> None:
     extra = [name for name in present if name != sdk.filename]
     if extra:
         raise BundleError(f"{bundle}: {SDK_DIR}/{extra[0]} is not in the manifest")
-    actual = sha256_file(archive)
+    actual = found.get(f"{SDK_DIR}/{sdk.filename}") or sha256_file(archive)
     if actual != sdk.sha256 or archive.stat().st_size != sdk.size:
         raise BundleError(f"{named}: SHA-256 {actual} does not match the manifest's {sdk.sha256}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import queue
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from gotasks.core.errors import TaskFailed
+from gotasks.go.sdk.gnutar import Digests, extract_checked, gnu_tar
 
 CHUNK = 1 << 20
 # Errors that mean the archive's bytes are bad, as opposed to our writes failing.
@@ -33,6 +35,9 @@ _CORRUPT = (
     gzip.BadGzipFile,
     zipfile.BadZipFile,
 )
+# The member kinds GNU tar is given: a regular file (old or new style, or "contiguous",
+# which is one) or a folder.
+_PLAIN = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE, tarfile.DIRTYPE)
 # Errors creating a path inside a dest that started empty can only come from the archive
 # itself (a name used twice, a file where a directory must go), never from the disk.
 _CLASH = (FileExistsError, NotADirectoryError, IsADirectoryError)
@@ -50,6 +55,7 @@ def extract(
     executable_dirs: tuple[str, ...] = ("bin/", "pkg/tool/"),
     check_stop: Callable[[], None] | None = None,
     max_bytes: int | None = None,
+    digests: Digests | None = None,
 ) -> int:
     """Unpack `archive`'s members under `prefix` into the empty directory `dest`, prefix
     stripped; return how many regular files were written.
@@ -57,6 +63,11 @@ def extract(
     Raises ArchiveError for a corrupt or unsafe archive, or one whose files add up to more
     than `max_bytes` (dest may then hold part of it: the caller removes dest); OSErrors
     from writing propagate unchanged. A plain `.tar` (a setup bundle) is read as well.
+    Each file of a tar that `digests` wants (by its path under dest) gets its SHA-256 in
+    it, taken as it is unpacked: the file need not be read again to be checked.
+
+    A tar's files are written by GNU tar where there is one (gnutar.py: each member is
+    checked here before tar sees it), else by Python, file by file.
     """
     if not prefix.endswith("/") or prefix.startswith("/"):
         raise ValueError(f"prefix must be a relative directory ending in '/': {prefix!r}")
@@ -66,10 +77,10 @@ def extract(
     name = archive.name.lower()
     try:
         if name.endswith((".tar.gz", ".tgz")):
-            _extract_tar(archive, out, check_stop)
+            _extract_tar(archive, out, check_stop, digests)
         elif name.endswith(".tar"):
             with archive.open("rb") as raw:
-                _extract_tar_stream(raw, out, check_stop)
+                _extract_tar_stream(raw, out, check_stop, digests)
         elif name.endswith(".zip"):
             _extract_zip(archive, out, check_stop)
         else:
@@ -81,12 +92,17 @@ def extract(
     return out.files
 
 
-def _extract_tar(archive: Path, out: _Extraction, check_stop: Callable[[], None] | None) -> None:
+def _extract_tar(
+    archive: Path,
+    out: _Extraction,
+    check_stop: Callable[[], None] | None,
+    digests: Digests | None,
+) -> None:
     # gzip (not tarfile's "r|gz", which neither checks the CRC nor notices a stream cut off
     # between members), inflated on a thread of its own while this one writes files, as
     # `tar xzf` has gzip do: zlib lets go of the GIL, so the two cores both work.
     with _Inflater(archive) as gz:
-        _extract_tar_stream(gz, out, check_stop)
+        _extract_tar_stream(gz, out, check_stop, digests)
         # Read to the end of the gzip stream so that its length and CRC are checked too:
         # a tar stops at its end-of-archive block, before the gzip trailer.
         while gz.read(CHUNK):
@@ -94,21 +110,21 @@ def _extract_tar(archive: Path, out: _Extraction, check_stop: Callable[[], None]
 
 
 def _extract_tar_stream(
-    stream: IO[bytes] | io.RawIOBase, out: _Extraction, check_stop: Callable[[], None] | None
+    stream: IO[bytes] | io.RawIOBase,
+    out: _Extraction,
+    check_stop: Callable[[], None] | None,
+    digests: Digests | None,
 ) -> None:
+    if gnu_tar() is not None:
+        strip = out.prefix.count("/")
+        extract_checked(stream, out.dest, strip, out.accept, check_stop, digests)  # type: ignore[arg-type]
+        out.confirm()
+        return
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             if check_stop is not None:
                 check_stop()
-            rel = out.relative(member.name, is_dir=member.isdir())
-            if member.issym():
-                raise out.refuse(member.name, "is a symbolic link")
-            if member.islnk():
-                raise out.refuse(member.name, "is a hard link")
-            if member.ischr() or member.isblk() or member.isfifo():
-                raise out.refuse(member.name, "is a device or fifo")
-            if not (member.isreg() or member.isdir()):
-                raise out.refuse(member.name, "is not a regular file or directory")
+            rel = out.check(member)
             if rel is None:
                 continue
             if member.isdir():
@@ -118,7 +134,10 @@ def _extract_tar_stream(
             if source is None:  # isreg() members always have data; keep mypy and us honest
                 raise out.refuse(member.name, "has no data")
             executable = bool(member.mode & 0o111) or out.in_executable_dir(rel)
-            out.write_file(member.name, rel, source, executable, member.mtime)
+            digest = hashlib.sha256() if digests is not None and digests.wants(rel) else None
+            out.write_file(member.name, rel, source, executable, member.mtime, digest)
+            if digests is not None and digest is not None:
+                digests.found[rel] = digest.hexdigest()
 
 
 class _Inflater(io.RawIOBase):
@@ -244,6 +263,9 @@ class _Extraction:
         self.executable_dirs = executable_dirs
         self.files = 0
         self._made: set[str] = set()
+        # What GNU tar is to write (gnutar.py), to check the result against.
+        self._accepted: set[str] = set()
+        self._modes: list[tuple[str, int]] = []  # ones tar leaves other than we want
         # Set once everything is written: creating entries would change a directory's mtime.
         self._dir_times: list[tuple[Path, float]] = []
 
@@ -269,6 +291,75 @@ class _Extraction:
             raise self.refuse(name, "has an empty or '.' path component")
         return rel
 
+    def check(self, member: tarfile.TarInfo) -> str | None:
+        """A tar member's path under dest (None: not written), or an ArchiveError if it
+        must not be written at all."""
+        rel = self.relative(member.name, is_dir=member.isdir())
+        if member.issym():
+            raise self.refuse(member.name, "is a symbolic link")
+        if member.islnk():
+            raise self.refuse(member.name, "is a hard link")
+        if member.ischr() or member.isblk() or member.isfifo():
+            raise self.refuse(member.name, "is a device or fifo")
+        if not (member.isreg() or member.isdir()):
+            raise self.refuse(member.name, "is not a regular file or directory")
+        return rel
+
+    def accept(self, member: tarfile.TarInfo) -> str | None:
+        """check(), and what writing it would check, for GNU tar to write it: its name
+        clashing with an earlier member's, the size bound; its mode as we want it."""
+        rel = self.check(member)
+        if member.issparse() or member.type not in _PLAIN:
+            raise self.refuse(member.name, "is not a plain file or directory")
+        if rel is None:
+            return None
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in self._accepted:
+                raise self.refuse(member.name, "clashes with an earlier member")
+            self._made.add(parent)
+        if member.isdir():
+            if rel in self._accepted:
+                raise self.refuse(member.name, "clashes with an earlier member")
+            self._made.add(rel)
+            if member.mode & 0o7777 != 0o755:
+                self._modes.append((rel, 0o755))
+            return rel
+        if rel in self._accepted or rel in self._made or member.name.endswith("/"):
+            raise self.refuse(member.name, "clashes with an earlier member")
+        self.bytes += member.size
+        if self.max_bytes is not None and self.bytes > self.max_bytes:
+            raise self.refuse(member.name, f"takes it past {self.max_bytes} bytes unpacked")
+        self._accepted.add(rel)
+        self.files += 1
+        mode = 0o755 if member.mode & 0o111 or self.in_executable_dir(rel) else 0o644
+        if member.mode & 0o7777 != mode:
+            self._modes.append((rel, mode))
+        return rel
+
+    def confirm(self) -> None:
+        """After GNU tar: exactly the accepted files and folders, nothing else (a link, a
+        file more), and every mode as wanted (tar applies the archive's, less 022)."""
+        found = 0
+        folders = [self.dest]
+        while folders:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        found += 1
+                    else:
+                        rel = os.path.relpath(entry.path, self.dest)
+                        raise self.refuse(rel, "was written as neither a file nor a folder")
+        if found != self.files:
+            raise ArchiveError(
+                f"{self.archive.name}: tar wrote {found} files where {self.files} were checked"
+            )
+        for rel, mode in self._modes:
+            os.chmod(self.dest / rel, mode)  # no links: confirmed above
+
     def in_executable_dir(self, rel: str) -> bool:
         return rel.startswith(self.executable_dirs)
 
@@ -281,7 +372,13 @@ class _Extraction:
             self._dir_times.append((self.dest / rel, mtime))
 
     def write_file(
-        self, member: str, rel: str, source: IO[bytes], executable: bool, mtime: float | None
+        self,
+        member: str,
+        rel: str,
+        source: IO[bytes],
+        executable: bool,
+        mtime: float | None,
+        digest: hashlib._Hash | None = None,
     ) -> None:
         path = self.dest / rel
         mode = 0o755 if executable else 0o644
@@ -299,6 +396,8 @@ class _Extraction:
                 self.bytes += len(chunk)
                 if self.max_bytes is not None and self.bytes > self.max_bytes:
                     raise self.refuse(member, f"takes it past {self.max_bytes} bytes unpacked")
+                if digest is not None:
+                    digest.update(chunk)
                 f.write(chunk)
             # Exact modes whatever the umask: the archive decides, not who unpacked it.
             os.fchmod(f.fileno(), mode)
