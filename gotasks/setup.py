@@ -456,7 +456,7 @@ def _build_tools(c: Context, settings: Settings, mod: Module) -> tuple[str, bool
     stamp = _read_stamp(stamp_path)
     built = stamp.get("built") if stamp.get("key") == key else None
     if isinstance(built, dict) and all(Path(str(p)).is_file() for p in built.values()):
-        return f"ready: {', '.join(sorted(built))} built", False
+        return (f"ready: {', '.join(sorted(built))} built" if built else "none declared"), False
     edit = run_tool(c, [str(toolchain.go), "mod", "edit", "-json"], mod.dir, extra_env=env)
     if edit.exited != 0:
         raise UsageError(f"{mod.rel}/go.mod: {(edit.stderr.strip().splitlines() or ['?'])[-1]}")

@@ -19,6 +19,7 @@ import secrets
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ PROXY_DIR = "goproxy"
 # program's modules a few hundred MB), far below a disk filled by a hostile file.
 MAX_UNPACKED = 16 << 30
 MAX_MANIFEST = 1 << 20
+_HASHERS = min(4, max(2, os.cpu_count() or 2))
 
 
 class BundleError(UsageError):
@@ -288,6 +290,7 @@ def _check_proxy(
         by_file.setdefault(line.file, []).append(line)
     if not proxy.is_dir():
         return
+    checks: list[tuple[SumLine, str]] = []
     for path in sorted(proxy.rglob("*")):
         if check_stop is not None:
             check_stop()
@@ -307,8 +310,20 @@ def _check_proxy(
             # when go then misses it.
             path.unlink()
             continue
-        for line in covering:
-            _check(line, proxy, named, where(line))
+        checks += [(line, named) for line in covering]
+    # Hashed side by side: zlib and SHA-256 let go of the GIL, and a loaded machine gives
+    # each thread its share. The first mismatch in file order is the one named.
+    with ThreadPoolExecutor(max_workers=_HASHERS) as pool:
+        futures = [pool.submit(_check, line, proxy, named, where(line)) for line, named in checks]
+        try:
+            for future in futures:
+                if check_stop is not None:
+                    check_stop()
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _check_info(path: Path, named: str, version: str) -> None:
