@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from gotasks.core.errors import TaskFailed
+from gotasks.go.sdk import archive as archive_module
 from gotasks.go.sdk.archive import ArchiveError, extract
+from gotasks.go.sdk.gnutar import Digests, gnu_tar
 
 MTIME = 1_700_000_000
 MODULE_PREFIX = "golang.org/toolchain@v0.0.1-go1.22.5.linux-amd64/"
@@ -49,6 +52,17 @@ def zip_member(name: str, *, unix_mode: int = 0) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=(2024, 7, 2, 12, 30, 10))
     info.external_attr = unix_mode << 16
     return info
+
+
+@pytest.fixture(autouse=True, params=["gnu-tar", "python"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: a tar's files written by GNU tar behind the member checks, and by
+    Python itself (a machine without GNU tar)."""
+    if request.param == "python":
+        monkeypatch.setattr(archive_module, "gnu_tar", lambda: None)
+    elif gnu_tar() is None:
+        pytest.skip("no GNU tar on this machine")
+    return str(request.param)
 
 
 @pytest.fixture
@@ -307,3 +321,27 @@ def test_check_stop_aborts_part_way(tmp_path: Path, sandbox: Path, kind: str) ->
         extract(archive, dest, prefix="go/", check_stop=check_stop)
     assert calls == 3
     assert sorted(p.name for p in dest.iterdir()) == ["f0", "f1"]
+
+
+def test_digests_are_taken_as_the_files_are_written(tmp_path: Path, sandbox: Path) -> None:
+    data = os.urandom(300_000)
+    archive = write_tar(
+        tmp_path / "b.tar.gz",
+        [(tar_member("top/sdk/a.tar.gz"), data), (tar_member("top/other"), b"other")],
+    )
+    digests = Digests(lambda rel: rel.startswith("sdk/"))
+    assert extract(archive, sandbox / "dest", prefix="top/", digests=digests) == 2
+    assert digests.found == {"sdk/a.tar.gz": hashlib.sha256(data).hexdigest()}
+    assert (sandbox / "dest/sdk/a.tar.gz").read_bytes() == data
+
+
+def test_the_size_bound_refuses_the_member_that_crosses_it(
+    tmp_path: Path, sandbox: Path, writer: str
+) -> None:
+    archive = write_tar(
+        tmp_path / "b.tar.gz", [(tar_member("go/a"), b"a" * 600), (tar_member("go/b"), b"b" * 600)]
+    )
+    with pytest.raises(ArchiveError, match="'go/b' takes it past 1000 bytes unpacked"):
+        extract(archive, sandbox / "dest", prefix="go/", max_bytes=1000)
+    if writer == "gnu-tar":  # checked from the header: tar never gets the member
+        assert not (sandbox / "dest" / "b").exists()
