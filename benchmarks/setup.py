@@ -46,13 +46,25 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 def run(argv: list[str], env: dict[str, str], cwd: Path, check: bool = True) -> float:
     """Seconds `argv` took; its output only when it fails."""
+    seconds, _ = run_status(argv, env, cwd, check)
+    return seconds
+
+
+def run_status(
+    argv: list[str], env: dict[str, str], cwd: Path, check: bool = True
+) -> tuple[float, int]:
+    """Seconds `argv` took and its exit status; with `check`, a failure ends the benchmark,
+    else its output's end is shown."""
     os.sync()
     t0 = time.perf_counter()
     out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
-    if check and out.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed in {cwd}:\n{out.stdout}\n{out.stderr}")
-    return seconds
+    if out.returncode != 0:
+        said = f"{' '.join(argv)} failed in {cwd}:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
+        if check:
+            raise SystemExit(said)
+        print(said, file=sys.stderr)
+    return seconds, out.returncode
 
 
 def git(args: list[str], cwd: Path) -> None:
@@ -188,6 +200,8 @@ def main() -> None:
     )
     load_before = os.getloadavg()
     results: dict[str, dict[str, list[float]]] = {}
+    ci_status: dict[str, int] = {}
+    loads: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="gotasks-setup-bench-") as scratch:
         work = Path(scratch)
         served = work / "served" / "dl"
@@ -212,6 +226,7 @@ def main() -> None:
         mirror = f"http://127.0.0.1:{server.server_address[1]}/dl"
         for subject in args.subjects.split(","):
             origin = make_subject(subject, work, version, proxy)
+            load_start = os.getloadavg()[0]
             figures: dict[str, list[float]] = {
                 k: [] for k in ("a", "a_hand", "b", "b_hand", "c", "startup", "ci")
             }
@@ -260,9 +275,13 @@ def main() -> None:
                     figures[key].append(step())
                 if round_ == 0:
                     ci_env = {**offline, "GOPROXY": "off"}
-                    figures["ci"].append(run([*inv, "ci"], ci_env, clone2))
+                    seconds, status = run_status([*inv, "ci"], ci_env, clone2, check=False)
+                    figures["ci"].append(seconds)
+                    ci_status[subject] = status
                 shutil.rmtree(base, ignore_errors=True)
             results[subject] = figures
+            loads[subject] = (load_start, os.getloadavg()[0])
+            print(f"{subject}: {figures} (load {loads[subject]})", file=sys.stderr, flush=True)
         server.shutdown()
     load_after = os.getloadavg()
     print(
@@ -279,7 +298,10 @@ def main() -> None:
         ):
             ratio = med[mine] / med[theirs]
             print(f"{subject:<8} {label:<28} {med[mine]:>9.2f}s {med[theirs]:>9.2f}s {ratio:>6.2f}")
-        print(f"{subject:<8} {'inv ci after (b), offline':<28} {med['ci']:>9.2f}s   (green)")
+        green = "green" if ci_status.get(subject) == 0 else f"FAILED: exit {ci_status.get(subject)}"
+        print(f"{subject:<8} {'inv ci after (b), offline':<28} {med['ci']:>9.2f}s   ({green})")
+        start, end = loads[subject]
+        print(f"{subject:<8} load average {start:.1f} at its start, {end:.1f} at its end")
 
 
 if __name__ == "__main__":

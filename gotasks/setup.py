@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -49,15 +49,6 @@ from gotasks.core.files import atomic_write_text
 from gotasks.core.units import format_duration, format_size
 from gotasks.engine import ResourceTask, task
 from gotasks.go.artifacts import sha256_file
-from gotasks.go.bundle import (
-    BundledSdk,
-    BundleError,
-    Manifest,
-    Unpacked,
-    select_files,
-    unpack,
-    write_bundle,
-)
 from gotasks.go.environment import compute_tags, go_environment
 from gotasks.go.git import GitError, git_path, toplevel
 from gotasks.go.goenvfile import default_go_env_file, with_go_env_file
@@ -65,8 +56,6 @@ from gotasks.go.gosum import read_sums, where_of
 from gotasks.go.gotools import parse_tools
 from gotasks.go.hookscript import MARKER as HOOK_MARKER
 from gotasks.go.modules import Module
-from gotasks.go.sdk.filesource import FileSource
-from gotasks.go.sdk.install import Installer
 from gotasks.go.sdk.releases import VersionRequest, go_name
 from gotasks.go.sdk.selection import Selection, installed_match
 from gotasks.go.toolchain import Toolchain, find_toolchain
@@ -75,6 +64,12 @@ from gotasks.lookups import toolchain_at
 from gotasks.paths import state_dir
 from gotasks.sdkconfig import installer_of, platform_of, store_of
 from gotasks.settings import Settings
+
+if TYPE_CHECKING:
+    # Bundles and the installer are imported by the stages that use them: every `inv`
+    # (a second `inv setup` too) would pay for tarfile, zipfile, ssl and the rest.
+    from gotasks.go.bundle import BundledSdk, Unpacked
+    from gotasks.go.sdk.install import Installer
 
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 # What the pre-commit framework writes into the hook it installs.
@@ -166,6 +161,8 @@ def go_stage(c: Context, from_: str | None = None, go: str | None = None) -> Non
     _ledger = Ledger()
     settings = settings_of(c.config)
     if from_:
+        from gotasks.go.bundle import unpack
+
         with _timed("bundle") as result:
             bundle = Path(from_).expanduser().absolute()
             sums = read_sums(settings.root, sum_files(settings, modules_of(c.config)))
@@ -207,6 +204,8 @@ def _ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolcha
     on_path = matching_path_go(selection, settings.root)
     if on_path is not None:
         return on_path, f"{on_path.version_text} on PATH ({selection.origin})", False
+    from gotasks.go.bundle import BundleError
+
     before = _cache_files(store.cache)
     bundle = _ledger.bundle
     sdk = bundle.manifest.sdk if bundle is not None else None
@@ -249,6 +248,10 @@ def _bundle_installer(
     settings: Settings, archive: Path, version: GoVersion, sdk: BundledSdk, *, verified: bool
 ) -> Installer:
     """The installer sdk.install uses, with the bundle's archive as its only source."""
+    from gotasks.go.bundle import BundleError
+    from gotasks.go.sdk.filesource import FileSource
+    from gotasks.go.sdk.install import Installer
+
     platform = platform_of(settings)
     if (sdk.os, sdk.arch) != (platform.goos, platform.goarch):
         raise BundleError(f"the bundle's SDK is for {sdk.os}/{sdk.arch}, not {platform}")
@@ -577,6 +580,8 @@ def setup(c: Context, export: str | None = None, from_: str | None = None) -> No
 
 
 def _export(c: Context, settings: Settings, out: Path) -> str:
+    from gotasks.go.bundle import Manifest, select_files, write_bundle
+
     if out.suffix != ".tar":
         raise UsageError(f"setup --export: {out.name}: the bundle's name must end in .tar")
     toolchain, env = _go_env(settings)
@@ -598,6 +603,8 @@ def _export(c: Context, settings: Settings, out: Path) -> str:
 def _sdk_for_export(settings: Settings) -> tuple[BundledSdk | None, Path | None]:
     """The selected SDK's verified archive from the SDK cache (installed again, from the
     cache or the network, when the cache lacks it)."""
+    from gotasks.go.bundle import BundledSdk
+
     selection = selection_of(settings, None)
     if selection is None:
         return None, None
