@@ -122,7 +122,10 @@ def machine(base: Path, path: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GO", "GOTASKS_")) and k not in ("CI", "PYTHONPATH")
+        # PYTHONDONTWRITEBYTECODE too: a user's machine keeps compiled modules, and without
+        # them every start compiles gotasks again (3 s of a loaded start-up).
+        if not k.startswith(("GO", "GOTASKS_"))
+        and k not in ("CI", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
     }
     env.update(
         {
