@@ -118,8 +118,15 @@ def extract_checked(
         argv.append(f"--strip-components={strip}")
     watched: list[tuple[str, hashlib._Hash]] = []
     with tempfile.TemporaryFile() as said:
+        # A session of its own: Ctrl-C at a terminal reaches this process, which stops tar
+        # in order (check_stop), not tar in the middle of a file.
         process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=said, umask=0o022
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=said,
+            umask=0o022,
+            start_new_session=True,
         )
         assert process.stdin is not None
         gate = _Gate(stream, process.stdin)
@@ -148,6 +155,8 @@ def extract_checked(
             process.stdin.close()
         except BrokenPipeError:
             process.wait()
+            if check_stop is not None:
+                check_stop()  # tar was stopped along with this run: say that, not tar's end
             raise OSError(f"tar stopped: {_message(said)}") from None
         except BaseException:
             # What tar was given ends at a member's end (a refusal stops before its header):
