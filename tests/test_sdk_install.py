@@ -24,6 +24,7 @@ import pytest
 from helpers import Project, clean_env, require_go
 from sdkserver import ExtraMember, ReleaseServer, make_go_archive
 
+from gotasks.go.sdk.gnutar import gnu_tar
 from gotasks.go.sdk.platform import detect
 
 HOST = detect()
@@ -511,10 +512,10 @@ def test_a_full_disk(world: World, where: str) -> None:
         preexec_fn=limit,
     )
 
-    assert_failed(
-        world, result, 1, before, f"sdk.install go1.22.5: {where} failed", "File too large"
-    )
-    assert re.search(rf"\n  {where} +FAILED after \d+ ms: .*File too large", world.log)
+    # GNU tar (which writes an SDK's files where there is one) reports the short write.
+    said = "Wrote only" if where == "extract" and gnu_tar() is not None else "File too large"
+    assert_failed(world, result, 1, before, f"sdk.install go1.22.5: {where} failed", said)
+    assert re.search(rf"\n  {where} +FAILED after \d+ ms: .*{said}", world.log)
 
 
 # -- removing -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -127,6 +128,9 @@ def extract_checked(
             stderr=said,
             umask=0o022,
             start_new_session=True,
+            # SIGXFSZ and SIGPIPE left ignored, as in this process: a write past a file size
+            # limit fails with "File too large", which tar reports, instead of killing it.
+            restore_signals=False,
         )
         assert process.stdin is not None
         gate = _Gate(stream, process.stdin)
@@ -157,14 +161,14 @@ def extract_checked(
             process.wait()
             if check_stop is not None:
                 check_stop()  # tar was stopped along with this run: say that, not tar's end
-            raise OSError(f"tar stopped: {_message(said)}") from None
+            raise OSError(f"tar stopped: {_message(said, process.returncode)}") from None
         except BaseException:
             # What tar was given ends at a member's end (a refusal stops before its header):
             # it finishes that; the caller removes dest.
             _finish(process)
             raise
         if process.wait() != 0:
-            raise OSError(f"tar failed: {_message(said)}")
+            raise OSError(f"tar failed: {_message(said, process.returncode)}")
     if digests is not None:
         for rel, digest in watched:
             digests.found[rel] = digest.hexdigest()
@@ -183,7 +187,18 @@ def _finish(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _message(said: IO[bytes]) -> str:
+def _message(said: IO[bytes], status: int) -> str:
     said.seek(0)
-    lines = said.read(8192).decode(errors="replace").strip().splitlines()
-    return lines[-1] if lines else "no message"
+    lines = [
+        line
+        for line in said.read(8192).decode(errors="replace").strip().splitlines()
+        # tar's closing "Exiting with failure status due to previous errors" says nothing
+        if "Exiting with failure status" not in line
+    ]
+    if lines:
+        if "Wrote only" in lines[-1]:
+            return f"{lines[-1]} (the disk is full, or a file size limit was reached)"
+        return lines[-1]
+    if status < 0:
+        return f"killed by {signal.Signals(-status).name}"
+    return f"exit {status}"
