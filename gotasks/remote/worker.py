@@ -71,8 +71,10 @@ def describe() -> dict[str, str]:
     return {"gotasks": gotasks.__version__, "go": go}
 
 
-def holds(repository: str, commit: str) -> bool:
-    return has_commit(base_folder(_worker()), repository, commit)
+def holds(repository: str, commit: str, dask_worker: Any = None) -> bool:
+    """Whether this worker's cache clone has the commit (client.run: Dask passes the worker
+    as `dask_worker`; get_worker() works only inside a task)."""
+    return has_commit(base_folder(dask_worker or _worker()), repository, commit)
 
 
 def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
@@ -136,6 +138,10 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
         reason = None
         if not _still_wanted(worker, key):
             reason = "interrupted"  # cancelled, or the client is gone
+            state = worker.state.tasks.get(key)
+            sender.event(
+                "output", f"stopped on {name}: Dask has the task {state and state.state}\n"
+            )
         elif rss > spec.mem_limit:
             reason = f"{spec.name}: killed: memory {rss} bytes is over its limit on {name}"
         elif spec.timeout is not None and elapsed > spec.timeout:
@@ -186,7 +192,7 @@ def _still_wanted(worker: Any, key: Any) -> bool:
     """False once Dask cancelled the task: a client's cancel, or the client gone (its
     futures are released). Dask itself cannot stop a running function."""
     state = worker.state.tasks.get(key)
-    return state is not None and state.state not in ("cancelled", "released", "forgotten")
+    return state is not None and state.state not in ("cancelled", "forgotten")
 
 
 class _Sender:
