@@ -26,12 +26,20 @@ def namespace() -> Collection:
     In `inv` itself it first takes over the stop signals: a Ctrl-C, SIGTERM or SIGHUP while
     gotasks loads ends the run with 130 and nothing else (see engine/stops.py). A program
     that only imports gotasks (pytest) keeps its own signals and environment."""
+    import sys
+
     from gotasks.core import reaper
     from gotasks.engine import stops
 
     if stops.loaded_by_inv():
         stops.install()
         reaper.mark_run()
+        # invoke turns bytecode writing off for the whole process (its --write-pyc, for
+        # tasks.py's sake), so a gotasks that pip did not byte-compile (an editable or source
+        # checkout) was compiled from source by every `inv`: ~100 modules, most of its
+        # start-up. gotasks' modules are a package like any other: written to __pycache__
+        # once, read from there after. -B and PYTHONDONTWRITEBYTECODE still say no.
+        sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)
     from gotasks.namespace import build_namespace
 
     return build_namespace()

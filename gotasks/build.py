@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
-from gotasks import fresh
 from gotasks.context import dry_run, go, module_of, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
@@ -76,6 +75,8 @@ def build(
     def stamps() -> dict[str, str]:
         stamped.insert(0, stamp_ldflags(c, mod))
         return {"stamps": stamped[0]}
+
+    from gotasks import fresh
 
     check = fresh.start(
         c,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from invoke.context import Context
 from invoke.runners import Result
 
-from gotasks import fresh
 from gotasks.context import go, module_header, module_of, run_tool, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed
@@ -47,6 +46,8 @@ def lint(
     mod = module_of(c, module)
     config = settings_of(c.config).section("lint")
     # --fix changes files: it always runs (and a check after it starts from what it wrote).
+    from gotasks import fresh
+
     check = fresh.start(
         c,
         "lint",

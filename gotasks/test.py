@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
-from gotasks import fresh
 from gotasks.context import dry_run, go, module_of, settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
@@ -21,6 +20,7 @@ from gotasks.gobuild import relative_package
 from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
+    from gotasks import fresh
     from gotasks.engine.freshness import Entry, UpToDate
     from gotasks.go.modules import Module
     from gotasks.go.testjson import TestRun
@@ -122,6 +122,8 @@ def test(
     # meaning (everything after it is the test binary's).
     args += [*config["args"], *(patterns or config["packages"]), *remainder_args(c)]
     flags = {"go test": args, "junit": junit, "html": html, "verbose": verbose}
+    from gotasks import fresh
+
     check = fresh.start(
         c,
         "test",

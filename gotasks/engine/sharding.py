@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.config import Config
 from invoke.tasks import Call
@@ -21,9 +21,12 @@ from invoke.tasks import Call
 from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.engine.graph import Node, without
-from gotasks.engine.history import History, Sample
 from gotasks.engine.run import RunOptions, env_name
-from gotasks.engine.shards import ShardPlan, ShardSpec, costed, read_plan, reconcile, split
+
+# The history and the shard planner load when a run is sharded or records units:
+# registering the shardable tasks (every `inv`, `--list` too) costs nothing.
+if TYPE_CHECKING:
+    from gotasks.engine.shards import ShardPlan, ShardSpec
 
 # A call's units: (unit name, what `Narrow` is given for it). Names are the history's
 # keys for the units' durations: "<task node> <unit>", e.g. "test[hello] ./stats".
@@ -49,6 +52,8 @@ def history_path(config: Config) -> Path | None:
 
 def unit_durations(config: Config) -> dict[str, list[float]]:
     """Every recorded duration by name, from the run's history."""
+    from gotasks.engine.history import History
+
     path = history_path(config)
     history = History.load(path) if path else History()
     return {name: [s.duration for s in history.samples(name)] for name in history.names()}
@@ -57,6 +62,8 @@ def unit_durations(config: Config) -> dict[str, list[float]]:
 def record_durations(config: Config, durations: Mapping[str, float]) -> None:
     """Add what units took (a package's tests, a target's build) to the history, merged
     with what other runs wrote; a history that cannot be written is a warning."""
+    from gotasks.engine.history import History, Sample
+
     path = history_path(config)
     if path is None or not durations:
         return
@@ -91,7 +98,11 @@ def graph_units(nodes: list[Node], config: Config) -> dict[int, list[tuple[str, 
 def current_shard(config: Config) -> ShardSpec | None:
     """The shard this run is (None: not sharded)."""
     text = config.get("gotasks_shard")
-    return ShardSpec.parse(text) if text else None
+    if not text:
+        return None
+    from gotasks.engine.shards import ShardSpec
+
+    return ShardSpec.parse(text)
 
 
 def shard_graph(
@@ -106,6 +117,8 @@ def shard_graph(
         if plan_flag:
             raise UsageError("--shard-plan: give --shard I/N too (which shard of the plan to run)")
         return nodes
+    from gotasks.engine.shards import ShardSpec
+
     if not any(_key(node.call.task) in _shardable for node in nodes):
         if flag:
             spec = ShardSpec.parse(flag)
@@ -145,6 +158,8 @@ def shard_graph(
 def _plan(
     spec: ShardSpec, names: list[str], plan_path: str | None, owners: set[str], config: Config
 ) -> ShardPlan:
+    from gotasks.engine.shards import costed, read_plan, reconcile, split
+
     if not plan_path:
         return split(costed(names, unit_durations(config)), spec.count)
     planned = read_plan(Path(plan_path))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gotasks.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 KINDS = ("failures", "errors", "skipped")
 
@@ -58,6 +61,8 @@ def suite_totals(suite: ET.Element) -> Totals:
 
 def read_suites(path: Path) -> list[ET.Element]:
     """The <testsuite> elements of a JUnit file; a file that is not one is one line."""
+    import xml.etree.ElementTree as ET
+
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as error:
@@ -74,6 +79,8 @@ def read_suites(path: Path) -> list[ET.Element]:
 
 def merge(suites: list[ET.Element], name: str = "go test (merged shards)") -> ET.Element:
     """One <testsuites> holding every suite, with the summed totals."""
+    import xml.etree.ElementTree as ET
+
     root = ET.Element("testsuites", {"name": name})
     total = Totals()
     for suite in suites:
