@@ -41,6 +41,7 @@ from gotasks.engine.freshness import (
 from gotasks.engine.run import RunOptions
 from gotasks.go.inputs import go_env, module_files, related_files, toolchain_binaries
 from gotasks.go.modules import Module
+from gotasks.lookups import go_env_of
 from gotasks.paths import state_dir
 
 TRUTHY = ("1", "true", "yes", "on")
@@ -247,7 +248,13 @@ def _parts(check: Check) -> dict[str, Any]:
     commands_env = {**os.environ, **c.config.run.env}  # what the task's commands see
     env_key = f"go env {toolchain.go} {sorted(c.config.run.env.items())}"
     goenv: dict[str, str] = run.once(
-        env_key, lambda: go_env(toolchain.go, commands_env, settings.root)
+        env_key,
+        lambda: go_env_of(
+            settings.root,
+            toolchain,
+            commands_env,
+            lambda: go_env(toolchain.go, commands_env, settings.root),
+        ),
     )
     if check.task == "build":
         cgo = bool(settings.section("build")["cgo"])
@@ -255,7 +262,8 @@ def _parts(check: Check) -> dict[str, Any]:
         cgo = goenv.get("CGO_ENABLED") == "1"
     binaries = toolchain_binaries(toolchain.goroot, goenv, run.cache, cgo)
     goenv_file = Path(toolchain.goenv) if toolchain.goenv else None
-    own = run.once("code", lambda: code_digest(Path(gotasks.__file__).parent))
+    cache = run.cache  # not inside once(): it holds the run's lock, which .cache takes too
+    own = run.once("code", lambda: code_digest(Path(gotasks.__file__).parent, cache=cache))
     section = settings.section(check.task)
     return {
         "gotasks": {"version": gotasks.__version__, "code": own},

@@ -238,6 +238,58 @@ def targets_of(root: Path, toolchain: Toolchain) -> set[str] | None:
     return found
 
 
+# --- the toolchain's `go env` -----------------------------------------------------------------
+
+# The C compilers go may pick: whether one is on PATH decides CGO_ENABLED's default.
+_C_COMPILERS = ("gcc", "clang", "cc")
+
+
+def go_env_key(root: Path, toolchain: Toolchain, environ: Mapping[str, str]) -> str:
+    """What `go env -json` in `root` answers from: the go binary, its GOROOT's go.env and
+    VERSION, the `go env -w` file, root's go.mod and go.work (a toolchain line), every
+    variable but the shell's bookkeeping (go reads GO*, CGO_*, CC, PATH, HOME...), and the
+    C compilers on PATH. Stamps, taken before go runs: a file changed while it ran changes
+    the next run's key."""
+    from gotasks.go.inputs import variables_for_test
+
+    files = [
+        toolchain.goroot / "go.env",
+        toolchain.goroot / "VERSION",
+        root / "go.mod",
+        root / "go.work",
+    ]
+    if toolchain.goenv:
+        files.append(Path(toolchain.goenv))
+    path = environ.get("PATH")
+    wanted = (environ.get("CC") or "").split()[:1] + list(_C_COMPILERS)
+    compilers = {name: shutil.which(name, path=path) for name in wanted}
+    return digest(
+        "go-env",
+        _go_key(toolchain.go),
+        str(toolchain.goroot),
+        str(root),
+        sorted(variables_for_test(environ).items()),
+        [stamp(f) for f in files],
+        {name: [found, stamp(Path(found)) if found else None] for name, found in compilers.items()},
+    )
+
+
+def go_env_of(
+    root: Path,
+    toolchain: Toolchain,
+    environ: Mapping[str, str],
+    compute: Callable[[], dict[str, str]],
+) -> dict[str, str]:
+    """compute() (`go env -json`, less the per-machine paths), remembered by go_env_key:
+    every up-to-date check needs it, and go (which runs the C compiler for it) takes longer
+    than the rest of a nothing-changed check."""
+    key = go_env_key(root, toolchain, environ)
+    name = "go-env-" + digest(str(toolchain.go), str(root))[:16]
+    return remembered(
+        root, name, key, compute, decode=lambda d: {str(k): str(v) for k, v in d.items()}
+    )
+
+
 # --- a module's main packages -----------------------------------------------------------------
 
 # Folders `go list ./...` never looks into.

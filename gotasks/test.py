@@ -88,7 +88,6 @@ def test(
     from gotasks.engine.sharding import current_shard, record_durations
     from gotasks.engine.shards import shard_path
     from gotasks.go.inputs import variables_for_test
-    from gotasks.go.testjson import TestRun
 
     assert module is not None
     if count < 0:
@@ -136,6 +135,9 @@ def test(
     )
     if check.result is not None:
         return check.result
+    # go test's output parser loads when tests run (not for an up-to-date check).
+    from gotasks.go.testjson import TestRun
+
     result_run, lines = TestRun(echo=_stream if verbose else None), list[str]()
     feed = _Feed(result_run, lines if junit else None)
     result = go(c, args, mod.dir, hide="err", out_stream=feed)

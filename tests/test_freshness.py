@@ -446,3 +446,26 @@ def test_file_names_that_are_not_utf8_have_keys_of_their_own(tmp_path: Path) -> 
     from gotasks.core.digests import code_digest
 
     assert len(code_digest(folder, ".go")) == 64
+
+
+def test_the_code_digest_through_a_stat_cache_is_the_same_and_sees_an_edit(
+    tmp_path: Path,
+) -> None:
+    """Every run digests gotasks' own code: through the stat cache an unchanged file is not
+    read again, and the digest is the one reading every file gives."""
+    from gotasks.core.digests import StatCache, code_digest
+
+    folder = tmp_path / "code"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.py").write_text("x = 1\n")
+    (folder / "sub" / "b.py").write_text("y = 2\n")
+    cache = StatCache(None)
+    plain = code_digest(folder)
+    assert code_digest(folder, cache=cache) == plain
+    assert code_digest(folder, cache=cache) == plain  # from the cache now
+    (folder / "sub" / "b.py").write_text("y = 3\n")  # same size, new content
+    edited = code_digest(folder)
+    assert edited != plain
+    assert code_digest(folder, cache=cache) == edited
+    (folder / "c.py").write_text("")  # a new file counts
+    assert code_digest(folder, cache=cache) == code_digest(folder) != edited

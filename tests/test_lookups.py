@@ -217,3 +217,61 @@ def test_a_configured_module_folder_that_went_away_is_noticed(tmp_path: Path) ->
     (root / "mod" / "go.mod").unlink()
     with pytest.raises(UsageError, match=r"no go\.mod"):
         load_settings(root, "dev", {}, counting_check(root, {}, seen))
+
+
+class EnvCounter:
+    """A `go env -json` stand-in that counts how often it was really asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> dict[str, str]:
+        self.calls += 1
+        return {"GOFLAGS": "", "CGO_ENABLED": "1"}
+
+
+def test_go_env_is_asked_once_until_something_it_reads_changes(tmp_path: Path) -> None:
+    toolchain = find_toolchain()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "GOFLAGS": "-tags=dev"}
+    look = EnvCounter()
+
+    def ask(environ: dict[str, str]) -> dict[str, str]:
+        return lookups.go_env_of(tmp_path, toolchain, environ, look)
+
+    assert ask(env) == {"GOFLAGS": "", "CGO_ENABLED": "1"}
+    ask(env)
+    assert look.calls == 1
+    # The shell's bookkeeping is not go's business: still a hit.
+    ask({**env, "PWD": "/elsewhere", "_": "/usr/bin/inv", "SHLVL": "3"})
+    assert look.calls == 1
+    fake_cc = bin_dir / "clang"
+    changes = [
+        lambda: env.update(GOFLAGS="-tags=prod"),  # a variable go reads
+        lambda: env.update(CC="my-cc"),  # the C compiler it would run
+        lambda: (tmp_path / "go.mod").write_text("module m\n\ngo 1.22\n"),  # a toolchain line
+        lambda: (tmp_path / "go.work").write_text("go 1.22\n"),
+        # A C compiler appearing on PATH turns cgo's default on.
+        lambda: (fake_cc.write_text("#!/bin/sh\n"), fake_cc.chmod(0o755)),
+        lambda: bump(fake_cc),
+    ]
+    for number, change in enumerate(changes, 2):
+        change()
+        ask(env)
+        assert look.calls == number, f"change {number - 1} was not noticed"
+        ask(env)
+        assert look.calls == number, f"no hit after change {number - 1}"
+
+
+def test_go_env_remembered_is_what_go_says(tmp_path: Path) -> None:
+    from gotasks.go.inputs import go_env
+
+    toolchain = find_toolchain()
+    environ = dict(os.environ)
+    asked = go_env(toolchain.go, environ, tmp_path)
+    first = lookups.go_env_of(
+        tmp_path, toolchain, environ, lambda: go_env(toolchain.go, environ, tmp_path)
+    )
+    again = lookups.go_env_of(tmp_path, toolchain, environ, lambda: {"wrong": "asked again"})
+    assert first == again == asked

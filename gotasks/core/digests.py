@@ -26,15 +26,19 @@ class HashError(Exception):
     """A file of the key could not be read: the key is unknown, so the task runs."""
 
 
-def code_digest(folder: Path, suffix: str = ".py") -> str:
+def code_digest(folder: Path, suffix: str = ".py", cache: StatCache | None = None) -> str:
     """A digest of every `suffix` file under `folder` (names and contents), e.g. the task
-    code of the tool itself: a change to how a task runs makes every record a miss."""
+    code of the tool itself: a change to how a task runs makes every record a miss. With a
+    stat cache, a file whose stat is unchanged is not read again (every run asks)."""
     digest = hashlib.sha256()
     for path in sorted(folder.rglob(f"*{suffix}")):
         if "__pycache__" in path.parts:
             continue
         digest.update(os.fsencode(path.relative_to(folder).as_posix()) + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        if cache is None:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        else:
+            digest.update(bytes.fromhex(cache.sha256(path)))
     return digest.hexdigest()
 
 

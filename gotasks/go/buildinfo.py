@@ -1,22 +1,24 @@
-"""Version data for builds, read from git (gitpython) and the toolchain, never the clock."""
+"""Version data for builds, read from git and the toolchain, never the clock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
-import git
-
 from gotasks.core.errors import TaskFailed, UsageError
-from gotasks.go.git import GitError, toplevel
+from gotasks.go.git import GitError, git
 from gotasks.go.goquote import go_quote
 
 UNKNOWN = "unknown"
 # Reading must not write: git status and describe --dirty refresh the index and so take
-# .git/index.lock, which fails on a full disk or a read-only checkout. Without the optional
-# lock git only reads; describe --dirty takes it regardless, so the dirty mark is ours.
-_READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
+# .git/index.lock, which fails on a full disk or a read-only checkout. With
+# --no-optional-locks git only reads; describe --dirty takes it regardless, so the dirty
+# mark is ours.
+_READ_ONLY = "--no-optional-locks"
+# git's words for "no repository here" and "no commit yet": no stamps, not an error.
+_NO_REPOSITORY = ("not a git repository", "must be run in a work tree")
+_NO_COMMIT = ("does not have any commits yet", "bad default revision 'HEAD'")
 
 
 @dataclass(frozen=True)
@@ -28,44 +30,29 @@ class VcsInfo:
 
 
 def read_vcs(directory: Path) -> VcsInfo | None:
-    """The repository holding `directory`, or None outside git or before the first commit."""
-    try:
-        repo = git.Repo(directory, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-    with repo:
-        try:
-            head = repo.head.commit
-        except (ValueError, OSError, git.GitCommandError) as error:
-            # git refuses a repository another user owns; gitpython shows it as an empty SHA
-            # or a broken pipe to its cat-file process, depending on timing. A build
-            # stamped "unknown" without a word would be worse than stopping.
-            _check_ownership(Path(repo.working_tree_dir or directory))
-            if isinstance(error, ValueError):
-                return None  # no commit yet
-            raise
-        top = repo.working_tree_dir or directory
-        try:
-            # Untracked files count, as they do for Go's own vcs.modified stamp.
-            dirty = bool(repo.git.status("--porcelain", env=_READ_ONLY).strip())
-            version = repo.git.describe("--tags", "--always", "--abbrev=12", env=_READ_ONLY)
-        except git.GitCommandError as error:
-            # gitpython's stderr reads "\n  stderr: '<what git said>'"
-            said = str(error.stderr).partition("stderr: ")[2].strip().strip("'").strip()
-            last = said.splitlines()[-1] if said else f"exit {error.status}"
-            raise TaskFailed(f"{top}: git {error.command[1]} failed: {last}") from None
-        if dirty:
-            version += "-dirty"
-        date = head.committed_datetime.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return VcsInfo(version=version, commit=head.hexsha, commit_date=date, dirty=dirty)
+    """The repository holding `directory`, or None outside git or before the first commit.
 
-
-def _check_ownership(top: Path) -> None:
-    """git's own refusal (dubious ownership), as go/git.py words it, stops the build."""
+    Three git commands, asked directly: every up-to-date check of a build needs these values
+    (they are in its key), and gitpython's import alone cost more than all three."""
     try:
-        toplevel(top)
+        head = git(directory, _READ_ONLY, "log", "-1", "--format=%H %ct").decode().split()
     except GitError as error:
-        raise UsageError(str(error)) from None
+        said = str(error)
+        if any(words in said for words in _NO_REPOSITORY + _NO_COMMIT):
+            return None
+        # git refuses a repository another user owns (go/git.py words it): a build stamped
+        # "unknown" without a word would be worse than stopping.
+        raise UsageError(said) from None
+    commit, seconds = head[0], int(head[1])
+    try:
+        # Untracked files count, as they do for Go's own vcs.modified stamp.
+        dirty = bool(git(directory, _READ_ONLY, "status", "--porcelain").strip())
+        described = git(directory, _READ_ONLY, "describe", "--tags", "--always", "--abbrev=12")
+    except GitError as error:
+        raise TaskFailed(f"{directory}: {error}") from None
+    version = described.decode().strip() + ("-dirty" if dirty else "")
+    date = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return VcsInfo(version=version, commit=commit, commit_date=date, dirty=dirty)
 
 
 def version_ldflags(
