@@ -62,7 +62,8 @@ def environment() -> dict[str, str]:
     run."""
     env = {k: v for k, v in hook_environment().items() if not k.startswith("INVOKE_")}
     env["PYTHONPATH"] = str(ROOT)
-    # Byte-compiled once in the warm-up, as an installed gotasks is: not recompiled per run.
+    # Byte-compiled once in the warm-up, as an installed gotasks is: not recompiled per run
+    # (gotasks writes its own __pycache__ under inv, which turns bytecode writing off).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["GOTASKS_LEASE_DIR"] = tempfile.mkdtemp(prefix="gotasks-startup-leases-")
     return env
