@@ -195,8 +195,11 @@ class ClusterPlacement:
         try:
             result = self.remote.result(future)
         except Exception as error:
-            if self.remote.is_cancelled(error) or task.processes.stop_reason:
+            if task.processes.stop_reason:
                 raise Exit("interrupted", code=130) from None
+            if self.remote.is_cancelled(error):
+                # Not ours (Ctrl-C sets the stop reason first): say what Dask said.
+                raise Exit(f"{name}: Dask cancelled it: {error}") from None
             raise Exit(f"{name}: on the cluster: {type(error).__name__}: {error}") from None
         finally:
             task.processes.unwatch_stop(cancel)
