@@ -57,8 +57,9 @@ def worker(
 ) -> None:
     """Start a Dask worker offering this machine's cores and memory (less the reserve)."""
     from gotasks.engine.capacity import detect
+    from gotasks.engine.run import run_state
 
-    sched = c.config.get("gotasks_scheduler") or {}
+    sched = run_state(c.config).scheduler
     capacity = detect(sched.get("cpus"), sched.get("memory"), sched.get("reserve"))
     threads = max(2, int(capacity.cpus * THREADS_PER_CORE))
     words = [

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -21,9 +22,11 @@ from gotasks.engine.run import (
     App,
     RunOption,
     RunOptions,
+    RunState,
     register_app,
     register_dimension,
     register_facts,
+    run_state,
 )
 from gotasks.paths import project_root, state_dir
 
@@ -33,6 +36,28 @@ if TYPE_CHECKING:
     from gotasks.go.sdk.selection import Selection
     from gotasks.go.toolchain import Toolchain
     from gotasks.settings import Settings
+
+
+@dataclass(eq=False)
+class GotasksRun(RunState):
+    """A gotasks run's state: the engine's part (RunState: options, scheduler settings,
+    shard, shared objects) and gotasks' own, filled by the setup steps below. A task reads
+    it through `run_of(c.config)` (or settings_of, toolchain_of, modules_of)."""
+
+    settings: Settings | None = None  # prepare_settings: the env's validated settings
+    # prepare_toolchain: the go, the Go environment every command gets, and which Go the
+    # project asked for (None: the go on PATH)
+    toolchain: Toolchain | None = None
+    environment: GoEnvironment | None = None
+    selection: Selection | None = None
+    modules: list[Module] | None = None  # modules_of: the env's Go modules, found once
+
+
+def run_of(config: Config) -> GotasksRun:
+    """The state of the run `config` belongs to (engine.run.run_state, gotasks' type)."""
+    state = run_state(config)
+    assert isinstance(state, GotasksRun), "gotasks' context.register() was not called"
+    return state
 
 
 # What gotasks tells the engine: its name, its variables' prefix and its own run-wide
@@ -62,6 +87,7 @@ GOTASKS = App(
         ),
     ),
     prepared_per="env",
+    state=GotasksRun,
 )
 
 
@@ -88,13 +114,13 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
     # Every other env's files are checked too, skipped when they passed before as they are.
     settings = load_settings(root, options.value("env"), values, check_env_remembered(root, values))
     scrub.add(known_secrets(settings, os.environ))
+    run = run_of(config)
+    run.settings = settings
+    run.scheduler, run.state_dir = dict(settings.section("scheduler")), state_dir(settings.root)
+    # What a user's own task reads (the README's c.config.gotasks.env, .values, .settings).
     config.gotasks = {"settings": settings, "env": settings.env, "values": settings.raw}
     # Tasks run side by side: none may read the terminal's stdin.
     config.run.in_stream = False
-    config.gotasks_scheduler = {
-        **settings.section("scheduler"),
-        "state_dir": str(state_dir(settings.root)),
-    }
 
 
 # Where a run's credentials can come from besides the settings' go.env: the variables go
@@ -157,7 +183,8 @@ def prepare_toolchain(config: Config, options: RunOptions) -> None:
     if selection is not None:
         # The project chose this go: it must not switch to another behind our back.
         environment.variables["GOTOOLCHAIN"] = "local"
-    config.gotasks_go = {"toolchain": toolchain, "env": environment, "selection": selection}
+    run = run_of(config)
+    run.toolchain, run.environment, run.selection = toolchain, environment, selection
     path = os.pathsep.join([str(toolchain.goroot / "bin"), os.environ.get("PATH", "")])
     config.run.env = {**environment.variables, "GOROOT": str(toolchain.goroot), "PATH": path}
 
@@ -217,20 +244,16 @@ def choose_toolchain(settings: Settings, selection: Selection | None, install: b
 
 
 def settings_of(config: Config) -> Settings:
-    from gotasks.settings import Settings
-
-    settings = config.gotasks.settings
-    assert isinstance(settings, Settings)
+    settings = run_of(config).settings
+    assert settings is not None, "the settings setup step did not run"
     return settings
 
 
 def toolchain_of(config: Config) -> tuple[Toolchain, GoEnvironment]:
     """The go binary and the Go environment of this run (found by prepare_run)."""
-    from gotasks.go.environment import GoEnvironment
-    from gotasks.go.toolchain import Toolchain
-
-    toolchain, environment = config.gotasks_go.toolchain, config.gotasks_go.env
-    assert isinstance(toolchain, Toolchain) and isinstance(environment, GoEnvironment)
+    run = run_of(config)
+    toolchain, environment = run.toolchain, run.environment
+    assert toolchain is not None and environment is not None, "the toolchain step did not run"
     return toolchain, environment
 
 
@@ -246,14 +269,11 @@ def modules_of(config: Config) -> list[Module]:
     """The run's modules, discovered once (a monorepo's walk is not cheap)."""
     from gotasks.go.modules import discover
 
-    settings = settings_of(config)
-    key = f"{settings.root}:{settings.env}"  # each env may list its own modules
-    cached = config.get("gotasks_modules")
-    if cached is None or cached.get("key") != key:
-        cached = {"key": key, "modules": discover(settings.root, settings.modules)}
-        config.gotasks_modules = cached
-    modules: list[Module] = list(cached["modules"])
-    return modules
+    run = run_of(config)
+    if run.modules is None:  # a run is one env's: another --env is another state
+        settings = settings_of(config)
+        run.modules = discover(settings.root, settings.modules)
+    return list(run.modules)
 
 
 def module_names(config: Config) -> list[str]:
@@ -316,13 +336,12 @@ def run_facts(config: Config) -> list[tuple[str, str]]:
     from gotasks.go.redact import redact
 
     facts: list[tuple[str, str]] = []
-    gotasks = config.get("gotasks")
-    if gotasks is not None:
-        settings = settings_of(config)
+    run = run_of(config)
+    if run.settings is not None:
+        settings = run.settings
         facts.append(("env", settings.env))
-        go_state = config.get("gotasks_go")
-        if go_state is not None:
-            toolchain, _ = toolchain_of(config)
+        if run.toolchain is not None:
+            toolchain = run.toolchain
             facts.append(("go", f"{toolchain.version_text} ({toolchain.go})"))
         vcs = read_vcs(settings.root)
         if vcs is None:

@@ -38,7 +38,7 @@ from gotasks.engine.freshness import (
     key_of,
     when_text,
 )
-from gotasks.engine.run import RunOptions
+from gotasks.engine.run import RunOptions, run_state
 from gotasks.go.inputs import go_env, module_files, related_files, toolchain_binaries
 from gotasks.go.modules import Module
 from gotasks.lookups import go_env_of
@@ -48,9 +48,8 @@ TRUTHY = ("1", "true", "yes", "on")
 
 
 class _FreshRun:
-    """What a run's tasks share: --force/--explain, the stat cache, look-ups made once.
-    Given back by copy() as the run's config is cloned for each task (see
-    lintstaged._StagedRun)."""
+    """What a run's tasks share: --force/--explain, the stat cache, look-ups made once
+    (one per run: RunState.shared)."""
 
     def __init__(self, force: bool, explain: bool) -> None:
         self.force, self.explain = force, explain
@@ -67,12 +66,6 @@ class _FreshRun:
                 self._cache = StatCache(folder / "stat-cache.json" if folder else None)
             return self._cache
 
-    def __copy__(self) -> _FreshRun:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _FreshRun:
-        return self
-
     def once(self, name: str, compute: Callable[[], Any]) -> Any:
         with self.lock:
             if name not in self.memo:
@@ -80,16 +73,15 @@ class _FreshRun:
             return self.memo[name]
 
 
-def new_fresh_run(config: Config, options: RunOptions) -> None:
-    """A run's setup step: --force and --explain for every task's up-to-date check."""
+def _new_fresh_run(options: RunOptions) -> _FreshRun:
+    """--force (or GOTASKS_FORCE) and --explain for every task's up-to-date check."""
     force = options.force or os.environ.get("GOTASKS_FORCE", "").lower() in TRUTHY
-    config.gotasks_fresh = _FreshRun(force, options.explain)
+    return _FreshRun(force, options.explain)
 
 
 def _run_of(config: Config) -> _FreshRun:
-    run = config.get("gotasks_fresh")
-    if not isinstance(run, _FreshRun):
-        run = config.gotasks_fresh = _FreshRun(False, False)
+    state = run_state(config)
+    run = state.shared(_FreshRun, lambda: _new_fresh_run(state.options))
     if run.root is None:
         run.root = settings_of(config).root
     return run

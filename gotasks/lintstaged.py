@@ -10,7 +10,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from invoke.config import Config
 from invoke.context import Context
@@ -19,7 +19,7 @@ from invoke.runners import Result
 from gotasks.context import go, module_header, modules_of, run_tool, settings_of, toolchain_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
-from gotasks.engine.run import RunOptions
+from gotasks.engine.run import run_state
 from gotasks.lintchecks import golangci_lint, refused_names, tidy
 
 if TYPE_CHECKING:
@@ -48,20 +48,12 @@ class _StagedRun:
     by side, so git is asked once, and a line every module's task would print (a usage
     error, "nothing staged") comes once.
 
-    It lives on the run's config. Each task gets a clone of that config, and a clone copies
-    every value with copy.copy: this object gives itself back, so the run's tasks share it,
-    and the next run (a new config) starts afresh."""
+    One per run (RunState.shared): the run's tasks share it, the next run starts afresh."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.state: _Staged | None = None
         self.said: set[str] = set()
-
-    def __copy__(self) -> _StagedRun:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _StagedRun:
-        return self
 
     def first_time(self, what: str) -> bool:
         with self.lock:
@@ -71,17 +63,8 @@ class _StagedRun:
             return True
 
 
-def new_staged_run(config: Config, options: RunOptions) -> None:
-    """Before the run's tasks get their clones of the config: one _StagedRun for all."""
-    config.gotasks_staged = _StagedRun()
-
-
 def _staged_run(config: Config) -> _StagedRun:
-    run = config.get("gotasks_staged")
-    if not isinstance(run, _StagedRun):
-        # Not prepared (lint's body called some other way): this config's own.
-        run = config.gotasks_staged = _StagedRun()
-    return run
+    return run_state(config).shared(_StagedRun)
 
 
 def lint_staged(c: Context, fix: bool, mod: Module) -> None:

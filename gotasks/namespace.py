@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from invoke.collection import Collection
-from invoke.config import Config
 from invoke.context import Context
 
 from gotasks import (
@@ -24,7 +23,6 @@ from gotasks import (
     hooks,
     host,
     lint,
-    lintstaged,
     remote,
     sdk,
     setup,
@@ -37,7 +35,7 @@ from gotasks.core.errors import UsageError
 from gotasks.engine import cli, task
 from gotasks.engine.placement import register_connector
 from gotasks.engine.procs import GroupRunner
-from gotasks.engine.run import RunOptions, on_prepare, run_wide_flags
+from gotasks.engine.run import on_prepare, run_wide_flags
 
 
 def _configured_default(config: Any) -> tuple[str, str]:
@@ -55,19 +53,9 @@ def default(c: Context) -> None:
     raise UsageError("inv: the default task needs gotasks' executor (see invoke.yaml)")
 
 
-def _new_fresh_run(config: Config, options: RunOptions) -> None:
-    # The up-to-date checks' code loads with the first run that prepares them, not with
-    # the namespace (`inv --list` never does).
-    from gotasks import fresh
-
-    fresh.new_fresh_run(config, options)
-
-
 def register_setup_steps() -> None:
     """The steps that prepare a run, in the order they run: each once per run (again for
     another --env), before any task starts; a task's `needs=` names the ones it needs."""
-    on_prepare(_new_fresh_run, "freshness")
-    on_prepare(lintstaged.new_staged_run, "lint-staged")
     on_prepare(context.prepare_settings, "settings")
     on_prepare(context.prepare_toolchain, "toolchain")
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from invoke.config import Config
 from invoke.context import Context
 from invoke.tasks import Call
 
@@ -19,6 +23,7 @@ from gotasks.engine.graph import expand
 from gotasks.engine.leases import lease_folder
 from gotasks.engine.plan import run_variable_problems
 from gotasks.engine.run import App, RunOption, RunOptions
+from gotasks.engine.shards import ShardSpec
 
 ENGINE = Path(run.__file__).parent
 
@@ -153,3 +158,77 @@ def test_the_engines_run_options_name_nothing_of_gotasks() -> None:
     code = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
     for word in ('"env"', '"go"', '"install"', "GOTASKS_", "config/<env>"):
         assert word not in code, f"engine/run.py names {word}"
+
+
+# --- the run's state -------------------------------------------------------------------
+
+
+@pytest.fixture
+def steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Two setup steps of our own (instead of gotasks'), recording each time they run."""
+    ran: list[str] = []
+    monkeypatch.setattr(run, "_prepare_hooks", [])
+    for name in ("first", "second"):
+        run.on_prepare(lambda config, options, name=name: ran.append(name), name)
+    return ran
+
+
+def test_a_config_has_one_state_whatever_is_written_to_it() -> None:
+    config = Config()
+    state = run.run_state(config)
+    config.anything = {"written": True}  # invoke merges the whole config again
+    config.run.echo = True
+    assert run.run_state(config) is state
+    assert "_run_state" not in config  # not a config value: no merge copies it
+
+
+def test_a_fresh_config_is_a_fresh_run() -> None:
+    assert run.run_state(Config()) is not run.run_state(Config())
+
+
+def test_gotasks_state_carries_its_own_part() -> None:
+    context.register()
+    state = context.run_of(Config())
+    assert isinstance(state, context.GotasksRun) and isinstance(state, run.RunState)
+    assert state.settings is None and state.toolchain is None and state.shard is None
+
+
+def test_shared_makes_one_object_per_kind_even_from_many_threads() -> None:
+    state = run.RunState()
+    made: list[object] = []
+
+    class Slow:
+        def __init__(self) -> None:
+            made.append(self)
+            time.sleep(0.01)  # widens the window two threads would both make one in
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda _: state.shared(Slow), range(16)))
+    assert len(made) == 1 and all(one is made[0] for one in found)
+    assert state.shared(dict, lambda: {"a": 1}) == {"a": 1}
+    assert state.shared(dict) == {"a": 1}  # made once: a later maker is not called
+
+
+def test_setup_steps_run_once_a_run_and_again_for_another_env(steps: list[str]) -> None:
+    context.register()  # prepared_per: env
+    config = Config()
+    run.prepare(config, RunOptions.from_kwargs({"env": "prod"}), {"first"})
+    first = run.run_state(config)
+    assert steps == ["first"] and first.prepared_per == "prod"
+    run.prepare(config, RunOptions.from_kwargs({}), None)  # a pre task: the run's env
+    run.prepare(config, RunOptions.from_kwargs({"env": "prod"}), None)
+    assert steps == ["first", "second"] and run.run_state(config) is first
+    first.shard = ShardSpec.parse("1/2")
+    run.prepare(config, RunOptions.from_kwargs({"env": "dev"}), None)
+    again = run.run_state(config)
+    assert steps == ["first", "second", "first", "second"]
+    assert again is not first and again.prepared_per == "dev" and again.shard == first.shard
+    assert isinstance(again, context.GotasksRun)
+
+
+def test_gotasks_keeps_no_run_state_in_config_keys() -> None:
+    package = ENGINE.parent
+    for path in sorted(package.rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            keys = re.findall(r"config\.(?:get\()?[\"']?(gotasks_\w+)", line)
+            assert not keys, f"{path.relative_to(package)}:{number}: config key {keys[0]}"

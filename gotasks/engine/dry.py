@@ -23,6 +23,7 @@ from gotasks.core.errors import Failure
 from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.plan import Plan, Task
+from gotasks.engine.run import run_state
 from gotasks.engine.summary import cores
 
 
@@ -74,12 +75,13 @@ def _show_commands(
     if not (isinstance(call.task, ResourceTask) and call.task.dry):
         print("  (not called: its Python body may change things, so a dry run skips it)", file=out)
         return None
-    own = config.clone()
-    own.gotasks_echo_stream = out
+    # Its commands echo to `out`, past the capture of its other output (one task at a time).
+    state = run_state(config)
+    state.echo_stream = out
     said = io.StringIO()
     try:
         with contextlib.redirect_stdout(said):
-            call.task(call.make_context(own, core_parse_result=core), *call.args, **call.kwargs)
+            call.task(call.make_context(config, core_parse_result=core), *call.args, **call.kwargs)
     except Exit as error:
         message, code = str(error.message or f"exit {error.code}"), error.code
     except UnexpectedExit as error:  # a read-only query that failed

@@ -22,7 +22,7 @@ from gotasks.engine.dry import dry_run
 from gotasks.engine.graph import Node, expand
 from gotasks.engine.placement import only_the_node, placement_for
 from gotasks.engine.plan import Plan
-from gotasks.engine.run import RunOptions, dimension_values, env_name, prepare
+from gotasks.engine.run import RunOptions, dimension_values, env_name, prepare, run_state
 from gotasks.engine.runner import run_plan
 from gotasks.engine.sharding import shard_graph
 
@@ -64,37 +64,53 @@ class Executor(invoke_executor.Executor):
     def _execute(
         self, tasks: tuple[str | tuple[str, dict[str, Any]] | ParserContext, ...]
     ) -> dict[Any, Any]:
+        """The steps of one run, top to bottom (the shape of nox's _cli.py): each a call."""
+        config = self.config
         calls = self.normalize(tasks)
         try:
-            options = RunOptions()
-            for call in calls:
-                options = options.merged(RunOptions.from_kwargs(call.kwargs), "command line")
-            calls = [_stood_for(call, self.collection, self.config, options) for call in calls]
-            prepare(self.config, options, _needs(calls))
-            run_kwargs = options.as_kwargs()
-            nodes = expand(calls, lambda dim: dimension_values(dim, self.config), run_kwargs)
-            nodes = shard_graph(nodes, options, self.config, os.environ)
+            # 1. One set of run-wide options from every task typed (--env twice is an error).
+            options = _run_options(calls)
+            # 2. A bare `inv`: the task the env's config names stands in for `default`.
+            calls = [_stood_for(call, self.collection, config, options) for call in calls]
+            # 3. The app's setup steps the tasks need (gotasks: settings, then toolchain):
+            #    they fill the run's state (run_state).
+            prepare(config, options, _needs(calls))
+            # 4. One graph: pre/post tasks as dependencies, `each=` as one node per value.
+            nodes = expand(calls, lambda dim: dimension_values(dim, config), options.as_kwargs())
+            # 5. Only this shard's units (--shard I/N); on a cluster worker, only its node.
+            nodes = shard_graph(nodes, options, config, os.environ)
             nodes = only_the_node(nodes, os.environ)
-            _check_claims(nodes, self.config.get("gotasks_scheduler", {}).get("pools", {}))
-            plan = _plan(nodes, options, self.config)
+            # 6. Every task's claims and pools, checked before anything starts.
+            _check_claims(nodes, run_state(config).scheduler.get("pools", {}))
+            # 7. The plan: limits, order, capacity, what past runs measured.
+            plan = _plan(nodes, options, config)
         except Failure as error:
             raise Exit(str(error), code=error.exit_code) from None
-        # One collection-config load for the whole run: worker threads share this config.
-        self.config.load_collection(self.collection.configuration())
-        self.config.load_shell_env()
-        if self.config.run.dry:
-            return dry_run(plan, self.config, self.core)
+        # 8. One collection-config load for the whole run: worker threads share this config.
+        config.load_collection(self.collection.configuration())
+        config.load_shell_env()
+        # 9. Run it (or, with --dry, show it; with --cluster, on its workers), then the
+        #    summary, history, trace and report.
+        if config.run.dry:
+            return dry_run(plan, config, self.core)
         gc.freeze()  # the plan too (see _collector_spared)
         try:
-            placement = placement_for(plan, self.config, options, os.environ)
+            placement = placement_for(plan, config, options, os.environ)
         except Failure as error:
             raise Exit(str(error), code=error.exit_code) from None
         if placement is None:
-            return run_plan(plan, self.config, self.core)
+            return run_plan(plan, config, self.core)
         try:
-            return run_plan(plan, self.config, self.core, placement)
+            return run_plan(plan, config, self.core, placement)
         finally:
             placement.close()
+
+
+def _run_options(calls: list[Call]) -> RunOptions:
+    options = RunOptions()
+    for call in calls:
+        options = options.merged(RunOptions.from_kwargs(call.kwargs), "command line")
+    return options
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from gotasks.engine.leases import Leases, lease_folder
 from gotasks.engine.onfailure import keeps_going
 from gotasks.engine.output import TaskOutput
 from gotasks.engine.procs import TaskProcesses
-from gotasks.engine.run import RunOptions, env_name
+from gotasks.engine.run import RunOptions, env_name, run_state
 from gotasks.engine.sharding import current_shard
 from gotasks.engine.shards import ShardSpec, shard_path
 
@@ -78,7 +78,8 @@ class Plan:
         cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
     ) -> Plan:
         """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
-        sched: dict[str, Any] = dict(config.get("gotasks_scheduler") or {})
+        run = run_state(config)
+        sched: dict[str, Any] = dict(run.scheduler)
         jobs = _jobs(options.jobs, environ.get(env_name("JOBS")), sched.get("jobs", 0))
         keep_going = keeps_going(
             options.keep_going,
@@ -97,8 +98,7 @@ class Plan:
         capacity = detect(
             sched.get("cpus"), sched.get("memory"), sched.get("reserve"), environ=environ
         )
-        state = sched.get("state_dir")
-        history_path = Path(state) / "history.json" if state else None
+        history_path = run.state_dir / "history.json" if run.state_dir is not None else None
         history = History.load(history_path) if history_path else History()
         factor = float(sched.get("memory_limit_factor") or DEFAULT_LIMIT_FACTOR)
         tasks = [_task(node, history, factor) for node in nodes]

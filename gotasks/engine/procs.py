@@ -25,6 +25,7 @@ from gotasks.engine import stops
 if TYPE_CHECKING:
     import psutil
 from gotasks.engine.output import TaskStream, current_output
+from gotasks.engine.run import run_state
 
 
 @dataclass(slots=True)
@@ -345,7 +346,7 @@ class GroupRunner(Local):
         if self.context.config.run.dry and not self.opts["dry"]:
             line += "  # read-only: runs in a dry run too"
         text = self.opts["echo_format"].format(command=line)
-        stream = self.context.config.get("gotasks_echo_stream") or sys.stdout
+        stream = run_state(self.context.config).echo_stream or sys.stdout
         print(text if console.use_color() else console.strip_color(text), file=stream, flush=True)
 
     def kill(self) -> None:

@@ -3,13 +3,18 @@ before any task starts."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from invoke.config import Config
 
 from gotasks.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from gotasks.engine.shards import ShardSpec
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,10 @@ class App:
     env_prefix: str
     options: tuple[RunOption, ...] = ()
     # The app option whose value the prepared state depends on (gotasks: env): a task
-    # called with another value prepares the run again.
+    # called with another value prepares the run again, on a new state.
     prepared_per: str | None = None
-
-
-# An engine used without an app (its own unit tests) reads TASKS_* variables.
-_app = App(name="tasks", env_prefix="TASKS_")
-_options: tuple[RunOption, ...] = GENERIC_OPTIONS
+    # The run's state: RunState, or the app's subclass of it with the app's own part.
+    state: type[RunState] = field(default_factory=lambda: RunState)
 
 
 # Called after an app registers: the tasks made before it take its options (decorator.py).
@@ -184,6 +186,65 @@ class RunOptions:
         return RunOptions.from_kwargs(values)
 
 
+_T = TypeVar("_T")
+# Where a run's config holds its RunState: a plain attribute of the Config object, not a
+# config value (writing a value makes invoke merge the whole config again, under the feet
+# of the tasks reading it, and a merge copies what it holds).
+_STATE_ATTRIBUTE = "_run_state"
+
+
+@dataclass(eq=False)
+class RunState:
+    """One run's state, shared by all its tasks: `run_state(c.config)` (the app's typed
+    accessor for its subclass: gotasks' context.run_of).
+
+    The engine's part is here; an app subclasses it (App.state) with what its setup steps
+    find (gotasks: settings, toolchain, modules). A module's own object for the run (lint's
+    staged changes, the up-to-date checks' caches) is `shared(ItsClass)`: made on first use,
+    one per run, typed by its class."""
+
+    options: RunOptions = field(default_factory=RunOptions)  # the run-wide options' values
+    prepared_per: Any = None  # the value of the app's prepared_per option it was prepared for
+    done: set[str] = field(default_factory=set)  # the setup steps that ran
+    # The config's scheduler section (jobs, pools, output, ...) and the folder of the run's
+    # state (history, shard plans): what the app's setup found, for the engine.
+    scheduler: dict[str, Any] = field(default_factory=dict)
+    state_dir: Path | None = None
+    shard: ShardSpec | None = None  # the shard this run is (None: not sharded)
+    # Where echoed commands go (None: stdout); a dry run sends them past its capture.
+    echo_stream: IO[str] | None = None
+    _shared: dict[type, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def shared(self, kind: type[_T], make: Callable[[], _T] | None = None) -> _T:
+        """The run's one `kind` object, made by `make` (default: `kind()`) on first use."""
+        with self._lock:
+            if kind not in self._shared:
+                self._shared[kind] = (make or kind)()
+            found: _T = self._shared[kind]
+            return found
+
+
+def run_state(config: Config) -> RunState:
+    """The state of the run `config` belongs to: prepared by the executor before any task
+    starts (a config no run prepared gets a new one, as when a body is called directly)."""
+    state: RunState | None = getattr(config, _STATE_ATTRIBUTE, None)
+    if state is None:
+        state = _attach(config, _app.state())
+    return state
+
+
+def _attach(config: Config, state: RunState) -> RunState:
+    # object.__setattr__: invoke's Config turns an attribute it does not have into a value.
+    object.__setattr__(config, _STATE_ATTRIBUTE, state)
+    return state
+
+
+# An engine used without an app (its own unit tests) reads TASKS_* variables.
+_app = App(name="tasks", env_prefix="TASKS_")
+_options: tuple[RunOption, ...] = GENERIC_OPTIONS
+
+
 PrepareHook = Callable[[Config, RunOptions], None]
 # (name, hook), run in this order; a task names the ones it needs (ResourceTask's needs=).
 _prepare_hooks: list[tuple[str, PrepareHook]] = []
@@ -225,22 +286,19 @@ def dimension_values(name: str, config: Config) -> list[str]:
 
 
 def prepare(config: Config, options: RunOptions, needs: Collection[str] | None = None) -> None:
-    """Run the prepare hooks the run's tasks need (`needs`: their names; None: all) once
-    per run, and again only for another value of the app's `prepared_per` option."""
-    # Only that option (--env) changes what the hooks compute; a task reached inside a run
+    """Run the setup steps the run's tasks need (`needs`: their names; None: all) once
+    per run, and again, on a new RunState, only for another value of the app's
+    `prepared_per` option."""
+    # Only that option (--env) changes what the steps compute; a task reached inside a run
     # (a pre task, with no --env of its own) keeps the run's.
     given = options.value(_app.prepared_per) if _app.prepared_per else None
-    state = config.get("gotasks_run")
-    same_env = state is not None and given in (None, state.get("per"))
-    done = set(state.get("done") or ()) if same_env else set()
-    env = state.get("per") if same_env else given
-    ran = False
+    state: RunState | None = getattr(config, _STATE_ATTRIBUTE, None)
+    if state is None or (given is not None and given != state.prepared_per):
+        fresh = _app.state(options=options, prepared_per=given)
+        if state is not None:
+            fresh.shard = state.shard  # the graph was cut once, for the whole run
+        state = _attach(config, fresh)
     for name, hook in _prepare_hooks:
-        if name not in done and (needs is None or name in needs):
+        if name not in state.done and (needs is None or name in needs):
             hook(config, options)
-            done.add(name)
-            ran = True
-    # Written only when it changed: the run's tasks share one config, and a write makes
-    # invoke rebuild the whole of it under the feet of the other tasks reading it.
-    if ran or not same_env:
-        config.gotasks_run = {"per": env, "done": sorted(done)}
+            state.done.add(name)

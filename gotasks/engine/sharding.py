@@ -21,7 +21,7 @@ from invoke.tasks import Call
 from gotasks.core import console
 from gotasks.core.errors import UsageError
 from gotasks.engine.graph import Node, without
-from gotasks.engine.run import RunOptions, env_name
+from gotasks.engine.run import RunOptions, env_name, run_state
 
 # The history and the shard planner load when a run is sharded or records units:
 # registering the shardable tasks (every `inv`, `--list` too) costs nothing.
@@ -46,8 +46,8 @@ def register_shardable(task: Any, units: Units, narrow: Narrow) -> None:
 
 
 def history_path(config: Config) -> Path | None:
-    state = (config.get("gotasks_scheduler") or {}).get("state_dir")
-    return Path(state) / "history.json" if state else None
+    folder = run_state(config).state_dir
+    return folder / "history.json" if folder is not None else None
 
 
 def unit_durations(config: Config) -> dict[str, list[float]]:
@@ -97,19 +97,15 @@ def graph_units(nodes: list[Node], config: Config) -> dict[int, list[tuple[str, 
 
 def current_shard(config: Config) -> ShardSpec | None:
     """The shard this run is (None: not sharded)."""
-    text = config.get("gotasks_shard")
-    if not text:
-        return None
-    from gotasks.engine.shards import ShardSpec
-
-    return ShardSpec.parse(text)
+    return run_state(config).shard
 
 
 def shard_graph(
     nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
 ) -> list[Node]:
     """The run's graph for its shard (the graph as it is when the run is not sharded)."""
-    config.gotasks_shard = None
+    state = run_state(config)
+    state.shard = None
     flag, variable = options.shard, environ.get(env_name("SHARD")) or None
     plan_flag = options.shard_plan
     plan_path = plan_flag or environ.get(env_name("SHARD_PLAN")) or None
@@ -142,7 +138,7 @@ def shard_graph(
             drop.add(i)
         elif len(chosen) < len(found):
             nodes[i].call = _shardable[_key(nodes[i].call.task)][1](nodes[i].call, chosen)
-    config.gotasks_shard = str(spec)
+    state.shard = spec
     here = len([n for n in names if n in mine])
     if not here:
         console.info(f"shard {spec}: no units in this shard ({len(names)} units in all): passes")

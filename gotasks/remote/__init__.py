@@ -11,7 +11,7 @@ from invoke.config import Config
 
 from gotasks.engine.placement import NODE_VARIABLE, Placement
 from gotasks.engine.plan import Plan
-from gotasks.engine.run import RunOptions
+from gotasks.engine.run import RunOptions, run_state
 
 
 def cluster_address(options: RunOptions, config: Config, environ: Mapping[str, str]) -> str | None:
@@ -19,7 +19,7 @@ def cluster_address(options: RunOptions, config: Config, environ: Mapping[str, s
     of one task."""
     if environ.get(NODE_VARIABLE):
         return None
-    sched = config.get("gotasks_scheduler") or {}
+    sched = run_state(config).scheduler
     return (
         options.value("cluster") or environ.get("GOTASKS_CLUSTER") or sched.get("cluster") or None
     )
