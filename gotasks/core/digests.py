@@ -61,12 +61,6 @@ class StatCache:
         if path is not None:
             self.entries = _read_cache(path)
 
-    def __copy__(self) -> StatCache:  # one per run, whatever clones the run's config
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> StatCache:
-        return self
-
     def sha256(self, path: Path, info: os.stat_result | None = None) -> str:
         """The file's sha256 (following links); HashError if it cannot be read."""
         name = os.fspath(path)
