@@ -52,6 +52,7 @@ def test_gotasks_options_sit_where_help_always_listed_them() -> None:
         "--shard-plan",
         "--force",
         "--explain",
+        "--cluster",
     ]
     helps = run.run_option_help()
     assert "$GOTASKS_JOBS" in helps["jobs"] and "{prefix}" not in helps["jobs"]
