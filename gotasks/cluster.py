@@ -3,6 +3,7 @@ and worker, started the way a cluster run of gotasks needs them (gotasks/remote/
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 
@@ -17,7 +18,7 @@ from gotasks.engine import task
 THREADS_PER_CORE = 4
 
 
-def _dask(command: str) -> str:
+def _dask(command: str) -> list[str]:
     """`python -m distributed.cli.dask_<command>` of this Python: the Dask gotasks imports."""
     import importlib.util
 
@@ -25,7 +26,21 @@ def _dask(command: str) -> str:
 
     if importlib.util.find_spec("distributed") is None:
         raise UsageError(f"cluster.{command}: Dask distributed is not installed: {INSTALL_HINT}")
-    return shlex.join([sys.executable, "-m", f"distributed.cli.dask_{command}"])
+    return [sys.executable, "-m", f"distributed.cli.dask_{command}"]
+
+
+def _serve(c: Context, argv: list[str]) -> None:
+    """Become the Dask service (exec, as a shell wrapper would), not a task's command: a
+    worker's memory is the tasks gotasks admits there, each one sampled and enforced on its
+    own, so the service must not be killed for their sum as a task's command would be; and a
+    service that runs for days holds no share of this machine in the run's leases (their
+    locks close with the exec). `--dry` shows the command."""
+    if c.config.run.dry:
+        c.run(shlex.join(argv), pty=False)
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
 
 
 @task(
@@ -37,7 +52,7 @@ def _dask(command: str) -> str:
 )
 def scheduler(c: Context, port: int = 8786) -> None:
     """Start a Dask scheduler for cluster runs (inv ci --cluster tcp://HOST:PORT)."""
-    c.run(f"{_dask('scheduler')} --port {port}", pty=False)
+    _serve(c, [*_dask("scheduler"), "--port", str(port)])
 
 
 @task(
@@ -79,7 +94,7 @@ def worker(
         words += ["--name", name]
     if local_directory:
         words += ["--local-directory", local_directory]
-    c.run(f"{_dask('worker')} {shlex.join(words)}", pty=False)
+    _serve(c, [*_dask("worker"), *words])
 
 
 def collection() -> Collection:

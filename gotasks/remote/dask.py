@@ -67,10 +67,6 @@ class Remote:
         answers: dict[str, Any] = self._client.run(function, *args, on_error="return")
         return answers
 
-    def broadcast(self, value: Any) -> Any:
-        """A future holding `value` on every worker: tasks get it without resending it."""
-        return self._client.scatter(value, broadcast=True, hash=False)
-
     def submit(
         self,
         function: Callable[..., Any],

@@ -81,7 +81,10 @@ class ClusterPlacement:
         repository = capture(top, with_bundle=False).repository
         answers = remote.run_everywhere(holds, repository, commit)
         everyone_has = all(answer is True for answer in answers.values())
-        self.tree = remote.broadcast(capture(top, with_bundle=not everyone_has))
+        # Sent with each task, not scattered once: Dask's memory manager keeps one replica
+        # of scattered data, and a worker that dies with it takes the tree of every task
+        # still to run (they were cancelled 'already forgotten').
+        self.tree = capture(top, with_bundle=not everyone_has)
         self.subdir = root.relative_to(top).as_posix() if root != top else "."
         self.argv = worker_argv(sys.argv[1:])
         self.environ = {
