@@ -4,6 +4,7 @@ pytest and an installed copy agree."""
 from __future__ import annotations
 
 import ast
+import functools
 import shutil
 import subprocess
 import sys
@@ -35,11 +36,18 @@ def layer_of(rel: Path) -> str:
     return rel.parts[1] if rel.parts[1] in MAY_IMPORT else "app"
 
 
+@functools.cache
+def _parsed(text: str) -> ast.Module:
+    """A module's syntax tree by its text: the planted-import tests scan copies of the
+    package in which one file differs, and parsing every file again took a second each."""
+    return ast.parse(text)
+
+
 def gotasks_imports(path: Path) -> list[tuple[int, str]]:
     """(line, module) of every gotasks import in the file: lazy ones inside functions and
     those only for type checking too (a dependency is one however it is loaded)."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(_parsed(path.read_text())):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -82,7 +90,7 @@ def _defines_tasks(path: Path) -> bool:
         isinstance(node, ast.ImportFrom)
         and node.module == "gotasks.engine"
         and any(alias.name == "task" for alias in node.names)
-        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        for node in ast.walk(_parsed(path.read_text()))
     )
 
 
@@ -106,7 +114,9 @@ def test_the_layer_rule_fails_on_a_planted_wrong_way_import(
 ) -> None:
     """The rule checks something: a copy of the package with one bad import (a lazy one,
     inside a function) fails, naming the file, the line and the import."""
-    shutil.copytree(SOURCE / "gotasks", tmp_path / "gotasks")
+    shutil.copytree(
+        SOURCE / "gotasks", tmp_path / "gotasks", ignore=shutil.ignore_patterns("__pycache__")
+    )
     target = tmp_path / "gotasks" / module
     lines = target.read_text().splitlines()
     lines.append(f"\n\ndef _planted() -> None:\n    {planted}\n")
