@@ -6,6 +6,7 @@ Dask a task only when it fits, pinned to that worker but free to move when it di
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import secrets
@@ -26,7 +27,7 @@ from gotasks.engine.admission import Job, Limits, admit
 from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.plan import Plan, Task
 from gotasks.remote.dask import Remote, WorkerInfo
-from gotasks.remote.tree import capture
+from gotasks.remote.tree import bundle_of, capture
 from gotasks.remote.worker import NodeSpec, describe, holds, run_node
 
 CONNECT_SECONDS = 10.0
@@ -77,14 +78,13 @@ class ClusterPlacement:
         self.topic = f"gotasks-{self.run_id}"
         self.workers = self._check_workers()
         self._check_claims()
-        commit = capture(top, with_bundle=False).commit
-        repository = capture(top, with_bundle=False).repository
-        answers = remote.run_everywhere(holds, repository, commit)
-        everyone_has = all(answer is True for answer in answers.values())
         # Sent with each task, not scattered once: Dask's memory manager keeps one replica
         # of scattered data, and a worker that dies with it takes the tree of every task
         # still to run (they were cancelled 'already forgotten').
-        self.tree = capture(top, with_bundle=not everyone_has)
+        self.tree = capture(top, with_bundle=False)
+        answers = remote.run_everywhere(holds, self.tree.repository, self.tree.commit)
+        if not all(answer is True for answer in answers.values()):
+            self.tree = dataclasses.replace(self.tree, bundle=bundle_of(top))
         self.subdir = root.relative_to(top).as_posix() if root != top else "."
         self.argv = worker_argv(sys.argv[1:])
         self.environ = {

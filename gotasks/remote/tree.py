@@ -66,12 +66,7 @@ def tree_digest(top: Path) -> str:
 def capture(top: Path, with_bundle: bool) -> TreeState:
     commit = git(top, "rev-parse", "HEAD").decode().strip()
     roots = git(top, "rev-list", "--max-parents=0", "HEAD").decode().split()
-    bundle = None
-    if with_bundle:
-        with tempfile.TemporaryDirectory(prefix="gotasks-bundle-") as scratch:
-            path = Path(scratch) / "tree.bundle"
-            git(top, "bundle", "create", "-q", str(path), "HEAD")
-            bundle = path.read_bytes()
+    bundle = bundle_of(top) if with_bundle else None
     diff = git(top, "diff", "--binary", "HEAD")
     others = git(top, "ls-files", "-z", "--others", "--exclude-standard")
     buffer = io.BytesIO()
@@ -86,6 +81,14 @@ def capture(top: Path, with_bundle: bool) -> TreeState:
         untracked=buffer.getvalue(),
         digest=tree_digest(top),
     )
+
+
+def bundle_of(top: Path) -> bytes:
+    """HEAD's history as a `git bundle`, for a worker whose cache clone lacks the commit."""
+    with tempfile.TemporaryDirectory(prefix="gotasks-bundle-") as scratch:
+        path = Path(scratch) / "tree.bundle"
+        git(top, "bundle", "create", "-q", str(path), "HEAD")
+        return path.read_bytes()
 
 
 def has_commit(base: Path, repository: str, commit: str) -> bool:
