@@ -81,8 +81,24 @@ def _is_framing(chunk: str) -> bool:
     return chunk.startswith(_FRAMING)
 
 
+class _Chunked:
+    """Output kept as (stream position, text) chunks: a test's own, framing lines (=== RUN
+    ...) included, as go printed it; a package's, what belongs to no test (PASS/FAIL/ok
+    lines, init panics, TestMain prints)."""
+
+    chunks: list[tuple[int, str]]
+
+    @property
+    def output(self) -> str:
+        return "".join(text for _, text in self.chunks)
+
+    @property
+    def output_lines(self) -> list[str]:
+        return self.output.splitlines()
+
+
 @dataclass(eq=False)
-class TestResult:
+class TestResult(_Chunked):
     """One run of one test (a subtest's name has a '/': "TestParse/empty")."""
 
     __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
@@ -102,18 +118,9 @@ class TestResult:
     def is_subtest(self) -> bool:
         return "/" in self.name
 
-    @property
-    def output(self) -> str:
-        """This test's own output, framing lines (=== RUN ...) included, as go printed it."""
-        return "".join(text for _, text in self.chunks)
-
-    @property
-    def output_lines(self) -> list[str]:
-        return self.output.splitlines()
-
 
 @dataclass(eq=False)
-class PackageResult:
+class PackageResult(_Chunked):
     """One package of the run; `tests` holds every test and subtest in the order they ran."""
 
     name: str
@@ -127,15 +134,6 @@ class PackageResult:
     tests: list[TestResult] = field(default_factory=list)
     chunks: list[tuple[int, str]] = field(default_factory=list, repr=False)  # package output
     _latest: dict[str, TestResult] = field(default_factory=dict, repr=False)
-
-    @property
-    def output(self) -> str:
-        """Output that belongs to no test: PASS/FAIL/ok lines, init panics, TestMain prints."""
-        return "".join(text for _, text in self.chunks)
-
-    @property
-    def output_lines(self) -> list[str]:
-        return self.output.splitlines()
 
     @property
     def failed(self) -> bool:
