@@ -221,9 +221,7 @@ class _Runner:
                 started.add(by_job[job].rank)
             if started:
                 self.shared.hold(self._running_jobs())
-        if started:
-            head = [rank for rank in self.ready[:ADMIT_WINDOW] if rank not in started]
-            self.ready[:ADMIT_WINDOW] = head
+        self._leave_ready(started)
         # Nothing of ours runs and other runs hold what we need: wait for them, not end.
         self.held_back = not chosen and not running_jobs and bool(others)
         self.shared.say_who_holds(others, limits, waiting=self.held_back)
@@ -237,8 +235,11 @@ class _Runner:
         chosen = self.placement.choose(window, running)
         for task in chosen:
             self._start(task)
-        if chosen:
-            started = {task.rank for task in chosen}
+        self._leave_ready({task.rank for task in chosen})
+
+    def _leave_ready(self, started: set[int]) -> None:
+        """The started tasks out of the head of the ready ranks (admission looked no further)."""
+        if started:
             self.ready[:ADMIT_WINDOW] = [r for r in self.ready[:ADMIT_WINDOW] if r not in started]
 
     def _skip_dependents(self, failed: Task) -> None:
