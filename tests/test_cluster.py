@@ -365,10 +365,14 @@ def test_a_claim_no_worker_can_hold_fails_at_once(project: Project, cluster: Clu
 
 
 def _slow_run(
-    project: Project, cluster: Cluster, tmp_path: Path
+    project: Project, cluster: Cluster, tmp_path: Path, seconds: int = 300
 ) -> tuple[subprocess.Popen[str], Path]:
+    """`inv test --cluster` with a test that sleeps `seconds`, once that test has started on a
+    worker (its mark exists), or the run ended, or 300 s went by."""
     mark = tmp_path / "slow.started"
-    project.write("hello/stats/slow_test.go", SLOW_TEST)  # untracked: reaches the workers too
+    # Untracked: it reaches the workers too.
+    test = SLOW_TEST.replace("300 * time.Second", f"{seconds} * time.Second")
+    project.write("hello/stats/slow_test.go", test)
     run = subprocess.Popen(
         [sys.executable, "-m", "invoke", "test", "--cluster", cluster.address],
         cwd=project.root,
@@ -419,23 +423,8 @@ def test_a_stopped_client_leaves_no_process_on_any_worker(
 def test_a_worker_killed_mid_task_reruns_it_elsewhere(
     project: Project, cluster: Cluster, tmp_path: Path
 ) -> None:
-    mark = tmp_path / "short.started"
-    project.write(
-        "hello/stats/slow_test.go",
-        SLOW_TEST.replace("300 * time.Second", "15 * time.Second"),
-    )
     try:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "invoke", "test", "--cluster", cluster.address],
-            cwd=project.root,
-            env=clean_env(GOTASKS_SLOW_MARK=str(mark)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 300
-        while not mark.exists() and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        run, mark = _slow_run(project, cluster, tmp_path, seconds=15)
         assert mark.exists(), "the test never started on a worker"
         # The Dask worker process running the task: the parent of the task's inv.
         invs = [p for p in cluster.running_there() if "invoke" in " ".join(p.cmdline())]
