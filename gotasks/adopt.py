@@ -105,9 +105,9 @@ def _taken(target: Path) -> str | None:
     """Why a config/ of the target is the repository's own (a Go package, the app's YAML),
     where gotasks' envs must not go: they live at exactly that name. None when it is free
     or gotasks' already."""
+    from gotasks.configspec import SPEC
     from gotasks.core.schema import validate
     from gotasks.core.yamlconf import load
-    from gotasks.settings import SPEC
 
     folder = target / CONFIG
     go_file = _a_go_file(folder) if folder.is_dir() else None

@@ -151,8 +151,8 @@ def _tidy(dist: Path) -> None:
 
 def chosen_targets(c: Context, host: bool, flags: list[str]) -> list[str]:
     """--host, --target (repeated or comma-separated), else build.targets."""
+    from gotasks.configspec import TARGET_PATTERN
     from gotasks.go.toolchain import host_target, supported_targets
-    from gotasks.settings import TARGET_PATTERN
 
     wanted = [t.strip() for flag in flags for t in flag.split(",") if t.strip()]
     if host and wanted:

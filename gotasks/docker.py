@@ -150,7 +150,7 @@ def _bundle_proxy(settings: Settings, mod: Module, bundle: str) -> Path:
 
 
 def _platforms(option: str | None, configured: list[str]) -> tuple[str, ...]:
-    from gotasks.settings import TARGET_PATTERN
+    from gotasks.configspec import TARGET_PATTERN
 
     if not option:
         return tuple(configured)

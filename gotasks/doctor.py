@@ -45,7 +45,8 @@ def doctor(c: Context, env: str | None = None, go: str | None = None) -> None:
 
 
 def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
-    from gotasks.settings import known_envs, load_settings
+    from gotasks.envs import known_envs
+    from gotasks.settings import load_settings
 
     settings: Settings | None = None
     environ = user_values()
@@ -184,10 +185,11 @@ def _tools(settings: Settings, toolchain: Toolchain | None) -> Iterator[Finding]
 
 
 def _proxies(root: Path, environ: dict[str, str], toolchain: Toolchain | None) -> Iterator[Finding]:
+    from gotasks.envs import config_dir, known_envs
     from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
     from gotasks.go.proxycheck import placeholder_proxies, proxy_findings, unknown_names
     from gotasks.go.redact import has_credentials
-    from gotasks.settings import config_dir, known_envs, load_settings
+    from gotasks.settings import load_settings
 
     clean = True
     try:
@@ -331,8 +333,8 @@ def _config_in_git(root: Path) -> Iterator[Finding]:
     """Env files git would leave out of a commit (an ignore rule hides them) or has not
     been given: a teammate's clone would not have those envs."""
     from gotasks import ignorecheck
+    from gotasks.envs import config_dir
     from gotasks.go.git import GitError, toplevel
-    from gotasks.settings import config_dir
 
     try:
         if toplevel(root) is None:

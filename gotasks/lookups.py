@@ -130,7 +130,18 @@ def _read(path: Path, key: str) -> Any | None:
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 # The code that decides whether a config is valid: a new gotasks judges afresh.
-_CONFIG_CODE = ("settings.py", "core/schema.py", "core/yamlconf.py", "go/version.py")
+_CONFIG_CODE = (
+    "settings.py",
+    "configspec.py",
+    "envs.py",
+    "core/schema.py",
+    "core/yamlconf.py",
+    "core/origins.py",
+    "go/version.py",
+    "go/sdk/releases.py",
+    "go/sdk/platform.py",
+    "go/goquote.py",
+)
 
 
 def config_key(root: Path, env: str, environ: Mapping[str, str]) -> str:

@@ -62,9 +62,9 @@ def helper_go(root: Path) -> Path | None:
 def sources_of(
     settings: Settings, environ: Mapping[str, str], platform: Platform, store: SdkStore
 ) -> list[Source]:
+    from gotasks.configspec import HTTP_URL
     from gotasks.go.redact import redact
     from gotasks.go.sdk.sources import IndexSource, ProxySource
-    from gotasks.settings import HTTP_URL
 
     sdk = settings.section("sdk")
     # $GOTASKS_SDK_MIRROR stands in for the configured index (golang.google.cn/dl, say).

@@ -159,8 +159,8 @@ def main_packages(go_list: GoList) -> list[Package]:
 
 def default_version_vars() -> dict[str, str]:
     """build.version_vars as gotasks sets them when the config says nothing."""
+    from gotasks.configspec import SPEC
     from gotasks.core.schema import Section, Value
-    from gotasks.settings import SPEC
 
     build = SPEC.fields["build"]
     assert isinstance(build, Section)

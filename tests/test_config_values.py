@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from gotasks.configspec import SPEC
 from gotasks.core.errors import UsageError
 from gotasks.core.schema import Section, Value
 from gotasks.core.yamlconf import expand_vars, load
 from gotasks.engine.plan import run_variable_problems
-from gotasks.settings import SPEC, Settings, load_settings
+from gotasks.settings import Settings, load_settings
 
 ENV = {"A": "a", "B": "b", "EMPTY": ""}
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gotasks.core.errors import UsageError
-from gotasks.core.yamlconf import Document, Key, dotted
+from gotasks.core.origins import Document, Key, dotted
 
 Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
 

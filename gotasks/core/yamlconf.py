@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import yaml
 
 from gotasks.core.errors import UsageError
 from gotasks.core.files import read_regular_bytes
+from gotasks.core.origins import Document, Key, dotted
 
-Key = tuple[str | int, ...]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_VAR_DEPTH = 8  # ${A:-${B:-...}}: deeper than this is a mistake, not a fallback chain
 # A config is a few hundred values: these bounds are far above any real one and far below
@@ -70,21 +69,6 @@ class _Walk:
         self.seen: set[int] = set()
         self.path: set[int] = set()
         self.aliased = 0
-
-
-@dataclass
-class Document:
-    """Plain data plus where each key and value came from ("config/dev.yaml:3")."""
-
-    data: dict[str, Any] = field(default_factory=dict)
-    origins: dict[Key, str] = field(default_factory=dict)
-
-    def where(self, key: Key) -> str:
-        """The most precise origin known for `key` (falls back to its parents)."""
-        for end in range(len(key), -1, -1):
-            if key[:end] in self.origins:
-                return self.origins[key[:end]]
-        return "config"
 
 
 def load(path: Path, label: str, environ: Mapping[str, str] | None = None) -> Document:
@@ -268,10 +252,3 @@ def merge(base: Document, over: Document) -> Document:
     for k, v in over.origins.items():
         origins.setdefault(k, v)
     return Document(data=data, origins=origins)
-
-
-def dotted(key: Key) -> str:
-    out = ""
-    for part in key:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out

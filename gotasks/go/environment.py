@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gotasks.core.errors import UsageError
-from gotasks.core.yamlconf import Key
+from gotasks.core.origins import Key
 from gotasks.go.redact import redact
 from gotasks.go.shellstate import SHELL_NAME, STATE_VARIABLE, state_export, undo_lines
 from gotasks.go.toolchain import Toolchain

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gotasks.core.errors import UsageError
-from gotasks.core.yamlconf import Key
+from gotasks.core.origins import Key
 from gotasks.go.version import GoVersion, VersionError
 
 
