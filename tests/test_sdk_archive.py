@@ -15,8 +15,9 @@ import pytest
 
 from gotasks.core.errors import TaskFailed
 from gotasks.go.sdk import archive as archive_module
-from gotasks.go.sdk.archive import ArchiveError, extract
+from gotasks.go.sdk.archive import extract
 from gotasks.go.sdk.gnutar import Digests, gnu_tar
+from gotasks.go.sdk.members import ArchiveError
 
 MTIME = 1_700_000_000
 MODULE_PREFIX = "golang.org/toolchain@v0.0.1-go1.22.5.linux-amd64/"

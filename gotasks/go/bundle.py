@@ -27,8 +27,9 @@ from typing import Any
 from gotasks.core.errors import UsageError
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir, unescape
-from gotasks.go.sdk.archive import ArchiveError, extract
+from gotasks.go.sdk.archive import extract
 from gotasks.go.sdk.gnutar import Digests
+from gotasks.go.sdk.members import ArchiveError
 from gotasks.go.sdk.store import remove_tree
 
 FORMAT = 1

@@ -23,8 +23,9 @@ from gotasks.core.scrub import scrub, scrub_json
 from gotasks.core.undo import Undo
 from gotasks.core.units import format_size
 from gotasks.go.artifacts import sha256_file
-from gotasks.go.sdk.archive import ArchiveError, extract
+from gotasks.go.sdk.archive import extract
 from gotasks.go.sdk.fetch import SourceError
+from gotasks.go.sdk.members import ArchiveError
 from gotasks.go.sdk.platform import Platform
 from gotasks.go.sdk.progress import ProgressBar
 from gotasks.go.sdk.releases import VersionRequest, go_name, nearest

@@ -1,0 +1,76 @@
+"""A .gz file's content read ahead on a thread of its own, as `tar xzf` has gzip do: zlib
+lets go of the GIL, so inflating and unpacking use two cores."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import queue
+import threading
+from pathlib import Path
+
+from gotasks.go.sdk.members import CHUNK
+
+
+class Inflater(io.RawIOBase):
+    """A .gz file's content, read ahead by a thread (errors, such as a cut-off stream or a
+    bad CRC, are raised by the read that reaches them)."""
+
+    def __init__(self, archive: Path) -> None:
+        super().__init__()
+        self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=8)
+        self._stop = threading.Event()
+        self._chunk = b""
+        self._pos = 0
+        self._eof = False
+        self._thread = threading.Thread(target=self._inflate, args=(archive,), daemon=True)
+        self._thread.start()
+
+    def _inflate(self, archive: Path) -> None:
+        item: bytes | BaseException
+        try:
+            with gzip.open(archive, "rb") as gz:
+                while not self._stop.is_set():
+                    item = gz.read(CHUNK)
+                    self._put(item)
+                    if not item:
+                        return
+        except BaseException as error:  # handed to the reader, raised there
+            self._put(error)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        parts = []
+        wanted = -1 if size is None else size
+        while wanted != 0:
+            if self._pos >= len(self._chunk):
+                if self._eof:
+                    break
+                item = self._chunks.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if not item:
+                    self._eof = True
+                    break
+                self._chunk, self._pos = item, 0
+            end = len(self._chunk) if wanted < 0 else min(len(self._chunk), self._pos + wanted)
+            parts.append(self._chunk[self._pos : end])
+            if wanted > 0:
+                wanted -= end - self._pos
+            self._pos = end
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        super().close()
