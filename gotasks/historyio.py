@@ -18,7 +18,7 @@ from gotasks.engine import task
 from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
-    from gotasks.engine.history import Sample
+    from gotasks.engine.historyfile import Sample
 
 
 def _history_path(c: Context) -> Path:
@@ -72,7 +72,13 @@ def import_(c: Context, file: str | None = None) -> None:
 def read_export(path: Path) -> dict[str, list[Sample]]:
     """The samples in an exported history; a file that is not one is one line (exit 2)
     naming the file and the entry, and nothing is imported from it."""
-    from gotasks.engine.history import FORMAT_VERSION, sample_from_json
+    from gotasks.engine.historyfile import (
+        FORMAT_VERSION,
+        OLD_FORMAT_VERSION,
+        sample_from_json,
+        sound_sample,
+        triples,
+    )
 
     try:
         text = read_regular_text(path)
@@ -90,17 +96,27 @@ def read_export(path: Path) -> dict[str, list[Sample]]:
         raise UsageError(f"{path}: not a gotasks history: nested too deep") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("tasks"), dict):
         raise UsageError(f"{path}: not a gotasks history (inv history.export writes one)")
-    if doc.get("version") != FORMAT_VERSION:
+    version = doc.get("version")
+    if version not in (FORMAT_VERSION, OLD_FORMAT_VERSION):
         raise UsageError(
-            f"{path}: history version {doc.get('version')!r}; this gotasks reads"
-            f" version {FORMAT_VERSION}"
+            f"{path}: history version {version!r}; this gotasks reads versions"
+            f" {OLD_FORMAT_VERSION} and {FORMAT_VERSION}"
         )
     samples: dict[str, list[Sample]] = {}
-    for name, entries in doc["tasks"].items():
-        if not isinstance(entries, list):
-            raise UsageError(f"{path}: tasks[{name!r}]: expected a list of samples")
-        for i, entry in enumerate(entries):
-            sample = sample_from_json(entry)
+    for name, entry in doc["tasks"].items():
+        if version == OLD_FORMAT_VERSION:
+            if not isinstance(entry, list):
+                raise UsageError(f"{path}: tasks[{name!r}]: expected a list of samples")
+            listed = [sample_from_json(e) for e in entry]
+        else:
+            found = triples(*entry[1:]) if isinstance(entry, list) and len(entry) == 4 else None
+            if found is None:
+                raise UsageError(
+                    f"{path}: tasks[{name!r}]: expected [run, [durations], [peak_rss],"
+                    " [cpu_seconds]], the three lists of one length"
+                )
+            listed = [sound_sample(*t) for t in found]
+        for i, sample in enumerate(listed):
             if sample is None:
                 raise UsageError(
                     f"{path}: tasks[{name!r}][{i}]: not a sample (duration, peak_rss and"

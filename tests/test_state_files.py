@@ -219,7 +219,7 @@ def test_a_history_that_is_not_a_regular_file_is_set_aside(
     assert str(path) in warning and words in warning
     assert os.path.lexists(tmp_path / "history.json.corrupt") and not os.path.lexists(path)
     history.save(path)
-    assert json.loads(path.read_text())["version"] == 1
+    assert json.loads(path.read_text())["version"] == 2
 
 
 TASKS = """

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gotasks.core.units import format_bytes, format_duration
-from gotasks.engine.history import WINDOW, Estimate, History, TaskRecord
+from gotasks.engine.history import WINDOW, Estimate, History, Sample, TaskRecord
 from gotasks.engine.trace import CPU_TRACK, MEMORY_TRACK, critical_path, write_trace
 
 SOURCE = Path(__file__).resolve().parents[1]
@@ -58,8 +58,9 @@ def test_round_trip(tmp_path: Path) -> None:
     history.save(path)
 
     doc = json.loads(path.read_text())
-    assert doc["version"] == 1
-    assert doc["tasks"]["lint"] == [{"duration": 2.0, "peak_rss": 300 * MIB, "cpu_seconds": 3.0}]
+    assert doc["version"] == 2 and doc["runs"] == 1
+    # [the run that last measured it, [durations], [peak_rss], [cpu_seconds]]
+    assert doc["tasks"]["lint"] == [1, [2.0], [300 * MIB], [3.0]]
     assert History.load(path).estimate("lint") == Estimate(
         duration=2.0, peak_rss=300 * MIB, cpus=1.5
     )
@@ -96,8 +97,81 @@ def test_corrupt_file_is_kept_aside(tmp_path: Path, content: str) -> None:
 def test_unknown_version_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "history.json"
     sample = {"duration": 1.0, "peak_rss": 1, "cpu_seconds": 1.0}
-    path.write_text(json.dumps({"version": 2, "tasks": {"lint": [sample]}}))
+    path.write_text(json.dumps({"version": 3, "tasks": {"lint": [sample]}}))
     assert History.load(path).names() == []
+    assert not (tmp_path / "history.json.corrupt").exists()
+
+
+def test_the_old_format_is_read_and_written_in_the_new(tmp_path: Path) -> None:
+    # Version 1 (an object per sample, "seen" beside "tasks"): a history kept before this
+    # gotasks keeps its estimates and its ages, and the next save writes version 2.
+    path = tmp_path / "history.json"
+    old = {"duration": 2.0, "peak_rss": 5 * MIB, "cpu_seconds": 1.0}
+    doc = {"version": 1, "runs": 7, "seen": {"lint": 3}, "tasks": {"lint": [old, old]}}
+    path.write_text(json.dumps(doc))
+    history = History.load(path)
+    assert history.estimate("lint") == Estimate(duration=2.0, peak_rss=5 * MIB, cpus=0.5)
+    assert not (tmp_path / "history.json.corrupt").exists()
+    history.record([rec("build")])
+    history.save(path)
+    new = json.loads(path.read_text())
+    assert new["version"] == 2 and new["runs"] == 8
+    assert new["tasks"]["lint"] == [3, [2.0, 2.0], [5 * MIB, 5 * MIB], [1.0, 1.0]]
+    assert new["tasks"]["build"][0] == 8
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        [1, [1.0], [1], [1.0, 2.0]],  # columns of different lengths
+        [1, [1.0], [1]],  # a column missing
+        [1, "1.0", [1], [1.0]],  # not a list
+        [1, [1.0], [1], [float("nan")]],  # NaN (json reads it)
+        [1, [1.0], [1], [float("inf")]],
+        [1, [-1.0], [1], [1.0]],
+        [1, [1.0], [2**51], [1.0]],  # a peak over 1 PiB
+        [1, [True], [1], [1.0]],  # a bool is not a number here
+        [1, [1.0], [None], [1.0]],
+        "nope",
+    ],
+)
+def test_damaged_columns_are_set_aside_with_one_warning(
+    tmp_path: Path, entry: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "history.json"
+    good = [1, [1.0, 3.0], [1, 2], [0.5, 0.5]]
+    path.write_text(json.dumps({"version": 2, "runs": 1, "tasks": {"good": good, "bad": entry}}))
+    history = History.load(path)
+    assert history.names() == ["good"]  # the sound task is kept, never a crash
+    assert [s.duration for s in history.samples("good")] == [1.0, 3.0]
+    assert (tmp_path / "history.json.corrupt").exists() and not path.exists()
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_sound_samples_of_a_damaged_task_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "history.json"
+    entry = [1, [1.0, -1.0, 4.0], [1, 1, 2.0], [0.5, 0.5, 0.5]]  # a float peak is sound
+    path.write_text(json.dumps({"version": 2, "runs": 1, "tasks": {"a": entry}}))
+    assert History.load(path).samples("a") == [(1.0, 1, 0.5), (4.0, 2, 0.5)]
+
+
+def test_a_full_window_of_many_tasks_round_trips(tmp_path: Path) -> None:
+    # The fast path (a C check per column) against the sample-at-a-time reading: the same
+    # estimates after a save and a load, for tasks of every shape of sample.
+    path = tmp_path / "history.json"
+    history = History()
+    for i in range(300):
+        for j in range(WINDOW + i % 3):
+            duration = (i * 7 + j * 13) % 50 / 10
+            name = f"t{i}" if i % 50 else f't{i}], "odd\n'  # a line per task, whatever its name
+            history.add(name, Sample(duration, (i + j) * MIB, duration * (j % 4) / 2))
+    history.save(path)
+    loaded = History.load(path)
+    assert loaded.names() == history.names()
+    for name in history.names():
+        assert loaded.samples(name) == history.samples(name)
+        assert len(loaded.samples(name)) == WINDOW
+        assert loaded.estimate(name) == history.estimate(name)
     assert not (tmp_path / "history.json.corrupt").exists()
 
 
@@ -206,11 +280,12 @@ def test_a_save_merges_from_memory_only_while_nobody_else_wrote_the_file(
     assert [s.duration for s in after.samples("lint")] == [1.0, 3.0]
     assert [s.duration for s in after.samples("test")] == [2.0, 4.0]
     doc = json.loads(path.read_text())
-    assert doc["runs"] == 3 and doc["seen"] == {"lint": 2, "test": 3}
-    # A line per task (and per task's age): a monorepo's history stays readable and diffable.
+    assert doc["runs"] == 3
+    assert {name: entry[0] for name, entry in doc["tasks"].items()} == {"lint": 2, "test": 3}
+    # A line per task: a monorepo's history stays readable and diffable.
     lines = path.read_text().splitlines()
-    assert sum('"lint": [{' in line for line in lines) == 1
-    assert len(lines) == 2 * 2 + 6
+    assert sum(line.startswith(' "lint": [2, [') for line in lines) == 1
+    assert len(lines) == 2 + 2
 
 
 @pytest.mark.e2e  # several Python processes at once: seconds, not milliseconds

@@ -9,6 +9,7 @@ from typing import Any
 
 from invoke.tasks import Call, Task
 
+from gotasks.core import collector
 from gotasks.core.errors import UsageError
 
 FanOut = Callable[[str], list[str]]
@@ -47,6 +48,11 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
     `run_kwargs` (the run-wide options) are given to every task that accepts them, so a
     task reached as a pre task runs with the options typed on the command line.
     """
+    with collector.paused():
+        return _expand(calls, fan_out, run_kwargs)
+
+
+def _expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -> list[Node]:
     nodes: list[Node] = []
     index: dict[tuple[Any, ...], int] = {}
     # A call reached again with the same flags gives the same nodes: without this, a task
@@ -73,8 +79,10 @@ def expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) -
         task = call.task
         if id(task) not in accepted:
             # The body's parameters are its flags' names: get_arguments() builds every
-            # Argument (help, kinds), milliseconds a task, thousands of times.
-            accepted[id(task)] = set(inspect.signature(task.body).parameters)
+            # Argument (help, kinds), milliseconds a task, thousands of times. A gotasks
+            # task's body carries its signature (inspect.signature would unwrap it first).
+            signature = getattr(task.body, "__signature__", None) or inspect.signature(task.body)
+            accepted[id(task)] = set(signature.parameters)
         call = _with_run_kwargs(call, {**given, **run_kwargs}, accepted[id(task)])
         name = call_name(call)
         if name in stack:

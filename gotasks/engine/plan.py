@@ -10,6 +10,7 @@ from typing import Any
 
 from invoke.config import Config
 
+from gotasks.core import collector
 from gotasks.core.errors import UsageError
 from gotasks.engine.admission import Job, Limits, admission_claims, set_priorities
 from gotasks.engine.capacity import Capacity, detect
@@ -78,6 +79,13 @@ class Plan:
         cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
     ) -> Plan:
         """Flags beat GOTASKS_* variables, which beat the config's scheduler section."""
+        with collector.paused():
+            return cls._make(nodes, options, config, environ)
+
+    @classmethod
+    def _make(
+        cls, nodes: list[Node], options: RunOptions, config: Config, environ: Mapping[str, str]
+    ) -> Plan:
         run = run_state(config)
         sched: dict[str, Any] = dict(run.scheduler)
         jobs = _jobs(options.jobs, environ.get(env_name("JOBS")), sched.get("jobs", 0))

@@ -1,0 +1,22 @@
+"""The cycle collector held off while a large, long-lived object graph is built."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """No collection while the body runs. Building a monorepo's plan (a parsed history of
+    100,000 numbers, an object or three per task) sets off collections that each walk every
+    container made so far: a third of planning's CPU, to find no garbage, since all of it
+    lives as long as the run. Objects freed by their counts are freed as ever."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
