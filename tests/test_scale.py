@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+import traceformat
 from helpers import MARK, Project, clean_env, describe, is_watcher, marked, wait_until_gone
 
 pytestmark = pytest.mark.e2e
@@ -122,6 +123,7 @@ def test_summary_of_2000_tasks_fits_a_screen_and_names_every_failure(project: Pr
     assert len(rows) == 2001
     trace = json.loads((project.root / "t.json").read_text())
     assert len(statuses(trace)) == 2000  # 2,000 tasks ran; `all` was skipped
+    assert traceformat.problems(trace) == []  # what Perfetto needs to open it
     assert (project.root / "t.json").stat().st_size < 2000 * 1024  # bounded: ~1K a task
 
 
