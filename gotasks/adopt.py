@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
-from gotasks import migrate, survey
-from gotasks.adoptplan import CONFIG, TEMPLATE_FILES, Plan, make_plan
-from gotasks.adoptwrite import apply
 from gotasks.core.errors import Failure, UsageError
 from gotasks.engine import task
+
+if TYPE_CHECKING:
+    from gotasks.adoptplan import Plan
+    from gotasks.survey import Survey
 
 
 @task(
@@ -43,8 +45,11 @@ def init(c: Context, path: str, dry_run: bool = False, fix_ignore: bool = False)
 
 def set_up(path: str, dry_run: bool = False, fix_ignore: bool = False) -> None:
     """`inv init`'s work, callable without invoke (see main())."""
+    # Loaded here, not with the namespace: `inv --list` does not pay for init's code.
     import gotasks
-    from gotasks import ignorecheck
+    from gotasks import ignorecheck, survey
+    from gotasks.adoptplan import make_plan
+    from gotasks.adoptwrite import apply
 
     target = checked_target(path)
     top = _git_top(target)
@@ -105,6 +110,7 @@ def _taken(target: Path) -> str | None:
     """Why a config/ of the target is the repository's own (a Go package, the app's YAML),
     where gotasks' envs must not go: they live at exactly that name. None when it is free
     or gotasks' already."""
+    from gotasks.adoptplan import CONFIG
     from gotasks.configspec import SPEC
     from gotasks.core.schema import validate
     from gotasks.core.yamlconf import load
@@ -152,6 +158,7 @@ def _git_top(target: Path) -> Path | None:
 def already_line(target: Path, plan: Plan) -> str:
     """A rerun that has nothing to do: one line."""
     import gotasks
+    from gotasks import migrate
 
     if plan.kept and plan.notes:
         return f"inv init: nothing to change in {target}; " + "; ".join(
@@ -171,6 +178,8 @@ def already_line(target: Path, plan: Plan) -> str:
 
 def report(plan: Plan, dry: bool) -> str:
     """What was (or would be) written, replaced, removed and kept."""
+
+    from gotasks.adoptplan import TEMPLATE_FILES
 
     def verb(past: str, future: str) -> str:
         return future if dry else past
@@ -237,9 +246,9 @@ def _listing(paths: list[str], trees: list[str] | None = None) -> str:
     return ", ".join(parts)
 
 
-def next_steps(target: Path, top: Path | None, plan: Plan, found: survey.Survey) -> str:
+def next_steps(target: Path, top: Path | None, plan: Plan, found: Survey) -> str:
     """The commands that make the repository work on a fresh machine, in order."""
-    from gotasks import installsource
+    from gotasks import installsource, survey
 
     lines = [
         "next steps (on a fresh machine, in this order):",

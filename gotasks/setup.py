@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -30,17 +31,16 @@ from gotasks.core.cancel import check_stop
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.units import format_duration, format_size
 from gotasks.engine import ResourceTask, task
-from gotasks.go.gosum import read_sums, where_of
-from gotasks.go.gotools import parse_tools
-from gotasks.go.modules import Module
 from gotasks.paths import state_dir
-from gotasks.settings import Settings
-from gotasks.setupenv import go_env, modcache, sum_files
-from gotasks.setupexport import export as export_bundle
-from gotasks.setupgo import ensure_go
-from gotasks.setuphook import ensure_hook
 from gotasks.setupledger import current, say, start, timed
 from gotasks.setupstamps import file_sizes, read_stamp, stamp_key, stamp_path, write_stamp
+
+if TYPE_CHECKING:
+    from gotasks.go.modules import Module
+    from gotasks.settings import Settings
+
+# What the stages do (the Go, its environment, the hook, the bundle) is imported in their
+# bodies: `inv --list` and every other command do not pay for setup's code.
 
 # -- the go the project selects -------------------------------------------------------
 
@@ -54,6 +54,10 @@ from gotasks.setupstamps import file_sizes, read_stamp, stamp_key, stamp_path, w
 )
 def go_stage(c: Context, from_: str | None = None, go: str | None = None) -> None:
     """Setup's first stage: the go this project selects, installed when missing."""
+    from gotasks.go.gosum import read_sums, where_of
+    from gotasks.setupenv import sum_files
+    from gotasks.setupgo import ensure_go
+
     ledger = start()
     settings = settings_of(c.config)
     if from_:
@@ -106,6 +110,9 @@ def modules_stage(c: Context, module: str | None = None, from_: str | None = Non
 
 
 def _download(c: Context, settings: Settings, mod: Module) -> tuple[str, bool]:
+    from gotasks.go.gosum import read_sums
+    from gotasks.setupenv import go_env, modcache
+
     go_sum = mod.dir / "go.sum"
     if not go_sum.is_file():
         return "no go.sum: no dependencies to download", False
@@ -167,6 +174,9 @@ def tools_stage(c: Context, module: str | None = None) -> None:
 
 
 def _build_tools(c: Context, settings: Settings, mod: Module) -> tuple[str, bool]:
+    from gotasks.go.gotools import parse_tools
+    from gotasks.setupenv import go_env
+
     go_mod = mod.dir / "go.mod"
     go_sum = mod.dir / "go.sum"
     if b"tool" not in go_mod.read_bytes():
@@ -212,6 +222,8 @@ def _build_tools(c: Context, settings: Settings, mod: Module) -> tuple[str, bool
 def hook_stage(c: Context) -> None:
     """Setup's git hook: the pre-commit framework's when the repository has its config,
     else gotasks' plain hook; a hook someone else wrote is left alone."""
+    from gotasks.setuphook import ensure_hook
+
     settings = settings_of(c.config)
     with timed("hook") as result:
         result.append(ensure_hook(c, settings.root, _INJECTED["install_hook"]))
@@ -246,6 +258,8 @@ def doctor_stage(c: Context) -> None:
 )
 def setup(c: Context, export: str | None = None, from_: str | None = None) -> None:
     """Bring this machine to a green `inv ci`: Go, modules, tools, git hook, doctor."""
+    from gotasks.setupexport import export as export_bundle
+
     settings = settings_of(c.config)
     if export:
         with timed("export") as result:

@@ -10,14 +10,18 @@ do not run here. The engine knows nothing of how they get there.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from invoke.config import Config
 
 from gotasks.core.errors import UsageError
 from gotasks.engine.graph import Node, without
-from gotasks.engine.plan import Plan, Task
 from gotasks.engine.run import RunOptions
+
+if TYPE_CHECKING:
+    # The planner (psutil, the history) loads with a run, not with the namespace that
+    # registers a connector here.
+    from gotasks.engine.plan import Plan, Task
 
 # A cluster worker's `inv` runs the one node of the graph it was given, without its deps
 # (the client ran those): the same graph expanded from the same tree and flags.
@@ -41,7 +45,7 @@ class Placement(Protocol):
         ...
 
 
-Connector = Callable[[Plan, Config, RunOptions, Mapping[str, str]], "Placement | None"]
+Connector = Callable[["Plan", Config, RunOptions, Mapping[str, str]], "Placement | None"]
 _connector: Connector | None = None
 
 

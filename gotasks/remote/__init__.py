@@ -6,12 +6,16 @@ names a cluster."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from invoke.config import Config
 
-from gotasks.engine.placement import NODE_VARIABLE, Placement
-from gotasks.engine.plan import Plan
+from gotasks.engine.placement import NODE_VARIABLE
 from gotasks.engine.run import RunOptions, run_state
+
+if TYPE_CHECKING:
+    from gotasks.engine.placement import Placement
+    from gotasks.engine.plan import Plan
 
 
 def cluster_address(options: RunOptions, config: Config, environ: Mapping[str, str]) -> str | None:
