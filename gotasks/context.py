@@ -106,13 +106,15 @@ def prepare_settings(config: Config, options: RunOptions) -> None:
 
     Needs no go, so the sdk tasks run on a machine without one.
     """
-    from gotasks.lookups import check_env_remembered, set_writable
+    from gotasks.configcache import remembering_loader
+    from gotasks.lookups import set_writable
     from gotasks.settings import load_settings
 
     root, values = project_root(), user_values()
     set_writable(not config.run.dry)
-    # Every other env's files are checked too, skipped when they passed before as they are.
-    settings = load_settings(root, options.value("env"), values, check_env_remembered(root, values))
+    # Every other env's files are checked too. Each env is loaded from what an earlier run
+    # loaded from the same bytes with the same variables, when there is such a run.
+    settings = load_settings(root, options.value("env"), values, remembering_loader(root, values))
     scrub.add(known_secrets(settings, os.environ))
     run = run_of(config)
     run.settings = settings

@@ -1,6 +1,6 @@
 """Per-run look-ups that do not change between runs, kept in .gotasks/cache/ keyed by what
 determines them: the go binary's `go env` answers and `go tool dist list`, a module's main
-packages, the verdict on each env's config files.
+packages (and, through configcache.py, each env's settings).
 
 Every entry holds the key it was computed under and the files (with their size, times
 and inode) it was computed from; a different key, a changed file, an unreadable or damaged
@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gotasks import __version__
 from gotasks.core.files import (
-    NotRegularFile,
     atomic_write_text,
     read_regular_bytes,
     read_regular_text,
@@ -30,7 +28,6 @@ from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
     from gotasks.go.toolchain import Toolchain
-    from gotasks.settings import CheckEnv, Settings
 
 FORMAT_VERSION = 1
 T = TypeVar("T")
@@ -87,13 +84,15 @@ def remembered(
     encode: Callable[[T], Any] = lambda value: value,
     decode: Callable[[Any], T] = lambda data: data,
     files: Callable[[T], Iterable[Path]] = lambda _: (),
+    fresh: Callable[[Any], bool] = lambda _: True,
 ) -> T:
     """The value `compute()` gave last time under `key`, if the files it named then
-    (`files(value)`) are unchanged; else `compute()`, remembered. Errors of compute are
-    never remembered: they propagate, and the next run asks again."""
+    (`files(value)`) are unchanged and `fresh(what was stored)` says it still holds; else
+    `compute()`, remembered. Errors of compute are never remembered: they propagate, and
+    the next run asks again."""
     path = cache_dir(root) / f"{name}.json"
     hit = _read(path, key)
-    if hit is not None:
+    if hit is not None and _holds(fresh, hit):
         try:
             return decode(hit)
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -110,6 +109,13 @@ def remembered(
     return value
 
 
+def _holds(fresh: Callable[[Any], bool], stored: Any) -> bool:
+    try:
+        return fresh(stored)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False  # a damaged or foreign entry
+
+
 def _read(path: Path, key: str) -> Any | None:
     try:
         doc = json.loads(read_regular_text(path))
@@ -124,69 +130,6 @@ def _read(path: Path, key: str) -> Any | None:
         if stamp(Path(name)) != recorded:
             return None
     return doc["value"]
-
-
-# --- the config's verdict -------------------------------------------------------------------
-
-_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-# The code that decides whether a config is valid: a new gotasks judges afresh.
-_CONFIG_CODE = (
-    "settings.py",
-    "configspec.py",
-    "envs.py",
-    "core/schema.py",
-    "core/yamlconf.py",
-    "core/origins.py",
-    "go/version.py",
-    "go/sdk/releases.py",
-    "go/sdk/platform.py",
-    "go/goquote.py",
-)
-
-
-def config_key(root: Path, env: str, environ: Mapping[str, str]) -> str:
-    """What an env's verdict depends on: its files' bytes (base.yaml and <env>.yaml, and
-    whether each is a link), the values of every variable they may name, the code that
-    validates, and the project's root (configured module folders are relative to it)."""
-    folder = root / "config"
-    files: list[tuple[str, bool, str | None]] = []
-    names: set[str] = set()
-    for name in ("base", env):
-        path = folder / f"{name}.yaml"
-        data: bytes | None = None
-        try:
-            # Not a plain read: a FIFO in config/ would hang here before validation could
-            # refuse it; what is not a regular file gets a key of its own, never a cached
-            # verdict of a missing or regular file.
-            data = read_regular_bytes(path)
-            seen: str | None = data.hex()
-        except NotRegularFile as refused:
-            seen = f"not a regular file: {refused.strerror}"
-        except OSError:
-            seen = None
-        files.append((name, path.is_symlink(), seen))
-        if data is not None:
-            names.update(_VARIABLE.findall(data.decode("utf-8", "replace")))
-    package = Path(__file__).resolve().parent
-    code = file_digest(package / rel for rel in _CONFIG_CODE)
-    values = {name: environ.get(name) for name in sorted(names)}
-    return digest("config", str(root), env, files, values, code)
-
-
-def check_env_remembered(root: Path, environ: Mapping[str, str]) -> CheckEnv:
-    """A settings.CheckEnv that skips an env whose files passed before under the same key,
-    as long as the module folders it lists still have their go.mod."""
-
-    def check(env: str, load: Callable[[], Settings]) -> None:
-        remembered(
-            root,
-            f"config-{env}",
-            config_key(root, env, environ),
-            lambda: [str(module / "go.mod") for module in load().modules],
-            files=lambda gomods: [Path(p) for p in gomods],
-        )
-
-    return check
 
 
 # --- the toolchain ----------------------------------------------------------------------------

@@ -82,30 +82,33 @@ def _module_dir(root: Path, rel: str, origin: str, index: int) -> Path:
     return path
 
 
-# How another env's files get checked: (env name, the check) -> None; the check raises a
-# UsageError for a mistake and returns the settings. A caller may skip files it has seen
-# pass (gotasks/lookups.py remembers verdicts by content); by default every one is checked.
-CheckEnv = Callable[[str, Callable[[], "Settings"]], None]
+# How an env's settings are got: (env name, load) -> Settings, where load(environ) reads
+# and validates the env's files, ${VAR} taken from `environ`, raising a UsageError for a
+# mistake. By default every env is loaded every time; configcache.py's loader answers from
+# what an earlier run loaded from the same bytes with the same variables.
+LoadEnv = Callable[[Mapping[str, str]], "Settings"]
+EnvLoader = Callable[[str, LoadEnv], "Settings"]
 
 
 def load_settings(
     root: Path,
     explicit_env: str | None = None,
     environ: Mapping[str, str] | None = None,
-    check_env: CheckEnv | None = None,
+    loader: EnvLoader | None = None,
 ) -> Settings:
     """The selected env's settings; every other env's file is checked too, so that a
     mistake in prod.yaml shows up in the first dev run, not at release time."""
-    environ = os.environ if environ is None else environ
-    env = select_env(root, explicit_env, environ)
-    selected = _load_env(root, env, environ)
+    values = os.environ if environ is None else environ
+
+    def load_each_time(env: str, load: LoadEnv) -> Settings:
+        return load(values)
+
+    get = loader or load_each_time
+    env = select_env(root, explicit_env, values)
+    selected = get(env, functools.partial(_load_env, root, env))
     for other in known_envs(root):
         if other != env:
-            load = functools.partial(_load_env, root, other, environ)
-            if check_env is None:
-                load()
-            else:
-                check_env(other, load)
+            get(other, functools.partial(_load_env, root, other))
     return selected
 
 
@@ -124,12 +127,20 @@ def _load_env(root: Path, env: str, environ: Mapping[str, str]) -> Settings:
             doc = merge(doc, load(path, label, environ))
             files.append(label)
     raw = validate(SPEC, doc)
-    return _build(env, root, tuple(files), raw, doc)
+    return build_settings(env, root, tuple(files), raw, doc.origins)
 
 
-def _build(
-    env: str, root: Path, files: tuple[str, ...], raw: dict[str, Any], doc: Document
+def build_settings(
+    env: str,
+    root: Path,
+    files: tuple[str, ...],
+    raw: dict[str, Any],
+    origins: dict[tuple[str | int, ...], str],
 ) -> Settings:
+    """Settings from validated data: the tag rules parsed, the configured module folders
+    checked (each time: a folder that lost its go.mod is an error even when the data was
+    remembered)."""
+    doc = Document(origins=origins)
     go = raw["go"]
     go_env = dict(GO_ENV_DEFAULTS)
     go_env.update({k: v for k, v in go["env"].items() if v is not None})
@@ -150,5 +161,5 @@ def _build(
         go_env=go_env,
         tags=tuple(go["tags"]),
         tag_rules=rules,
-        origins=dict(doc.origins),
+        origins=dict(origins),
     )

@@ -13,7 +13,6 @@ import pytest
 from gotasks import lookups
 from gotasks.core.errors import UsageError
 from gotasks.go.toolchain import find_toolchain
-from gotasks.settings import load_settings
 
 SOURCE = Path(__file__).resolve().parents[1]
 
@@ -138,85 +137,6 @@ def test_a_read_only_run_writes_no_cache(tmp_path: Path) -> None:
     finally:
         lookups.set_writable(True)
     assert not (tmp_path / ".gotasks").exists()
-
-
-# --- the config's verdict ------------------------------------------------------------------
-
-
-def project(tmp_path: Path) -> Path:
-    shutil.copytree(SOURCE / "config", tmp_path / "config")
-    return tmp_path
-
-
-def counting_check(root: Path, environ: dict[str, str], seen: list[str]) -> lookups.CheckEnv:
-    remembered = lookups.check_env_remembered(root, environ)
-
-    def check(env: str, load: lookups.Callable[[], lookups.Settings]) -> None:
-        def counted() -> lookups.Settings:
-            seen.append(env)
-            return load()
-
-        remembered(env, counted)
-
-    return check
-
-
-def test_every_env_is_validated_once_until_its_files_change(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    environ: dict[str, str] = {}
-    seen: list[str] = []
-    load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    assert sorted(seen) == ["prod", "test"]
-    load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    assert sorted(seen) == ["prod", "test"]  # neither file changed: no second look
-
-    # A mistake written into prod.yaml fails the dev run, cache or not.
-    prod = root / "config" / "prod.yaml"
-    good = prod.read_text()
-    prod.write_text(good + "\nbuild:\n  cgo: maybe\n")
-    with pytest.raises(UsageError, match=r"prod\.yaml"):
-        load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    with pytest.raises(UsageError, match=r"prod\.yaml"):  # a failure is never remembered
-        load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    prod.write_text(good)
-    seen.clear()
-    load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    assert seen == []  # the same bytes as when it passed: the verdict stands
-    prod.write_text(good + "# a comment\n")
-    load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    assert seen == ["prod"]
-
-    # base.yaml is part of every env.
-    base = root / "config" / "base.yaml"
-    base.write_text(base.read_text() + "\n")
-    seen.clear()
-    load_settings(root, "dev", environ, counting_check(root, environ, seen))
-    assert sorted(seen) == ["prod", "test"]
-
-
-def test_a_variable_the_config_names_is_part_of_its_verdict(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    prod = root / "config" / "prod.yaml"
-    prod.write_text(prod.read_text().replace("benchtime: 2s", "benchtime: ${BENCH_TIME:-2s}"))
-    seen: list[str] = []
-    load_settings(root, "dev", {}, counting_check(root, {}, seen))
-    load_settings(root, "dev", {"OTHER": "1"}, counting_check(root, {"OTHER": "1"}, seen))
-    assert seen.count("prod") == 1  # a variable it does not name changes nothing
-    bad = {"BENCH_TIME": "forever"}
-    with pytest.raises(UsageError, match=r"bench\.benchtime"):
-        load_settings(root, "dev", bad, counting_check(root, bad, seen))
-
-
-def test_a_configured_module_folder_that_went_away_is_noticed(tmp_path: Path) -> None:
-    root = project(tmp_path)
-    module(root)
-    test_yaml = root / "config" / "test.yaml"
-    test_yaml.write_text(test_yaml.read_text() + "\nmodules: [mod]\n")
-    seen: list[str] = []
-    load_settings(root, "dev", {}, counting_check(root, {}, seen))
-    (root / "mod" / "go.mod").unlink()
-    with pytest.raises(UsageError, match=r"no go\.mod"):
-        load_settings(root, "dev", {}, counting_check(root, {}, seen))
 
 
 class EnvCounter:
