@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +21,11 @@ from gotasks.context import go, module_header, modules_of, run_tool, settings_of
 from gotasks.core import console
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.engine.run import run_state
+from gotasks.engine.threads import map_in_task
 from gotasks.lintchecks import golangci_lint, refused_names, tidy
 
 if TYPE_CHECKING:
+    from gotasks.go.gofmt import Verdict
     from gotasks.go.modules import Module
     from gotasks.go.staged import ModuleChanges
 
@@ -96,13 +99,28 @@ def lint_staged(c: Context, fix: bool, mod: Module) -> None:
         return
     module_header(c, "lint --staged", mod)
     config = settings_of(c.config).section("lint")
-    problems = 0
+    # The slow part of a hook is go starting: gofmt's and vet's commands run side by side
+    # (each in the task's process groups), and their verdicts are printed in the order
+    # they always were, so the output is the same as when they ran one after the other.
+    gofmt_run: _GofmtRun | None = None
+    vet_run: _VetRun | None = None
+    jobs: list[Callable[[], object]] = []
     if config["gofmt"] and changes.go_files:
-        problems += _staged_gofmt(c, state, changes.go_files)
+        jobs.append(lambda: _run_gofmt(c, state, changes.go_files))
+    if config["vet"] and changes.packages:
+        jobs.append(lambda: _run_vet(c, changes))
+    for done in map_in_task(lambda job: job(), jobs, len(jobs)):
+        if isinstance(done, _GofmtRun):
+            gofmt_run = done
+        elif isinstance(done, _VetRun):
+            vet_run = done
+    problems = 0
+    if gofmt_run is not None:
+        problems += _report_gofmt(state, changes.go_files, gofmt_run)
     if config["tidy"] and changes.mod_files:
         problems += len(tidy(c, mod, fix=False))
-    if config["vet"] and changes.packages:
-        problems += _staged_vet(c, state, changes)
+    if vet_run is not None:
+        problems += _report_vet(state, changes, vet_run)
     if changes.packages:
         mode, args = config["golangci_lint"], config["golangci_lint_args"]
         problems += len(golangci_lint(c, mod, mode, args, tuple(changes.packages)))
@@ -154,11 +172,19 @@ def _relocated(state: _Staged, line: str, base: Path) -> tuple[str, bool]:
     return f"{match.group('pre') or ''}{_shown(state, full)}:{match.group('rest')}", True
 
 
-def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
+@dataclass
+class _GofmtRun:
+    """What gofmt said of the staged copies: its verdict and, for each file it would
+    change, the first line it would change."""
+
+    verdict: Verdict
+    first_lines: dict[str, int]
+
+
+def _run_gofmt(c: Context, state: _Staged, files: list[str]) -> _GofmtRun:
     """gofmt on what is staged, not on the work tree: the staged copies go to a temp folder
     outside the repo, under the same relative paths."""
     from gotasks.go.gofmt import first_changed_line, judge
-    from gotasks.go.sources import shown_path
     from gotasks.go.staged import checkout_staged
 
     assert state.top is not None
@@ -173,33 +199,44 @@ def _staged_gofmt(c: Context, state: _Staged, files: list[str]) -> int:
         verdict = judge(gofmt, files)
         for name in verdict.unformatted:
             first_lines[name] = first_changed_line(gofmt(["-d", "--", name]).stdout, name)
+    return _GofmtRun(verdict, first_lines)
+
+
+def _report_gofmt(state: _Staged, files: list[str], run: _GofmtRun) -> int:
+    from gotasks.go.sources import shown_path
+
+    assert state.top is not None
     top = state.top
     problems = refused_names(files, lambda name: _shown(state, top / name))
-    for name, line in first_lines.items():
+    for name, line in run.first_lines.items():
         shown = shown_path(_shown(state, top / name))
         console.info(f"{shown}:{line}: not gofmt-formatted (inv lint --fix)")
         problems += 1
     located = 0
-    for error in verdict.errors:  # a file gofmt cannot parse: `file:line:col: what`
-        relocated, found = _relocated(state, error, state.top)
+    for error in run.verdict.errors:  # a file gofmt cannot parse: `file:line:col: what`
+        relocated, found = _relocated(state, error, top)
         located += found
         console.info(relocated)
-    problems += max(located, 1) if verdict.errors else 0
+    problems += max(located, 1) if run.verdict.errors else 0
     if not problems:
         count = len(files)
         console.ok(f"gofmt ({count} staged file{'' if count == 1 else 's'})")
     return problems
 
 
-def _staged_vet(c: Context, state: _Staged, changes: ModuleChanges) -> int:
+@dataclass
+class _VetRun:
+    """go vet's answer on the staged files' packages, and the packages it left out."""
+
+    result: Result | None  # None: every package was left out
+    packages: list[str]
+    excluded: set[str]
+
+
+def _run_vet(c: Context, changes: ModuleChanges) -> _VetRun:
     """go vet on the staged files' packages; vet reads the work tree, so a staged file with
     unstaged changes is vetted as it is on disk (pre-commit's framework stashes those)."""
-    assert state.top is not None
     mod = changes.module
-    also_changed = [path for path in changes.go_files if path in state.unstaged]
-    if also_changed:
-        names = ", ".join(_shown(state, state.top / path) for path in also_changed)
-        console.warn(f"{names}: changed again since staged; go vet sees the work tree's copy")
     packages = list(changes.packages)
     result = go(c, ["vet", *packages], mod.dir)
     # vet gives up on every package when one has no file for this build (a `//go:build
@@ -209,20 +246,31 @@ def _staged_vet(c: Context, state: _Staged, changes: ModuleChanges) -> int:
         for match in _EXCLUDED.finditer(result.stdout + result.stderr)
     } & set(packages)
     if excluded:
-        for package in sorted(excluded):
-            console.info(f"skip go vet {package}: build constraints exclude all its Go files")
         packages = [package for package in packages if package not in excluded]
         if not packages:
-            return 0
+            return _VetRun(None, packages, excluded)
         result = go(c, ["vet", *packages], mod.dir)
-    what = "go vet " + " ".join(packages)
-    if result.exited == 0:
+    return _VetRun(result, packages, excluded)
+
+
+def _report_vet(state: _Staged, changes: ModuleChanges, run: _VetRun) -> int:
+    assert state.top is not None
+    also_changed = [path for path in changes.go_files if path in state.unstaged]
+    if also_changed:
+        names = ", ".join(_shown(state, state.top / path) for path in also_changed)
+        console.warn(f"{names}: changed again since staged; go vet sees the work tree's copy")
+    for package in sorted(run.excluded):
+        console.info(f"skip go vet {package}: build constraints exclude all its Go files")
+    if run.result is None:
+        return 0
+    what = "go vet " + " ".join(run.packages)
+    if run.result.exited == 0:
         console.ok(what)
         return 0
     console.fail(what + ":")
     located = 0
-    for line in (result.stdout + result.stderr).rstrip().splitlines():
-        shown, found = _relocated(state, line, mod.dir)
+    for line in (run.result.stdout + run.result.stderr).rstrip().splitlines():
+        shown, found = _relocated(state, line, changes.module.dir)
         located += found
         console.info(shown)
     return max(located, 1)

@@ -17,8 +17,10 @@ from invoke.tasks import task as invoke_task
 from gotasks.core.errors import Failure, UsageError, describe
 from gotasks.engine.claims import Claims
 from gotasks.engine.run import (
+    RunOption,
     RunOptions,
     dimension_values,
+    env_name,
     on_register_app,
     prepare,
     run_option_help,
@@ -94,13 +96,14 @@ class ResourceTask(Task[Any]):
         self.dry = dry
         self.keep_going = keep_going
         # The body's own parameters (not the run-wide ones the wrapper adds): `inv -h TASK`.
-        self.own_options = tuple(inspect.signature(body).parameters)[1:]
+        self.own_signature = inspect.signature(body)  # read once: every task pays at import
+        self.own_options = tuple(self.own_signature.parameters)[1:]
         self.own_help = dict(kwargs.get("help") or {})
         self.inner_body = body
         # Long flags only: invoke's automatic short flags differ from task to task
         # (-c is --cover in test, --count in bench), which is worse than none.
         kwargs.setdefault("auto_shortflags", False)
-        super().__init__(_with_run_options(body, each, needs), *args, **kwargs)
+        super().__init__(_with_run_options(body, self.own_signature, each, needs), *args, **kwargs)
         self.with_run_options()
         _made.append(weakref.ref(self))
 
@@ -109,8 +112,8 @@ class ResourceTask(Task[Any]):
         app registers its own when it builds its namespace, after its task modules were
         imported (and their tasks made): then every task made so far takes them too
         (_take_the_apps_options), before invoke's parser, help or the graph reads them."""
-        self.help = {**run_option_help(), **self.own_help}
-        signature = _signature_with_run_options(self.inner_body)
+        self.help = {**_option_help(run_options(), env_name("")), **self.own_help}
+        signature = _signature_with_run_options(self.own_signature)
         self.body.__signature__ = signature  # type: ignore[attr-defined]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ResourceTask:
@@ -146,10 +149,13 @@ on_register_app(_take_the_apps_options)
 
 
 def _with_run_options(
-    body: Callable[..., Any], each: str | None, needs: tuple[str, ...] | None
+    body: Callable[..., Any],
+    signature: inspect.Signature,
+    each: str | None,
+    needs: tuple[str, ...] | None,
 ) -> Callable[..., Any]:
-    """Wrap `body` so that it accepts the run-wide options and reports errors in one line."""
-    signature = inspect.signature(body)
+    """Wrap `body` (of `signature`) so that it accepts the run-wide options and reports
+    errors in one line."""
 
     @functools.wraps(body)
     def run_task(c: Context, *args: Any, **kwargs: Any) -> Any:
@@ -175,18 +181,26 @@ def _with_run_options(
     return run_task
 
 
-def _signature_with_run_options(body: Callable[..., Any]) -> inspect.Signature:
-    """`body`'s signature plus, keyword-only, every run-wide option it does not take itself."""
-    signature = inspect.signature(body)
+def _signature_with_run_options(signature: inspect.Signature) -> inspect.Signature:
+    """A body's signature plus, keyword-only, every run-wide option it does not take itself."""
     params = list(signature.parameters.values())
-    extra = [
-        inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default)
-        for option in run_options()
-        if option.name not in signature.parameters
-    ]
+    extra = [p for p in _option_parameters(run_options()) if p.name not in signature.parameters]
     kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
     others = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     return signature.replace(parameters=[*others, *kw_only, *extra])
+
+
+# Made once per set of run-wide options (they change only when an app registers), not once
+# per task: every task of the namespace is signed when gotasks loads.
+@functools.cache
+def _option_parameters(options: tuple[RunOption, ...]) -> tuple[inspect.Parameter, ...]:
+    kind = inspect.Parameter.KEYWORD_ONLY
+    return tuple(inspect.Parameter(o.name, kind, default=o.default) for o in options)
+
+
+@functools.cache
+def _option_help(options: tuple[RunOption, ...], prefix: str) -> dict[str, str]:
+    return run_option_help()  # (the help names the app's variables: keyed by its prefix)
 
 
 @overload

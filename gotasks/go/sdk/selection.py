@@ -7,10 +7,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gotasks.core.errors import UsageError
-from gotasks.go.sdk.releases import VersionRequest
-from gotasks.go.sdk.store import Installed, SdkStore
+
+if TYPE_CHECKING:
+    # Loaded when a project asks for a version (releases' patterns are not free): a run
+    # with the go on PATH does not pay for them.
+    from gotasks.go.sdk.releases import VersionRequest
+    from gotasks.go.sdk.store import Installed, SdkStore
 
 GO_VERSION_FILE = ".go-version"
 _TOOLCHAIN_LINE = re.compile(r"^\s*toolchain\s+(\S+)\s*(//.*)?$")
@@ -23,6 +28,8 @@ class Selection:
 
 
 def _parse(text: str, origin: str) -> Selection:
+    from gotasks.go.sdk.releases import VersionRequest
+
     try:
         return Selection(VersionRequest.parse(text), origin)
     except UsageError as error:
