@@ -65,15 +65,25 @@ def tidy(c: Context, mod: Module, fix: bool) -> list[str]:
 
 
 def golangci_lint(
-    c: Context, mod: Module, mode: str, args: list[str], packages: tuple[str, ...] = ("./...",)
+    c: Context,
+    mod: Module,
+    mode: str,
+    args: list[str],
+    packages: tuple[str, ...] = ("./...",),
+    declared: Callable[[], list[str]] | None = None,
 ) -> list[str]:
+    """`declared`: gives the tools the module's go.mod declares, when the caller asked go
+    already (else go is asked here); what asking raised, it raises."""
     from gotasks.go.gotools import add_hint, declared_tools, golangci_config, resolve_tool
 
     if mode == "off":
         return []
     toolchain, _ = toolchain_of(c.config)
-    declared = declared_tools(toolchain.go, mod.dir, c.config.run.env)
-    tool = resolve_tool("golangci-lint", declared, toolchain.go)
+    if declared is not None:
+        tools = declared()
+    else:
+        tools = declared_tools(toolchain.go, mod.dir, c.config.run.env)
+    tool = resolve_tool("golangci-lint", tools, toolchain.go)
     if tool is None:
         fix = add_hint("golangci-lint")
         if mode == "required":

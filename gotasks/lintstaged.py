@@ -109,11 +109,17 @@ def lint_staged(c: Context, fix: bool, mod: Module) -> None:
         jobs.append(lambda: _run_gofmt(c, state, changes.go_files))
     if config["vet"] and changes.packages:
         jobs.append(lambda: _run_vet(c, changes))
+    mode, args = config["golangci_lint"], config["golangci_lint_args"]
+    tools: _Tools | None = None
+    if changes.packages and mode != "off":
+        jobs.append(lambda: _ask_tools(c, mod))  # golangci-lint as a go.mod tool?
     for done in map_in_task(lambda job: job(), jobs, len(jobs)):
         if isinstance(done, _GofmtRun):
             gofmt_run = done
         elif isinstance(done, _VetRun):
             vet_run = done
+        elif isinstance(done, _Tools):
+            tools = done
     problems = 0
     if gofmt_run is not None:
         problems += _report_gofmt(state, changes.go_files, gofmt_run)
@@ -122,8 +128,8 @@ def lint_staged(c: Context, fix: bool, mod: Module) -> None:
     if vet_run is not None:
         problems += _report_vet(state, changes, vet_run)
     if changes.packages:
-        mode, args = config["golangci_lint"], config["golangci_lint_args"]
-        problems += len(golangci_lint(c, mod, mode, args, tuple(changes.packages)))
+        declared = tools.declared if tools is not None else None
+        problems += len(golangci_lint(c, mod, mode, args, tuple(changes.packages), declared))
     if problems:
         where = "" if len(modules_of(c.config)) == 1 else f" ({mod.label})"
         noun = "problem" if problems == 1 else "problems"
@@ -170,6 +176,30 @@ def _relocated(state: _Staged, line: str, base: Path) -> tuple[str, bool]:
     path = Path(match.group("path"))
     full = path if path.is_absolute() else base / path
     return f"{match.group('pre') or ''}{_shown(state, full)}:{match.group('rest')}", True
+
+
+@dataclass
+class _Tools:
+    """The tools a module's go.mod declares, or what asking go raised (raised when
+    golangci-lint's turn comes, after the verdicts before it)."""
+
+    tools: list[str]
+    error: UsageError | None = None
+
+    def declared(self) -> list[str]:
+        if self.error is not None:
+            raise self.error
+        return self.tools
+
+
+def _ask_tools(c: Context, mod: Module) -> _Tools:
+    from gotasks.go.gotools import declared_tools
+
+    toolchain, _ = toolchain_of(c.config)
+    try:
+        return _Tools(declared_tools(toolchain.go, mod.dir, c.config.run.env))
+    except UsageError as error:
+        return _Tools([], error)
 
 
 @dataclass
