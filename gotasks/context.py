@@ -215,13 +215,14 @@ def matching_path_go(selection: Selection, root: Path) -> Toolchain | None:
 def choose_toolchain(settings: Settings, selection: Selection | None, install: bool) -> Toolchain:
     """The installed SDK the selection names, else the go on PATH if it is that version,
     else (with --install) a fresh install; no selection: the go on PATH."""
-    from gotasks.go.sdk.selection import installed_match
-    from gotasks.go.toolchain import find_toolchain
     from gotasks.lookups import toolchain_at
-    from gotasks.sdkconfig import installer_of, store_of
 
     if selection is None:
         return toolchain_at(settings.root)
+    from gotasks.go.sdk.selection import installed_match
+    from gotasks.go.toolchain import find_toolchain
+    from gotasks.sdkconfig import installer_of, store_of
+
     store = store_of(settings, os.environ)
     installed = installed_match(store, selection.request)
     if installed is not None:
