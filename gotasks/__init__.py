@@ -33,6 +33,7 @@ def namespace() -> Collection:
 
     if stops.loaded_by_inv():
         stops.install()
+        stops.stop_with_parent()
         reaper.mark_run()
         # invoke turns bytecode writing off for the whole process (its --write-pyc, for
         # tasks.py's sake), so a gotasks that pip did not byte-compile (an editable or source

@@ -38,6 +38,7 @@ from gotasks.engine.freshness import (
     key_of,
     when_text,
 )
+from gotasks.engine.placement import note_node_outputs
 from gotasks.engine.run import RunOptions, run_state
 from gotasks.go.inputs import go_env, module_files, related_files, toolchain_binaries
 from gotasks.go.modules import Module
@@ -197,6 +198,7 @@ def start(
             why = ["what it reported then cannot be replayed"]
         else:
             _say_up_to_date(c, task, mod, entry)
+            note_node_outputs(sorted(entry.outputs))
             if run.explain:
                 console.info(f"why: the same inputs as its success of {when_text(entry.when)}")
             check.result = UpToDate(entry.when, entry.seconds)

@@ -9,6 +9,7 @@ do not run here. The engine knows nothing of how they get there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
 # A cluster worker's `inv` runs the one node of the graph it was given, without its deps
 # (the client ran those): the same graph expanded from the same tree and flags.
 NODE_VARIABLE = "GOTASKS_NODE"
+# Where that run lists the declared outputs of a task it found up to date (they were made
+# by an earlier run on the worker, so nothing new shows they belong to this task): the
+# worker sends them back all the same.
+NODE_OUTPUTS_VARIABLE = "GOTASKS_NODE_OUTPUTS"
+
+
+def note_node_outputs(names: list[str]) -> None:
+    """In a worker's run of one node: these outputs (paths under the project root) are the
+    task's, though this run did not write them."""
+    listing = os.environ.get(NODE_OUTPUTS_VARIABLE)
+    if listing and names:
+        with open(listing, "a", encoding="utf-8") as out:
+            out.write("".join(f"{name}\n" for name in names))
 
 
 class Placement(Protocol):

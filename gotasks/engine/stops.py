@@ -35,6 +35,8 @@ _phase = "exit"
 _received: int | None = None
 _installed = False
 _command = False  # the `gotasks` command, not `inv`: see take_over()
+# A cluster worker's run of one task: the read end of a pipe only the Dask worker holds open.
+PARENT_FD_VARIABLE = "GOTASKS_PARENT_FD"
 
 
 def loaded_by_inv() -> bool:
@@ -72,6 +74,30 @@ def install() -> None:
     # Python puts the default action (death by that signal) back for the last moments of
     # its exit; by then there is nothing left to stop, and the exit code is decided.
     atexit.register(_ignore)
+
+
+def stop_with_parent() -> None:
+    """In a cluster worker's run of one task: stop as on SIGTERM (the run's commands, then
+    exit 130) when the Dask worker that started it dies, SIGKILL included. Its end of the
+    pipe closes then; a process reparented after its parent's death would go on for ever,
+    and nothing kills a session of its own (PR_SET_PDEATHSIG fires when the forking *thread*
+    ends, and Dask's task threads come and go)."""
+    value = os.environ.pop(PARENT_FD_VARIABLE, "")
+    if not value.isdigit():
+        return
+    import threading
+
+    fd = int(value)
+    with contextlib.suppress(OSError):
+        os.set_inheritable(fd, False)  # the run's commands have no business with it
+
+    def wait() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(fd, 1):
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=wait, name="gotasks-parent", daemon=True).start()
 
 
 def _ignore() -> None:

@@ -8,6 +8,8 @@ gotasks, which the version check makes sure of)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import os
 import secrets
@@ -22,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import gotasks
-from gotasks.engine.placement import NODE_VARIABLE
-from gotasks.remote.tree import TreeState, has_commit, materialize
+from gotasks.engine.placement import NODE_OUTPUTS_VARIABLE, NODE_VARIABLE
+from gotasks.engine.stops import PARENT_FD_VARIABLE
+from gotasks.remote.tree import TreeState, fetch_commit, materialize
 
 # The client's declared outputs, as paths under the project root: build binaries (dist/,
 # whose SHA256SUMS the client writes again over everything it holds) and the test reports.
@@ -71,10 +74,15 @@ def describe() -> dict[str, str]:
     return {"gotasks": gotasks.__version__, "go": go}
 
 
-def holds(repository: str, commit: str, dask_worker: Any = None) -> bool:
-    """Whether this worker's cache clone has the commit (client.run: Dask passes the worker
-    as `dask_worker`; get_worker() works only inside a task)."""
-    return has_commit(base_folder(dask_worker or _worker()), repository, commit)
+async def obtain(repository: str, commit: str, url: str | None, dask_worker: Any = None) -> bool:
+    """Whether this worker's cache clone has the commit, fetched from the repository's
+    remote if it lacked it (client.run at connect, on every worker at once: Dask passes the
+    worker as `dask_worker`). A coroutine, so Dask awaits it on the worker's event loop,
+    and the fetch itself runs on a thread: a long fetch must not stall the worker's
+    heartbeats."""
+    base = base_folder(dask_worker or _worker())
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, fetch_commit, base, repository, commit, url)
 
 
 def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
@@ -97,6 +105,9 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in _NOT_FORWARDED}
     env.update({k: v for k, v in spec.environ.items() if k not in _NOT_FORWARDED})
     env[NODE_VARIABLE] = spec.name
+    listing = base_folder(worker) / "outputs" / attempt
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    env[NODE_OUTPUTS_VARIABLE] = str(listing)
     # The client admitted this task against the worker's share: its run must not queue
     # again behind the leases of the client or of the worker's other tasks (whose own
     # plans know nothing of the client's learned claims): a lease folder of its own.
@@ -105,15 +116,26 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
     # The gotasks this worker imported is the one the version check saw: its inv too.
     source = str(Path(gotasks.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", *spec.argv],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The run stops itself when this worker dies (stops.stop_with_parent): it is in a session
+    # of its own, and no signal would reach it then.
+    alive_read, alive_write = os.pipe()
+    env[PARENT_FD_VARIABLE] = str(alive_read)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "invoke", *spec.argv],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(alive_read,),
+        )
+    except BaseException:
+        os.close(alive_write)
+        raise
+    finally:
+        os.close(alive_read)
     processes = TaskProcesses(spec.name)
     processes.add_group(proc.pid)
     assert proc.stdout is not None
@@ -149,12 +171,19 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
         if reason is not None:
             stopping = True
             threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
+    os.close(alive_write)
     processes.end(grace=0.5)  # nothing the task started outlives it
     shutil.rmtree(leases, ignore_errors=True)
+    # What it wrote, and what it found up to date here (made by an earlier run of this tree
+    # on this worker: the client has not got them).
+    returned = set(_changed(cwd, spec.outputs, before))
+    with contextlib.suppress(FileNotFoundError):
+        returned.update(n for n in listing.read_text().splitlines() if (cwd / n).is_file())
+        listing.unlink()
     processes.cpu_seconds = max(processes.cpu_seconds, cpu_seconds)
     reader.join(timeout=5)
     sender.flush()
-    archive = _pack(cwd, _changed(cwd, spec.outputs, before))
+    archive = _pack(cwd, sorted(returned))
     sender.event("end", "")
     return _result(
         name,
