@@ -13,6 +13,7 @@ import secrets
 import sys
 import tarfile
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.plan import Plan, Task
 from gotasks.remote.dask import Remote, WorkerInfo
 from gotasks.remote.tree import bundle_of, capture
-from gotasks.remote.worker import NodeSpec, describe, holds, run_node
+from gotasks.remote.worker import NodeSpec, describe, obtain, run_node
 
 CONNECT_SECONDS = 10.0
 END_WAIT_SECONDS = 5.0  # for a finished task's last output batch to come in
@@ -69,6 +70,46 @@ def worker_argv(argv: list[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
+def place(
+    local: list[Job],
+    remote: list[Job],
+    running: list[tuple[Job, str | None]],
+    workers: list[WorkerInfo],
+    limits: Limits,
+) -> list[tuple[Job, str | None]]:
+    """The ready jobs to start now, each with the worker it goes to (None: here): `local`
+    against this machine's limits, `remote` against each worker's own cores and memory in
+    turn. A pool caps the whole run, not each machine (a pool stands for something outside
+    them all: a registry, a licence server): what the others hold of it is not theirs to use."""
+    held = Counter(job.pool for job, _ in running if job.pool)
+
+    def share(there: list[Job]) -> dict[str, int]:
+        mine = Counter(job.pool for job in there if job.pool)
+        return {name: cap - (held[name] - mine[name]) for name, cap in limits.pools.items()}
+
+    def admitted(jobs: list[Job], there: list[Job], cap: Limits) -> list[Job]:
+        picked = admit(jobs, there, cap, False)
+        held.update(job.pool for job in picked if job.pool)
+        return picked
+
+    chosen: list[tuple[Job, str | None]] = []
+    if local:
+        here = [job for job, where in running if where is None]
+        own = dataclasses.replace(limits, pools=share(here))
+        chosen += [(job, None) for job in admitted(local, here, own)]
+    pending = list(remote)
+    for worker in workers:
+        if not pending:
+            break
+        there = [job for job, where in running if where == worker.address]
+        cap = Limits(worker.cpus, worker.memory or 1 << 62, worker.threads, share(there))
+        picked = admitted(pending, there, cap)
+        chosen += [(job, worker.address) for job in picked]
+        taken = {id(job) for job in picked}
+        pending = [job for job in pending if id(job) not in taken]
+    return chosen
+
+
 class ClusterPlacement:
     def __init__(
         self, remote: Remote, plan: Plan, root: Path, top: Path, environ: Mapping[str, str]
@@ -82,7 +123,8 @@ class ClusterPlacement:
         # of scattered data, and a worker that dies with it takes the tree of every task
         # still to run (they were cancelled 'already forgotten').
         self.tree = capture(top, with_bundle=False)
-        answers = remote.run_everywhere(holds, self.tree.repository, self.tree.commit)
+        tree = self.tree
+        answers = remote.run_everywhere(obtain, tree.repository, tree.commit, tree.remote)
         if not all(answer is True for answer in answers.values()):
             self.tree = dataclasses.replace(self.tree, bundle=bundle_of(top))
         self.subdir = root.relative_to(top).as_posix() if root != top else "."
@@ -134,25 +176,21 @@ class ClusterPlacement:
     # -- admission --------------------------------------------------------------------------
 
     def choose(self, ready: list[Task], running: list[Task]) -> list[Task]:
-        chosen: list[Task] = []
         local = [t for t in ready if not runs_remotely(t)]
-        if local:
-            here = [t.job for t in running if t.where is None]
-            picked = {id(j) for j in admit([t.job for t in local], here, self.plan.limits, False)}
-            chosen += [t for t in local if id(t.job) in picked]
-        pending = [t for t in ready if runs_remotely(t)]
-        pools = self.plan.limits.pools
-        for worker in self._live_workers():
-            if not pending:
-                break
-            there: list[Job] = [t.job for t in running if t.where == worker.address]
-            limits = Limits(worker.cpus, worker.memory or 1 << 62, worker.threads, pools)
-            picked = {id(j) for j in admit([t.job for t in pending], there, limits, False)}
-            for task in pending:
-                if id(task.job) in picked:
-                    task.where = worker.address
-                    chosen.append(task)
-            pending = [t for t in pending if id(t.job) not in picked]
+        remote = [t for t in ready if runs_remotely(t)]
+        placed = place(
+            [t.job for t in local],
+            [t.job for t in remote],
+            [(t.job, t.where) for t in running],
+            self._live_workers() if remote else self.workers,
+            self.plan.limits,
+        )
+        by_job = {id(t.job): t for t in ready}
+        chosen = []
+        for job, where in placed:
+            task = by_job[id(job)]
+            task.where = where
+            chosen.append(task)
         return chosen
 
     def _live_workers(self) -> list[WorkerInfo]:

@@ -1,7 +1,8 @@
-"""The client's tree as a worker gets it: the commit (a git bundle, left out when every
-worker has it), the uncommitted changes (a binary diff against it) and the untracked files
-(a tar); the worker rebuilds it in a cache clone of its own and checks a digest of the
-files against the client's before anything runs there."""
+"""The client's tree as a worker gets it: the commit (fetched by the worker from the
+repository's configured remote, else in a git bundle the client sends), the uncommitted
+changes (a binary diff against it) and the untracked files (a tar); the worker rebuilds it
+in a cache clone of its own and checks a digest of the files against the client's before
+anything runs there."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import os
 import shutil
 import stat
+import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from gotasks.core.files import locked
 from gotasks.go.git import git
 
 READY = ".gotasks-tree-ready"  # written last in a checkout: the tree in it is whole
+FETCH_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class TreeState:
     repository: str  # the repository's first commit: names its cache clone on a worker
     commit: str
     bundle: bytes | None  # the commit's history, when some worker lacks it
+    remote: str | None  # the URL of the configured remote the workers fetch from, if any
     diff: bytes  # `git diff --binary HEAD`: staged and unstaged changes alike
     untracked: bytes  # a tar of the untracked files git does not ignore
     digest: str  # of every file of the tree (tree_digest)
@@ -77,10 +81,28 @@ def capture(top: Path, with_bundle: bool) -> TreeState:
         repository=sorted(roots)[0],
         commit=commit,
         bundle=bundle,
+        remote=remote_url(top),
         diff=diff,
         untracked=buffer.getvalue(),
         digest=tree_digest(top),
     )
+
+
+def remote_url(top: Path) -> str | None:
+    """The URL of the remote the current branch tracks, else of `origin`; a local path as an
+    absolute one (a worker has another working folder). None: no remote configured."""
+    try:
+        upstream = git(top, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}")
+        name = upstream.decode().strip().split("/", 1)[0]
+    except TaskFailed:
+        name = "origin"
+    try:
+        url = git(top, "config", "--get", f"remote.{name}.url").decode().strip()
+    except TaskFailed:
+        return None
+    if url and "://" not in url and (top / url).exists():
+        return str((top / url).resolve())
+    return url or None
 
 
 def bundle_of(top: Path) -> bytes:
@@ -102,6 +124,42 @@ def has_commit(base: Path, repository: str, commit: str) -> bool:
     return True
 
 
+def _store(folder: Path) -> Path:
+    """The repository's cache clone on this worker (bare: checkouts share its objects)."""
+    store = folder / "repo.git"
+    if not store.is_dir():
+        store.mkdir(parents=True)
+        git(store, "init", "-q", "--bare")
+    return store
+
+
+def fetch_commit(base: Path, repository: str, commit: str, url: str | None) -> bool:
+    """Whether this worker has the commit, after fetching it from `url` if it lacked it:
+    the commit alone, else every branch (a server that refuses a commit not at a ref's tip
+    still serves its branches). False when it cannot (no remote, unreachable, not pushed):
+    the client sends a bundle then. Never asks for credentials: a worker has no terminal."""
+    if has_commit(base, repository, commit):
+        return True
+    if not url:
+        return False
+    folder = base / repository
+    folder.mkdir(parents=True, exist_ok=True)
+    with locked(folder / ".lock"):
+        store = _store(folder)
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+        for refspec in (f"{commit}:refs/gotasks/{commit}", "+refs/heads/*:refs/gotasks/heads/*"):
+            argv = ["git", "-C", str(store), "fetch", "-q", "--no-tags", url, refspec]
+            try:
+                subprocess.run(
+                    argv, env=env, capture_output=True, check=False, timeout=FETCH_SECONDS
+                )
+            except (OSError, subprocess.TimeoutExpired):
+                return False
+            if has_commit(base, repository, commit):
+                return True
+    return False
+
+
 def materialize(state: TreeState, base: Path, worker: str) -> Path:
     """The tree `state` describes, checked out under `base` (made once per tree; runs of
     the same tree share it)."""
@@ -109,13 +167,12 @@ def materialize(state: TreeState, base: Path, worker: str) -> Path:
     checkout = folder / state.name
     if (checkout / READY).exists():
         return checkout
+    if state.bundle is None:  # a worker that joined after the client asked them all
+        fetch_commit(base, state.repository, state.commit, state.remote)
     with locked(folder / ".lock"):
         if (checkout / READY).exists():
             return checkout
-        store = folder / "repo.git"
-        if not store.is_dir():
-            store.mkdir(parents=True)
-            git(store, "init", "-q", "--bare")
+        store = _store(folder)
         if not has_commit(base, state.repository, state.commit):
             if state.bundle is None:
                 raise TaskFailed(f"worker {worker}: does not have commit {state.commit[:12]}")
