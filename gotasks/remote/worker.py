@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -27,12 +28,14 @@ import gotasks
 from gotasks.engine.placement import NODE_OUTPUTS_VARIABLE, NODE_VARIABLE
 from gotasks.engine.stops import PARENT_FD_VARIABLE
 from gotasks.remote.tree import TreeState, fetch_commit, materialize
+from gotasks.remote.warm import Answers, send_request
 
 # The client's declared outputs, as paths under the project root: build binaries (dist/,
 # whose SHA256SUMS the client writes again over everything it holds) and the test reports.
 OUTPUT_ROOTS = ("dist", ".gotasks/cover")
 FLUSH_SECONDS = 0.1  # output is sent in batches at most this old
 WATCH_SECONDS = 0.2
+WARM_START_SECONDS = 30.0  # for the warm server to fork a task's inv
 # Variables that name this machine's own things, never taken from the client.
 _NOT_FORWARDED = ("GOTASKS_CLUSTER", "GOTASKS_ROOT", "GOTASKS_LEASE_DIR", "GOTASKS_WORKER_DIR")
 
@@ -119,40 +122,28 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
     # The run stops itself when this worker dies (stops.stop_with_parent): it is in a session
     # of its own, and no signal would reach it then.
     alive_read, alive_write = os.pipe()
-    env[PARENT_FD_VARIABLE] = str(alive_read)
+    output_read, output_write = os.pipe()
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "invoke", *spec.argv],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            pass_fds=(alive_read,),
-        )
+        launched = _launch(spec.argv, cwd, env, output_write, alive_read)
     except BaseException:
-        os.close(alive_write)
+        for fd in (alive_write, output_read):
+            os.close(fd)
         raise
     finally:
         os.close(alive_read)
+        os.close(output_write)
     processes = TaskProcesses(spec.name)
-    processes.add_group(proc.pid)
-    assert proc.stdout is not None
-    reader = threading.Thread(target=sender.pump, args=(proc.stdout,), daemon=True)
+    processes.add_group(launched.pid)
+    stream = os.fdopen(output_read, "rb")
+    reader = threading.Thread(target=sender.pump, args=(stream,), daemon=True)
     reader.start()
     code, cpu_seconds = None, 0.0
     stopping = False
     while code is None:
-        # wait4: the exit and the CPU time of the whole tree the task's inv waited for (the
-        # samples miss short-lived compilers).
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            code = os.waitstatus_to_exitcode(status)
-            proc.returncode = code
-            cpu_seconds = usage.ru_utime + usage.ru_stime
+        ended = launched.wait(WATCH_SECONDS)
+        if ended is not None:
+            code, cpu_seconds = ended
             break
-        time.sleep(WATCH_SECONDS)
         rss = processes.sample()
         if stopping:
             continue
@@ -182,6 +173,7 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
         listing.unlink()
     processes.cpu_seconds = max(processes.cpu_seconds, cpu_seconds)
     reader.join(timeout=5)
+    stream.close()
     sender.flush()
     archive = _pack(cwd, sorted(returned))
     sender.event("end", "")
@@ -194,6 +186,94 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
         sender.last_line,
         archive,
     )
+
+
+class _Launched:
+    """A task's `inv`: forked by this worker's warm server, or started here."""
+
+    def __init__(self, pid: int, answers: Answers | None) -> None:
+        self.pid, self.answers = pid, answers
+
+    def wait(self, seconds: float) -> tuple[int, float] | None:
+        """(exit code, CPU seconds of the whole tree it waited for: the samples miss
+        short-lived compilers) once it ended, else None after `seconds`."""
+        if self.answers is None:
+            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+            time.sleep(seconds)
+            return None
+        try:
+            answer = self.answers.next(seconds)
+        except (EOFError, OSError):
+            return 1, 0.0  # the server died, and its child with it (a session kill)
+        if answer is None:
+            return None
+        self.answers.conn.close()
+        return int(answer["exit"]), float(answer["cpu"])
+
+
+def _launch(
+    argv: tuple[str, ...], cwd: Path, env: dict[str, str], output: int, alive: int
+) -> _Launched:
+    server = _warm_server(env)
+    if server is not None:
+        request = {"argv": list(argv), "cwd": str(cwd), "env": env}
+        try:
+            conn = send_request(server, request, [output, alive])
+            answers = Answers(conn)
+            answer = answers.next(WARM_START_SECONDS)
+            if answer is not None:
+                return _Launched(int(answer["pid"]), answers)
+            conn.close()
+        except (OSError, EOFError):
+            pass  # started as below, as if there were no server
+    env = {**env, PARENT_FD_VARIABLE: str(alive)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *argv],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
+        start_new_session=True,
+        pass_fds=(alive,),
+    )
+    return _Launched(proc.pid, None)
+
+
+_warm_lock = threading.Lock()
+_warm: tuple[subprocess.Popen[bytes], str] | None = None
+_warm_failed = False
+
+
+def _warm_server(env: dict[str, str]) -> str | None:
+    """The socket of this worker's warm inv server (warm.py), started on first use; None if
+    it cannot start (each task then starts `inv` itself, as it would without it)."""
+    global _warm, _warm_failed
+    with _warm_lock:
+        if _warm is not None and _warm[0].poll() is None:
+            return _warm[1]
+        if _warm_failed or os.environ.get("GOTASKS_WARM") == "0":
+            return None
+        # A short path: a socket's may not exceed ~107 bytes.
+        path = os.path.join(tempfile.mkdtemp(prefix="gotasks-warm-"), "s")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gotasks.remote.warm", path],
+            # Its stdin is a pipe this worker holds: closed when the worker dies, however.
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": env["PYTHONPATH"]},
+            start_new_session=True,
+        )
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != b"ready":
+            server.kill()
+            server.wait()
+            _warm_failed = True
+            return None
+        _warm = (server, path)
+        return path
 
 
 def _result(
