@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,8 +25,17 @@ import pytest
 from helpers import EXAMPLE, SOURCE, Project, adopt, clean_env
 
 from gotasks.core.errors import TaskFailed
-from gotasks.remote.placement import worker_argv
-from gotasks.remote.tree import TreeState, capture, materialize, tree_digest
+from gotasks.engine.admission import Job, Limits
+from gotasks.remote.dask import WorkerInfo
+from gotasks.remote.placement import place, worker_argv
+from gotasks.remote.tree import (
+    TreeState,
+    bundle_of,
+    capture,
+    fetch_commit,
+    materialize,
+    tree_digest,
+)
 
 try:
     import distributed
@@ -64,6 +74,42 @@ def test_a_workers_inv_gets_the_clients_flags_without_its_cluster_and_report_fil
         "--module",
         "hello",
     )
+
+
+def _workers(*names: str, cpus: float = 2.0) -> list[WorkerInfo]:
+    return [WorkerInfo(f"tcp://{n}:1", n, cpus, 4 << 30, True, 8) for n in names]
+
+
+def test_a_pool_caps_the_whole_cluster_not_each_worker() -> None:
+    """pools: {registry: 2}: two tasks of the pool at once over every worker and this
+    machine together, though each worker alone would take two; the others fill in."""
+    limits = Limits(cpus=4, memory=8 << 30, jobs=0, pools={"registry": 2})
+    workers = _workers("w1", "w2", "w3")
+    pushes = [Job(f"push[m{i}]", 0.5, 1 << 20, pool="registry") for i in range(6)]
+    tests = [Job(f"test[m{i}]", 0.5, 1 << 20) for i in range(3)]
+    placed = place([], pushes + tests, [], workers, limits)
+    pooled = [where for job, where in placed if job.pool]
+    assert len(pooled) == 2
+    assert len(placed) == 5  # the three tests too
+    # One of the pool runs on w2 already, one here: nothing more of it starts anywhere.
+    running = [(pushes[0], "tcp://w2:1"), (Job("upload", 0.1, 1 << 20, pool="registry"), None)]
+    placed = place([], pushes[1:] + tests, running, workers, limits)
+    assert [job for job, _ in placed if job.pool] == []
+    assert len(placed) == 3
+    # Local tasks count against it as well, and take it first when they are ready first.
+    local = [Job("upload", 0.1, 1 << 20, pool="registry")]
+    placed = place(local, pushes[1:], [(pushes[0], "tcp://w1:1")], workers, limits)
+    assert [(job.name, where) for job, where in placed] == [("upload", None)]
+
+
+def test_each_worker_takes_only_what_fits_its_own_cores() -> None:
+    limits = Limits(cpus=8, memory=8 << 30, jobs=0, pools={})
+    jobs = [Job(f"test[m{i}]", 1.0, 1 << 20) for i in range(5)]
+    placed = place([], jobs, [], _workers("w1", "w2", cpus=1.0), limits)
+    assert sorted(where or "" for _, where in placed) == ["tcp://w1:1", "tcp://w2:1"]
+    busy = [(jobs[0], "tcp://w1:1")]
+    placed = place([], jobs[1:], busy, _workers("w1", "w2", cpus=1.0), limits)
+    assert [where for _, where in placed] == ["tcp://w2:1"]
 
 
 def _repo(root: Path) -> Project:
@@ -118,6 +164,41 @@ def test_a_worker_without_the_commit_and_no_bundle_says_so(tmp_path: Path) -> No
     state = TreeState(**{**capture(project.root, with_bundle=False).__dict__})
     with pytest.raises(TaskFailed, match=r"worker w1: does not have commit"):
         materialize(state, tmp_path / "worker", "w1")
+
+
+def test_a_worker_fetches_the_commit_from_the_remote_and_needs_a_bundle_only_for_unpushed(
+    tmp_path: Path,
+) -> None:
+    """The client's remote (a real bare repository, named by a relative path as git allows)
+    is where a worker gets a pushed commit from; a commit not pushed, or no remote at all,
+    is a False the client answers with a bundle."""
+    project = _repo(tmp_path / "client")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    project.git("remote", "add", "origin", "../origin.git")
+    project.git("push", "-q", "-u", "origin", "main")
+    state = capture(project.root, with_bundle=False)
+    assert state.remote == str(bare.resolve())
+    assert state.bundle is None
+    worker = tmp_path / "worker"
+    assert fetch_commit(worker, state.repository, state.commit, state.remote)
+    checkout = materialize(state, worker, "w1")
+    assert tree_digest(checkout) == state.digest
+    # A commit made after the push: the remote cannot give it.
+    project.write("hello/later.txt", "later\n")
+    project.commit_all("not pushed")
+    later = capture(project.root, with_bundle=False)
+    assert not fetch_commit(worker, later.repository, later.commit, later.remote)
+    assert not fetch_commit(tmp_path / "w2", later.repository, later.commit, None)
+    with pytest.raises(TaskFailed, match=r"worker w1: does not have commit"):
+        materialize(later, worker, "w1")
+    with_bundle = TreeState(**{**later.__dict__, "bundle": bundle_of(project.root)})
+    assert tree_digest(materialize(with_bundle, worker, "w1")) == later.digest
+    # Pushed now: fetched (a branch moved on the remote since the worker's last fetch).
+    project.git("push", "-q", "origin", "main")
+    assert fetch_commit(tmp_path / "w3", later.repository, later.commit, later.remote)
+    # An unreachable remote is a False, not an error or a prompt.
+    assert not fetch_commit(tmp_path / "w4", later.repository, later.commit, "/nonexistent.git")
 
 
 # -- a local run does not pay for Dask --------------------------------------------------------
@@ -226,7 +307,15 @@ def start_cluster(
         own = folder / name
         own.mkdir(parents=True)
         folders.append(own)
-        env = {"GOCACHE": str(own / "gocache"), **(extra_env or {})}
+        # Its own Go caches, as on another machine, and one core: the caps are then
+        # something a run could break (three module tasks, two workers).
+        env = {
+            "GOCACHE": str(own / "gocache"),
+            "GOMODCACHE": str(own / "gomodcache"),
+            "GOFLAGS": "-modcacherw",
+            "GOTASKS_CPUS": "1",
+            **(extra_env or {}),
+        }
         processes.append(
             _start(
                 project,
@@ -262,6 +351,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = Project(root)
     project.git("init", "-q", "-b", "main")
     project.commit_all("initial")
+    # Its remote, where the workers fetch the commit from (no bundle is sent then).
+    subprocess.run(["git", "init", "-q", "--bare", str(root.parent / "origin.git")], check=True)
+    project.git("remote", "add", "origin", str(root.parent / "origin.git"))
+    project.git("push", "-q", "-u", "origin", "main")
     return project
 
 
@@ -315,11 +408,47 @@ def test_a_cluster_run_gives_a_local_runs_verdicts_and_sha256sums(
     # The trace: a process track per worker, each task's slice on its worker's.
     events = json.loads(trace.read_text())["traceEvents"]
     tracks = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}
-    for event in events:
-        if event.get("ph") == "X" and event["name"] != "ci":
-            assert tracks[event["pid"]] == f"worker {event['args']['worker']}"
-            # peaks and CPU came back from the worker
-            assert event["args"]["peak_rss"] > 0
+    slices = [e for e in events if e.get("ph") == "X" and e["name"] != "ci"]
+    for event in slices:
+        assert tracks[event["pid"]] == f"worker {event['args']['worker']}"
+        # peaks and CPU came back from the worker
+        assert event["args"]["peak_rss"] > 0
+    # Each worker offers one core: tasks overlap on a worker only within it (a claim over
+    # it runs alone there), whatever the three tasks claim.
+    assert "w1 (cpu 1," in remote.stdout and "w2 (cpu 1," in remote.stdout, remote.stdout
+    assert len(slices) == 3
+    used = {e["args"]["worker"] for e in slices}
+    for event in slices:
+        at = event["ts"] + event["dur"] / 2
+        there = [
+            other
+            for other in slices
+            if other["pid"] == event["pid"] and other["ts"] <= at < other["ts"] + other["dur"]
+        ]
+        if len(there) > 1:
+            assert sum(other["args"]["cpu_claim"] for other in there) <= 1.0, there
+    # Each worker built with its own Go caches, and fetched the commit from the remote.
+    commit = project.git("rev-parse", "HEAD").strip()
+    for name, folder in zip(cluster.names, cluster.folders, strict=True):
+        assert name not in used or any((folder / "gocache").iterdir()), folder
+        (store,) = folder.rglob("repo.git")
+        refs = subprocess.run(
+            ["git", "-C", str(store), "for-each-ref", "--format=%(refname)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert f"refs/gotasks/{commit}" in refs, refs
+    # Built on a worker, dist/ gone here, built again: the worker (the first one, the run's
+    # only task) finds it up to date the second time, and still sends its binaries back.
+    for _ in range(2):
+        shutil.rmtree(project.root / "dist")
+        again = project.inv("build", "--cluster", cluster.address)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert (project.root / "dist/SHA256SUMS").read_bytes() == local_sums
+        for line in local_sums.decode().splitlines():
+            assert (project.root / "dist" / line.split("  ")[1]).is_file()
+    assert re.search(r"==> build .* up to date", again.stdout), again.stdout
 
 
 @pytest.mark.e2e
@@ -418,6 +547,10 @@ def test_a_stopped_client_leaves_no_process_on_any_worker(
         (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
 
 
+def _is_nanny(proc: psutil.Process | None) -> bool:
+    return proc is not None and "distributed.cli.dask_worker" in proc.cmdline()
+
+
 @pytest.mark.e2e
 @needs_dask
 def test_a_worker_killed_mid_task_reruns_it_elsewhere(
@@ -426,20 +559,61 @@ def test_a_worker_killed_mid_task_reruns_it_elsewhere(
     try:
         run, mark = _slow_run(project, cluster, tmp_path, seconds=15)
         assert mark.exists(), "the test never started on a worker"
-        # The Dask worker process running the task: the parent of the task's inv.
-        invs = [p for p in cluster.running_there() if "invoke" in " ".join(p.cmdline())]
+        # The task's inv (forked by the worker's warm server, or started by the worker), and
+        # the Dask worker process running the task: the child of its nanny up its parents.
+        runs = ("invoke", "gotasks.remote.warm")
+        invs = [p for p in cluster.running_there() if any(w in p.cmdline() for w in runs)]
         assert invs
         task_inv = invs[0]
         dask_worker = task_inv.parent()
+        while dask_worker is not None and not _is_nanny(dask_worker.parent()):
+            dask_worker = dask_worker.parent()
         assert dask_worker is not None
+        # The task's inv and everything under it (go test, the test binary): they must not
+        # outlive the worker that ran them (a session of their own, no signal reaches them).
+        orphans = [task_inv, *task_inv.children(recursive=True)]
+        assert any("go" in " ".join(p.cmdline()) for p in orphans[1:]), orphans
         mark.unlink()
         dask_worker.kill()
         out, err = run.communicate(timeout=600)
         assert run.returncode == 0, out + err
         assert "running again on" in out, out
+        _, alive = psutil.wait_procs(orphans, timeout=60)
+        assert not alive, [p.cmdline() for p in alive]
     finally:
         (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
         _wait_gone(cluster, 60)
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_worker_with_another_go_is_refused(project: Project, tmp_path: Path) -> None:
+    """The worker's own go answers (its PATH), not this machine's: here a go that says it is
+    another release, and runs the real one for everything else."""
+    real = shutil.which("go")
+    assert real is not None
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "go").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "env GOVERSION" ]; then echo go1.19.99; exit 0; fi\n'
+        f'exec {real} "$@"\n'
+    )
+    (fake / "go").chmod(0o755)
+    odd = start_cluster(
+        project,
+        tmp_path / "workers",
+        ["oldgo"],
+        {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"},
+    )
+    try:
+        result = project.inv("lint", "--cluster", odd.address)
+    finally:
+        _stop(odd.processes)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "worker oldgo" in lines[0] and "runs go go1.19.99" in lines[0], lines[0]
 
 
 @pytest.mark.e2e
