@@ -1,16 +1,15 @@
 """The parallel run itself: admits ready tasks under CPU, memory and pool limits, runs each
-on a thread of its own, watches their process trees and stops what goes over."""
+on a worker thread (engine/workers.py) while engine/monitor.py watches their process trees,
+and marks what ended, what it lets start and what will not run."""
 
 from __future__ import annotations
 
 import bisect
 import heapq
 import queue
-import shutil
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -20,61 +19,25 @@ from invoke.parser import ParseResult
 
 from gotasks.core.cancel import bind
 from gotasks.core.console import safe_write
-from gotasks.core.units import format_bytes, format_duration
+from gotasks.core.units import format_duration
 from gotasks.engine import results, stops
 from gotasks.engine.admission import Job, admit
 from gotasks.engine.freshness import UpToDate
 from gotasks.engine.leases import SharedMachine
+from gotasks.engine.monitor import Monitor
 from gotasks.engine.output import CLEAR_LINE, Routing, TaskOutput
 from gotasks.engine.plan import Plan, Task
-from gotasks.engine.procs import TaskProcesses, group_members
+from gotasks.engine.procs import TaskProcesses
+from gotasks.engine.workers import Workers
 
 if TYPE_CHECKING:
     from gotasks.engine.placement import Placement
 
-SAMPLE_SECONDS = 0.2
 # How many of the ready tasks, best first, each admission looks at: more than a machine
 # runs at once, far fewer than a monorepo's thousands of tasks.
 ADMIT_WINDOW = 256
-STATUS_NAMES = 6  # running tasks named on the live status line; the rest are counted
 # What lets a dependent start.
 SATISFIED = ("ok",)
-
-
-class _Workers:
-    """Threads that run tasks, kept between tasks: a thread per task would cost its start
-    (a GIL hand-over each) thousands of times. A new one starts only when none is idle, so
-    there are as many as tasks ever ran at once."""
-
-    def __init__(self, work: Callable[[Task], None]) -> None:
-        self.work = work
-        self.queue: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.idle = 0
-        self.threads = 0
-
-    def submit(self, task: Task) -> None:
-        with self.lock:
-            spawn = self.idle == 0
-            if spawn:
-                self.threads += 1
-            else:
-                self.idle -= 1
-        self.queue.put(task)
-        if spawn:
-            name = f"gotasks-worker-{self.threads}"
-            threading.Thread(target=self._serve, name=name, daemon=True).start()
-
-    def _serve(self) -> None:
-        while (task := self.queue.get()) is not None:
-            self.work(task)
-            with self.lock:
-                self.idle += 1
-
-    def close(self) -> None:
-        """Idle workers end (one still busy, a Python task past Ctrl-C, ends with inv)."""
-        for _ in range(self.threads):
-            self.queue.put(None)
 
 
 def run_plan(
@@ -97,7 +60,6 @@ class _Runner:
         self.print_lock = threading.Lock()
         self.t0 = time.monotonic()
         self.t0_unix = time.time()
-        self.counters: list[tuple[float, float, int]] = []
         self.stopping = False
         self.failed = False
         self.live = False
@@ -105,7 +67,7 @@ class _Runner:
         self.finished_count = 0
         self.by_rank = sorted(plan.tasks, key=lambda t: t.rank)
         self.ready: list[int] = []  # ranks of the tasks whose deps all succeeded, sorted
-        self.workers = _Workers(self._work)
+        self.workers: Workers[Task] = Workers(self._work)
         self.next_slot = 0
         self.shared = SharedMachine(plan.leases)
         self.held_back = False  # ready tasks wait for other runs on the machine
@@ -120,12 +82,18 @@ class _Runner:
 
     def _run(self) -> dict[Any, Any]:
         interrupted = False
-        monitor = threading.Thread(target=self._monitor, name="gotasks-monitor", daemon=True)
         with Routing() as self.routing:
             self.real_out = self.routing.stdout
             # A live status line only on a terminal, and only when several tasks share it.
             self.live = len(self.plan.tasks) > 1 and self.real_out.isatty()
-            monitor.start()
+            self.monitor = Monitor(
+                self.plan,
+                self.t0,
+                self._running_now,
+                lambda: self.finished_count,
+                (self.real_out, self.print_lock) if self.live else None,
+            )
+            self.monitor.start()
             try:
                 self._loop()
             except KeyboardInterrupt:
@@ -136,13 +104,14 @@ class _Runner:
                     self._interrupt()
             finally:
                 self.stopping = True
+                self.monitor.stop()
         self.workers.close()
         self.shared.release()
         if self.live:
             safe_write(self.real_out, CLEAR_LINE)
         records = results.task_records(self.plan.tasks)
         results.print_summary(self.plan, records)
-        results.save(self.plan, records, self.counters, self.t0_unix, self.config)
+        results.save(self.plan, records, self.monitor.counters, self.t0_unix, self.config)
         if interrupted or stops.received() is not None:
             raise Exit(
                 "interrupted: every task's processes were stopped", code=stops.INTERRUPTED_EXIT
@@ -275,6 +244,10 @@ class _Runner:
             self.running[task] = None
         self.workers.submit(task)
 
+    def _running_now(self) -> list[Task]:
+        with self.lock:
+            return list(self.running)
+
     def _running_jobs(self) -> list[Job]:
         """What this run holds of this machine (a cluster worker's task holds none of it)."""
         with self.lock:
@@ -349,72 +322,10 @@ class _Runner:
         task.output.finish(shown, format_duration(task.end - task.start), task.message)
         task.output = None  # printed: its text need not live as long as the run
 
-    # -- watching the process trees --------------------------------------------------------
-
-    def _monitor(self) -> None:
-        last_cpu, last_t = 0.0, time.monotonic()
-        while not self.stopping:
-            time.sleep(SAMPLE_SECONDS)
-            with self.lock:
-                running = list(self.running)
-            total_rss, total_cpu = 0, 0.0
-            now = time.monotonic()
-            # One scan of the process table for every running task's groups.
-            members = group_members(
-                pgid for task in running if task.processes for pgid in task.processes.roots()
-            )
-            for task in running:
-                processes = task.processes
-                if processes is None or task.where is not None:
-                    continue  # a cluster task is measured on its worker
-                rss = processes.sample(members)
-                total_rss += rss
-                total_cpu += processes.cpu_seconds
-                self._enforce(task, rss, now - self.t0 - task.start)
-            dt = max(now - last_t, 1e-6)
-            cpu_share = max(0.0, total_cpu - last_cpu) / dt / max(self.plan.capacity.cpus, 0.01)
-            self.counters.append((now - self.t0, round(100 * cpu_share, 1), total_rss))
-            last_cpu, last_t = total_cpu, now
-            if self.live and not self.stopping:
-                self._status_line(running, 100 * cpu_share, total_rss)
-
-    def _status_line(self, running: list[Task], cpu_percent: float, rss: int) -> None:
-        """[3/10] running: test[a], build[b] | cpu 140% mem 1.2G, kept on one line."""
-        done = self.finished_count
-        shown = [t.output.status() if t.output else t.node.name for t in running[:STATUS_NAMES]]
-        more = len(running) - len(shown)
-        names = ", ".join(shown) + (f" and {more:,} more" if more > 0 else "") or "-"
-        text = (
-            f"[{done}/{len(self.plan.tasks)}] running: {names}"
-            f" | cpu {cpu_percent:.0f}% mem {format_bytes(rss)}"
-        )
-        width = shutil.get_terminal_size().columns - 1
-        with self.print_lock:
-            safe_write(self.real_out, CLEAR_LINE + text[:width])
-
-    def _enforce(self, task: Task, rss: int, elapsed: float) -> None:
-        processes = task.processes
-        if processes is None or processes.stop_reason:
-            return
-        reason = None
-        if rss > task.mem_limit:
-            reason = (
-                f"{task.node.name}: killed: memory {format_bytes(rss)} is over its limit"
-                f" {format_bytes(task.mem_limit)} (estimate {format_bytes(task.job.mem)})"
-            )
-        elif task.timeout is not None and elapsed > task.timeout:
-            # A Python-only task cannot be stopped from outside; it is failed when it ends.
-            reason = (
-                f"{task.node.name}: killed: timeout, still running after"
-                f" {format_duration(task.timeout)}"
-            )
-        if reason:
-            task.stopped_at = task.start + elapsed
-            threading.Thread(target=processes.stop, args=(reason,), daemon=True).start()
-
     def _interrupt(self) -> None:
         """Ctrl-C, SIGTERM or SIGHUP: stop every running task's process groups, then wait."""
         self.stopping = True
+        self.monitor.stop()
         with self.lock:
             running = list(self.running)
         stoppers = [
