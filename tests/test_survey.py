@@ -116,6 +116,33 @@ def test_missing_targets_are_named_with_the_candidates(tmp_path: Path) -> None:
     ]
 
 
+def test_targets_all_found_in_main_ask_go_list_nothing_more(tmp_path: Path) -> None:
+    """The example's case: every -X target a string variable of package main. No problem,
+    and no second go list (of the module's other packages) to find candidates with; one
+    target missing, and the candidates are looked for again."""
+    mod = "example.com/hello"
+    main = package(
+        f"{mod}/cmd/hello",
+        "main",
+        tmp_path / "cmd" / "hello",
+        {"main.go": 'package main\n\nvar (\n\tversion = "dev"\n\tcommit string\n)\n'},
+        deps=("fmt", f"{mod}/greet"),
+        module=mod,
+    )
+    asked: list[list[str]] = []
+
+    def go_list(args: list[str]) -> str:
+        asked.append(args)
+        return ""
+
+    both = {"version": "main.version", "commit": "main.commit", "dirty": ""}
+    assert stamps.stamp_problems([main], both, go_list) == []
+    assert asked == []
+    missing = {"version": "main.version", "dirty": "main.dirty"}
+    assert [p.symbol for p in stamps.stamp_problems([main], missing, go_list)] == ["main.dirty"]
+    assert asked == [["list", "-e", "-json", "--", f"{mod}/greet"]]
+
+
 def test_suggested_vars_fill_each_key_or_leave_it_empty() -> None:
     got = survey.suggested_vars(["main.Version", "main.GitCommit", "main.buildTime", "main.x"])
     assert got == {

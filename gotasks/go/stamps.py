@@ -139,6 +139,21 @@ def stamp_problems(
     wanted = {key: symbol for key, symbol in version_vars.items() if symbol}
     if not wanted or not mains:
         return []
+    strings: dict[str, list[str]] = {}
+
+    def strings_of(package: Package) -> list[str]:
+        if package.import_path not in strings:
+            strings[package.import_path] = package_strings(package)
+        return strings[package.import_path]
+
+    # Every target in package main and there: nothing to name, so no second go list (the
+    # other packages are read only for targets outside main and for the candidates).
+    if all(
+        symbol.startswith("main.") and symbol.removeprefix("main.") in strings_of(main)
+        for main in mains
+        for symbol in wanted.values()
+    ):
+        return []
     local: dict[str, Package] = {}
     others = sorted(
         {
@@ -152,13 +167,6 @@ def stamp_problems(
     if others:
         for listed in parse_go_list(go_list(["list", "-e", "-json", "--", *others])):
             local[listed.import_path] = listed
-    strings: dict[str, list[str]] = {}
-
-    def strings_of(package: Package) -> list[str]:
-        if package.import_path not in strings:
-            strings[package.import_path] = package_strings(package)
-        return strings[package.import_path]
-
     problems = []
     for main in mains:
         candidates = tuple(_candidates(main, local, strings_of))
