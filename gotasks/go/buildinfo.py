@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,24 +34,30 @@ def read_vcs(directory: Path) -> VcsInfo | None:
     """The repository holding `directory`, or None outside git or before the first commit.
 
     Three git commands, asked directly: every up-to-date check of a build needs these values
-    (they are in its key), and gitpython's import alone cost more than all three."""
-    try:
-        head = git(directory, _READ_ONLY, "log", "-1", "--format=%H %ct").decode().split()
-    except GitError as error:
-        said = str(error)
-        if any(words in said for words in _NO_REPOSITORY + _NO_COMMIT):
-            return None
-        # git refuses a repository another user owns (go/git.py words it): a build stamped
-        # "unknown" without a word would be worse than stopping.
-        raise UsageError(said) from None
-    commit, seconds = head[0], int(head[1])
-    try:
+    (they are in its key), and gitpython's import alone cost more than all three. They run
+    side by side (each only reads): a build waits for them before its first `go build`, and
+    its up-to-date check asks again after it."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="git-stamps") as pool:
         # Untracked files count, as they do for Go's own vcs.modified stamp.
-        dirty = bool(git(directory, _READ_ONLY, "status", "--porcelain").strip())
-        described = git(directory, _READ_ONLY, "describe", "--tags", "--always", "--abbrev=12")
-    except GitError as error:
-        raise TaskFailed(f"{directory}: {error}") from None
-    version = described.decode().strip() + ("-dirty" if dirty else "")
+        status = pool.submit(git, directory, _READ_ONLY, "status", "--porcelain")
+        described = pool.submit(
+            git, directory, _READ_ONLY, "describe", "--tags", "--always", "--abbrev=12"
+        )
+        try:
+            head = git(directory, _READ_ONLY, "log", "-1", "--format=%H %ct").decode().split()
+        except GitError as error:
+            said = str(error)
+            if any(words in said for words in _NO_REPOSITORY + _NO_COMMIT):
+                return None
+            # git refuses a repository another user owns (go/git.py words it): a build
+            # stamped "unknown" without a word would be worse than stopping.
+            raise UsageError(said) from None
+        commit, seconds = head[0], int(head[1])
+        try:
+            dirty = bool(status.result().strip())
+            version = described.result().decode().strip() + ("-dirty" if dirty else "")
+        except GitError as error:
+            raise TaskFailed(f"{directory}: {error}") from None
     date = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return VcsInfo(version=version, commit=commit, commit_date=date, dirty=dirty)
 
