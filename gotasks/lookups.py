@@ -251,8 +251,14 @@ _NOT_PACKAGES = {"vendor", "testdata"}
 
 
 def source_listing(folder: Path) -> list[Any]:
-    """Every Go source and go.mod/go.sum/go.work under `folder` with its stamp, and every
-    folder's name: what decides which packages there are and what each is called."""
+    """Every folder's name under `folder`, and in them each Go source with a digest of its
+    header (go/sources.py's go_header: build constraints, package clause, imports) and each
+    go.mod/go.sum/go.work with a digest of its content: what decides which packages there
+    are, what each is called, which files it builds from and what it imports. An edit to a
+    function body changes none of it. Read before go runs: a file changed while it ran
+    changes the next run's key."""
+    from gotasks.go.sources import go_header
+
     listing: list[Any] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(
@@ -262,7 +268,14 @@ def source_listing(folder: Path) -> list[Any]:
         listing.append([rel, dirnames[:]])
         for name in sorted(filenames):
             if name.endswith(".go") or name in ("go.mod", "go.sum", "go.work"):
-                listing.append([rel, name, stamp(Path(dirpath) / name)])
+                path = Path(dirpath) / name
+                try:
+                    data = read_regular_bytes(path)
+                except OSError:
+                    listing.append([rel, name, stamp(path)])  # go says what is wrong with it
+                    continue
+                seen = go_header(data) if name.endswith(".go") else data
+                listing.append([rel, name, hashlib.sha256(seen).hexdigest()])
     return listing
 
 
@@ -276,8 +289,8 @@ def main_packages_of(
 ) -> list[str]:
     """compute() (go list of the main packages), remembered by the go binary, the Go
     variables of the run and of this process (tags, GOOS, CGO_ENABLED change what builds),
-    the patterns, and the module's Go files (names, stamps) and folders, and the project's
-    go.work."""
+    the patterns, the module's folders and Go files (names and headers: source_listing),
+    and the project's go.work. A one-line edit in a function asks go nothing."""
     go_vars = {k: v for k, v in os.environ.items() if k.startswith(("GO", "CGO_"))}
     key = digest(
         "main-packages",

@@ -61,7 +61,11 @@ def test_main_packages_are_asked_once_until_something_that_decides_them_changes(
 
     changes = [
         lambda: (folder / "go.mod").write_text("module example.com/other\n\ngo 1.22\n"),
-        lambda: bump(folder / "lib" / "lib.go"),  # `package lib` may now say `package main`
+        lambda: (folder / "lib" / "lib.go").write_text("package main\n"),  # lib is a main now
+        lambda: (folder / "lib" / "lib.go").write_text("//go:build ignore\n\npackage main\n"),
+        lambda: (folder / "cmd" / "a" / "main.go").write_text(
+            'package main\n\nimport "C"\n\nfunc main() {}\n'  # cgo: not built with CGO_ENABLED=0
+        ),
         lambda: (folder / "cmd" / "b").mkdir(),  # a new folder ...
         lambda: (folder / "cmd" / "b" / "main.go").write_text("package main\n"),  # ... its main
         lambda: (folder / "lib" / "lib.go").unlink(),
@@ -74,6 +78,13 @@ def test_main_packages_are_asked_once_until_something_that_decides_them_changes(
         main_packages(tmp_path, folder, look, env)
         assert look.calls == number, f"no hit after change {number - 1}"
     # Other build tags, another GOOS in the environment: asked again.
+    main_packages(tmp_path, folder, look, {"GOFLAGS": "-tags=prod"})
+    assert look.calls == len(changes) + 2
+    # An edit below the imports (a function body, a new declaration) or a touch:
+    # no package, name, file or import changed.
+    main = folder / "cmd" / "a" / "main.go"
+    main.write_text(main.read_text() + "\nvar _ = 1 // edited\n")
+    bump(main)
     main_packages(tmp_path, folder, look, {"GOFLAGS": "-tags=prod"})
     assert look.calls == len(changes) + 2
     # A file go list ignores (vendor/, testdata/, hidden folders, not .go) changes nothing.
@@ -195,3 +206,62 @@ def test_go_env_remembered_is_what_go_says(tmp_path: Path) -> None:
     )
     again = lookups.go_env_of(tmp_path, toolchain, environ, lambda: {"wrong": "asked again"})
     assert first == again == asked
+
+
+GO_FILE = b"""// Copyright line
+//go:build linux && !prod
+
+/* a block comment
+package fake */
+package main // the clause
+
+// #include <stdio.h>
+import "C"
+import (
+\tx "os"
+\t. "strings" // a comment
+\t_ "embed"; "fmt"
+)
+
+import `raw/path`
+
+var version = "dev"
+
+func main() { fmt.Println(version) }
+"""
+
+
+def test_a_go_header_ends_before_the_first_declaration_past_the_imports() -> None:
+    """What go list reads of a file: constraints, package clause, imports (the cgo preamble
+    with them); nothing of the declarations after."""
+    from gotasks.go.sources import go_header
+
+    header = go_header(GO_FILE)
+    assert header == GO_FILE[: GO_FILE.index(b"var version")]
+    # Every part a package's identity or imports hang on is inside the header ...
+    for part in (b"//go:build", b"package main", b"#include", b'"C"', b'x "os"', b"`raw/path`"):
+        assert part in header
+    # ... and a body edit leaves it as it was.
+    assert go_header(GO_FILE.replace(b"Println", b"Print")) == header
+    assert go_header(b"package lib\n\nfunc F() {}\n") == b"package lib\n\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"",
+        b"// only a comment\n",
+        b"/* unterminated package main\n",
+        b"func main() {}\n",  # no package clause first
+        b"\xef\xbb\xbfpackage main\n",  # a byte order mark: not read, so whole
+        b'package main\nimport ("fmt"\nfunc main() {}\n',  # an import group never closed
+        b"package main\nimport\n",
+        b"package main\nimport x\n",
+        b"package\n",
+    ],
+)
+def test_a_file_not_read_as_go_is_its_header_whole(text: bytes) -> None:
+    """Anything the header reader does not follow counts whole: any edit then asks go."""
+    from gotasks.go.sources import go_header
+
+    assert go_header(text) == text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,62 @@ def shown_path(path: str, quote: bool = False) -> str:
         else:
             out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
     return '"' + "".join(out) + '"'
+
+
+# A Go file's tokens as far as its header needs them: space, comments, strings, names, and
+# any other single byte (names may hold UTF-8 letters: bytes from 0x80 up).
+_HEADER_TOKEN = re.compile(
+    rb"""(?P<skip>\s+|//[^\n]*|/\*.*?\*/)|(?P<string>"(?:\\.|[^"\\\n])*"|`[^`]*`)"""
+    rb"""|(?P<name>[A-Za-z_\x80-\xff][\w\x80-\xff]*)|(?P<other>.)""",
+    re.S,
+)
+
+
+def go_header(data: bytes) -> bytes:
+    """The leading part of a Go file that decides which package it belongs to and what it
+    imports: everything before its first declaration that is neither the package clause
+    nor an import (so the build constraints, the package name and the imports, `import
+    "C"` and its cgo preamble too). Which packages there are, which are main, which files
+    each builds from and what they import (what `go list` answers) depend on no other
+    part of a file. A file this does not read as Go (no package clause first, an
+    unterminated comment) is its header whole: an edit anywhere then counts."""
+    tokens = (m for m in _HEADER_TOKEN.finditer(data) if m.lastgroup != "skip")
+    word = next(tokens, None)
+    if word is None or word.group() != b"package":
+        return data
+    name = next(tokens, None)
+    if name is None or name.lastgroup != "name":
+        return data
+    for token in tokens:
+        if token.group() == b";":
+            continue
+        if token.group() != b"import":
+            return data[: token.start()]
+        if not _one_import(tokens):
+            return data
+    return data
+
+
+def _one_import(tokens: Iterator[re.Match[bytes]]) -> bool:
+    """Past one import declaration (after its `import`): `"path"`, `name "path"`, or a
+    parenthesised group of those. False: not an import declaration as Go writes one."""
+    first = next(tokens, None)
+    if first is None:
+        return False
+    if first.group() != b"(":
+        return _import_spec(first, tokens)
+    for token in tokens:
+        if token.group() == b")":
+            return True
+        if token.group() != b";" and not _import_spec(token, tokens):
+            return False
+    return False
+
+
+def _import_spec(token: re.Match[bytes], tokens: Iterator[re.Match[bytes]]) -> bool:
+    if token.lastgroup == "name" or token.group() == b".":
+        following = next(tokens, None)
+        if following is None:
+            return False
+        token = following
+    return token.lastgroup == "string"
