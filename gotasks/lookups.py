@@ -291,7 +291,12 @@ def main_packages_of(
     variables of the run and of this process (tags, GOOS, CGO_ENABLED change what builds),
     the patterns, the module's folders and Go files (names and headers: source_listing),
     and the project's go.work. A one-line edit in a function asks go nothing."""
-    go_vars = {k: v for k, v in os.environ.items() if k.startswith(("GO", "CGO_"))}
+    # gotasks' own GOTASKS_* are no Go variables (GOTASKS_RUN_TOKEN differs in every run).
+    go_vars = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(("GO", "CGO_")) and not k.startswith("GOTASKS_")
+    }
     key = digest(
         "main-packages",
         _go_key(toolchain.go),

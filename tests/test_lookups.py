@@ -50,12 +50,15 @@ def bump(path: Path) -> None:
 
 
 def test_main_packages_are_asked_once_until_something_that_decides_them_changes(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = module(tmp_path)
     look = Counter(["example.com/mod/cmd/a"])
     env = {"GOFLAGS": "-tags=dev"}
+    monkeypatch.setenv("GOTASKS_RUN_TOKEN", "run-1")
     assert main_packages(tmp_path, folder, look, env) == ["example.com/mod/cmd/a"]
+    # Another run (its own token: gotasks' variables are no Go variables) asks nothing.
+    monkeypatch.setenv("GOTASKS_RUN_TOKEN", "run-2")
     assert main_packages(tmp_path, folder, look, env) == ["example.com/mod/cmd/a"]
     assert look.calls == 1
 
