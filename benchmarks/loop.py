@@ -1,11 +1,11 @@
 """The everyday loop: `inv ci` against `make -j2 ci` doing the same work, side by side.
 
 The Makefile (loop.mk, beside a project's own Makefile) is written by this script for each
-project: the same gofmt check, go vet,
-`go mod tidy -diff`, `go test -p 2`, and the same stamped `-trimpath` builds (the env's
-build.targets, its build tags, the -X version stamps read from git with $(shell ...), as a
-real Makefile would) into a dist folder of its own, plus SHA256SUMS; `make -j2` runs it in
-the same folder gotasks runs in.
+project: the same gofmt check, go vet, `go mod tidy -diff`, `go test -p 2`, and the same
+stamped `-trimpath` builds (the env's build.targets, its build tags, the -X version stamps
+read from git with $(shell ...), as a real Makefile would) into a dist folder of its own
+beside the project (not in it: gotasks would hash make's binaries as the module's files),
+plus SHA256SUMS; `make -j2` runs it in the same folder gotasks runs in.
 
 Projects, each adopted as every benchmark adopts one (hook.adopt_into) in a fresh git repo:
 (a) examples/hello; (b) github.com/mikefarah/yq/v4 at v4.54.3, fetched through the Go
@@ -233,6 +233,10 @@ def write_makefile(project: Path, env: dict[str, str]) -> None:
         "GOVERSION := $(shell go env GOVERSION)",
         "",
     ]
+    # make's binaries go beside the project, not into it: gotasks hashes every file of a
+    # module, and rewriting make's own (large) binaries in it each round would have it
+    # hash them again, work no project of its own gives it.
+    outdir = f"../{project.name}.dist-make"
     all_targets: list[str] = []
     for module in modules(project):
         rel = os.path.relpath(module, project)
@@ -247,7 +251,7 @@ def write_makefile(project: Path, env: dict[str, str]) -> None:
                 binary = (Path(main).name if main != "." else name) + (
                     ".exe" if goos == "windows" else ""
                 )
-                out = f"dist-make/{name}_{goos}_{goarch}/{binary}"
+                out = f"{outdir}/{name}_{goos}_{goarch}/{binary}"
                 builds.append(out)
                 lines += [
                     f".PHONY: {out}",
@@ -265,14 +269,14 @@ def write_makefile(project: Path, env: dict[str, str]) -> None:
             f"{test}:",
             f"\tcd {rel} && go test -timeout 10m -p 2 {make_quoted(test_args)} ./...",
             f"{build}: {' '.join(builds)}",
-            f"\tcd dist-make && sha256sum {' '.join(b.removeprefix('dist-make/') for b in builds)}"
+            f"\tcd {outdir} && sha256sum {' '.join(b.removeprefix(outdir + '/') for b in builds)}"
             " > SHA256SUMS",
         ]
     lines[9:9] = [f".PHONY: ci\nci: {' '.join(all_targets)}", ""]
     (project / "loop.mk").write_text("\n".join(lines) + "\n")
     # The Makefile is the baseline's own file, not a change gotasks should see.
     with (project / ".git" / "info" / "exclude").open("a") as exclude:
-        exclude.write("/loop.mk\n/dist-make/\n")
+        exclude.write("/loop.mk\n")
 
 
 # --- measuring ------------------------------------------------------------------------------
