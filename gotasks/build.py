@@ -19,7 +19,7 @@ from gotasks.engine.procs import bound
 from gotasks.gobuild import (
     cgo_env,
     dist_locked,
-    main_packages,
+    main_listing,
     select_package,
     stamp_ldflags,
 )
@@ -28,6 +28,7 @@ from gotasks.paths import dist_dir, dist_lock
 if TYPE_CHECKING:
     from gotasks.engine.freshness import UpToDate
     from gotasks.go.modules import Module
+    from gotasks.go.stamps import Package
 
 
 @task(
@@ -89,13 +90,15 @@ def build(
     if check.result is not None:
         return check.result
     ldflags = stamped[0] if stamped else stamp_ldflags(c, mod)
-    packages = select_package(main_packages(c, mod), package, mod, "build")
+    listing = main_listing(c, mod)
+    packages = select_package([p.import_path for p in listing], package, mod, "build")
+    mains = [p for p in listing if p.import_path in packages]
     if not packages:
         console.info("no main package: nothing to build")
         check.done()
         return None
     if dry_run(c):
-        check_stamps(c, mod, packages)
+        check_stamps(c, mod, mains)
         # The commands a real build runs, shown with dist/ where its scratch folder would be.
         _build_matrix(c, mod, packages, targets, dist, ldflags)
         if verify:
@@ -110,10 +113,11 @@ def build(
         def matrix() -> list[str]:
             return _build_matrix(c, mod, packages, targets, scratch / "out", ldflags, progress=True)
 
-        # The -X check (two go lists) beside the builds, not before them: with
-        # build.strict_stamps its failure still fails the build before dist/ changes.
+        # The -X check beside the builds, not before them (it may ask go list of the
+        # module's other packages): with build.strict_stamps its failure still fails the
+        # build before dist/ changes.
         checked, built = map_in_task(
-            lambda step: step(), [lambda: check_stamps(c, mod, packages), matrix], workers=2
+            lambda step: step(), [lambda: check_stamps(c, mod, mains), matrix], workers=2
         )
         assert checked is None and isinstance(built, list)
         if verify:
@@ -243,11 +247,13 @@ def build_unit(mod: Module, target: str) -> str:
     return f"build[{mod.label}] {target}"
 
 
-def check_stamps(c: Context, mod: Module, packages: list[str]) -> None:
+def check_stamps(c: Context, mod: Module, mains: list[Package]) -> None:
     """Every build.version_vars -X target must be a string variable of each main package
     (the linker ignores one that is not, silently): a warning per package naming the
-    variables it does have, or with build.strict_stamps a failure (the same line)."""
+    variables it does have, or with build.strict_stamps a failure (the same line). The
+    main packages' files and dependencies come from main_listing's go list."""
     from gotasks.go.stamps import grouped, parse_go_list, stamp_problems
+    from gotasks.gobuild import MAIN_FIELDS
 
     config = settings_of(c.config).section("build")
 
@@ -257,8 +263,12 @@ def check_stamps(c: Context, mod: Module, packages: list[str]) -> None:
             raise TaskFailed(f"build {mod.label}: go {' '.join(args[:2])} failed")
         return str(result.stdout)
 
-    fields = "ImportPath,Name,Dir,GoFiles,Deps,Module"
-    mains = parse_go_list(go_list(["list", "-e", f"-json={fields}", "--", *packages]))
+    symbols = [symbol for symbol in config["version_vars"].values() if symbol]
+    if any(not symbol.startswith("main.") for symbol in symbols):
+        # Whether a main package reaches a target's package may go through a module whose
+        # files the remembered listing's key does not hold (a local replace): asked now.
+        paths = [main.import_path for main in mains]
+        mains = parse_go_list(go_list(["list", "-e", f"-json={MAIN_FIELDS}", "--", *paths]))
     lines = grouped(stamp_problems(mains, config["version_vars"], go_list))
     if lines and config["strict_stamps"]:
         raise TaskFailed(f"build {mod.label}: " + "; ".join(lines) + " (build.strict_stamps)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from invoke.context import Context
 
@@ -16,6 +16,7 @@ from gotasks.core.files import locked
 
 if TYPE_CHECKING:
     from gotasks.go.modules import Module
+    from gotasks.go.stamps import Package
 
 
 def dist_locked(lock: Path) -> AbstractContextManager[None]:
@@ -49,30 +50,51 @@ def relative_package(import_path: str, module_path: str) -> str:
 
 def main_packages(c: Context, mod: Module) -> list[str]:
     """The main packages matching build.packages (default ./...), by import path."""
+    return [package.import_path for package in main_listing(c, mod)]
+
+
+# What `inv build`'s -X check (build.check_stamps) reads of each main package.
+MAIN_FIELDS = "ImportPath,Name,Dir,GoFiles,Deps,Module"
+
+
+def main_listing(c: Context, mod: Module) -> list[Package]:
+    """The main packages matching build.packages (default ./...), with their Go files and
+    dependencies (what the -X check reads): one `go list`, asked again only when what
+    decides its answer changed (lookups.main_packages_of)."""
     from gotasks.go.artifacts import short_name
+    from gotasks.go.stamps import go_list_items, package_of
     from gotasks.lookups import main_packages_of
 
     settings = settings_of(c.config)
     patterns: list[str] = settings.section("build")["packages"] or ["./..."]
 
-    def go_list() -> list[str]:
-        template = '{{if eq .Name "main"}}{{.ImportPath}}{{end}}'
+    def go_list() -> list[dict[str, Any]]:
         # Read-only: it runs in a dry run too, which then shows the builds it would start.
-        result = go(c, ["list", "-f", template, "--", *patterns], mod.dir, read_only=True)
+        args = ["list", f"-json={MAIN_FIELDS}", "--", *patterns]
+        result = go(c, args, mod.dir, read_only=True)
         if result.exited != 0:
             console.fail("go list:")
             console.info(result.stderr.rstrip())
             raise TaskFailed(f"build {mod.label}: go list {' '.join(patterns)} failed")
-        return result.stdout.split()
+        return [item for item in go_list_items(result.stdout) if item.get("Name") == "main"]
+
+    def checked(value: Any) -> list[dict[str, Any]]:
+        """A remembered answer read back: its shape checked (a wrong one is a miss)."""
+        if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+            raise ValueError("not a list of packages")
+        if not all(package_of(item).import_path for item in value):
+            raise ValueError("a package without an import path")
+        return value
 
     toolchain, _ = toolchain_of(c.config)
-    # Asked of go only when the module's Go files, the Go settings or the go changed.
-    packages = main_packages_of(
-        settings.root, mod.dir, toolchain, c.config.run.env, patterns, go_list
+    # Asked of go only when the module's Go files' headers, the Go settings or the go changed.
+    listed = main_packages_of(
+        settings.root, mod.dir, toolchain, c.config.run.env, patterns, go_list, checked
     )
+    packages = [package_of(item) for item in listed]
     by_name: dict[str, list[str]] = {}
     for package in packages:
-        by_name.setdefault(short_name(package), []).append(package)
+        by_name.setdefault(short_name(package.import_path), []).append(package.import_path)
     clashes = [names for names in by_name.values() if len(names) > 1]
     if clashes:
         raise UsageError(

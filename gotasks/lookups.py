@@ -285,9 +285,11 @@ def main_packages_of(
     toolchain: Toolchain,
     run_env: Mapping[str, str],
     patterns: list[str],
-    compute: Callable[[], list[str]],
-) -> list[str]:
-    """compute() (go list of the main packages), remembered by the go binary, the Go
+    compute: Callable[[], T],
+    decode: Callable[[Any], T],
+) -> T:
+    """compute() (go list of the main packages: what it says of them, JSON-able; `decode`
+    reads it back, raising on a wrong shape), remembered by the go binary, the Go
     variables of the run and of this process (tags, GOOS, CGO_ENABLED change what builds),
     the patterns, the module's folders and Go files (names and headers: source_listing),
     and the project's go.work. A one-line edit in a function asks go nothing."""
@@ -308,4 +310,4 @@ def main_packages_of(
         stamp(root / "go.work"),
     )
     name = "main-packages-" + digest(str(module_dir))[:16]
-    return remembered(root, name, key, compute, decode=lambda d: [str(p) for p in d])
+    return remembered(root, name, key, compute, decode=decode)

@@ -40,7 +40,9 @@ def module(root: Path) -> Path:
 
 def main_packages(root: Path, folder: Path, look: Counter, env: dict[str, str]) -> list[str]:
     toolchain = find_toolchain()
-    return lookups.main_packages_of(root, folder, toolchain, env, ["./..."], look)
+    return lookups.main_packages_of(
+        root, folder, toolchain, env, ["./..."], look, lambda d: [str(p) for p in d]
+    )
 
 
 def bump(path: Path) -> None:

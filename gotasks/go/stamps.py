@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _VERSION_LIKE = re.compile(r"(?i)version|commit|revision|date|build|stamp|dirty|sha|tag")
 GoList = Callable[[list[str]], str]  # go list ARGS -> its stdout (JSON stream)
@@ -26,25 +27,33 @@ class Package:
 
 def parse_go_list(stream: str) -> list[Package]:
     """`go list -json`'s stream of objects."""
+    return [package_of(item) for item in go_list_items(stream)]
+
+
+def go_list_items(stream: str) -> list[dict[str, Any]]:
+    """`go list -json`'s stream of objects, as they are."""
     decoder = json.JSONDecoder()
-    packages, at = [], 0
+    items, at = [], 0
     text = stream.strip()
     while at < len(text):
         item, end = decoder.raw_decode(text, at)
-        packages.append(
-            Package(
-                import_path=item.get("ImportPath", ""),
-                name=item.get("Name", ""),
-                dir=Path(item.get("Dir", ".")),
-                go_files=tuple(item.get("GoFiles") or ()),
-                deps=tuple(item.get("Deps") or ()),
-                module=(item.get("Module") or {}).get("Path", ""),
-            )
-        )
+        items.append(item)
         at = end
         while at < len(text) and text[at].isspace():
             at += 1
-    return packages
+    return items
+
+
+def package_of(item: dict[str, Any]) -> Package:
+    """One `go list -json` object (ImportPath, Name, Dir, GoFiles, Deps, Module) read."""
+    return Package(
+        import_path=item.get("ImportPath", ""),
+        name=item.get("Name", ""),
+        dir=Path(item.get("Dir", ".")),
+        go_files=tuple(item.get("GoFiles") or ()),
+        deps=tuple(item.get("Deps") or ()),
+        module=(item.get("Module") or {}).get("Path", ""),
+    )
 
 
 # Comments go; string and rune literals become empty ones (their braces must not count).
