@@ -25,6 +25,7 @@ trace); in (c) anything but m3's three tasks running is a failure (exit 1).
     python benchmarks/loop.py                 # 5 rounds, hello, multi-module and yq
     python benchmarks/loop.py --rounds 7 --skip-yq --json
     python benchmarks/loop.py --projects yq   # only the fetched yq
+    python benchmarks/loop.py --projects yq --cases "nothing changed"
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ test:
   args: ["-skip", "^TestJSONScenarios$"]
 """
 # The issue's aims: gotasks' time over make's, per project and case.
+CASES = ("nothing changed", "one-line edit", "multi-module edit")
 AIMS = {
     ("hello", "nothing changed"): 1.0,
     ("yq", "nothing changed"): 0.3,
@@ -393,7 +395,16 @@ def main() -> None:
         default="hello,multi,yq",
         help="which of hello, multi (4 modules) and yq to measure (comma-separated)",
     )
+    parser.add_argument(
+        "--cases",
+        default=",".join(CASES),
+        help=f"which of {', '.join(CASES)} to measure (comma-separated; the 4 modules"
+        " have only the multi-module edit)",
+    )
     args = parser.parse_args()
+    cases = [case.strip() for case in args.cases.split(",") if case.strip()]
+    if unknown := [case for case in cases if case not in CASES]:
+        sys.exit(f"--cases: unknown {', '.join(unknown)}; the cases: {', '.join(CASES)}")
     if args.rounds < 5:
         sys.exit("--rounds: at least 5 (the figures are medians)")
     if shutil.which("make") is None or shutil.which("go") is None:
@@ -404,20 +415,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gotasks-loop-bench-") as scratch:
         work = Path(scratch)
         wanted = set(args.projects.split(","))
-        if "hello" in wanted:
+        one_module = [c for c in cases if c != "multi-module edit"]
+        if "hello" in wanted and one_module:
             project = hello(work, env)
             edited = project / "greet" / "greet.go"
-            results += bench_project(
-                "hello", project, edited, env, args.rounds, ["nothing changed", "one-line edit"]
-            )
-        if "multi" in wanted:
+            results += bench_project("hello", project, edited, env, args.rounds, one_module)
+        if "multi" in wanted and "multi-module edit" in cases:
             project = multi(work, env)
             edited = project / "m3" / "greet" / "greet.go"
             m3 = ["build[m3]", "lint[m3]", "test[m3]"]
             results += bench_project(
                 "4 modules", project, edited, env, args.rounds, ["multi-module edit"], m3
             )
-        if "yq" in wanted and not args.skip_yq:
+        if "yq" in wanted and not args.skip_yq and one_module:
             fetched = yq(work, env)
             if fetched is not None:
                 results += bench_project(
@@ -426,7 +436,7 @@ def main() -> None:
                     fetched / "pkg" / "yqlib" / "lib.go",
                     env,
                     args.rounds,
-                    ["nothing changed", "one-line edit"],
+                    one_module,
                 )
     after = load()
     wrong = [r for r in results if r.expected is not None and r.ran != r.expected]
