@@ -133,7 +133,7 @@ def _bundle_proxy(settings: Settings, mod: Module, bundle: str) -> Path:
     """The module proxy folder of a setup bundle, unpacked and checked against the module's
     go.sum (a file that does not match refuses the bundle, naming it)."""
     # Imported here: only a build from a bundle needs it.
-    from gotasks.go.bundle import unpack
+    from gotasks.go.bundleunpack import unpack
     from gotasks.go.gosum import read_sums, where_of
     from gotasks.paths import state_dir
 

@@ -60,27 +60,40 @@ def go_stage(c: Context, from_: str | None = None, go: str | None = None) -> Non
 
     ledger = start()
     settings = settings_of(c.config)
-    if from_:
-        from gotasks.go.bundle import unpack
-
-        with timed("bundle") as result:
-            bundle = Path(from_).expanduser().absolute()
-            sums = read_sums(settings.root, sum_files(settings, modules_of(c.config)))
-            where = where_of(sums)
-            ledger.bundle = unpack(
-                bundle,
-                state_dir(settings.root) / "bundle",
-                [line for line, _ in sums],
-                lambda line: where.get(line, "go.sum"),
-                check_stop,
-            )
-            ledger.source = "bundle"
-            size = format_size(bundle.stat().st_size)
-            result.append((f"{bundle.name} ({size}) checked against go.sum, unpacked", True))
     selection = selection_of(settings, go)
-    with timed("go") as result:
-        toolchain, note, worked = ensure_go(settings, selection)
-        result.append((note, worked))
+    if not from_:
+        with timed("go") as result:
+            toolchain, note, worked = ensure_go(settings, selection)
+            result.append((note, worked))
+    else:
+        from gotasks.go.bundleunpack import Unpacking
+
+        bundle = Path(from_).expanduser().absolute()
+        sums = read_sums(settings.root, sum_files(settings, modules_of(c.config)))
+        where = where_of(sums)
+        lines = [line for line, _ in sums]
+        dest = state_dir(settings.root) / "bundle"
+        ledger.source = "bundle"
+        unpacking = Unpacking(
+            bundle, dest, lines, lambda line: where.get(line, "go.sum"), check_stop
+        )
+        with timed("bundle") as result:
+            unpacking.start()
+            size = format_size(bundle.stat().st_size)
+            result.append((f"{bundle.name} ({size}) unpacked, its SDK archive checked", True))
+        # The module files are hashed against go.sum while the SDK installs, which waits
+        # for them before it is put in place: a bundle refused leaves nothing installed.
+        with unpacking:
+            with timed("go") as result:
+                assert unpacking.pending is not None
+                toolchain, note, worked = ensure_go(
+                    settings, selection, unpacking.pending, unpacking.checked
+                )
+                result.append((note, worked))
+            with timed("bundle check") as result:
+                ledger.bundle = unpacking.commit()
+                lines_checked = len(unpacking.lines)
+                result.append((f"its module files match go.sum ({lines_checked} lines)", True))
     ledger.toolchain = toolchain
     ledger.selected = selection is not None
 
@@ -129,6 +142,10 @@ def _download(c: Context, settings: Settings, mod: Module) -> tuple[str, bool]:
     if len(before) == len(wanted) or (isinstance(kept, list) and all(f in before for f in kept)):
         ledger.count({}, before)
         return f"ready: {len(before)} files in the module cache", False
+    if ledger.bundle is not None:
+        # The bundle's files, checked against go.sum as it was unpacked, go straight into
+        # the module cache with their hashes: go extracts them without hashing them again.
+        ledger.bundle.seed(download, lines)
     out = run_tool(c, [str(toolchain.go), "mod", "download"], mod.dir, extra_env=env)
     if out.exited != 0:
         text = (out.stdout + out.stderr).strip()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     # Bundles and the installer are imported only when an install happens: a second
     # `inv setup` would pay for tarfile, zipfile, ssl and the rest.
     from gotasks.go.bundle import BundledSdk
+    from gotasks.go.bundleunpack import Unpacked
     from gotasks.go.sdk.install import Installer
 
 
@@ -35,8 +37,14 @@ def cache_files(folder: Path) -> dict[str, int]:
         return {}
 
 
-def ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolchain, str, bool]:
-    """The go to use, what was done for it, and whether anything was (installed)."""
+def ensure_go(
+    settings: Settings,
+    selection: Selection | None,
+    bundle: Unpacked | None = None,
+    before_activate: Callable[[], None] | None = None,
+) -> tuple[Toolchain, str, bool]:
+    """The go to use, what was done for it, and whether anything was (installed: from
+    `bundle` when given, and only once `before_activate` passed)."""
     if selection is None:
         toolchain = find_toolchain()
         return (
@@ -59,7 +67,6 @@ def ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolchai
 
     ledger = current()
     before = cache_files(store.cache)
-    bundle = ledger.bundle
     sdk = bundle.manifest.sdk if bundle is not None else None
     if bundle is not None:
         if sdk is None or bundle.sdk_archive is None:
@@ -76,6 +83,7 @@ def ensure_go(settings: Settings, selection: Selection | None) -> tuple[Toolchai
         installer = _bundle_installer(
             settings, bundle.sdk_archive, version, sdk, verified=bundle.sdk_verified
         )
+        installer.before_activate = before_activate
         request = VersionRequest.parse(str(version))
     else:
         installer = installer_of(settings, os.environ, out=sys.stdout)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gotasks.core.units import format_duration
 
 if TYPE_CHECKING:
-    from gotasks.go.bundle import Unpacked
+    from gotasks.go.bundleunpack import Unpacked
     from gotasks.go.toolchain import Toolchain
 
 

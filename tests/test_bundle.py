@@ -7,20 +7,16 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import GOPROXY_DATA, REAL_GO_SUM
+from helpers import GOPROXY_DATA, REAL_GO_SUM, clean_env
 
-from gotasks.go.bundle import (
-    BundledSdk,
-    BundleError,
-    Manifest,
-    select_files,
-    unpack,
-    write_bundle,
-)
+from gotasks.go.bundle import BundledSdk, BundleError, Manifest, select_files, write_bundle
+from gotasks.go.bundleunpack import Unpacking, unpack
 from gotasks.go.gosum import SumLine, parse_go_sum
 
 GO_SUM = (
@@ -211,3 +207,83 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     junk.write_bytes(b"\0" * 10)
     with pytest.raises(BundleError):
         unpack(junk, tmp_path / "d", LINES, where)
+
+
+def _zip_with_a_line_added(data: bytes) -> bytes:
+    """The module zip still sound as a zip, one line added to errors.go: only go.sum tells."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for info in old.infolist():
+            content = old.read(info)
+            if info.filename.endswith("/errors.go"):
+                content += b'\nfunc init() { println("owned") }\n'
+            new.writestr(info, content)
+    return out.getvalue()
+
+
+def test_the_module_files_are_checked_while_the_sdk_is_used_and_refuse_at_commit(
+    tmp_path: Path,
+) -> None:
+    bundle = make_bundle(tmp_path)
+    name = "gotasks-bundle/goproxy/github.com/pkg/errors/@v/v0.9.1.zip"
+    with tarfile.open(bundle) as tar:
+        handle = tar.extractfile(name)
+        assert handle is not None
+        bad = _edit(bundle, tmp_path / "bad.tar", name, _zip_with_a_line_added(handle.read()))
+    dest = tmp_path / "state" / "bundle"
+    refused = pytest.raises(BundleError, match=r"goproxy/github.com/pkg/errors/@v/v0\.9\.1\.zip")
+    with refused, Unpacking(bad, dest, LINES, where) as unpacking:
+        # Before the module checks end: the SDK archive, checked, usable.
+        assert unpacking.pending is not None
+        assert unpacking.pending.sdk_archive is not None
+        assert unpacking.pending.sdk_archive.is_file()
+        unpacking.commit()
+    assert not dest.exists() and not list((tmp_path / "state").iterdir())
+
+
+def test_seed_lays_the_checked_files_out_as_go_leaves_them(tmp_path: Path) -> None:
+    unpacked = unpack(make_bundle(tmp_path), tmp_path / "state" / "bundle", LINES, where)
+    download = tmp_path / "gomodcache" / "cache" / "download"
+    kept = download / "github.com/mattn/go-isatty/@v/v0.0.24.mod"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("left as it is\n")
+    assert unpacked.seed(download, LINES) == 3  # both zips and one .mod; x/sys not bundled
+    errors = download / "github.com/pkg/errors/@v"
+    for ext in ("zip", "mod", "info"):
+        assert (errors / f"v0.9.1.{ext}").read_bytes() == (
+            GOPROXY_DATA / f"github.com/pkg/errors/@v/v0.9.1.{ext}"
+        ).read_bytes()
+    by_file = {line.file: line.hash for line in LINES}
+    assert (errors / "v0.9.1.ziphash").read_text() == by_file["github.com/pkg/errors/@v/v0.9.1.zip"]
+    assert not (errors / "v0.9.1.modhash").exists()
+    assert kept.read_text() == "left as it is\n"
+    assert not [p for p in download.rglob("*") if p.name.endswith(".tmp")]
+    assert unpacked.seed(download, LINES) == 0  # all there now
+
+
+@pytest.mark.e2e
+def test_go_takes_a_seeded_module_cache_with_no_network(tmp_path: Path) -> None:
+    unpacked = unpack(make_bundle(tmp_path), tmp_path / "state" / "bundle", LINES, where)
+    cache = tmp_path / "gomodcache"
+    unpacked.seed(cache / "cache" / "download", LINES)
+    module = tmp_path / "m"
+    module.mkdir()
+    (module / "go.mod").write_text(
+        "module example.com/m\n\ngo 1.22\n\nrequire github.com/pkg/errors v0.9.1\n"
+    )
+    (module / "go.sum").write_text(
+        "".join(line for line in REAL_GO_SUM.splitlines(keepends=True) if "pkg/errors" in line)
+    )
+    env = {
+        **clean_env(),
+        "GOMODCACHE": str(cache),
+        "GOPROXY": "off",
+        "GOFLAGS": "-modcacherw",
+        "GOTOOLCHAIN": "local",
+    }
+    out = subprocess.run(
+        ["go", "mod", "download", "-json"], cwd=module, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert '"Error"' not in out.stdout
+    assert (cache / "github.com/pkg/errors@v0.9.1/errors.go").is_file()

@@ -6,9 +6,9 @@
                                       proxy's layout (what GOMODCACHE/cache/download holds)
 
 Written from the module cache after checking each file against the project's go.sum lines,
-and checked again, file by file, when unpacked: a file whose h1: hash differs from go.sum,
-or an SDK archive whose SHA-256 differs from the manifest's, refuses the whole bundle. The
-unpacked goproxy/ folder is then a GOPROXY go reads as `file://...`.
+and checked again, file by file, when unpacked (bundleunpack.py): a file whose h1: hash
+differs from go.sum, or an SDK archive whose SHA-256 differs from the manifest's, refuses
+the whole bundle.
 """
 
 from __future__ import annotations
@@ -17,31 +17,18 @@ import json
 import os
 import secrets
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from gotasks.core.errors import UsageError
-from gotasks.go.artifacts import sha256_file
-from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir, unescape
-from gotasks.go.sdk.archive import extract
-from gotasks.go.sdk.gnutar import Digests
-from gotasks.go.sdk.members import ArchiveError
-from gotasks.go.sdk.store import remove_tree
+from gotasks.go.gosum import SumLine, escape, hash_of, proxy_dir
 
 FORMAT = 1
 TOP = "gotasks-bundle"
 MANIFEST = "manifest.json"
 SDK_DIR = "sdk"
 PROXY_DIR = "goproxy"
-# Bounds on what unpacking may write: far above a real project's (an SDK is ~75 MB, a big
-# program's modules a few hundred MB), far below a disk filled by a hostile file.
-MAX_UNPACKED = 16 << 30
-MAX_MANIFEST = 1 << 20
-_HASHERS = min(4, max(2, os.cpu_count() or 2))
 
 
 class BundleError(UsageError):
@@ -115,7 +102,7 @@ def select_files(
         if not file.is_file():
             absent.add(line.file)
             continue
-        _check(line, download, f"{file}", where(line))
+        check_file(line, download, f"{file}", where(line))
         files.add(line.file)
         info = f"{proxy_dir(line.path)}/{escape(line.version)}.info"
         if (download / info).is_file():
@@ -125,7 +112,9 @@ def select_files(
     return Selected(sorted(files), sorted(modules), sorted(absent))
 
 
-def _check(line: SumLine, folder: Path, named: str, where: str) -> None:
+def check_file(line: SumLine, folder: Path, named: str, where: str) -> None:
+    """`folder`/`line.file` against its go.sum `line`: a BundleError naming it (`named`) and
+    the go.sum line (`where`) when it differs."""
     try:
         actual = hash_of(line, folder)
     except (OSError, ValueError) as error:
@@ -183,155 +172,3 @@ class _BytesReader:
         end = len(self.data) if size < 0 else self.pos + size
         chunk, self.pos = self.data[self.pos : end], min(end, len(self.data))
         return chunk
-
-
-@dataclass(frozen=True)
-class Unpacked:
-    folder: Path  # holds manifest.json, sdk/, goproxy/
-    manifest: Manifest
-    # The SDK archive's SHA-256 was taken as it was unpacked and matched the manifest's.
-    sdk_verified: bool = False
-
-    @property
-    def proxy(self) -> Path:
-        return self.folder / PROXY_DIR
-
-    @property
-    def sdk_archive(self) -> Path | None:
-        return self.folder / SDK_DIR / self.manifest.sdk.filename if self.manifest.sdk else None
-
-    def goproxy(self) -> str:
-        """GOPROXY for go: this folder, and nothing else (`off`: no network fallback)."""
-        return f"{self.proxy.as_uri()},off"
-
-
-def unpack(
-    bundle: Path,
-    dest: Path,
-    lines: Iterable[SumLine],
-    where: Callable[[SumLine], str],
-    check_stop: Callable[[], None] | None = None,
-    max_bytes: int = MAX_UNPACKED,
-) -> Unpacked:
-    """Unpack `bundle` into `dest` (replacing what was there once the new one is checked)
-    and check it: the SDK archive's SHA-256 against the manifest, every .zip and .mod
-    against the go.sum `lines` (a file no line covers is left out: go could not verify it).
-
-    Only regular files and folders under gotasks-bundle/ are written (no links, no absolute
-    or `..` names, at most `max_bytes`), into a temporary folder beside `dest`: a refused or
-    interrupted unpack leaves `dest` as it was."""
-    if not bundle.is_file():
-        raise BundleError(f"{bundle}: no such file")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.unpack-", dir=dest.parent))
-    # The SDK archive is hashed as it is written, not read again for it.
-    digests = Digests(lambda rel: rel.startswith(f"{SDK_DIR}/"))
-    try:
-        try:
-            extract(
-                bundle,
-                tmp,
-                prefix=f"{TOP}/",
-                executable_dirs=(),
-                check_stop=check_stop,
-                max_bytes=max_bytes,
-                digests=digests,
-            )
-        except ArchiveError as error:
-            raise BundleError(f"{bundle}: refused: {error}") from None
-        manifest_file = tmp / MANIFEST
-        if not manifest_file.is_file() or manifest_file.stat().st_size > MAX_MANIFEST:
-            raise BundleError(f"{bundle}: no {TOP}/{MANIFEST}: not a gotasks setup bundle")
-        manifest = Manifest.parse(
-            manifest_file.read_text(encoding="utf-8"), f"{bundle}: {MANIFEST}"
-        )
-        _check_sdk(bundle, tmp, manifest, digests.found)
-        _check_proxy(bundle, tmp / PROXY_DIR, lines, where, check_stop)
-        aside = dest.with_name(f".{dest.name}.old-{secrets.token_hex(4)}")
-        if dest.exists():
-            os.rename(dest, aside)
-        os.rename(tmp, dest)
-        remove_tree(aside)
-    except BaseException:
-        remove_tree(tmp)
-        raise
-    return Unpacked(dest, manifest, sdk_verified=manifest.sdk is not None)
-
-
-def _check_sdk(bundle: Path, folder: Path, manifest: Manifest, found: dict[str, str]) -> None:
-    sdk = manifest.sdk
-    present = (
-        sorted(p.name for p in (folder / SDK_DIR).glob("*")) if (folder / SDK_DIR).is_dir() else []
-    )
-    if sdk is None:
-        if present:
-            raise BundleError(f"{bundle}: {SDK_DIR}/{present[0]} is not in the manifest")
-        return
-    archive = folder / SDK_DIR / sdk.filename
-    named = f"{bundle}: {SDK_DIR}/{sdk.filename}"
-    if not archive.is_file():
-        raise BundleError(f"{named}: missing (the manifest lists it)")
-    extra = [name for name in present if name != sdk.filename]
-    if extra:
-        raise BundleError(f"{bundle}: {SDK_DIR}/{extra[0]} is not in the manifest")
-    actual = found.get(f"{SDK_DIR}/{sdk.filename}") or sha256_file(archive)
-    if actual != sdk.sha256 or archive.stat().st_size != sdk.size:
-        raise BundleError(f"{named}: SHA-256 {actual} does not match the manifest's {sdk.sha256}")
-
-
-def _check_proxy(
-    bundle: Path,
-    proxy: Path,
-    lines: Iterable[SumLine],
-    where: Callable[[SumLine], str],
-    check_stop: Callable[[], None] | None,
-) -> None:
-    by_file: dict[str, list[SumLine]] = {}
-    for line in lines:
-        by_file.setdefault(line.file, []).append(line)
-    if not proxy.is_dir():
-        return
-    checks: list[tuple[SumLine, str]] = []
-    for path in sorted(proxy.rglob("*")):
-        if check_stop is not None:
-            check_stop()
-        if not path.is_file():
-            continue
-        rel = path.relative_to(proxy).as_posix()
-        named = f"{bundle}: {PROXY_DIR}/{rel}"
-        if rel.endswith(".info"):
-            _check_info(path, named, unescape(path.name.removesuffix(".info")))
-            continue
-        if not rel.endswith((".zip", ".mod")):
-            raise BundleError(f"{named}: not a module proxy file (.zip, .mod, .info)")
-        covering = by_file.get(rel)
-        if not covering:
-            # go would have to ask the checksum database, which needs the network: a
-            # bundle made for another go.sum. Not served (removed), and said by the caller
-            # when go then misses it.
-            path.unlink()
-            continue
-        checks += [(line, named) for line in covering]
-    # Hashed side by side: zlib and SHA-256 let go of the GIL, and a loaded machine gives
-    # each thread its share. The first mismatch in file order is the one named.
-    with ThreadPoolExecutor(max_workers=_HASHERS) as pool:
-        futures = [pool.submit(_check, line, proxy, named, where(line)) for line, named in checks]
-        try:
-            for future in futures:
-                if check_stop is not None:
-                    check_stop()
-                future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-
-def _check_info(path: Path, named: str, version: str) -> None:
-    """A .info is not in go.sum: it must at least be the JSON of the version it is named for."""
-    try:
-        data: Any = json.loads(path.read_bytes()[:65536])
-        if not isinstance(data, dict) or data.get("Version") != version:
-            raise ValueError(f"its Version is not {version}")
-    except (OSError, ValueError) as error:
-        raise BundleError(f"{named}: not a module .info file ({error})") from None

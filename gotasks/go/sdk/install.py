@@ -72,8 +72,13 @@ class Installer:
         out: TextIO | None = None,
         err: TextIO | None = None,
         log_path: Path | None = None,
+        before_activate: Callable[[], None] | None = None,
     ) -> None:
         self.store, self.sources, self.platform = store, sources, platform
+        # Called once the SDK is unpacked and smoke-tested, before it is put in place: what
+        # must also hold for the install to count (a setup bundle's module checks, run
+        # meanwhile); raising there takes the install back like any other failure.
+        self.before_activate = before_activate
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.log_path = log_path
@@ -334,6 +339,9 @@ class Installer:
                 "installed": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             },
         )
+        if self.before_activate is not None:
+            with self.stage("wait", "for the checks that go with this install"):
+                self.before_activate()
         with self.stage("activate", lambda: str(target)):
             check_stop()
             old = None
