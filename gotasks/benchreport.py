@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,6 +102,8 @@ class _CommitDates:
 
 
 def _module_section(mod: Module, runs: list[SavedRun], alpha: float) -> str:
+    from html import escape  # with the report, not with every `inv`
+
     from gotasks.engine.htmlpage import legend
     from gotasks.go.benchhistory import history
 
@@ -132,6 +133,8 @@ def _module_section(mod: Module, runs: list[SavedRun], alpha: float) -> str:
 
 
 def _chart(series: Series, runs: Sequence[SavedRun]) -> str:
+    from html import escape  # with the report, not with every `inv`
+
     from gotasks.engine.htmlpage import nice_step, num
 
     title = f"{series.name}: {series.unit}"

@@ -33,7 +33,6 @@ from gotasks.core.units import format_duration, format_size
 from gotasks.engine import ResourceTask, task
 from gotasks.paths import state_dir
 from gotasks.setupledger import current, say, start, timed
-from gotasks.setupstamps import file_sizes, read_stamp, stamp_key, stamp_path, write_stamp
 
 if TYPE_CHECKING:
     from gotasks.go.modules import Module
@@ -125,6 +124,7 @@ def modules_stage(c: Context, module: str | None = None, from_: str | None = Non
 def _download(c: Context, settings: Settings, mod: Module) -> tuple[str, bool]:
     from gotasks.go.gosum import read_sums
     from gotasks.setupenv import go_env, modcache
+    from gotasks.setupstamps import file_sizes, read_stamp, stamp_key, stamp_path, write_stamp
 
     go_sum = mod.dir / "go.sum"
     if not go_sum.is_file():
@@ -193,6 +193,7 @@ def tools_stage(c: Context, module: str | None = None) -> None:
 def _build_tools(c: Context, settings: Settings, mod: Module) -> tuple[str, bool]:
     from gotasks.go.gotools import parse_tools
     from gotasks.setupenv import go_env
+    from gotasks.setupstamps import read_stamp, stamp_key, stamp_path, write_stamp
 
     go_mod = mod.dir / "go.mod"
     go_sum = mod.dir / "go.sum"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -39,7 +38,7 @@ def mark_run() -> None:
     nested `inv` replaces its parent's: each watcher kills its own run, and the outer one
     also kills the nested `inv`, whose own watcher then does the rest."""
     global _token
-    _token = secrets.token_hex(8)
+    _token = os.urandom(8).hex()  # secrets.token_hex, without importing secrets (hmac)
     os.environ[TOKEN_VARIABLE] = _token
 
 

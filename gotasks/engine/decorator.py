@@ -17,7 +17,6 @@ from invoke.tasks import task as invoke_task
 from gotasks.core.errors import Failure, UsageError, describe
 from gotasks.engine.claims import Claims
 from gotasks.engine.run import (
-    RunOption,
     RunOptions,
     dimension_values,
     env_name,
@@ -112,7 +111,7 @@ class ResourceTask(Task[Any]):
         app registers its own when it builds its namespace, after its task modules were
         imported (and their tasks made): then every task made so far takes them too
         (_take_the_apps_options), before invoke's parser, help or the graph reads them."""
-        self.help = {**_option_help(run_options(), env_name("")), **self.own_help}
+        self.help = {**_option_parts()[1], **self.own_help}
         signature = _signature_with_run_options(self.own_signature)
         self.body.__signature__ = signature  # type: ignore[attr-defined]
 
@@ -184,23 +183,33 @@ def _with_run_options(
 def _signature_with_run_options(signature: inspect.Signature) -> inspect.Signature:
     """A body's signature plus, keyword-only, every run-wide option it does not take itself."""
     params = list(signature.parameters.values())
-    extra = [p for p in _option_parameters(run_options()) if p.name not in signature.parameters]
+    extra = [p for p in _option_parts()[0] if p.name not in signature.parameters]
     kw_only = [p for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
     others = [p for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
-    return signature.replace(parameters=[*others, *kw_only, *extra])
+    # Valid by construction (the body's own parameters, in its order, then keyword-only
+    # ones under names it does not use), so not validated again: Signature's check of every
+    # parameter was most of what signing the namespace's tasks cost each `inv`.
+    return inspect.Signature(
+        [*others, *kw_only, *extra],
+        return_annotation=signature.return_annotation,
+        __validate_parameters__=False,
+    )
 
 
-# Made once per set of run-wide options (they change only when an app registers), not once
-# per task: every task of the namespace is signed when gotasks loads.
-@functools.cache
-def _option_parameters(options: tuple[RunOption, ...]) -> tuple[inspect.Parameter, ...]:
-    kind = inspect.Parameter.KEYWORD_ONLY
-    return tuple(inspect.Parameter(o.name, kind, default=o.default) for o in options)
+# Made once per set of run-wide options (a new tuple when an app registers) and prefix, not
+# once per task: every task of the namespace is signed when gotasks loads.
+_parts: tuple[object, str, tuple[inspect.Parameter, ...], dict[str, str]] | None = None
 
 
-@functools.cache
-def _option_help(options: tuple[RunOption, ...], prefix: str) -> dict[str, str]:
-    return run_option_help()  # (the help names the app's variables: keyed by its prefix)
+def _option_parts() -> tuple[tuple[inspect.Parameter, ...], dict[str, str]]:
+    """The run-wide options as keyword-only parameters, and their help."""
+    global _parts
+    options, prefix = run_options(), env_name("")
+    if _parts is None or _parts[0] is not options or _parts[1] != prefix:
+        kind = inspect.Parameter.KEYWORD_ONLY
+        parameters = tuple(inspect.Parameter(o.name, kind, default=o.default) for o in options)
+        _parts = (options, prefix, parameters, run_option_help())
+    return _parts[2], _parts[3]
 
 
 @overload
