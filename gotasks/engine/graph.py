@@ -94,7 +94,7 @@ def _expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) 
             return visited[seen]
         passed = {**given, **_forwarded(call)}
         inner = [*stack, name]
-        pre_ids = {i for pre in task.pre for i in visit(_as_call(pre), inner, passed)}
+        pre_ids = {i for pre in task.pre for i in visit_item(pre, inner, passed)}
         ids = []
         for one in _fan_out(call, fan_out):
             one_key = call_key if one is call else key(one)
@@ -105,10 +105,24 @@ def _expand(calls: Iterable[Call], fan_out: FanOut, run_kwargs: dict[str, Any]) 
             nodes[at].deps |= pre_ids
             ids.append(at)
         for post in task.post:
-            for post_id in visit(_as_call(post), inner, given):
+            for post_id in visit_item(post, inner, given):
                 nodes[post_id].deps |= set(ids)
         visited[seen] = ids
         return ids
+
+    bare: dict[int, list[int]] = {}
+
+    def visit_item(item: object, stack: list[str], given: dict[str, Any]) -> list[int]:
+        """A pre or post item. A bare task (no flags of its own) with nothing handed down
+        gives the nodes it gave the first time: a layered graph reaches each task once per
+        edge, and a Call, a name and a key for every one of them cost as much as the rest
+        of the expansion. (Not cached until its visit ends, so a cycle is still found.)"""
+        if given or not isinstance(item, Task):
+            return visit(_as_call(item), stack, given)
+        found = bare.get(id(item))
+        if found is None:
+            found = bare[id(item)] = visit(Call(item), stack, given)
+        return found
 
     for call in calls:
         visit(call, [], {})
