@@ -55,6 +55,10 @@ def test_an_import_keeps_the_newest_window(tmp_path: Path) -> None:
             "tasks['t'][1]: not a sample",
         ),
         ('{"version": 1, "tasks": {"t": [{"duration": 1e309}]}}', "tasks['t'][0]"),
+        ('{"version": 2, "tasks": {"t": [1, [1.0], [1]]}}', "tasks['t']: expected [run,"),
+        ('{"version": 2, "tasks": {"t": [1, [1.0, 2.0], [1], [0.5]]}}', "of one length"),
+        ('{"version": 2, "tasks": {"t": [1, [1.0, -2.0], [1, 1], [0, 0]]}}', "tasks['t'][1]"),
+        ('{"version": 2, "tasks": {"t": [1, [NaN], [1], [0]]}}', "tasks['t'][0]"),
     ],
 )
 def test_a_file_that_is_not_an_export_is_one_line(tmp_path: Path, text: str, says: str) -> None:
