@@ -18,5 +18,10 @@ def paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if gc.get_freeze_count():
+            # The process keeps what it loaded out of the collector (`inv`: engine/cli.py,
+            # the executor): what was built here lives as long, and joins it. Else the
+            # first collection after this walks every object built here, to free none.
+            gc.freeze()
         if was_enabled:
             gc.enable()
