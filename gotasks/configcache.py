@@ -161,4 +161,4 @@ def remembering_loader(root: Path, environ: Mapping[str, str]) -> EnvLoader:
 def _json_round_trip(data: dict[str, Any]) -> Any:
     import json
 
-    return json.loads(json.dumps(data, sort_keys=True))
+    return json.loads(json.dumps(data))

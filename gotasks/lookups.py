@@ -103,7 +103,9 @@ def remembered(
     try:
         checked = {str(p): stamp(p) for p in files(value)}
         doc = {"version": FORMAT_VERSION, "key": key, "files": checked, "value": encode(value)}
-        atomic_write_text(path, json.dumps(doc, sort_keys=True) + "\n")
+        # Written in the order it came: a remembered mapping whose order carries meaning
+        # (build.version_vars gives -ldflags' order) comes back as it was computed.
+        atomic_write_text(path, json.dumps(doc) + "\n")
     except (OSError, TypeError, ValueError):
         pass  # no cache this time; nothing is lost
     return value

@@ -54,6 +54,22 @@ def in_project(tmp_path: Path) -> Iterator[None]:
     os.chdir(before)
 
 
+def test_a_remembered_mapping_keeps_the_order_it_was_loaded_in(tmp_path: Path) -> None:
+    # build.version_vars' order is -ldflags' order, which a build's up-to-date key holds:
+    # a cached load that sorted it made every second build run again.
+    root = project(tmp_path)
+    (root / "config" / "base.yaml").write_text(
+        "build:\n  version_vars:\n    version: main.version\n    commit: main.commit\n"
+    )
+    seen: list[str] = []
+    fresh = load(root, "dev", {}, seen)
+    cached = load(root, "dev", {}, seen)
+    assert sorted(seen) == ["dev", "prod"]  # the second came from the cache
+    order = list(fresh.section("build")["version_vars"])
+    assert order[:2] == ["version", "commit"]
+    assert list(cached.section("build")["version_vars"]) == order
+
+
 def test_every_env_is_loaded_once_until_its_files_change(tmp_path: Path) -> None:
     root = project(tmp_path)
     seen: list[str] = []
