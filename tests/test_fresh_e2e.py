@@ -91,10 +91,11 @@ def test_nothing_changed_skips_lint_test_and_build_and_the_run_says_so(
             rf'data-task="{re.escape(name)}" data-status="uptodate"[^>]*data-duration="0.0"', html
         ), name
     # No duration sample for what did not run.
+    # (A task's entry is [last run, durations, peak RSS, CPU]: its samples are a column.)
     after = json.loads((project.root / ".gotasks" / "history.json").read_text())["tasks"]
     for name in ("lint[hello]", "test[hello]", "build[hello]"):
-        assert len(after[name]) == len(history[name])
-    assert len(after["ci"]) == len(history["ci"]) + 1
+        assert len(after[name][1]) == len(history[name][1])
+    assert len(after["ci"][1]) == len(history["ci"][1]) + 1
     sums_check(project.root / "dist")
 
 
