@@ -5,6 +5,7 @@ files). Imported as `helpers` (tests/ is on sys.path); fixtures stay in conftest
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -328,3 +330,16 @@ def adopt(root: Path) -> None:
         (root / rel).write_bytes(adoptplan.template_text(rel))
     shutil.copytree(SOURCE / "config", root / "config")
     (root / ".gitignore").write_text("".join(line + "\n" for line in adoptplan.GITIGNORE_LINES))
+
+
+def zip_with_a_line_added(data: bytes) -> bytes:
+    """A module zip still sound as a zip, with one line added to errors.go: only go.sum
+    can tell it was tampered with."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for info in old.infolist():
+            content = old.read(info)
+            if info.filename.endswith("/errors.go"):
+                content += b'\nfunc init() { println("owned") }\n'
+            new.writestr(info, content)
+    return out.getvalue()

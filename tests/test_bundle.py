@@ -9,11 +9,10 @@ import json
 import shutil
 import subprocess
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import GOPROXY_DATA, REAL_GO_SUM, clean_env
+from helpers import GOPROXY_DATA, REAL_GO_SUM, clean_env, zip_with_a_line_added
 
 from gotasks.go.bundle import BundledSdk, BundleError, Manifest, select_files, write_bundle
 from gotasks.go.bundleunpack import Unpacking, unpack
@@ -209,18 +208,6 @@ def test_not_a_bundle(tmp_path: Path) -> None:
         unpack(junk, tmp_path / "d", LINES, where)
 
 
-def _zip_with_a_line_added(data: bytes) -> bytes:
-    """The module zip still sound as a zip, one line added to errors.go: only go.sum tells."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
-        for info in old.infolist():
-            content = old.read(info)
-            if info.filename.endswith("/errors.go"):
-                content += b'\nfunc init() { println("owned") }\n'
-            new.writestr(info, content)
-    return out.getvalue()
-
-
 def test_the_module_files_are_checked_while_the_sdk_is_used_and_refuse_at_commit(
     tmp_path: Path,
 ) -> None:
@@ -229,7 +216,7 @@ def test_the_module_files_are_checked_while_the_sdk_is_used_and_refuse_at_commit
     with tarfile.open(bundle) as tar:
         handle = tar.extractfile(name)
         assert handle is not None
-        bad = _edit(bundle, tmp_path / "bad.tar", name, _zip_with_a_line_added(handle.read()))
+        bad = _edit(bundle, tmp_path / "bad.tar", name, zip_with_a_line_added(handle.read()))
     dest = tmp_path / "state" / "bundle"
     refused = pytest.raises(BundleError, match=r"goproxy/github.com/pkg/errors/@v/v0\.9\.1\.zip")
     with refused, Unpacking(bad, dest, LINES, where) as unpacking:

@@ -613,20 +613,8 @@ def test_a_worker_with_another_go_is_refused(project: Project, tmp_path: Path) -
         f'exec {real} "$@"\n'
     )
     (fake / "go").chmod(0o755)
-    odd = start_cluster(
-        project,
-        tmp_path / "workers",
-        ["oldgo"],
-        {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"},
-    )
-    try:
-        result = project.inv("lint", "--cluster", odd.address)
-    finally:
-        _stop(odd.processes)
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "worker oldgo" in lines[0] and "runs go go1.19.99" in lines[0], lines[0]
+    line = _refusal(project, tmp_path, "oldgo", {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"})
+    assert "worker oldgo" in line and "runs go go1.19.99" in line, line
 
 
 @pytest.mark.e2e
@@ -636,17 +624,19 @@ def test_a_worker_running_another_gotasks_is_refused(project: Project, tmp_path:
     shutil.copytree(SOURCE / "gotasks", other / "gotasks", ignore=shutil.ignore_patterns("*.pyc"))
     init = other / "gotasks" / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
-    odd = start_cluster(
-        project,
-        tmp_path / "workers",
-        ["old"],
-        {"PYTHONPATH": f"{other}{os.pathsep}{SOURCE}"},
-    )
+    line = _refusal(project, tmp_path, "old", {"PYTHONPATH": f"{other}{os.pathsep}{SOURCE}"})
+    assert "worker old" in line and "gotasks 9.9.9+" in line, line
+
+
+def _refusal(project: Project, tmp_path: Path, worker: str, env: dict[str, str]) -> str:
+    """The one line `inv lint --cluster` exits 2 with, on a cluster of one worker
+    started with `env`."""
+    odd = start_cluster(project, tmp_path / "workers", [worker], env)
     try:
         result = project.inv("lint", "--cluster", odd.address)
     finally:
         _stop(odd.processes)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert "worker old" in lines[0] and "gotasks 9.9.9+" in lines[0]
+    assert len(lines) == 1, result.stderr
+    return lines[0]

@@ -5,7 +5,6 @@ setup doing nothing, and Ctrl-C (a real SIGINT) leaving every finished stage int
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -15,7 +14,6 @@ import sys
 import tarfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import GOPROXY_DATA, Project, clean_env
+from helpers import GOPROXY_DATA, Project, clean_env, zip_with_a_line_added
 from sdkserver import ReleaseServer, make_go_archive
 
 pytestmark = pytest.mark.e2e
@@ -259,14 +257,7 @@ def _tamper(data: bytes) -> bytes:
     tell); any other file with its last byte flipped."""
     if data[:2] != b"PK":
         return data[:-1] + bytes([data[-1] ^ 1])
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
-        for info in old.infolist():
-            content = old.read(info)
-            if info.filename.endswith("/errors.go"):
-                content += b'\nfunc init() { println("owned") }\n'
-            new.writestr(info, content)
-    return out.getvalue()
+    return zip_with_a_line_added(data)
 
 
 def _rewrite(source: Path, target: Path, name: str, change: Callable[[bytes], bytes]) -> None:
