@@ -169,10 +169,10 @@ class History:
         if not found:
             return None
         durations, peaks, cpu_seconds = found
-        duration = _median(durations)
+        duration = median(durations)
         # A task whose memory grows run after run (more tests, bigger binaries) would be
         # underestimated by the median alone; the last run is the best guess of the next.
-        peak_rss = max(int(_median(peaks)), peaks[-1])
+        peak_rss = max(int(median(peaks)), peaks[-1])
         ratios = [c / d for c, d in zip(cpu_seconds, durations, strict=True) if d > 0]
         # A high percentile, not the median: the scheduler may admit a task at this many
         # cores (below its claim), and a busy run of it should still fit in what it gets.
@@ -226,9 +226,9 @@ def merge_into(path: StrPath, incoming: dict[str, list[Sample]]) -> tuple[int, i
     return added, already
 
 
-def _median(values: list[float] | list[int]) -> float:
+def median(values: list[float] | list[int]) -> float:
     """statistics.median, without its generic machinery (twice per task when a run of
-    thousands is planned)."""
+    thousands is planned) or its import (decimal, fractions)."""
     ordered = sorted(values)
     middle = len(ordered) // 2
     if len(ordered) % 2:

@@ -20,7 +20,7 @@ from typing import Any
 
 from gotasks.core.errors import UsageError
 from gotasks.core.files import read_regular_text
-from gotasks.engine.history import high_percentile
+from gotasks.engine.history import high_percentile, median
 
 PLAN_KIND = "gotasks shard plan"
 PLAN_VERSION = 1
@@ -97,7 +97,7 @@ def costed(names: Iterable[str], durations: Mapping[str, Sequence[float]]) -> li
     ones (all alike when none is known)."""
     names = list(dict.fromkeys(names))
     known = {n: high_percentile(durations[n], PERCENTILE / 100) for n in names if durations.get(n)}
-    guess = _median(list(known.values())) if known else UNKNOWN_WHEN_NOTHING_KNOWN
+    guess = median(list(known.values())) if known else UNKNOWN_WHEN_NOTHING_KNOWN
     return [Unit(n, known[n], True) if n in known else Unit(n, guess, False) for n in names]
 
 
@@ -172,7 +172,7 @@ def reconcile(plan: ShardPlan, current: Iterable[str]) -> Reconciled:
     removed = sorted(name for name in planned if name not in present)
     new = [name for name in wanted if name not in planned]
     costs = [u.cost for shard in plan.shards for u in shard]
-    guess = _median(list(costs)) if costs else UNKNOWN_WHEN_NOTHING_KNOWN
+    guess = median(costs) if costs else UNKNOWN_WHEN_NOTHING_KNOWN
     _place((Unit(name, guess, False) for name in new), shards)
     result = ShardPlan(shards)
     where = result.shard_of()
@@ -282,11 +282,3 @@ def parse_plan(doc: Any, where: str) -> ShardPlan:
             shard.append(Unit(name, float(seconds), unit.get("learned") is not False))
         shards.append(shard)
     return ShardPlan(shards)
-
-
-def _median(values: list[float]) -> float:
-    # statistics (with decimal and fractions) loads only when a run is sharded: the plan
-    # imports this module for every run.
-    import statistics
-
-    return statistics.median(values)
