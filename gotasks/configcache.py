@@ -4,17 +4,23 @@ that a run whose config files did not change neither parses their YAML nor valid
 Never a stale answer: an entry holds under a key of everything loading reads besides the
 variables (the bytes of base.yaml and <env>.yaml and whether each is a link, the project
 root and the working folder the file names are relative to, the code that validates, the
-PyYAML that parses), and it lists every variable the loading read, with its value: `${A}`,
-`$A`, a fallback's `${B}` read only when A is empty, and a `$` that YAML's own escapes
-made (`"\\x24{A}"`) alike. A variable with another value now, a file changed by one byte,
-a damaged entry or any error is a miss: the files are loaded and validated afresh. The
-configured module folders are checked on every run, hit or miss (settings.build_settings).
+PyYAML that parses), and it lists every variable the loading read, with a digest of its
+value: `${A}`, `$A`, a fallback's `${B}` read only when A is empty, and a `$` that YAML's
+own escapes made (`"\\x24{A}"`) alike. A variable with another value now, a file changed by
+one byte, a damaged entry or any error is a miss: the files are loaded and validated afresh.
+The configured module folders are checked on every run, hit or miss (settings.build_settings).
+
+Never a credential on disk: settings holding a URL with a password or a token (a GOPROXY
+with one, from the files or a variable) are not remembered, and the variables' values are
+kept only as digests.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -23,6 +29,7 @@ from typing import Any
 
 from gotasks.core.files import NotRegularFile, read_regular_bytes
 from gotasks.envs import config_dir
+from gotasks.go.redact import has_credentials
 from gotasks.lookups import digest, file_digest, remembered, stamp
 from gotasks.settings import EnvLoader, LoadEnv, Settings, build_settings
 
@@ -105,11 +112,16 @@ class _Recording(Mapping[str, str]):
         return len(self.environ)
 
 
+def _fingerprint(value: str | None) -> str | None:
+    """What an entry keeps of a variable's value: enough to see it changed, not the value."""
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
 def _encode(settings: Settings, recording: _Recording) -> dict[str, Any]:
     if recording.everything:
         raise ValueError("loading read every variable: not remembered")
     return {
-        "variables": recording.read,
+        "variables": {name: _fingerprint(value) for name, value in recording.read.items()},
         "files": list(settings.files),
         "raw": settings.raw,
         "origins": [[list(key), where] for key, where in settings.origins.items()],
@@ -127,7 +139,9 @@ def remembering_loader(root: Path, environ: Mapping[str, str]) -> EnvLoader:
     from the same files with the same variables (see the module's doc), else loads."""
 
     def variables_unchanged(stored: Any) -> bool:
-        return all(environ.get(name) == value for name, value in stored["variables"].items())
+        return all(
+            _fingerprint(environ.get(name)) == value for name, value in stored["variables"].items()
+        )
 
     def get(env: str, load: LoadEnv) -> Settings:
         recording = _Recording(environ)
@@ -142,6 +156,8 @@ def remembering_loader(root: Path, environ: Mapping[str, str]) -> EnvLoader:
             # Only what comes back as it went in is remembered (JSON has no tuples).
             if _decode(root, env, _json_round_trip(data)) != settings:
                 raise ValueError("settings that JSON does not carry: not remembered")
+            if has_credentials(json.dumps(data)):
+                raise ValueError("settings holding a password or token: not remembered")
             return data
 
         remembered_settings = remembered(
@@ -159,6 +175,4 @@ def remembering_loader(root: Path, environ: Mapping[str, str]) -> EnvLoader:
 
 
 def _json_round_trip(data: dict[str, Any]) -> Any:
-    import json
-
     return json.loads(json.dumps(data))

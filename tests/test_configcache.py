@@ -4,6 +4,7 @@ working folder), a mistake never remembered, a damaged entry a fresh load. Pure 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -152,6 +153,47 @@ def test_a_fallback_read_only_when_the_first_variable_is_empty_counts(tmp_path: 
     assert load(root, "dev", {"SECOND": "6s"}, seen).section("bench")["benchtime"] == "6s"
     assert load(root, "dev", {}, seen).section("bench")["benchtime"] == "1s"
     assert seen.count("dev") == 4
+
+
+def written(root: Path) -> str:
+    """Everything the cache holds, as text."""
+    return "\n".join(p.read_text() for p in sorted(cache_dir(root).glob("*.json")))
+
+
+@pytest.mark.parametrize("where", ["variable", "file"])
+def test_settings_holding_a_token_are_never_written_and_load_each_time(
+    tmp_path: Path, where: str
+) -> None:
+    # A token in GOPROXY, through a variable or written in the file, must not reach
+    # .gotasks/cache/ (tests/test_secrets.py checks a whole run's files the same way).
+    root = project(tmp_path)
+    token = "t0kenQ7xSecret"
+    proxy = f"https://{token}@proxy.corp.example"
+    dev = root / "config" / "dev.yaml"
+    written_proxy = "${MY_PROXY}" if where == "variable" else proxy
+    dev.write_text(dev.read_text() + f"  env:\n    GOPROXY: {written_proxy}\n")
+    environ = {"MY_PROXY": proxy}
+    seen: list[str] = []
+    for _ in range(2):
+        assert load(root, "dev", environ, seen).go_env["GOPROXY"] == proxy
+    assert seen.count("dev") == 2  # not remembered: loaded afresh each time
+    assert seen.count("prod") == 1  # prod holds no token: remembered as before
+    assert token not in written(root)
+
+
+def test_a_variables_value_is_kept_as_a_digest_only(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    dev = root / "config" / "dev.yaml"
+    dev.write_text(dev.read_text() + "\nbench:\n  benchtime: ${FIRST:-${SECOND:-1s}}\n")
+    seen: list[str] = []
+    load(root, "dev", {"FIRST": "7s"}, seen)
+    stored = json.loads((cache_dir(root) / "settings-dev.json").read_text())
+    variables = stored["value"]["variables"]
+    assert "FIRST" in variables and "7s" not in variables.values()
+    load(root, "dev", {"FIRST": "7s"}, seen)
+    assert seen.count("dev") == 1  # the digest still knows the same value
+    load(root, "dev", {"FIRST": "8s"}, seen)
+    assert seen.count("dev") == 2
 
 
 def test_file_names_follow_the_working_folder(tmp_path: Path) -> None:
