@@ -3,6 +3,9 @@ which order, and the chain the summary names as the critical path. Pure code, no
 
 from __future__ import annotations
 
+import bisect
+import random
+
 import pytest
 
 from gotasks.core.errors import UsageError
@@ -19,6 +22,7 @@ from gotasks.engine.admission import (
 from gotasks.engine.history import MIN_CPUS, History, TaskRecord, high_percentile
 from gotasks.engine.onfailure import keeps_going
 from gotasks.engine.summary import claim_text, critical_path_line, summary_lines
+from gotasks.engine.trace import WAITED_SLACK, critical_path
 
 MIB = 1024**2
 GIB = 1024**3
@@ -261,3 +265,57 @@ def test_both_ways_at_once_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="GOTASKS_KEEP_GOING and GOTASKS_FAIL_FAST"):
         keeps_going(False, False, both, False, True)
     assert keeps_going(False, True, both, False, True) is False  # a flag settles it
+
+
+def _critical_path_by_scanning(records: list[TaskRecord]) -> list[str]:
+    """The walk back as first written: a scan past the path's own records at every step
+    (quadratic, but plainly right): the reference the fast walk must agree with."""
+    by_name = {r.name: r for r in records}
+    if not by_name:
+        return []
+    order = sorted(enumerate(by_name.values()), key=lambda item: (item[1].end, -item[0]))
+    by_end = [record for _, record in order]
+    ends = [record.end for record in by_end]
+    current: TaskRecord | None = by_end[-1]
+    path: list[str] = []
+    seen: set[str] = set()
+    while current is not None and current.name not in seen:
+        seen.add(current.name)
+        path.append(current.name)
+        task = current
+        last = None
+        for i in range(bisect.bisect_right(ends, task.start + WAITED_SLACK) - 1, -1, -1):
+            if by_end[i].name not in seen:
+                last = by_end[i]
+                break
+        deps = [by_name[d] for d in task.deps if d in by_name and d not in seen]
+        last_dep = max(deps, key=lambda r: r.end) if deps else None
+        if last_dep is not None and (last is None or last_dep.end >= last.end - WAITED_SLACK):
+            current = last_dep
+        elif last is None or task.start - last.end > WAITED_SLACK or task.start <= WAITED_SLACK:
+            current = last_dep
+        else:
+            current = last
+    path.reverse()
+    return path
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_critical_path_walk_agrees_with_a_plain_scan(seed: int) -> None:
+    # Random runs, with ties in end times, back-to-back tasks, dependencies and gaps: the
+    # walk that skips the path's records in near constant time finds the same chain.
+    rng = random.Random(seed)
+    records: list[TaskRecord] = []
+    for i in range(rng.randint(1, 120)):
+        start = round(rng.uniform(0, 5), 1)
+        end = start + round(rng.choice([0.0, 0.05, 0.1, rng.uniform(0, 2)]), 2)
+        deps = tuple(r.name for r in rng.sample(records, min(len(records), rng.randint(0, 2))))
+        records.append(rec(f"t{i}", start, end, deps=deps))
+    assert critical_path(records) == _critical_path_by_scanning(records)
+
+
+def test_the_critical_path_of_a_long_serial_run_is_every_task() -> None:
+    # 2,000 tasks one after another (a flat graph on one slot): each waited for the one
+    # before it, so the chain holds all of them, in order.
+    records = [rec(f"t{i}", i * 1.0, i * 1.0 + 0.99) for i in range(2000)]
+    assert critical_path(records) == [f"t{i}" for i in range(2000)]

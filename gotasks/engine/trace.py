@@ -44,32 +44,58 @@ def critical_path(records: Sequence[TaskRecord]) -> list[str]:
     order = sorted(enumerate(by_name.values()), key=lambda item: (item[1].end, -item[0]))
     by_end = [record for _, record in order]
     ends = [record.end for record in by_end]
+    unseen = _Unseen(by_end)
     current: TaskRecord | None = by_end[-1]
     path: list[str] = []
     seen: set[str] = set()
     # The graph is acyclic, but records are data: a cycle in them must not hang the report.
     while current is not None and current.name not in seen:
         seen.add(current.name)
+        unseen.remove(current.name)
         path.append(current.name)
-        current = _waited_for(current, by_name, by_end, ends, seen)
+        current = _waited_for(current, by_name, ends, unseen, seen)
     path.reverse()
     return path
+
+
+class _Unseen:
+    """The records by end not on the path yet: the last of them ending by a time, found
+    without stepping over the path's own records one by one (on a flat graph of 10,000
+    tasks the path is thousands of steps long, and a scan past it at every step made the
+    walk quadratic: 0.8 s of a 10,000-task run)."""
+
+    def __init__(self, by_end: list[TaskRecord]) -> None:
+        self.by_end = by_end
+        self.index = {record.name: i for i, record in enumerate(by_end)}
+        # left[i]: where to look next from i; a removed i points one to its left (path
+        # halving on the way keeps every look-up near constant).
+        self.left = list(range(len(by_end)))
+
+    def remove(self, name: str) -> None:
+        i = self.index.get(name)
+        if i is not None:
+            self.left[i] = i - 1
+
+    def last_by(self, i: int) -> TaskRecord | None:
+        """The last record at or left of index i not removed."""
+        left = self.left
+        while i >= 0 and left[i] != i:
+            nxt = left[i]
+            if nxt >= 0:
+                left[i] = left[nxt]  # halve the path for the next look-up
+            i = nxt
+        return self.by_end[i] if i >= 0 else None
 
 
 def _waited_for(
     task: TaskRecord,
     by_name: dict[str, TaskRecord],
-    by_end: list[TaskRecord],
     ends: list[float],
+    unseen: _Unseen,
     seen: set[str],
 ) -> TaskRecord | None:
-    last = None
-    # The last record to end by then that is not on the path yet (those skipped are few:
-    # the path's own tasks).
-    for i in range(bisect.bisect_right(ends, task.start + WAITED_SLACK) - 1, -1, -1):
-        if by_end[i].name not in seen:
-            last = by_end[i]
-            break
+    # The last record to end by then that is not on the path yet.
+    last = unseen.last_by(bisect.bisect_right(ends, task.start + WAITED_SLACK) - 1)
     deps = [by_name[d] for d in task.deps if d in by_name and by_name[d].name not in seen]
     last_dep = max(deps, key=lambda r: r.end) if deps else None
     if last_dep is not None and (last is None or last_dep.end >= last.end - WAITED_SLACK):
