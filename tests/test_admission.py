@@ -290,12 +290,13 @@ def _critical_path_by_scanning(records: list[TaskRecord]) -> list[str]:
                 break
         deps = [by_name[d] for d in task.deps if d in by_name and d not in seen]
         last_dep = max(deps, key=lambda r: r.end) if deps else None
-        if last_dep is not None and (last is None or last_dep.end >= last.end - WAITED_SLACK):
-            current = last_dep
-        elif last is None or task.start - last.end > WAITED_SLACK or task.start <= WAITED_SLACK:
-            current = last_dep
-        else:
-            current = last
+        dep_as_late = last_dep is not None and (
+            last is None or last_dep.end >= last.end - WAITED_SLACK
+        )
+        nothing_just_before = (
+            last is None or task.start - last.end > WAITED_SLACK or task.start <= WAITED_SLACK
+        )
+        current = last_dep if dep_as_late or nothing_just_before else last
     path.reverse()
     return path
 
