@@ -11,7 +11,10 @@ process's loop, interleaved, medians of --repeat runs:
 - growth: gotasks' per-task cost at the largest size / at the smallest (1.0 is flat);
 - planning: graph expansion, priorities and history look-ups of the whole graph, timed in
   a process of its own (expand + Plan.make, history of a previous run loaded);
-- peak RSS of the scheduler's process (`inv`'s own maxrss).
+- peak RSS of the scheduler's process (`inv`'s own maxrss);
+- CPU per task: the same difference of the `inv` process's own CPU time (user + system):
+  on a shared, loaded machine the wall time of 100 tasks drowns in the load, the CPU time
+  they cost much less, so the growth is printed both ways.
 
 `--json` prints the same figures.
 """
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS = 10
@@ -56,14 +60,16 @@ for _name, _deps in _graph.items():
 ns.add_task(task(*_made.values(), cpu=0.01, mem="1M", name="all")(_noop))
 """
 
-# Runs invoke's own program in this process and records its peak RSS on the way out.
+# Runs invoke's own program in this process and records its peak RSS and CPU seconds on
+# the way out.
 INV = """\
 import atexit, resource, sys
 from invoke.main import program
 PEAK_FILE = sys.argv[1]
 def _peak():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     with open(PEAK_FILE, "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+        f.write(f"{usage.ru_maxrss * 1024} {usage.ru_utime + usage.ru_stime}")
 atexit.register(_peak)
 sys.argv = ["inv", *sys.argv[2:]]
 program.run()
@@ -147,7 +153,8 @@ def environment(work: Path) -> dict[str, str]:
     return env
 
 
-def run_gotasks(folder: Path, env: dict[str, str]) -> tuple[float, int]:
+def run_gotasks(folder: Path, env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS bytes and CPU seconds of one `inv all`."""
     peak_file = folder / "peak"
     start = time.perf_counter()
     done = subprocess.run(
@@ -160,7 +167,8 @@ def run_gotasks(folder: Path, env: dict[str, str]) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"gotasks failed in {folder}: {done.stderr.decode()[-2000:]}")
-    return elapsed, int(peak_file.read_text())
+    peak, cpu = peak_file.read_text().split()
+    return elapsed, int(peak), float(cpu)
 
 
 def run_make(folder: Path, env: dict[str, str]) -> float:
@@ -205,11 +213,13 @@ def main() -> int:
             run_gotasks(folder, env)
         walls: dict[object, list[float]] = {}
         peaks: dict[object, list[int]] = {}
+        cpus: dict[object, list[float]] = {}
         for _ in range(args.repeat):
             for key, folder in [("one", base), *folders.items()]:
-                wall, peak = run_gotasks(folder, env)
+                wall, peak, cpu = run_gotasks(folder, env)
                 walls.setdefault(("gotasks", key), []).append(wall)
                 peaks.setdefault(key, []).append(peak)
+                cpus.setdefault(key, []).append(cpu)
                 walls.setdefault(("make", key), []).append(run_make(folder, env))
         plans = {}
         for key, folder in folders.items():
@@ -217,9 +227,11 @@ def main() -> int:
             plans[key] = tuple(statistics.median(m[i] for m in measured) for i in (0, 1))
         load_after = os.getloadavg()
     med = {key: statistics.median(values) for key, values in walls.items()}
+    cpu_med = {key: statistics.median(values) for key, values in cpus.items()}
     rows = []
     for shape, size in folders:
         per_g = (med["gotasks", (shape, size)] - med["gotasks", "one"]) / (size - 1)
+        cpu_g = (cpu_med[shape, size] - cpu_med["one"]) / (size - 1)
         per_m = (med["make", (shape, size)] - med["make", "one"]) / (size - 1)
         rows.append(
             {
@@ -228,6 +240,7 @@ def main() -> int:
                 "gotasks_ms_per_task": round(per_g * 1000, 3),
                 "make_ms_per_task": round(per_m * 1000, 3),
                 "gotasks_over_make": round(per_g / per_m, 2) if per_m > 0 else None,
+                "gotasks_cpu_ms_per_task": round(cpu_g * 1000, 3),
                 "planning_s": round(plans[shape, size][0], 3),
                 "planning_cpu_s": round(plans[shape, size][1], 3),
                 "peak_rss_mib": round(max(peaks[shape, size]) / 1024**2, 1),
@@ -235,13 +248,8 @@ def main() -> int:
                 "make_wall_s": round(med["make", (shape, size)], 3),
             }
         )
-    growth: dict[str, float | None] = {}
-    for shape in shapes:
-        per_task = {r["tasks"]: r["gotasks_ms_per_task"] for r in rows if r["shape"] == shape}
-        smallest = per_task[min(sizes)]
-        # On a loaded machine the small graph's figure can drown in start-up noise (the run
-        # of 1 task took longer than the run of 100): no ratio can be made of it then.
-        growth[shape] = round(per_task[max(sizes)] / smallest, 2) if smallest > 0 else None
+    growth = _growth(rows, shapes, sizes, "gotasks_ms_per_task")
+    cpu_growth = _growth(rows, shapes, sizes, "gotasks_cpu_ms_per_task")
     startup = {
         "gotasks_one_task_s": round(med["gotasks", "one"], 3),
         "make_one_target_s": round(med["make", "one"], 3),
@@ -252,33 +260,57 @@ def main() -> int:
         "after": [round(x, 2) for x in load_after],
     }
     if args.json:
-        doc = {"rows": rows, "growth": growth, "startup": startup, "load": load}
+        doc = {
+            "rows": rows,
+            "growth": growth,
+            "cpu_growth": cpu_growth,
+            "startup": startup,
+            "load": load,
+        }
         print(json.dumps(doc, indent=1))
         return 0
     print(f"median of {args.repeat}; per task = (wall of N - wall of 1) / (N - 1)")
     print(f"load average (1, 5, 15 min): {load['before']} before, {load['after']} after")
     print(
         f"{'graph':<16} {'gotasks ms':>10} {'make ms':>8} {'ratio':>6}"
-        f" {'planning':>9} {'(CPU)':>7} {'peak RSS':>9}"
+        f" {'CPU ms':>7} {'planning':>9} {'(CPU)':>7} {'peak RSS':>9}"
     )
     for r in rows:
         print(
             f"{r['shape'] + ' ' + str(r['tasks']):<16} {r['gotasks_ms_per_task']:>10}"
             f" {r['make_ms_per_task']:>8} {r['gotasks_over_make']!s:>6}"
+            f" {r['gotasks_cpu_ms_per_task']:>7}"
             f" {r['planning_s']:>8}s {r['planning_cpu_s']:>6}s {r['peak_rss_mib']:>7}M"
         )
-    print(
-        "growth (per task at the largest / at the smallest): "
-        + ", ".join(
-            f"{shape} {g}x" if g is not None else f"{shape} n/a (the small graph's figure is noise)"
-            for shape, g in growth.items()
+    for what, figures in (("wall", growth), ("CPU", cpu_growth)):
+        print(
+            f"growth of the {what} per task (at the largest / at the smallest): "
+            + ", ".join(
+                f"{shape} {g}x"
+                if g is not None
+                else f"{shape} n/a (the small graph's figure is noise)"
+                for shape, g in figures.items()
+            )
         )
-    )
     print(
         f"start-up (one task): gotasks {startup['gotasks_one_task_s']} s,"
         f" make {startup['make_one_target_s']} s"
     )
     return 0
+
+
+def _growth(
+    rows: list[dict[str, Any]], shapes: list[str], sizes: list[int], column: str
+) -> dict[str, float | None]:
+    """Per shape: the per-task figure at the largest size / at the smallest."""
+    growth: dict[str, float | None] = {}
+    for shape in shapes:
+        per_task = {r["tasks"]: r[column] for r in rows if r["shape"] == shape}
+        smallest = per_task[min(sizes)]
+        # On a loaded machine the small graph's figure can drown in start-up noise (the run
+        # of 1 task took longer than the run of 100): no ratio can be made of it then.
+        growth[shape] = round(per_task[max(sizes)] / smallest, 2) if smallest > 0 else None
+    return growth
 
 
 if __name__ == "__main__":
