@@ -26,6 +26,7 @@ from gotasks.gobuild import (
 from gotasks.paths import dist_dir, dist_lock
 
 if TYPE_CHECKING:
+    from gotasks import fresh
     from gotasks.engine.freshness import UpToDate
     from gotasks.go.modules import Module
     from gotasks.go.stamps import Package
@@ -109,6 +110,8 @@ def build(
     # Build into a scratch folder inside dist/ and swap it in, so a failed build
     # never leaves dist/ half-written.
     with dist_folder.scratch(dist) as scratch:
+        if not verify:
+            _start_from_dist(check, dist, scratch / "out", mod, packages, targets)
 
         def matrix() -> list[str]:
             return _build_matrix(c, mod, packages, targets, scratch / "out", ldflags, progress=True)
@@ -192,14 +195,12 @@ def _build_matrix(
     the run hears which targets are done and what the running ones do (see BuildProgress)."""
     from gotasks.engine.sharding import record_durations
     from gotasks.engine.threads import map_in_task
-    from gotasks.go.artifacts import binary_name
     from gotasks.go.buildprogress import BuildProgress
 
     units = [(target, package) for target in targets for package in packages]
 
     def output_of(target: str, package: str) -> Path:
-        goos, goarch = target.split("/")
-        return into / f"{mod.name}_{goos}_{goarch}" / binary_name(package, goos)
+        return into / _binary_path(mod, target, package)
 
     processes = bound()
     tree = processes.tree if processes is not None else None
@@ -240,6 +241,43 @@ def _build_matrix(
     if failed:
         raise TaskFailed(f"build {mod.label}: {'; '.join(failed)} failed")
     return [out for out in built if out is not None]
+
+
+def _binary_path(mod: Module, target: str, package: str) -> str:
+    """Where a package's binary for a target goes, under dist/ or a scratch folder's out/:
+    hello_linux_arm64/hello."""
+    from gotasks.go.artifacts import binary_name
+
+    goos, goarch = target.split("/")
+    return f"{mod.name}_{goos}_{goarch}/{binary_name(package, goos)}"
+
+
+def _start_from_dist(
+    check: fresh.Check,
+    dist: Path,
+    out: Path,
+    mod: Module,
+    packages: list[str],
+    targets: list[str],
+) -> None:
+    """Each binary of dist/ that is still byte for byte what a recorded success of this
+    build put there, copied to where this build writes it. `go build -o` leaves a binary
+    whose build ID says it is what the link would make (the same packages, flags, tools:
+    Go's own up-to-date check, the one that spares make its links) and links again
+    otherwise; built into an empty folder, every build linked every binary again, whatever
+    changed. A binary changed by hand is not copied (go reads only its build ID)."""
+    import shutil
+
+    for target in targets:
+        for package in packages:
+            rel = _binary_path(mod, target, package)
+            if not check.recorded_output(f"{dist.name}/{rel}", dist / rel):
+                continue
+            try:
+                (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(dist / rel, out / rel)
+            except OSError:
+                (out / rel).unlink(missing_ok=True)  # go builds it afresh
 
 
 def build_unit(mod: Module, target: str) -> str:

@@ -153,6 +153,18 @@ class Check:
             text = describe(error) if isinstance(error, OSError) else str(error)
             console.warn(f"{self.task} {self.mod.label}: could not record it as up to date: {text}")
 
+    def recorded_output(self, name: str, path: Path) -> bool:
+        """Whether `path` holds byte for byte the output `name` of a recorded success (its
+        sha256 through the stat cache), so a build may start from it; never with --force
+        (everything is done again) or when nothing is checked."""
+        if self.run is None or self.run.force or self.state is None:
+            return False
+        digests = {entry.outputs[name] for entry in self.state.entries if name in entry.outputs}
+        try:
+            return bool(digests) and self.run.cache.sha256(path) in digests
+        except HashError:
+            return False
+
     def _say(self, text: str) -> None:
         if self.run is not None and self.run.explain:
             console.info(f"why: {text}")

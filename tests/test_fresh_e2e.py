@@ -234,6 +234,40 @@ def test_a_tampered_binary_in_dist_is_rebuilt(make_project: MakeProject) -> None
     sums_check(dist)
 
 
+def test_a_build_starts_from_dist_only_with_binaries_as_they_were_built(
+    make_project: MakeProject,
+) -> None:
+    """A build after an edit copies dist/'s binaries into its scratch folder first, so that
+    go leaves the ones its own up-to-date check finds current (no link): one changed by
+    hand is not copied, even where go would keep it (go reads only its build ID)."""
+    project = make_project()
+    (project.root / "NOTES.txt").write_text("untracked: the tree is dirty, as edits keep it\n")
+    ok(inv(project, "build", "--host"))
+    (binary,) = [p for p in (project.root / "dist").glob("hello_*/hello")]
+    good = binary.read_bytes()
+    # Bytes added at the end leave the build ID go reads at the start as it was.
+    binary.write_bytes(good + b"changed by hand")
+    # An edit of a test: the build runs (a file of the module changed), its binary would not.
+    with (project.root / "hello" / "greet" / "greet_test.go").open("a") as test:
+        test.write("\n// An edited test.\n")
+    assert verdicts(ok(inv(project, "build", "--host"))) == {"build hello": "ran"}
+    assert binary.read_bytes() == good
+    sums_check(project.root / "dist")
+    # A change the binary holds: linked again from the copy of the last build.
+    source = project.root / "hello" / "greet" / "greet.go"
+    original = source.read_text()
+    source.write_text(original.replace('DefaultName = "World"', 'DefaultName = "Planet"'))
+    assert verdicts(ok(inv(project, "build", "--host"))) == {"build hello": "ran"}
+    said = subprocess.run([binary], capture_output=True, text=True, check=True).stdout
+    assert said == "Hello, Planet!\n"
+    sums_check(project.root / "dist")
+    # So is a new stamp (here the commit: -ldflags change, the packages do not).
+    project.commit_all("planet")
+    ok(inv(project, "build", "--host"))
+    version = subprocess.run([binary, "version"], capture_output=True, text=True, check=True)
+    assert project.git("rev-parse", "HEAD").strip() in version.stdout
+
+
 def test_a_corrupted_state_file_is_a_miss_with_one_warning(make_project: MakeProject) -> None:
     project = make_project()
     ok(inv(project, "test"))
