@@ -61,6 +61,7 @@ def main_listing(c: Context, mod: Module) -> list[Package]:
     """The main packages matching build.packages (default ./...), with their Go files and
     dependencies (what the -X check reads): one `go list`, asked again only when what
     decides its answer changed (lookups.main_packages_of)."""
+    from gotasks.fresh import fresh_cache
     from gotasks.go.artifacts import short_name
     from gotasks.go.stamps import go_list_items, package_of
     from gotasks.lookups import main_packages_of
@@ -89,7 +90,14 @@ def main_listing(c: Context, mod: Module) -> list[Package]:
     toolchain, _ = toolchain_of(c.config)
     # Asked of go only when the module's Go files' headers, the Go settings or the go changed.
     listed = main_packages_of(
-        settings.root, mod.dir, toolchain, c.config.run.env, patterns, go_list, checked
+        settings.root,
+        mod.dir,
+        toolchain,
+        c.config.run.env,
+        patterns,
+        go_list,
+        checked,
+        fresh_cache(c),
     )
     packages = [package_of(item) for item in listed]
     by_name: dict[str, list[str]] = {}

@@ -27,6 +27,7 @@ from gotasks.core.files import (
 from gotasks.paths import state_dir
 
 if TYPE_CHECKING:
+    from gotasks.core.digests import StatCache
     from gotasks.go.toolchain import Toolchain
 
 FORMAT_VERSION = 1
@@ -252,15 +253,19 @@ def go_env_of(
 _NOT_PACKAGES = {"vendor", "testdata"}
 
 
-def source_listing(folder: Path) -> list[Any]:
+def source_listing(folder: Path, cache: StatCache | None = None) -> list[Any]:
     """Every folder's name under `folder`, and in them each Go source with a digest of its
     header (go/sources.py's go_header: build constraints, package clause, imports) and each
     go.mod/go.sum/go.work with a digest of its content: what decides which packages there
     are, what each is called, which files it builds from and what it imports. An edit to a
     function body changes none of it. Read before go runs: a file changed while it ran
-    changes the next run's key."""
+    changes the next run's key. With the run's stat cache, a file whose stat is the same
+    as when its digest was kept is not read again (the cache's rules: one changed within
+    2 s of the cache's save is read again next time)."""
+    from gotasks.core.digests import HashError, StatCache
     from gotasks.go.sources import go_header
 
+    reader = cache or StatCache(None)
     listing: list[Any] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(
@@ -272,12 +277,14 @@ def source_listing(folder: Path) -> list[Any]:
             if name.endswith(".go") or name in ("go.mod", "go.sum", "go.work"):
                 path = Path(dirpath) / name
                 try:
-                    data = read_regular_bytes(path)
-                except OSError:
+                    if name.endswith(".go"):
+                        seen = reader.derived(path, "go header", go_header)
+                    else:
+                        seen = reader.derived(path, "content", lambda data: data)
+                except HashError:
                     listing.append([rel, name, stamp(path)])  # go says what is wrong with it
                     continue
-                seen = go_header(data) if name.endswith(".go") else data
-                listing.append([rel, name, hashlib.sha256(seen).hexdigest()])
+                listing.append([rel, name, seen])
     return listing
 
 
@@ -289,6 +296,7 @@ def main_packages_of(
     patterns: list[str],
     compute: Callable[[], T],
     decode: Callable[[Any], T],
+    cache: StatCache | None = None,
 ) -> T:
     """compute() (go list of the main packages: what it says of them, JSON-able; `decode`
     reads it back, raising on a wrong shape), remembered by the go binary, the Go
@@ -308,7 +316,7 @@ def main_packages_of(
         patterns,
         dict(run_env),
         go_vars,
-        source_listing(module_dir),
+        source_listing(module_dir, cache),
         stamp(root / "go.work"),
     )
     name = "main-packages-" + digest(str(module_dir))[:16]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,37 @@ def test_a_file_not_read_as_go_is_its_header_whole(text: bytes) -> None:
     from gotasks.go.sources import go_header
 
     assert go_header(text) == text
+
+
+def test_the_go_headers_come_through_the_stat_cache_and_a_change_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """The main packages' key reads each Go file's header once while its stat stays the
+    same (the up-to-date checks' stat cache, saved by the same rules); an edit to the
+    imports is seen at once, and a file changed within 2 s of the save is read again."""
+    from gotasks.core.digests import StatCache
+
+    folder = module(tmp_path)
+    main = folder / "cmd" / "a" / "main.go"
+    past = time.time() - 60
+    for path in folder.rglob("*"):
+        os.utime(path, (past, past))
+    store = tmp_path / "stat-cache.json"
+    cache = StatCache(store)
+    listing = lookups.source_listing(folder, cache)
+    assert listing == lookups.source_listing(folder)  # the same as reading every file
+    cache.save()
+    kept = StatCache(store)
+    (header_key,) = [k for k in kept.entries if k.startswith(f"{main}\0")]
+    # While the stat is the same, the kept digest answers: a planted one is believed.
+    kept.entries[header_key][4] = "planted"
+    assert ["cmd/a", "main.go", "planted"] in lookups.source_listing(folder, kept)
+    # An import added (same stat otherwise impossible: the write changes mtime and ctime).
+    main.write_text('package main\n\nimport "os"\n\nfunc main() { os.Exit(0) }\n')
+    again = lookups.source_listing(folder, kept)
+    assert again != listing and ["cmd/a", "main.go", "planted"] not in again
+    assert again == lookups.source_listing(folder)
+    # Changed just now: not saved, so the next run reads it again.
+    kept.save()
+    assert not [k for k in StatCache(store).entries if k.startswith(f"{main}\0")]
+    assert [k for k in StatCache(store).entries if k.startswith(f"{folder / 'go.mod'}\0")]

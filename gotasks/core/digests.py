@@ -17,6 +17,9 @@ from typing import Any
 from gotasks.core.files import atomic_write_text, locked_beside, read_regular_bytes
 
 CACHE_SCHEMA = 1  # of the stat cache file: another is an empty cache
+# Between a file's name and the kind of a derived digest in the cache's keys: no path
+# holds it.
+_KIND = "\0"
 # A file changed this close to the stat cache's write may change again within the same
 # timestamp tick: it is hashed again next time (as Go's own test cache does).
 RECENT_SECONDS = 2.0
@@ -51,7 +54,9 @@ def _identity(info: os.stat_result) -> list[int]:
 
 class StatCache:
     """sha256 of files by path, trusted while (size, mtime_ns, ctime_ns, inode) stay the
-    same; shared by a run's tasks (thread-safe) and saved merged with other runs' entries."""
+    same; shared by a run's tasks (thread-safe) and saved merged with other runs' entries.
+    Besides a file's sha256 it keeps digests of what is derived from its bytes (a Go
+    file's header: `derived`), by the same stat and the same rules."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -63,27 +68,51 @@ class StatCache:
 
     def sha256(self, path: Path, info: os.stat_result | None = None) -> str:
         """The file's sha256 (following links); HashError if it cannot be read."""
-        name = os.fspath(path)
-        try:
-            info = info or os.stat(name)
-            ident = _identity(info)
-            with self.lock:
-                known = self.entries.get(name)
-            if known is not None and known[:4] == ident:
-                return str(known[4])
+
+        def content(name: str) -> str:
             digest = hashlib.sha256()
             with open(name, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
+            return digest.hexdigest()
+
+        return self._through(os.fspath(path), info, content)
+
+    def derived(self, path: Path, kind: str, derive: Callable[[bytes], bytes]) -> str:
+        """sha256 of derive(the file's bytes), e.g. a Go file's header: computed again only
+        when the file's stat changed. `kind` names what derive takes out (one entry per
+        file and kind). A file that is not a regular one, or cannot be read: HashError."""
+        name = os.fspath(path)
+
+        def content(name: str) -> str:
+            return hashlib.sha256(derive(read_regular_bytes(Path(name)))).hexdigest()
+
+        return self._through(name, None, content, f"{name}{_KIND}{kind}")
+
+    def _through(
+        self,
+        name: str,
+        info: os.stat_result | None,
+        compute: Callable[[str], str],
+        key: str | None = None,
+    ) -> str:
+        key = key or name
+        try:
+            info = info or os.stat(name)
+            ident = _identity(info)
+            with self.lock:
+                known = self.entries.get(key)
+            if known is not None and known[:4] == ident:
+                return str(known[4])
+            value = compute(name)
             after = _identity(os.stat(name))
         except OSError as error:
             raise HashError(f"{name}: {error.strerror or error}") from None
-        value = digest.hexdigest()
         entry = [*ident, value]
         if after == ident:  # not changed while it was read
             with self.lock:
-                self.entries[name] = entry
-                self.fresh[name] = entry
+                self.entries[key] = entry
+                self.fresh[key] = entry
         return value
 
     def save(self) -> None:
@@ -105,7 +134,7 @@ class StatCache:
                 else:
                     merged.pop(name, None)
             # Files gone since do not accumulate for ever.
-            merged = {name: e for name, e in merged.items() if os.path.lexists(name)}
+            merged = {key: e for key, e in merged.items() if os.path.lexists(key.split(_KIND)[0])}
             doc = {"format": "gotasks-stat-cache", "schema": CACHE_SCHEMA, "files": merged}
             atomic_write_text(self.path, json.dumps(doc, separators=(",", ":")) + "\n")
         with self.lock:
