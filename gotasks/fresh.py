@@ -252,16 +252,7 @@ def _parts(check: Check) -> dict[str, Any]:
     settings = settings_of(c.config)
     toolchain, _ = toolchain_of(c.config)
     commands_env = {**os.environ, **c.config.run.env}  # what the task's commands see
-    env_key = f"go env {toolchain.go} {sorted(c.config.run.env.items())}"
-    goenv: dict[str, str] = run.once(
-        env_key,
-        lambda: go_env_of(
-            settings.root,
-            toolchain,
-            commands_env,
-            lambda: go_env(toolchain.go, commands_env, settings.root),
-        ),
-    )
+    goenv = go_env_answers(c)
     if check.task == "build":
         cgo = bool(settings.section("build")["cgo"])
     else:
@@ -286,6 +277,32 @@ def _parts(check: Check) -> dict[str, Any]:
         "inputs": _extra_inputs(settings.root, section.get("inputs") or [], run.cache),
         **check.extra(),
     }
+
+
+def go_env_answers(c: Context) -> dict[str, str]:
+    """`go env -json` as the run's commands see it, less the per-machine paths: asked once
+    a run (and remembered between runs by what it answers from: lookups.go_env_of).
+    HashError if go cannot answer."""
+    run = _run_of(c.config)
+    settings = settings_of(c.config)
+    toolchain, _ = toolchain_of(c.config)
+    commands_env = {**os.environ, **c.config.run.env}
+    env_key = f"go env {toolchain.go} {sorted(c.config.run.env.items())}"
+    answers: dict[str, str] = run.once(
+        env_key,
+        lambda: go_env_of(
+            settings.root,
+            toolchain,
+            commands_env,
+            lambda: go_env(toolchain.go, commands_env, settings.root),
+        ),
+    )
+    return answers
+
+
+def forced(c: Context) -> bool:
+    """--force (or GOTASKS_FORCE): every task, and every check a task may skip, runs."""
+    return _run_of(c.config).force
 
 
 def _optional_digest(path: Path | None, cache: StatCache) -> str:

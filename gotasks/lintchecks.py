@@ -51,17 +51,26 @@ def tidy(c: Context, mod: Module, fix: bool) -> list[str]:
     if toolchain.version < GoVersion.parse("1.23"):
         console.warn("go.mod tidiness not checked: `go mod tidy -diff` needs Go 1.23 or later")
         return []
+    from gotasks.tidyverdict import passed_before, record_pass, tidy_key
+
+    key = tidy_key(c, mod)
+    if passed_before(c, mod, key):
+        console.ok("go.mod/go.sum tidy (imports, go.mod and go.sum as when it last passed)")
+        return []
     # -diff prints what tidy would change and exits 1, without touching go.mod or go.sum.
     result = go(c, ["mod", "tidy", "-diff"], mod.dir)
     if result.exited != 0 and not result.stdout.strip():
         # no diff printed: tidy itself failed (a go line newer than the toolchain, ...)
         return tool_verdict(result, "", "go mod tidy -diff failed:", "go mod tidy -diff failed")
-    return tool_verdict(
+    problems = tool_verdict(
         result,
         "go.mod/go.sum tidy",
         "go.mod/go.sum are not tidy (run `inv lint --fix`):",
         "go.mod/go.sum not tidy",
     )
+    if not problems:
+        record_pass(c, mod, key)
+    return problems
 
 
 def golangci_lint(

@@ -10,6 +10,7 @@ cannot be written (a read-only checkout) only means no cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -91,25 +92,36 @@ def remembered(
     (`files(value)`) are unchanged and `fresh(what was stored)` says it still holds; else
     `compute()`, remembered. Errors of compute are never remembered: they propagate, and
     the next run asks again."""
-    path = cache_dir(root) / f"{name}.json"
-    hit = _read(path, key)
+    hit = recall(root, name, key)
     if hit is not None and _holds(fresh, hit):
         try:
             return decode(hit)
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # a damaged or foreign entry: compute afresh
     value = compute()
+    with contextlib.suppress(TypeError, ValueError):  # no cache this time; nothing is lost
+        remember(root, name, key, encode(value), files(value))
+    return value
+
+
+def recall(root: Path, name: str, key: str) -> Any | None:
+    """What remember() kept under `key` (None: nothing, another key, a changed file)."""
+    return _read(cache_dir(root) / f"{name}.json", key)
+
+
+def remember(root: Path, name: str, key: str, value: Any, files: Iterable[Path] = ()) -> None:
+    """Keep `value` (JSON-able) under `key`, with the stamps of `files` it was made from;
+    a cache that cannot be written is no cache."""
     if not _writable:
-        return value
+        return
     try:
-        checked = {str(p): stamp(p) for p in files(value)}
-        doc = {"version": FORMAT_VERSION, "key": key, "files": checked, "value": encode(value)}
+        checked = {str(p): stamp(p) for p in files}
+        doc = {"version": FORMAT_VERSION, "key": key, "files": checked, "value": value}
         # Written in the order it came: a remembered mapping whose order carries meaning
         # (build.version_vars gives -ldflags' order) comes back as it was computed.
-        atomic_write_text(path, json.dumps(doc) + "\n")
-    except (OSError, TypeError, ValueError):
-        pass  # no cache this time; nothing is lost
-    return value
+        atomic_write_text(cache_dir(root) / f"{name}.json", json.dumps(doc) + "\n")
+    except OSError:
+        pass
 
 
 def _holds(fresh: Callable[[Any], bool], stored: Any) -> bool:
@@ -141,7 +153,7 @@ def _read(path: Path, key: str) -> Any | None:
 _GOENV_INPUTS = ("GOENV", "XDG_CONFIG_HOME", "HOME")
 
 
-def _go_key(go: Path) -> list[Any]:
+def go_key(go: Path) -> list[Any]:
     return [str(go), os.path.realpath(go), stamp(go)]
 
 
@@ -156,7 +168,7 @@ def toolchain_at(root: Path, go: Path | None = None) -> Toolchain:
         if found is None:
             return find_toolchain()  # its own error: go not found
         go = Path(found)
-    key = digest("toolchain", _go_key(go), {k: os.environ.get(k) for k in _GOENV_INPUTS})
+    key = digest("toolchain", go_key(go), {k: os.environ.get(k) for k in _GOENV_INPUTS})
     return remembered(
         root,
         "toolchain-" + digest(str(go))[:16],
@@ -183,7 +195,7 @@ def targets_of(root: Path, toolchain: Toolchain) -> set[str] | None:
     """supported_targets (`go tool dist list`), remembered by the go binary."""
     from gotasks.go.toolchain import supported_targets
 
-    key = digest("targets", _go_key(toolchain.go), str(toolchain.goroot))
+    key = digest("targets", go_key(toolchain.go), str(toolchain.goroot))
     found = remembered(
         root,
         "targets-" + digest(str(toolchain.go))[:16],
@@ -222,7 +234,7 @@ def go_env_key(root: Path, toolchain: Toolchain, environ: Mapping[str, str]) -> 
     compilers = {name: shutil.which(name, path=path) for name in wanted}
     return digest(
         "go-env",
-        _go_key(toolchain.go),
+        go_key(toolchain.go),
         str(toolchain.goroot),
         str(root),
         sorted(variables_for_test(environ).items()),
@@ -311,7 +323,7 @@ def main_packages_of(
     }
     key = digest(
         "main-packages",
-        _go_key(toolchain.go),
+        go_key(toolchain.go),
         str(module_dir),
         patterns,
         dict(run_env),

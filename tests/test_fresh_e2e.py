@@ -463,3 +463,64 @@ def test_a_workspace_edit_reruns_only_the_edited_module_and_those_that_import_it
     edit("go.work")
     assert _ran(ok(inv(project, "ci"))) == every
     assert _ran(ok(inv(project, "ci"))) == set()
+
+
+TIDY_ASKED = "ok   go.mod/go.sum tidy\n"
+TIDY_REMEMBERED = "ok   go.mod/go.sum tidy (imports, go.mod and go.sum as when it last passed)"
+
+
+def test_go_mod_tidy_is_asked_again_only_when_what_it_reads_changed(
+    make_project: MakeProject,
+) -> None:
+    """lint remembers that `go mod tidy -diff` passed, under a key of go.mod, go.sum, every
+    Go file's imports, the local replace targets and the go: a function body's edit reruns
+    lint without asking tidy; each change tidy would see asks it again."""
+    project = make_project()
+    hello = project.root / "hello"
+    # A local module, required and replaced: a dependency tidy judges without the network.
+    lib = project.root.parent / "lib"
+    lib.mkdir()
+    lib_mod = "module example.com/lib\n\ngo 1.21\n"
+    (lib / "go.mod").write_text(lib_mod)
+    (lib / "lib.go").write_text('package lib\n\n// Name is its name.\nconst Name = "lib"\n')
+    gomod = hello / "go.mod"
+    requires = "\nrequire example.com/lib v0.0.0\n"
+    tidy_mod = gomod.read_text() + requires + "\nreplace example.com/lib => ../../lib\n"
+    gomod.write_text(tidy_mod)
+    greet = hello / "greet" / "greet.go"
+    plain = greet.read_text()
+    use = "\n// Library names the library.\nfunc Library() string { return lib.Name }\n"
+    uses_lib = plain.replace("import (\n", 'import (\n\t"example.com/lib"\n', 1) + use
+    greet.write_text(uses_lib)
+    project.commit_all("lib")
+
+    assert TIDY_ASKED in ok(inv(project, "lint")).stdout
+    # A function body edited: lint runs (a file changed), tidy is not asked.
+    greet.write_text(uses_lib.replace("return lib.Name", 'return lib.Name + ""'))
+    second = ok(inv(project, "lint"))
+    assert verdicts(second) == {"lint hello": "ran"}
+    assert TIDY_REMEMBERED in second.stdout
+    greet.write_text(uses_lib)
+
+    def asked_again(path: Path, text: str, tidy: bool) -> None:
+        before = path.read_text()
+        path.write_text(text)
+        result = inv(project, "lint")
+        if tidy:
+            assert TIDY_ASKED in ok(result).stdout
+        else:
+            assert result.returncode == 1, out(result)
+            assert "go.mod/go.sum are not tidy" in result.stdout, out(result)
+        path.write_text(before)
+        ok(inv(project, "lint"))  # as it was (lint itself is up to date)
+
+    asked_again(greet, plain, tidy=False)  # the import dropped: the requirement is unused
+    asked_again(gomod, tidy_mod.replace(requires, ""), tidy=False)  # the requirement dropped
+    # The replace target's go.mod asks for a newer go: tidy would raise this one's go line.
+    asked_again(lib / "go.mod", lib_mod.replace("go 1.21", "go 1.25"), tidy=False)
+    # The import moved from the code to a test (tidy counts tests' imports): tidy again.
+    test_file = hello / "greet" / "lib_test.go"
+    test_file.write_text('package greet\n\nimport "example.com/lib"\n\nvar _ = lib.Name\n')
+    asked_again(greet, plain, tidy=True)
+    # --force asks it whatever is remembered.
+    assert TIDY_ASKED in ok(inv(project, "lint", "--force")).stdout
