@@ -507,7 +507,11 @@ def test_a_claim_no_worker_can_hold_fails_at_once(project: Project, cluster: Clu
 
 
 def _slow_run(
-    project: Project, cluster: Cluster, tmp_path: Path, seconds: int = 300
+    project: Project,
+    cluster: Cluster,
+    tmp_path: Path,
+    seconds: int = 300,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], Path]:
     """`inv test --cluster` with a test that sleeps `seconds`, once that test has started on a
     worker (its mark exists), or the run ended, or 300 s went by."""
@@ -518,7 +522,7 @@ def _slow_run(
     run = subprocess.Popen(
         [sys.executable, "-m", "invoke", "test", "--cluster", cluster.address],
         cwd=project.root,
-        env=clean_env(GOTASKS_SLOW_MARK=str(mark)),
+        env=clean_env(GOTASKS_SLOW_MARK=str(mark), **(env or {})),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -596,6 +600,26 @@ def test_a_worker_killed_mid_task_reruns_it_elsewhere(
     finally:
         (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
         _wait_gone(cluster, 60)
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_task_no_worker_can_take_any_more_ends_the_run(project: Project, tmp_path: Path) -> None:
+    """The only worker dies mid-task, nanny and all: Dask would keep the task waiting for a
+    worker for ever; the run gives up on it after its patience (here 5 s), with one line."""
+    lone = start_cluster(project, tmp_path / "workers", ["lone"])
+    try:
+        run, mark = _slow_run(project, lone, tmp_path, env={"GOTASKS_CLUSTER_PATIENCE": "5"})
+        assert mark.exists(), "the test never started on the worker"
+        os.killpg(lone.processes[1].pid, signal.SIGKILL)  # the worker wrapper's session
+        out, err = run.communicate(timeout=300)
+    finally:
+        (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
+        _stop(lone.processes)
+    assert run.returncode == 1, out + err
+    last = err.strip().splitlines()[-1]
+    assert "test[hello]: lost on the cluster: no worker can take it" in last, err
+    assert _wait_gone(lone, 60) == []
 
 
 @pytest.mark.e2e

@@ -11,6 +11,7 @@ from typing import Any
 from gotasks.core.errors import UsageError
 
 INSTALL_HINT = "pip install 'gotasks[cluster]'"
+ASK_SECONDS = 30.0  # for the scheduler or a worker to say what it knows of a task
 
 
 def _distributed() -> Any:
@@ -43,6 +44,12 @@ class Remote:
         except (OSError, TimeoutError) as error:
             raise UsageError(f"--cluster {address}: cannot reach the scheduler ({error})") from None
         self._distributed = distributed
+        # The probes run on a scheduler that may not have gotasks: sent by value.
+        import cloudpickle
+
+        from gotasks.remote import probe
+
+        cloudpickle.register_pickle_by_value(probe)
 
     def workers(self) -> list[WorkerInfo]:
         found = []
@@ -86,8 +93,39 @@ class Remote:
             pure=False,
         )
 
-    def result(self, future: Any) -> Any:
-        return future.result()
+    def result(self, future: Any, timeout: float) -> Any:
+        """The future's result; TimeoutError if it has none within `timeout` seconds."""
+        return future.result(timeout=timeout)
+
+    def scheduler_view(self, key: str) -> dict[str, Any] | None:
+        """What the scheduler knows of the task (probe.scheduler_view), within ASK_SECONDS."""
+        from gotasks.remote import probe
+
+        answer: dict[str, Any] | None = self._client.sync(
+            self._client._run_on_scheduler,
+            probe.scheduler_view,
+            key,
+            callback_timeout=ASK_SECONDS,
+        )
+        return answer
+
+    def worker_view(self, address: str, key: str) -> dict[str, Any] | None:
+        """What the worker knows of the task (probe.worker_view); None: it did not answer."""
+        from gotasks.remote import probe
+
+        try:
+            answers = self._client.sync(
+                self._client._run,
+                probe.worker_view,
+                key,
+                workers=[address],
+                on_error="return",
+                callback_timeout=ASK_SECONDS,
+            )
+        except (OSError, TimeoutError):
+            return None
+        answer = answers.get(address)
+        return answer if isinstance(answer, dict) else None
 
     def cancel(self, futures: list[Any]) -> None:
         self._client.cancel(futures, force=True)

@@ -29,6 +29,7 @@ from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.plan import Plan, Task
 from gotasks.remote.dask import Remote, WorkerInfo
 from gotasks.remote.tree import bundle_of, capture
+from gotasks.remote.waiting import TaskLost, monotonic, wait_for_result
 from gotasks.remote.worker import NodeSpec, describe, obtain, run_node
 
 CONNECT_SECONDS = 10.0
@@ -233,8 +234,16 @@ class ClusterPlacement:
             self.remote.cancel([future])
 
         task.processes.watch_stop(cancel)
+        processes = task.processes
         try:
-            result = self.remote.result(future)
+            result = wait_for_result(
+                self.remote, future, key, lambda: processes.stop_reason is not None, monotonic
+            )
+        except TaskLost as lost:
+            # Dask would wait for ever: let go of it, and say what was seen.
+            with contextlib.suppress(Exception):
+                self.remote.cancel([future])
+            raise Exit(f"{name}: lost on the cluster: {lost}") from None
         except Exception as error:
             if task.processes.stop_reason:
                 raise Exit("interrupted", code=130) from None
