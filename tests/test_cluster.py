@@ -441,11 +441,6 @@ def test_a_cluster_run_gives_a_local_runs_verdicts_and_sha256sums(
 
 @pytest.mark.e2e
 @needs_dask
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, cause not found: a worker's build can carry Go's own vcs.* stamps"
-    " where the local build has none, so its binaries differ (the ci run's matched)",
-)
 def test_a_build_again_on_a_worker_gives_a_local_builds_binaries(
     project: Project, cluster: Cluster
 ) -> None:
@@ -462,6 +457,41 @@ def test_a_build_again_on_a_worker_gives_a_local_builds_binaries(
         for line in local_sums.decode().splitlines():
             assert (project.root / "dist" / line.split("  ")[1]).is_file()
         assert (project.root / "dist/SHA256SUMS").read_bytes() == local_sums
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_workers_own_go_env_file_does_not_change_what_it_builds(
+    project: Project, tmp_path: Path
+) -> None:
+    """A worker whose `go env -w` file says GOFLAGS=-buildvcs=false (as this machine's own
+    does) would leave out the vcs.* stamps the client's build has (its GOENV is off): it
+    builds with the client's Go settings instead, and keeps its own for the rest (here a
+    GOPROXY). The file is the worker's own, in a temp folder: the machine's is not touched."""
+    own = tmp_path / "worker-go-env"
+    own.write_text("GOFLAGS=-buildvcs=false\nGOPROXY=off\n")
+    local = project.inv("build")
+    assert local.returncode == 0, local.stdout + local.stderr
+    local_sums = (project.root / "dist/SHA256SUMS").read_bytes()
+    stamped = subprocess.run(
+        ["go", "version", "-m", str(next((project.root / "dist").glob("hello_linux_amd64/*")))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "vcs.revision=" in stamped  # else the test could not tell the two apart
+    odd = start_cluster(project, tmp_path / "workers", ["ownenv"], {"GOENV": str(own)})
+    try:
+        shutil.rmtree(project.root / "dist")
+        remote = project.inv("build", "--cluster", odd.address)
+        # What its tasks had as their go env file (gone with the worker's folder).
+        used = [p.read_text() for p in (tmp_path / "workers").rglob("goenv-*")]
+    finally:
+        _stop(odd.processes)
+    assert remote.returncode == 0, remote.stdout + remote.stderr
+    assert (project.root / "dist/SHA256SUMS").read_bytes() == local_sums
+    assert own.read_text() == "GOFLAGS=-buildvcs=false\nGOPROXY=off\n"  # left as it was
+    assert used == ["GOPROXY=off\n"]
 
 
 @pytest.mark.e2e

@@ -37,6 +37,42 @@ PER_MACHINE_GO_ENV = frozenset(
     }
 )
 
+# The Go settings that decide what a build makes (and what a test runs on): a cluster worker
+# builds with the client's values of these (remote/goenv.py), whatever its own are, so that
+# its binaries are the client's byte for byte. The rest of `go env` says where things are
+# on a machine or where modules come from (go.sum checks what they are).
+OUTPUT_GO_VARIABLES = frozenset(
+    {
+        "GOFLAGS",
+        "GOOS",
+        "GOARCH",
+        "GO386",
+        "GOAMD64",
+        "GOARM",
+        "GOARM64",
+        "GOMIPS",
+        "GOMIPS64",
+        "GOPPC64",
+        "GORISCV64",
+        "GOWASM",
+        "GOEXPERIMENT",
+        "GOFIPS140",
+        "GODEBUG",
+        "GO111MODULE",
+        "GOTOOLCHAIN",
+        "CGO_ENABLED",
+        "CGO_CFLAGS",
+        "CGO_CPPFLAGS",
+        "CGO_CXXFLAGS",
+        "CGO_FFLAGS",
+        "CGO_LDFLAGS",
+        "CC",
+        "CXX",
+        "AR",
+        "PKG_CONFIG",
+    }
+)
+
 # The shell's bookkeeping, which says where and how the shell runs, never what a test
 # should do: left out of `inv test`'s key (every other variable counts: a test may read any).
 BOOKKEEPING_VARIABLES = frozenset(

@@ -28,6 +28,7 @@ from gotasks.engine.admission import Job, Limits, admit
 from gotasks.engine.decorator import ResourceTask
 from gotasks.engine.plan import Plan, Task
 from gotasks.remote.dask import Remote, WorkerInfo
+from gotasks.remote.goenv import client_settings, first_difference
 from gotasks.remote.tree import bundle_of, capture
 from gotasks.remote.waiting import TaskLost, monotonic, wait_for_result
 from gotasks.remote.worker import NodeSpec, describe, obtain, run_node
@@ -116,6 +117,7 @@ class ClusterPlacement:
         self, remote: Remote, plan: Plan, root: Path, top: Path, environ: Mapping[str, str]
     ) -> None:
         self.remote, self.plan, self.root = remote, plan, root
+        self.go = client_settings(environ)
         self.run_id = secrets.token_hex(6)
         self.topic = f"gotasks-{self.run_id}"
         self.workers = self._check_workers()
@@ -147,7 +149,7 @@ class ClusterPlacement:
         if not workers:
             raise UsageError("--cluster: the scheduler has no workers")
         mine = describe()
-        answers = self.remote.run_everywhere(describe)
+        answers = self.remote.run_everywhere(describe, self.go)
         by_address = {w.address: w for w in workers}
         for address, answer in sorted(answers.items()):
             name = by_address[address].name if address in by_address else address
@@ -159,6 +161,12 @@ class ClusterPlacement:
                         f"--cluster: worker {name} ({address}) runs {what} {answer.get(what)},"
                         f" this machine {mine[what]}: every worker must run the same"
                     )
+            differs = first_difference(mine["go_env"], answer.get("go_env") or {})
+            if differs:
+                raise UsageError(
+                    f"--cluster: worker {name} ({address}) builds with {differs}:"
+                    " every worker must build what this machine builds"
+                )
         return workers
 
     def _check_claims(self) -> None:
@@ -216,6 +224,7 @@ class ClusterPlacement:
             mem_limit=task.mem_limit,
             timeout=task.timeout,
             outputs=(),
+            go=self.go,
         )
         resources = None
         if worker is not None and worker.declares:

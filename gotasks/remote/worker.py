@@ -27,6 +27,7 @@ from typing import Any
 import gotasks
 from gotasks.engine.placement import NODE_OUTPUTS_VARIABLE, NODE_VARIABLE
 from gotasks.engine.stops import PARENT_FD_VARIABLE
+from gotasks.remote.goenv import GoSettings, effective, worker_environ
 from gotasks.remote.tree import TreeState, fetch_commit, materialize
 from gotasks.remote.warm import Answers, send_request
 
@@ -50,6 +51,7 @@ class NodeSpec:
     mem_limit: int
     timeout: float | None
     outputs: tuple[str, ...]  # paths (relative) the task may write besides OUTPUT_ROOTS
+    go: GoSettings  # the client's Go settings that decide what a build makes
 
 
 def _worker() -> Any:
@@ -65,16 +67,22 @@ def base_folder(worker: Any) -> Path:
     return Path(chosen or worker.local_directory) / "gotasks-trees"
 
 
-def describe() -> dict[str, str]:
-    """The gotasks and Go a task would run with here (client.run at connect)."""
+def describe(go: GoSettings | None = None, dask_worker: Any = None) -> dict[str, Any]:
+    """The gotasks and Go a task would run with here (client.run at connect, on every
+    worker at once: Dask passes the worker as `dask_worker`), and what `go env` says of the
+    settings that decide what a build makes: under the client's settings `go` on a worker,
+    as its tasks get them; under this process's own environment on the client."""
     try:
         answer = subprocess.run(
             ["go", "env", "GOVERSION"], capture_output=True, text=True, check=False, timeout=60
         )
-        go = answer.stdout.strip() or "none"
+        version = answer.stdout.strip() or "none"
     except (OSError, subprocess.TimeoutExpired):
-        go = "none"
-    return {"gotasks": gotasks.__version__, "go": go}
+        version = "none"
+    environ: dict[str, str] = dict(os.environ)
+    if go is not None:
+        environ = worker_environ(go, environ, base_folder(dask_worker or _worker()) / "goenv")
+    return {"gotasks": gotasks.__version__, "go": version, "go_env": effective(environ)}
 
 
 async def obtain(repository: str, commit: str, url: str | None, dask_worker: Any = None) -> bool:
@@ -107,6 +115,7 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
     before = _snapshot(cwd, spec.outputs)
     env = {k: v for k, v in os.environ.items() if k not in _NOT_FORWARDED}
     env.update({k: v for k, v in spec.environ.items() if k not in _NOT_FORWARDED})
+    env = worker_environ(spec.go, env, base_folder(worker) / "goenv")
     env[NODE_VARIABLE] = spec.name
     listing = base_folder(worker) / "outputs" / attempt
     listing.parent.mkdir(parents=True, exist_ok=True)
