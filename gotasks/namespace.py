@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from invoke.collection import Collection
@@ -65,6 +67,7 @@ def build_namespace() -> Collection:
     register_setup_steps()
     shardunits.register()
     register_connector(remote.connector)
+    remote.import_ahead(sys.argv[1:], os.environ)
     cli.install(run_wide_flags())
     ns = Collection()
     # Each command in its own process group: measured, limited, stopped as one.

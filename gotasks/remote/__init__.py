@@ -5,7 +5,9 @@ names a cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import threading
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from invoke.config import Config
@@ -38,3 +40,26 @@ def connector(
     from gotasks.remote.placement import connect
 
     return connect(address, plan, config, environ)
+
+
+# Flags after which `inv` only lists or explains: nothing connects.
+_NO_RUN = ("--list", "-l", "--help", "-h", "--complete")
+
+
+def import_ahead(argv: Sequence[str], environ: Mapping[str, str]) -> None:
+    """A run that names a cluster on its command line or in $GOTASKS_CLUSTER starts
+    importing Dask now, on a thread of its own, beside loading the settings, the toolchain
+    and planning (~1 s of imports that the connect would otherwise wait for alone). A
+    worker's run of one node never connects, nor does a listing."""
+    named = environ.get("GOTASKS_CLUSTER") or any(
+        word == "--cluster" or word.startswith("--cluster=") for word in argv
+    )
+    if not named or environ.get(NODE_VARIABLE) or any(word in _NO_RUN for word in argv):
+        return
+    threading.Thread(target=_import_dask, name="gotasks-import-dask", daemon=True).start()
+
+
+def _import_dask() -> None:
+    # Not installed, or broken: the connect imports it again and says so.
+    with contextlib.suppress(Exception):
+        import distributed  # noqa: F401
