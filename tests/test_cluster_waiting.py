@@ -16,7 +16,10 @@ def _scheduler(state: str, worker: str | None = W1) -> dict[str, Any]:
 
 
 def test_a_task_a_worker_runs_or_will_run_next_is_not_lost() -> None:
-    assert verdict(_scheduler("processing"), {"state": "executing", "executing": 1}) is None
+    assert (
+        verdict(_scheduler("processing"), {"state": "executing", "executing": 1, "running": True})
+        is None
+    )
     assert verdict(_scheduler("processing"), {"state": "long-running", "executing": 0}) is None
     # Behind the worker's other tasks.
     assert verdict(_scheduler("processing"), {"state": "constrained", "executing": 2}) is None
@@ -34,5 +37,10 @@ def test_a_task_nothing_will_run_says_why() -> None:
     idle = verdict(_scheduler("processing"), {"state": "constrained", "executing": 0})
     assert idle == f"its worker {W1} has it constrained and runs nothing"
     assert "does not answer" in str(verdict(_scheduler("processing"), None))
+    # Dask says it executes there, but gotasks' run of it is not under way.
+    stale = verdict(
+        _scheduler("processing"), {"state": "executing", "executing": 1, "running": False}
+    )
+    assert stale == f"its worker {W1} has it executing, but nothing of it runs there"
     assert "never reached this run" in str(verdict(_scheduler("memory", None), None))
     assert "on no worker" in str(verdict(_scheduler("queued", None), None))

@@ -7,6 +7,7 @@ need not have gotasks installed. So nothing here imports gotasks."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -26,8 +27,14 @@ def scheduler_view(key: str, dask_scheduler: Any = None) -> dict[str, Any] | Non
 
 
 def worker_view(key: str, dask_worker: Any = None) -> dict[str, Any]:
-    """The task's state on this worker (None: unknown here) and how many tasks it is
-    executing now."""
+    """The task's state on this worker (None: unknown here), how many tasks it is
+    executing now, and whether gotasks' run of it is under way here (worker.py's RUNNING;
+    Dask can hold a task executing whose function no thread runs any more)."""
     task = dask_worker.state.tasks.get(key)
     executing = len(dask_worker.state.executing) + len(dask_worker.state.long_running)
-    return {"state": None if task is None else str(task.state), "executing": executing}
+    runs = getattr(sys.modules.get("gotasks.remote.worker"), "RUNNING", ())
+    return {
+        "state": None if task is None else str(task.state),
+        "executing": executing,
+        "running": key in runs,
+    }

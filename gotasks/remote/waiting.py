@@ -46,7 +46,9 @@ def verdict(scheduler: dict[str, Any] | None, worker: dict[str, Any] | None) -> 
         return f"its worker {where} does not answer"
     there = worker["state"]
     if there in ("executing", "long-running"):
-        return None
+        if worker.get("running", True):
+            return None
+        return f"its worker {where} has it {there}, but nothing of it runs there"
     if there in _ON_ITS_WAY and worker["executing"] > 0:
         return None  # behind the worker's other tasks
     if there is None:

@@ -96,11 +96,24 @@ async def obtain(repository: str, commit: str, url: str | None, dask_worker: Any
     return await loop.run_in_executor(None, fetch_commit, base, repository, commit, url)
 
 
-def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
-    from gotasks.engine.procs import TaskProcesses
+# The Dask keys of the tasks run_node is running in this worker now: what the client's
+# probe (probe.worker_view) looks at when Dask says one executes.
+RUNNING: set[str] = set()
 
+
+def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
     worker = _worker()
     key = worker.get_current_task()
+    RUNNING.add(key)
+    try:
+        return _run_node(worker, key, tree, spec)
+    finally:
+        RUNNING.discard(key)
+
+
+def _run_node(worker: Any, key: str, tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
+    from gotasks.engine.procs import TaskProcesses
+
     attempt = secrets.token_hex(4)
     name = str(worker.name)
     sender = _Sender(worker, spec, attempt, name)
