@@ -158,6 +158,24 @@ def test_a_worker_rebuilds_the_clients_dirty_tree_and_checks_its_digest(tmp_path
     assert left == {"repo.git", ".lock"}  # no half-made checkout
 
 
+def test_an_untracked_repository_inside_goes_to_the_worker_as_its_files(tmp_path: Path) -> None:
+    """git names a repository inside the tree `dir/` and nothing in it: its files are sent
+    (not what it ignores, not its .git), and the worker's digest matches the client's."""
+    project = _repo(tmp_path / "client")
+    inner = project.root / "vendored"
+    inner.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=inner, check=True)
+    (inner / "go.mod").write_text("module example.com/vendored\n")
+    (inner / ".gitignore").write_text("*.log\n")
+    (inner / "build.log").write_text("ignored there\n")
+    state = capture(project.root, with_bundle=True)
+    checkout = materialize(state, tmp_path / "worker", "w1")
+    assert tree_digest(checkout) == state.digest
+    assert (checkout / "vendored/go.mod").read_text() == "module example.com/vendored\n"
+    assert not (checkout / "vendored/build.log").exists()
+    assert not (checkout / "vendored/.git").exists()
+
+
 def test_a_worker_without_the_commit_and_no_bundle_says_so(tmp_path: Path) -> None:
     project = _repo(tmp_path / "client")
     state = TreeState(**{**capture(project.root, with_bundle=False).__dict__})

@@ -43,8 +43,25 @@ class TreeState:
 
 def _listed(top: Path) -> list[str]:
     """Tracked and untracked-but-not-ignored files, as git names them."""
-    out = git(top, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted({os.fsdecode(name) for name in out.split(b"\0") if name})
+    return sorted(set(_files(top, "--cached", "--others")))
+
+
+def _untracked(top: Path) -> list[str]:
+    return sorted(set(_files(top, "--others")))
+
+
+def _files(top: Path, *which: str) -> list[str]:
+    """`git ls-files` of `which`; an untracked repository inside (git names it `dir/` and
+    nothing in it) by its own files, as they are sent: on a worker, with no repository of
+    its own there, git lists them one by one, and both digests must name the same files."""
+    out = git(top, "ls-files", "-z", *which, "--exclude-standard")
+    found = []
+    for name in (os.fsdecode(n) for n in out.split(b"\0") if n):
+        if name.endswith("/") and (top / name / ".git").exists():
+            found += [name + inner for inner in _files(top / name, "--cached", "--others")]
+        else:
+            found.append(name)
+    return found
 
 
 def tree_digest(top: Path) -> str:
@@ -72,10 +89,9 @@ def capture(top: Path, with_bundle: bool) -> TreeState:
     roots = git(top, "rev-list", "--max-parents=0", "HEAD").decode().split()
     bundle = bundle_of(top) if with_bundle else None
     diff = git(top, "diff", "--binary", "HEAD")
-    others = git(top, "ls-files", "-z", "--others", "--exclude-standard")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in sorted(os.fsdecode(n) for n in others.split(b"\0") if n):
+        for name in _untracked(top):
             tar.add(top / name, arcname=name, recursive=False)
     return TreeState(
         repository=sorted(roots)[0],
