@@ -14,7 +14,8 @@ import sys
 import tarfile
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -120,12 +121,16 @@ class ClusterPlacement:
         self.go = client_settings(environ)
         self.run_id = secrets.token_hex(6)
         self.topic = f"gotasks-{self.run_id}"
-        self.workers = self._check_workers()
-        self._check_claims()
-        # Sent with each task, not scattered once: Dask's memory manager keeps one replica
-        # of scattered data, and a worker that dies with it takes the tree of every task
-        # still to run (they were cancelled 'already forgotten').
-        self.tree = capture(top, with_bundle=False)
+        # This machine's answers (git, go) while the workers give theirs.
+        with ThreadPoolExecutor(2, thread_name_prefix="gotasks-connect") as pool:
+            captured = pool.submit(capture, top, False)
+            mine = pool.submit(describe)
+            self.workers = self._check_workers(mine.result)
+            self._check_claims()
+            # Sent with each task, not scattered once: Dask's memory manager keeps one
+            # replica of scattered data, and a worker that dies with it takes the tree of
+            # every task still to run (they were cancelled 'already forgotten').
+            self.tree = captured.result()
         tree = self.tree
         answers = remote.run_everywhere(obtain, tree.repository, tree.commit, tree.remote)
         if not all(answer is True for answer in answers.values()):
@@ -144,12 +149,12 @@ class ClusterPlacement:
 
     # -- at connect -----------------------------------------------------------------------
 
-    def _check_workers(self) -> list[WorkerInfo]:
+    def _check_workers(self, own: Callable[[], dict[str, Any]]) -> list[WorkerInfo]:
         workers = self.remote.workers()
         if not workers:
             raise UsageError("--cluster: the scheduler has no workers")
-        mine = describe()
         answers = self.remote.run_everywhere(describe, self.go)
+        mine = own()
         by_address = {w.address: w for w in workers}
         for address, answer in sorted(answers.items()):
             name = by_address[address].name if address in by_address else address
