@@ -13,7 +13,7 @@ from gotasks.core.console import safe_write
 from gotasks.core.units import format_bytes, format_duration
 from gotasks.engine.output import CLEAR_LINE
 from gotasks.engine.plan import Plan, Task
-from gotasks.engine.procs import group_members
+from gotasks.engine.procs import process_table
 
 SAMPLE_SECONDS = 0.2
 STATUS_NAMES = 6  # running tasks named on the live status line; the rest are counted
@@ -54,15 +54,13 @@ class Monitor:
             running = self.running()
             total_rss, total_cpu = 0, 0.0
             now = time.monotonic()
-            # One scan of the process table for every running task's groups.
-            members = group_members(
-                pgid for task in running if task.processes for pgid in task.processes.roots()
-            )
+            # One read of the process table for every running task's trees.
+            table = process_table() if any(task.processes for task in running) else None
             for task in running:
                 processes = task.processes
                 if processes is None or task.where is not None:
                     continue  # a cluster task is measured on its worker
-                rss = processes.sample(members)
+                rss = processes.sample(table)
                 total_rss += rss
                 total_cpu += processes.cpu_seconds
                 self._enforce(task, rss, now - self.t0 - task.start)

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from subprocess import PIPE, Popen
 from typing import TYPE_CHECKING, Any
@@ -49,17 +49,14 @@ class TaskProcesses:
         with self._lock:
             return list(self.groups)
 
-    def sample(self, members: dict[int, list[int]] | None = None) -> int:
+    def sample(self, table: ProcessTable | None = None) -> int:
         """Memory of every live process in the task's groups now (RSS, or PSS for a tree of
-        several); peaks and CPU time kept up to date. `members` (from group_members) lets
-        one scan of the process table serve every running task."""
+        several); peaks and CPU time kept up to date. `table` (process_table()) lets one
+        read of the process table serve every running task."""
         import psutil
 
-        roots = self.roots()
-        if members is None:
-            members = group_members(roots)
         rss = 0
-        tree = _tree(roots, members)
+        tree = _tree(self.roots(), table or process_table())
         # Summed RSS counts pages the processes share once per process; for a tree of
         # several, PSS (each shared page split among its sharers) adds up to the truth.
         shared = len(tree) > 1
@@ -90,7 +87,7 @@ class TaskProcesses:
         """The task's live processes now: its group leaders and their descendants (what a
         progress report looks at; the group scan that also finds re-parented ones is the
         monitor's)."""
-        return _tree(self.roots(), {})
+        return _tree(self.roots(), process_table())
 
     def stop(self, reason: str, grace: float = 2.0) -> None:
         """TERM every group, then KILL what is left after `grace` seconds. From now on a
@@ -116,41 +113,74 @@ class TaskProcesses:
         reaper.forget(groups)
 
 
-def group_members(groups: Iterable[int]) -> dict[int, list[int]]:
-    """pgid -> pids of the live processes in it, from one scan of the process table."""
+@dataclass(frozen=True, slots=True)
+class ProcessTable:
+    """Every live process's group and parent, from one read of the process table."""
+
+    groups: dict[int, list[int]]  # pgid -> pids
+    children: dict[int, list[int]]  # ppid -> pids
+
+
+def process_table() -> ProcessTable:
+    """One read of /proc/*/stat (each process's parent and group), else psutil's walk: what
+    a monitor tick needs for every running task's trees (psutil's children() would read
+    the whole table again for each task)."""
+    groups: dict[int, list[int]] = {}
+    children: dict[int, list[int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return _table_from_psutil()
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                line = stat.read()
+            # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+            fields = line[line.rindex(b")") + 2 :].split()
+            ppid, pgid = int(fields[1]), int(fields[2])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        pid = int(name)
+        children.setdefault(ppid, []).append(pid)
+        groups.setdefault(pgid, []).append(pid)
+    return ProcessTable(groups, children)
+
+
+def _table_from_psutil() -> ProcessTable:
     import psutil
 
-    wanted = set(groups)
-    members: dict[int, list[int]] = {pgid: [] for pgid in wanted}
-    if not wanted:
-        return members
-    for proc in psutil.process_iter():
+    groups: dict[int, list[int]] = {}
+    children: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
         with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
             pgid = os.getpgid(proc.pid)
-            if pgid in wanted:
-                members[pgid].append(proc.pid)
-    return members
+            children.setdefault(proc.info["ppid"], []).append(proc.pid)
+            groups.setdefault(pgid, []).append(proc.pid)
+    return ProcessTable(groups, children)
 
 
-def _tree(roots: list[int], members: dict[int, list[int]]) -> list[psutil.Process]:
+def _tree(roots: list[int], table: ProcessTable) -> list[psutil.Process]:
     """Every process in the given groups, and the leaders' descendants: a double-forked
     child that re-parented away still counts (it keeps its group)."""
     import psutil
 
-    found: dict[int, psutil.Process] = {}
+    wanted: dict[int, None] = {}
     for pgid in roots:
-        try:
-            leader = psutil.Process(pgid)
-            found[leader.pid] = leader
-            for child in leader.children(recursive=True):
-                found[child.pid] = child
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-        for pid in members.get(pgid, []):
-            if pid not in found:
-                with contextlib.suppress(psutil.Error):
-                    found[pid] = psutil.Process(pid)
-    return list(found.values())
+        pending = [pgid]
+        while pending:
+            pid = pending.pop()
+            if pid not in wanted:
+                wanted[pid] = None
+                pending += table.children.get(pid, [])
+        for pid in table.groups.get(pgid, []):
+            wanted.setdefault(pid)
+    found = []
+    for pid in wanted:
+        with contextlib.suppress(psutil.Error):
+            found.append(psutil.Process(pid))
+    return found
 
 
 def _pss(proc: psutil.Process) -> int:
