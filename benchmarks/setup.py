@@ -14,29 +14,42 @@ GOMODCACHE, GOCACHE and SDK root, a fresh git clone):
 then `inv ci` on the (b) machine with GOPROXY=off must be green. The SDK is this machine's
 own GOROOT packed as go.dev packs it, served from 127.0.0.1 (go.dev is not reachable
 here); modules come from the real module proxy (GOPROXY as set, else proxy.golang.org).
-Rounds alternate which side goes first; the figures are medians.
+Rounds alternate which side goes first; the figures are medians, of the wall time and of
+the CPU time (user + system) of each side's processes, and stage by stage: each stage
+`inv setup` printed beside the hand-made step that does the same work (setupfigures.py).
+
+Nothing is removed before the end (several GB for 3 rounds of both subjects): on an ext4
+without a journal, as this machine's, creating files within a minute of removing many is
+several times slower (the inode allocator skips recently deleted inodes), so removing a
+round's trees slowed whichever step came first in the next one.
 
     python3 benchmarks/setup.py                     # both subjects, 3 rounds
     python3 benchmarks/setup.py --subjects example --rounds 5
+    python3 benchmarks/setup.py --json              # the figures as JSON, for the README
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sdk import _QuietHandler, go_env, pack, sha256
+from setupfigures import Figure, brief, print_table, stages_of, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,27 +57,51 @@ REAL_PROGRAM = "github.com/mikefarah/yq/v4@v4.54.3"
 UNREACHABLE = "http://127.0.0.1:9"
 
 
-def run(argv: list[str], env: dict[str, str], cwd: Path, check: bool = True) -> float:
-    """Seconds `argv` took; its output only when it fails."""
-    seconds, _ = run_status(argv, env, cwd, check)
-    return seconds
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> Figure:
+    """What `argv` took (its output shown only when it fails, which ends the benchmark)."""
+    return run_status(argv, env, cwd)[0]
+
+
+def inv_setup(argv: list[str], env: dict[str, str], cwd: Path) -> Figure:
+    """What an `inv setup` took, with its stages read from what it printed."""
+    figure, _, out = run_status(argv, env, cwd)
+    figure["stages"] = stages_of(out, figure["wall"])
+    return figure
 
 
 def run_status(
-    argv: list[str], env: dict[str, str], cwd: Path, check: bool = True
-) -> tuple[float, int]:
-    """Seconds `argv` took and its exit status; with `check`, a failure ends the benchmark,
-    else its output's end is shown."""
-    os.sync()
+    argv: list[str], env: dict[str, str], cwd: Path, check: bool = True, sync: bool = True
+) -> tuple[Figure, int, str]:
+    """What `argv` took, its exit status and output; with `check`, a failure ends the
+    benchmark, else its output's end is shown. `sync` first writes back what earlier steps
+    left dirty, so that neither side pays for the other's writes."""
+    if sync:
+        os.sync()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if out.returncode != 0:
         said = f"{' '.join(argv)} failed in {cwd}:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
         if check:
             raise SystemExit(said)
         print(said, file=sys.stderr)
-    return seconds, out.returncode
+    return {"wall": seconds, "cpu": cpu}, out.returncode, out.stdout
+
+
+def by_hand(steps: list[tuple[str, list[str], dict[str, str], Path]]) -> Figure:
+    """Hand-made steps one after the other, each timed: a stage each (one name may come
+    back, e.g. a `go mod download` per module: summed)."""
+    figure: Figure = {"wall": 0.0, "cpu": 0.0, "stages": {}}
+    os.sync()
+    for stage, argv, env, cwd in steps:
+        step, _, _ = run_status(argv, env, cwd, sync=False)
+        figure["wall"] += step["wall"]
+        figure["cpu"] += step["cpu"]
+        figure["stages"][stage] = figure["stages"].get(stage, 0.0) + step["wall"]
+    return figure
 
 
 def git(args: list[str], cwd: Path) -> None:
@@ -97,7 +134,7 @@ def make_subject(name: str, work: Path, version: str, proxy: str) -> Path:
         )
         source = Path(out.stdout.split('"Dir": "')[1].split('"')[0])
         shutil.copytree(source, repo, dirs_exist_ok=True)
-        shutil.rmtree(cache)
+        # Left where it is until the end: see the docstring on removing files.
     # gotasks put in the way a user does: `inv init` (the gotasks of this checkout).
     subprocess.run(
         [sys.executable, "-m", "invoke", "init", str(repo)],
@@ -151,40 +188,109 @@ def modules_of(clone: Path) -> list[Path]:
     return sorted(p.parent for p in clone.rglob("go.mod") if ".gotasks" not in p.parts)
 
 
-def by_hand_online(base: Path, clone: Path, env: dict[str, str], url: str, sums: Path) -> float:
+def by_hand_online(base: Path, clone: Path, env: dict[str, str], url: str, sums: Path) -> Figure:
     """The seed's way: curl, sha256sum -c, tar xzf, then go mod download in each module."""
     sdk = base / "sdk-by-hand"
     sdk.mkdir()
-    script = (
-        f'cd "{sdk}" && curl -fsSLO "{url}" && sha256sum -c "{sums}" >/dev/null'
-        f' && tar xzf "{url.rsplit("/", 1)[1]}"'
+    go = go_on_path(env, sdk)
+    return by_hand(
+        [
+            ("sdk download", ["curl", "-fsSLO", url], env, sdk),
+            ("sdk download", ["sha256sum", "--quiet", "-c", str(sums)], env, sdk),
+            ("sdk extract", ["tar", "xzf", url.rsplit("/", 1)[1]], env, sdk),
+            *(("modules", ["go", "mod", "download"], go, m) for m in modules_of(clone)),
+        ]
     )
-    seconds = run(["sh", "-c", script], env, base)
-    go_env_path = {**env, "PATH": f"{sdk}/go/bin:{env['PATH']}", "GOTOOLCHAIN": "local"}
-    for module in modules_of(clone):
-        seconds += run(["go", "mod", "download"], go_env_path, module)
-    return seconds
 
 
-def by_hand_bundle(base: Path, clone: Path, env: dict[str, str], bundle: Path, name: str) -> float:
+def by_hand_bundle(base: Path, clone: Path, env: dict[str, str], bundle: Path, name: str) -> Figure:
+    """tar xf of the bundle, sha256sum + tar xzf of its SDK, go mod download from its
+    folder as GOPROXY."""
     sdk = base / "sdk-by-hand"
     sdk.mkdir()
     top = sdk / "gotasks-bundle"
-    script = (
-        f'cd "{sdk}" && tar xf "{bundle}" && cd gotasks-bundle/sdk'
-        f' && sha256sum "{name}" >/dev/null && tar xzf "{name}" -C "{sdk}"'
+    go = {**go_on_path(env, sdk), "GOPROXY": f"{(top / 'goproxy').as_uri()},off"}
+    return by_hand(
+        [
+            ("bundle", ["tar", "xf", str(bundle)], env, sdk),
+            ("bundle", ["sha256sum", f"gotasks-bundle/sdk/{name}"], env, sdk),
+            ("sdk extract", ["tar", "xzf", f"gotasks-bundle/sdk/{name}"], env, sdk),
+            *(("modules", ["go", "mod", "download"], go, m) for m in modules_of(clone)),
+        ]
     )
-    seconds = run(["sh", "-c", script], env, base)
-    proxy = f"{(top / 'goproxy').as_uri()},off"
-    go_env_path = {
-        **env,
-        "PATH": f"{sdk}/go/bin:{env['PATH']}",
-        "GOTOOLCHAIN": "local",
-        "GOPROXY": proxy,
-    }
-    for module in modules_of(clone):
-        seconds += run(["go", "mod", "download"], go_env_path, module)
-    return seconds
+
+
+def go_on_path(env: dict[str, str], sdk: Path) -> dict[str, str]:
+    return {**env, "PATH": f"{sdk}/go/bin:{env['PATH']}", "GOTOOLCHAIN": "local"}
+
+
+def interleaved(round_: int, steps: list[tuple[str, Callable[[], Figure]]]) -> dict[str, Figure]:
+    """The steps in order in even rounds, reversed in odd ones."""
+    return {key: step() for key, step in (steps if round_ % 2 == 0 else reversed(steps))}
+
+
+def measure_subject(
+    subject: str,
+    work: Path,
+    origin: Path,
+    rounds: int,
+    path: str,
+    proxy: str,
+    mirror: str,
+    filename: str,
+    sums: Path,
+    with_ci: bool,
+) -> dict[str, Any]:
+    """Every round of one subject: the figures of each step's two sides, and inv ci's."""
+    inv = [sys.executable, "-m", "invoke"]
+    taken: list[dict[str, Figure]] = []
+    ci: dict[str, Any] = {}
+    for round_ in range(rounds):
+        base = work / f"{subject}-{round_}"
+        online = {**machine(base / "m1", path), "GOTASKS_SDK_MIRROR": mirror, "GOPROXY": proxy}
+        clone = base / "clone1"
+        git(["clone", "-q", str(origin), str(clone)], work)
+        hand = {**machine(base / "h1", path), "GOPROXY": proxy}
+        url = f"{mirror}/{filename}"
+        figures = interleaved(
+            round_,
+            [
+                ("a", partial(inv_setup, [*inv, "setup"], online, clone)),
+                ("a_hand", partial(by_hand_online, base / "h1", clone, hand, url, sums)),
+            ],
+        )
+        bundle = base / "bundle.tar"
+        run([*inv, "setup", "--export", str(bundle)], online, clone)
+        offline = {
+            **machine(base / "m2", path),
+            "GOTASKS_SDK_MIRROR": UNREACHABLE + "/dl",
+            "GOPROXY": UNREACHABLE,
+        }
+        clone2 = base / "clone2"
+        git(["clone", "-q", str(origin), str(clone2)], work)
+        hand2 = {**machine(base / "h2", path), "GOPROXY": UNREACHABLE}
+        from_bundle = [*inv, "setup", "--from", str(bundle)]
+        figures |= interleaved(
+            round_,
+            [
+                ("b", partial(inv_setup, from_bundle, offline, clone2)),
+                ("b_hand", partial(by_hand_bundle, base / "h2", clone2, hand2, bundle, filename)),
+            ],
+        )
+        figures |= interleaved(
+            round_,
+            [
+                ("c", partial(inv_setup, [*inv, "setup"], offline, clone2)),
+                ("startup", partial(run, [*inv, "--list"], offline, clone2)),
+            ],
+        )
+        if round_ == 0 and with_ci:
+            ci_env = {**offline, "GOPROXY": "off"}
+            figure, status, _ = run_status([*inv, "ci"], ci_env, clone2, check=False)
+            ci = {**figure, "status": status}
+        taken.append(figures)
+        print(f"{subject} round {round_ + 1}: {brief(figures)}", file=sys.stderr, flush=True)
+    return {"rounds": taken, "ci": ci}
 
 
 def main() -> None:
@@ -197,23 +303,26 @@ def main() -> None:
         help="this machine's GOROOT already packed as go.dev packs it (packing takes minutes)",
     )
     parser.add_argument("--no-ci", action="store_true", help="leave out `inv ci` after (b)")
+    parser.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
     args = parser.parse_args()
     version_text, goroot, goos, goarch, goproxy = go_env(
         "GOVERSION", "GOROOT", "GOOS", "GOARCH", "GOPROXY"
     )
     proxy = goproxy or "https://proxy.golang.org,direct"
     version = version_text.removeprefix("go").split()[0].split("-")[0]
-    inv = [sys.executable, "-m", "invoke"]
     # No go on PATH: the machine has none until setup installs one (git, sh, curl stay).
     path = ":".join(
         p
         for p in os.environ.get("PATH", "").split(":")
         if p and not (Path(p) / "go").exists() and not Path(p, "gofmt").exists()
     )
-    load_before = os.getloadavg()
-    results: dict[str, dict[str, list[float]]] = {}
-    ci_status: dict[str, int] = {}
-    loads: dict[str, tuple[float, float]] = {}
+    doc: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "rounds": args.rounds,
+        "cpus": os.cpu_count(),
+        "load_before": round(os.getloadavg()[0], 1),
+        "subjects": {},
+    }
     with tempfile.TemporaryDirectory(prefix="gotasks-setup-bench-") as scratch:
         work = Path(scratch)
         served = work / "served" / "dl"
@@ -228,12 +337,24 @@ def main() -> None:
         digest = sha256(archive)
         sums = work / "SHA256SUMS"
         sums.write_text(f"{digest}  {filename}\n")
-        index = (
-            f'[{{"version": "go{version}", "stable": true, "files": [{{"filename": "{filename}",'
-            f' "os": "{goos}", "arch": "{goarch}", "version": "go{version}", "sha256":'
-            f' "{digest}", "size": {archive.stat().st_size}, "kind": "archive"}}]}}]'
-        )
-        (served / "index.html").write_text(index)
+        index = [
+            {
+                "version": f"go{version}",
+                "stable": True,
+                "files": [
+                    {
+                        "filename": filename,
+                        "os": goos,
+                        "arch": goarch,
+                        "version": f"go{version}",
+                        "sha256": digest,
+                        "size": archive.stat().st_size,
+                        "kind": "archive",
+                    }
+                ],
+            }
+        ]
+        (served / "index.html").write_text(json.dumps(index))
         server = ThreadingHTTPServer(
             ("127.0.0.1", 0), partial(_QuietHandler, directory=str(work / "served"))
         )
@@ -242,83 +363,31 @@ def main() -> None:
         for subject in args.subjects.split(","):
             origin = make_subject(subject, work, version, proxy)
             load_start = os.getloadavg()[0]
-            figures: dict[str, list[float]] = {
-                k: [] for k in ("a", "a_hand", "b", "b_hand", "c", "startup", "ci")
+            result = measure_subject(
+                subject,
+                work,
+                origin,
+                args.rounds,
+                path,
+                proxy,
+                mirror,
+                filename,
+                sums,
+                not args.no_ci,
+            )
+            doc["subjects"][subject] = {
+                **summary(result["rounds"]),
+                "ci": result["ci"],
+                "load": [round(load_start, 1), round(os.getloadavg()[0], 1)],
+                "rounds": result["rounds"],
             }
-            for round_ in range(args.rounds):
-                base = work / f"{subject}-{round_}"
-                online = {**machine(base / "m1", path), "GOTASKS_SDK_MIRROR": mirror}
-                online["GOPROXY"] = proxy
-                clone = base / "clone1"
-                git(["clone", "-q", str(origin), str(clone)], work)
-                hand = {**machine(base / "h1", path), "GOPROXY": proxy}
-                steps = [
-                    ("a", partial(run, [*inv, "setup"], online, clone)),
-                    (
-                        "a_hand",
-                        partial(
-                            by_hand_online, base / "h1", clone, hand, f"{mirror}/{filename}", sums
-                        ),
-                    ),
-                ]
-                for key, step in steps if round_ % 2 == 0 else reversed(steps):
-                    figures[key].append(step())
-                bundle = base / "bundle.tar"
-                run([*inv, "setup", "--export", str(bundle)], online, clone)
-                offline = {
-                    **machine(base / "m2", path),
-                    "GOTASKS_SDK_MIRROR": UNREACHABLE + "/dl",
-                    "GOPROXY": UNREACHABLE,
-                }
-                clone2 = base / "clone2"
-                git(["clone", "-q", str(origin), str(clone2)], work)
-                hand2 = {**machine(base / "h2", path), "GOPROXY": UNREACHABLE}
-                steps = [
-                    ("b", partial(run, [*inv, "setup", "--from", str(bundle)], offline, clone2)),
-                    (
-                        "b_hand",
-                        partial(by_hand_bundle, base / "h2", clone2, hand2, bundle, filename),
-                    ),
-                ]
-                for key, step in steps if round_ % 2 == 0 else reversed(steps):
-                    figures[key].append(step())
-                steps = [
-                    ("c", partial(run, [*inv, "setup"], offline, clone2)),
-                    ("startup", partial(run, [*inv, "--list"], offline, clone2)),
-                ]
-                for key, step in steps if round_ % 2 == 0 else reversed(steps):
-                    figures[key].append(step())
-                if round_ == 0 and not args.no_ci:
-                    ci_env = {**offline, "GOPROXY": "off"}
-                    seconds, status = run_status([*inv, "ci"], ci_env, clone2, check=False)
-                    figures["ci"].append(seconds)
-                    ci_status[subject] = status
-                shutil.rmtree(base, ignore_errors=True)
-            results[subject] = figures
-            loads[subject] = (load_start, os.getloadavg()[0])
-            print(f"{subject}: {figures} (load {loads[subject]})", file=sys.stderr, flush=True)
         server.shutdown()
-    load_after = os.getloadavg()
-    print(
-        f"{args.rounds} rounds, medians; load average before {load_before[0]:.1f},"
-        f" after {load_after[0]:.1f} on {os.cpu_count()} CPUs"
-    )
-    print(f"{'subject':<8} {'step':<28} {'inv setup':>10} {'by hand':>10} {'ratio':>6}")
-    for subject, figures in results.items():
-        med = {k: statistics.median(v) for k, v in figures.items() if v}
-        for label, mine, theirs in (
-            ("(a) online", "a", "a_hand"),
-            ("(b) from a bundle, no network", "b", "b_hand"),
-            ("(c) ready machine / start-up", "c", "startup"),
-        ):
-            ratio = med[mine] / med[theirs]
-            print(f"{subject:<8} {label:<28} {med[mine]:>9.2f}s {med[theirs]:>9.2f}s {ratio:>6.2f}")
-        if subject in ci_status:
-            status = ci_status[subject]
-            green = "green" if status == 0 else f"FAILED: exit {status}"
-            print(f"{subject:<8} {'inv ci after (b), offline':<28} {med['ci']:>9.2f}s   ({green})")
-        start, end = loads[subject]
-        print(f"{subject:<8} load average {start:.1f} at its start, {end:.1f} at its end")
+        print("removing what the rounds left ...", file=sys.stderr)
+    doc["load_after"] = round(os.getloadavg()[0], 1)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print_table(doc)
 
 
 if __name__ == "__main__":
