@@ -542,3 +542,18 @@ def test_remove(world: World) -> None:
     assert missing.returncode == 2, missing.stdout + missing.stderr
     assert missing.stderr.splitlines() == [f"Go 1.30.1 is not installed in {world.root}"]
     assert snapshot(world.root) == kept
+
+
+def test_an_archive_refused_while_it_downloads_ends_the_download(world: World) -> None:
+    # The extraction follows the download (streamed.py): a link early in a slow archive is
+    # refused before the rest arrives, and the download stage is what fails.
+    name = archive_name("1.22.5")
+    extra = [member("go/bin/link", tarfile.SYMTYPE, "/etc/passwd"), *padding(2 * MB)]
+    before = world.install_previous()
+    world.serve("1.22.5", "early", extra=extra)
+    world.server.slow(name, chunk=65536, delay=0.05)
+
+    result = world.inv("sdk.install", "1.22.5")
+
+    assert_failed(world, result, 1, before, "member 'go/bin/link'")
+    assert re.search(r"\n  download +FAILED after \d+ ms: .*member 'go/bin/link'", world.log)

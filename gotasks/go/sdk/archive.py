@@ -44,6 +44,7 @@ def extract(
     check_stop: Callable[[], None] | None = None,
     max_bytes: int | None = None,
     digests: Digests | None = None,
+    stream: io.RawIOBase | None = None,
 ) -> int:
     """Unpack `archive`'s members under `prefix` into the empty directory `dest`, prefix
     stripped; return how many regular files were written.
@@ -52,7 +53,8 @@ def extract(
     than `max_bytes` (dest may then hold part of it: the caller removes dest); OSErrors
     from writing propagate unchanged. A plain `.tar` (a setup bundle) is read as well.
     Each file of a tar that `digests` wants (by its path under dest) gets its SHA-256 in
-    it, taken as it is unpacked: the file need not be read again to be checked.
+    it, taken as it is unpacked: the file need not be read again to be checked. A .tar.gz
+    is read from `stream` when given (streamed.py: the file as it downloads).
 
     A tar's files are written by GNU tar where there is one (gnutar.py: each member is
     checked here before tar sees it), else by Python, file by file.
@@ -65,7 +67,7 @@ def extract(
     name = archive.name.lower()
     try:
         if name.endswith((".tar.gz", ".tgz")):
-            _extract_tar(archive, out, check_stop, digests)
+            _extract_tar(stream or archive, out, check_stop, digests)
         elif name.endswith(".tar"):
             with archive.open("rb") as raw:
                 _extract_tar_stream(raw, out, check_stop, digests)
@@ -81,7 +83,7 @@ def extract(
 
 
 def _extract_tar(
-    archive: Path,
+    archive: Path | io.RawIOBase,
     out: Extraction,
     check_stop: Callable[[], None] | None,
     digests: Digests | None,

@@ -105,9 +105,12 @@ def download(
     size: int | None,
     timeout: float,
     progress: Progress | None = None,
+    written: Callable[[int], None] | None = None,
 ) -> str:
     """Stream `url` into `part` (always written anew: a stale .part is never trusted),
-    hashing as it goes; the SHA-256. A body shorter or longer than `size` is an error."""
+    hashing as it goes; the SHA-256. A body shorter or longer than `size` is an error.
+    `written` is told how many bytes are in the file after each write (what raises there
+    ends the download)."""
     shown = redact_url(url)
     with _open(url, timeout) as response:
         length = response.getheader("Content-Length")
@@ -135,6 +138,9 @@ def download(
                 out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
+                if written is not None:
+                    out.flush()
+                    written(done)
                 if size is not None and done > size:
                     raise SourceError(f"{shown}: more than the {size} bytes the index lists")
                 if progress is not None:

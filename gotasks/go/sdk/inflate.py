@@ -14,9 +14,11 @@ from gotasks.go.sdk.members import CHUNK
 
 class Inflater(io.RawIOBase):
     """A .gz file's content, read ahead by a thread (errors, such as a cut-off stream or a
-    bad CRC, are raised by the read that reaches them)."""
+    bad CRC, are raised by the read that reaches them). `archive` is a path or a stream
+    (closed with the Inflater, so that a read it waits in ends)."""
 
-    def __init__(self, archive: Path) -> None:
+    def __init__(self, archive: Path | io.RawIOBase) -> None:
+        self._source = archive
         super().__init__()
         self._chunks: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=8)
         self._stop = threading.Event()
@@ -26,7 +28,7 @@ class Inflater(io.RawIOBase):
         self._thread = threading.Thread(target=self._inflate, args=(archive,), daemon=True)
         self._thread.start()
 
-    def _inflate(self, archive: Path) -> None:
+    def _inflate(self, archive: Path | io.RawIOBase) -> None:
         item: bytes | BaseException
         try:
             with gzip.open(archive, "rb") as gz:
@@ -72,5 +74,7 @@ class Inflater(io.RawIOBase):
 
     def close(self) -> None:
         self._stop.set()
+        if not isinstance(self._source, Path):
+            self._source.close()
         self._thread.join(timeout=5)
         super().close()

@@ -18,48 +18,28 @@ from typing import TextIO
 from gotasks.core.cancel import check_stop
 from gotasks.core.console import safe_write
 from gotasks.core.errors import TaskFailed, UsageError, describe
-from gotasks.core.files import atomic_write_text, locked_beside
-from gotasks.core.scrub import scrub, scrub_json
+from gotasks.core.files import atomic_write_text
+from gotasks.core.scrub import scrub_json
 from gotasks.core.undo import Undo
 from gotasks.core.units import format_size
 from gotasks.go.artifacts import sha256_file
 from gotasks.go.sdk.archive import extract
 from gotasks.go.sdk.fetch import SourceError
+from gotasks.go.sdk.installlog import InstallLog
 from gotasks.go.sdk.members import ArchiveError
 from gotasks.go.sdk.platform import Platform
 from gotasks.go.sdk.progress import ProgressBar
 from gotasks.go.sdk.releases import VersionRequest, go_name, nearest
-from gotasks.go.sdk.sources import Candidate, Source
+from gotasks.go.sdk.sources import Candidate, IndexSource, Source
 from gotasks.go.sdk.store import (
     Installed,
     SdkStore,
     remove_tree,
     write_marker,
 )
+from gotasks.go.sdk.streamed import FOLLOWED, Beside
 from gotasks.go.toolchain import reported_version
 from gotasks.go.version import GoVersion
-
-
-class InstallLog:
-    """The stages of one install, appended to .gotasks/sdk-install.log as one block."""
-
-    def __init__(self, path: Path | None, title: str) -> None:
-        self.path = path
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.lines = [f"{stamp} {title}"]
-
-    def add(self, line: str) -> None:
-        self.lines.append(f"  {line}")
-
-    def save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with locked_beside(self.path), self.path.open("a", encoding="utf-8") as f:
-                f.write(scrub("\n".join(self.lines)) + "\n\n")
-        except OSError:
-            pass  # the log must never be why an install fails
 
 
 class Installer:
@@ -285,17 +265,31 @@ class Installer:
             cache.mkdir(parents=True, exist_ok=True)
             part = cache / f"{candidate.filename}.part"
             undo.push(f"removed {part}", lambda: part.unlink(missing_ok=True))
+            # An index's .tar.gz is unpacked as it downloads (streamed.py), into `tmp`: put
+            # in place only once the whole download matched its SHA-256.
+            beside: Beside | None = None
+            if isinstance(source, IndexSource) and candidate.filename.endswith(FOLLOWED):
+                tmp = self._temp_folder(version, undo)
+                beside = Beside(part, archive, tmp, candidate.prefix)
             bar = ProgressBar(self.err, f"download {candidate.filename}")
             try:
                 with self.stage("download", lambda: f"{_size(part)} from {candidate.source}"):
-                    sha256 = source.fetch(candidate, part, bar)
+                    if beside is not None and isinstance(source, IndexSource):
+                        sha256 = source.fetch_telling(candidate, part, bar, beside.wrote)
+                        beside.downloaded()
+                    else:
+                        sha256 = source.fetch(candidate, part, bar)
+                with self.stage("verify", lambda: f"sha256 {sha256[:16]}…"):
+                    if candidate.size is not None and part.stat().st_size != candidate.size:
+                        raise SourceError(f"{candidate.filename}: size differs from the index")
+                    if candidate.sha256 is not None and sha256 != candidate.sha256:
+                        raise SourceError(f"{candidate.filename}: SHA-256 mismatch")
+            except BaseException as error:
+                if beside is not None:
+                    beside.abandon(error)
+                raise
             finally:
                 bar.close()
-            with self.stage("verify", lambda: f"sha256 {sha256[:16]}…"):
-                if candidate.size is not None and part.stat().st_size != candidate.size:
-                    raise SourceError(f"{candidate.filename}: size differs from the index")
-                if candidate.sha256 is not None and sha256 != candidate.sha256:
-                    raise SourceError(f"{candidate.filename}: SHA-256 mismatch")
             details = {
                 "filename": candidate.filename,
                 "version": go_name(version),
@@ -309,22 +303,30 @@ class Installer:
             sidecar = self._sidecar(candidate.filename)
             # Whatever the cache held under these names (an archive without a valid sidecar)
             # is put back if this install fails.
-            for kept in (archive, sidecar):
-                self._set_aside(kept, undo)
-            os.replace(part, archive)
-            undo.push(f"removed {archive}", lambda: archive.unlink(missing_ok=True))
-            atomic_write_text(sidecar, json.dumps(scrub_json(details), indent=2) + "\n")
-            undo.push(f"removed {sidecar}", lambda: sidecar.unlink(missing_ok=True))
+            try:
+                for kept in (archive, sidecar):
+                    self._set_aside(kept, undo)
+                os.replace(part, archive)
+                undo.push(f"removed {archive}", lambda: archive.unlink(missing_ok=True))
+                atomic_write_text(sidecar, json.dumps(scrub_json(details), indent=2) + "\n")
+                undo.push(f"removed {sidecar}", lambda: sidecar.unlink(missing_ok=True))
+            except BaseException as error:
+                if beside is not None:
+                    beside.abandon(error)
+                raise
             candidate = Candidate(
                 version, candidate.filename, sha256, None, candidate.prefix, candidate.source
             )
+            if beside is not None:
+                count = 0
+                with self.stage("extract", lambda: f"{count} files (unpacked as it downloaded)"):
+                    count = beside.result()
         target = self.store.path(version)
-        tmp = Path(tempfile.mkdtemp(prefix=self.store.temp_prefix(version), dir=self.store.root))
-        undo.push(f"removed {tmp}", lambda: remove_tree(tmp))
-        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would lock other users out of a shared root
-        count = 0
-        with self.stage("extract", lambda: f"{count} files"):
-            count = extract(archive, tmp, prefix=candidate.prefix, check_stop=check_stop)
+        if source is None or beside is None:
+            tmp = self._temp_folder(version, undo)
+            count = 0
+            with self.stage("extract", lambda: f"{count} files"):
+                count = extract(archive, tmp, prefix=candidate.prefix, check_stop=check_stop)
         with self.stage("smoke-test", lambda: smoke):
             smoke = self._smoke_test(tmp, version)
         write_marker(
@@ -364,6 +366,13 @@ class Installer:
         installed = self.store.get(version)
         assert installed is not None
         return installed
+
+    def _temp_folder(self, version: GoVersion, undo: Undo) -> Path:
+        """The folder the SDK is unpacked into, removed if the install fails."""
+        tmp = Path(tempfile.mkdtemp(prefix=self.store.temp_prefix(version), dir=self.store.root))
+        undo.push(f"removed {tmp}", lambda: remove_tree(tmp))
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would lock other users out of a shared root
+        return tmp
 
     def _set_aside(self, path: Path, undo: Undo) -> None:
         if not path.exists():

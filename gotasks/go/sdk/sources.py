@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -88,8 +89,17 @@ class IndexSource:
         return None
 
     def fetch(self, candidate: Candidate, part: Path, progress: Progress | None) -> str:
+        return self.fetch_telling(candidate, part, progress, None)
+
+    def fetch_telling(
+        self,
+        candidate: Candidate,
+        part: Path,
+        progress: Progress | None,
+        written: Callable[[int], None] | None,
+    ) -> str:
         url = f"{self.base}/{candidate.filename}"
-        sha256 = download(url, part, candidate.size, self.timeout, progress)
+        sha256 = download(url, part, candidate.size, self.timeout, progress, written)
         if sha256 != candidate.sha256:
             raise SourceError(
                 f"{redact(url)}: SHA-256 mismatch: the index says {candidate.sha256},"
