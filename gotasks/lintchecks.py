@@ -91,7 +91,15 @@ def golangci_lint(
     if declared is not None:
         tools = declared()
     else:
-        tools = declared_tools(toolchain.go, mod.dir, c.config.run.env)
+        from gotasks.lookups import declared_tools_of
+
+        tools = declared_tools_of(
+            settings_of(c.config).root,
+            mod.dir,
+            toolchain,
+            c.config.run.env,
+            lambda: declared_tools(toolchain.go, mod.dir, c.config.run.env),
+        )
     tool = resolve_tool("golangci-lint", tools, toolchain.go)
     if tool is None:
         fix = add_hint("golangci-lint")

@@ -315,12 +315,7 @@ def main_packages_of(
     variables of the run and of this process (tags, GOOS, CGO_ENABLED change what builds),
     the patterns, the module's folders and Go files (names and headers: source_listing),
     and the project's go.work. A one-line edit in a function asks go nothing."""
-    # gotasks' own GOTASKS_* are no Go variables (GOTASKS_RUN_TOKEN differs in every run).
-    go_vars = {
-        k: v
-        for k, v in os.environ.items()
-        if k.startswith(("GO", "CGO_")) and not k.startswith("GOTASKS_")
-    }
+    go_vars = _go_variables()
     key = digest(
         "main-packages",
         go_key(toolchain.go),
@@ -333,3 +328,42 @@ def main_packages_of(
     )
     name = "main-packages-" + digest(str(module_dir))[:16]
     return remembered(root, name, key, compute, decode=decode)
+
+
+def _go_variables() -> dict[str, str]:
+    """This process's Go variables; gotasks' own GOTASKS_* are none (GOTASKS_RUN_TOKEN
+    differs in every run)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(("GO", "CGO_")) and not k.startswith("GOTASKS_")
+    }
+
+
+# --- the tools a go.mod declares ------------------------------------------------------------
+
+
+def declared_tools_of(
+    root: Path,
+    module_dir: Path,
+    toolchain: Toolchain,
+    run_env: Mapping[str, str],
+    compute: Callable[[], list[str]],
+) -> list[str]:
+    """compute() (go's reading of go.mod's tool lines: `go mod edit -json`), remembered by
+    the go binary, the Go variables and go.mod's content. With -modfile in GOFLAGS (another
+    file is read) it is asked every time."""
+    go_vars = {**_go_variables(), **run_env}
+    if "-modfile" in go_vars.get("GOFLAGS", ""):
+        return compute()
+    gomod = module_dir / "go.mod"
+    key = digest(
+        "declared-tools", go_key(toolchain.go), str(module_dir), go_vars, file_digest([gomod])
+    )
+
+    def checked(value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise ValueError("not a list of tools")
+        return value
+
+    return remembered(root, "tools-" + digest(str(module_dir))[:16], key, compute, decode=checked)

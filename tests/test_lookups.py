@@ -305,3 +305,36 @@ def test_the_go_headers_come_through_the_stat_cache_and_a_change_is_read_again(
     kept.save()
     assert not [k for k in StatCache(store).entries if k.startswith(f"{main}\0")]
     assert [k for k in StatCache(store).entries if k.startswith(f"{folder / 'go.mod'}\0")]
+
+
+def test_declared_tools_are_asked_again_when_go_mod_or_the_go_variables_change(
+    tmp_path: Path,
+) -> None:
+    folder = module(tmp_path)
+    toolchain = find_toolchain()
+    look = Counter(["example.com/tool/cmd/x"])
+
+    def tools(env: dict[str, str]) -> list[str]:
+        return lookups.declared_tools_of(tmp_path, folder, toolchain, env, look)
+
+    assert tools({}) == ["example.com/tool/cmd/x"]
+    assert tools({}) == ["example.com/tool/cmd/x"] and look.calls == 1
+    gomod = folder / "go.mod"
+    gomod.write_text(gomod.read_text() + "\ntool example.com/tool/cmd/y\n")
+    tools({})
+    assert look.calls == 2
+    tools({"GOFLAGS": "-mod=mod"})
+    assert look.calls == 3
+    # Another go.mod named by -modfile: asked every time.
+    tools({"GOFLAGS": "-modfile=other.mod"})
+    tools({"GOFLAGS": "-modfile=other.mod"})
+    assert look.calls == 5
+
+    def failing() -> list[str]:
+        raise UsageError("go.mod: cannot read")
+
+    gomod.write_text("not go.mod\n")
+    with pytest.raises(UsageError):
+        lookups.declared_tools_of(tmp_path, folder, toolchain, {}, failing)
+    tools({})  # the failure was not remembered
+    assert look.calls == 6
