@@ -1,7 +1,9 @@
 """A cluster run against a local one: `inv test` over a generated monorepo of 8 modules
 (copies of the example, each with a CPU-bound test added), run here with 1 core and on a
 LocalCluster of 2 single-core workers (each in its own folder, own Go build cache), rounds
-interleaved, medians.
+interleaved, medians. Single-core for real: the local run is pinned to one core and each
+worker (with all it starts) to another (CPU affinity; GOTASKS_CPUS=1 alone caps admission,
+while go's compiler and `go test -p` would still use every core).
 
 Every run is `inv test --count 1`: go runs the tests again rather than trust its test cache
 (and gotasks does not skip them as up to date), so each round does the same work.
@@ -84,7 +86,8 @@ def make_monorepo(root: Path, modules: int) -> None:
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
 
 
-def inv(root: Path, *args: str, **env: str) -> tuple[float, str]:
+def inv(root: Path, *args: str, cores: set[int] | None = None, **env: str) -> tuple[float, str]:
+    """`inv ARGS` in root; with `cores`, it and everything it starts run on those alone."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GOTASKS_")}
     clean |= {"PYTHONPATH": str(ROOT), "GOTASKS_FORCE": "1", "NO_COLOR": "1", **env}
     started = time.monotonic()
@@ -95,11 +98,19 @@ def inv(root: Path, *args: str, **env: str) -> tuple[float, str]:
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
     )
     elapsed = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"inv {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return elapsed, result.stdout
+
+
+def pin_process(cores: set[int]) -> None:
+    """Every thread of this process on `cores` (an affinity is a thread's: threads and
+    processes started later inherit it from the thread that starts them)."""
+    for thread in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(thread), cores)
 
 
 def task_times(stdout: str) -> dict[str, float]:
@@ -116,7 +127,7 @@ def main() -> None:
     parser.add_argument("--modules", type=int, default=8)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
     # The workers are processes of their own: they must import this gotasks, not an
     # installed one (run_node and the `inv` it starts come from the worker's import).
@@ -135,6 +146,17 @@ def main() -> None:
         dashboard_address=None,
         local_directory=str(scratch / "workers"),
     )
+    # Single-core for real: GOTASKS_CPUS=1 caps what gotasks admits, not what go uses (the
+    # compiler and `go test -p` spread over every core), so the local run is pinned to one
+    # core and each worker (and what it starts: its warm inv, go, the tests) to another.
+    # The client, the scheduler and this script run anywhere: they are the overhead.
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        sys.exit("cluster.py: needs two cores to pin two single-core workers to")
+    with Client(cluster) as client:
+        for address, core in zip(sorted(client.scheduler_info()["workers"]), cores, strict=False):
+            client.run(pin_process, {core}, workers=[address])
+    one = {cores[0]}
     local_runs: list[float] = []
     cluster_runs: list[float] = []
     times: dict[str, list[float]] = {"test_here": [], "test_there": []}
@@ -144,15 +166,16 @@ def main() -> None:
         test = ("test", "--count", "1")
         there = ("--cluster", cluster.scheduler_address)
         inv(root, *test, *there)  # caches and tree copies warm on both sides
-        inv(root, *test, GOTASKS_CPUS="1")
+        inv(root, *test, cores=one, GOTASKS_CPUS="1")
         for _ in range(args.rounds):
-            seconds, out = inv(root, *test, GOTASKS_CPUS="1")
+            seconds, out = inv(root, *test, cores=one, GOTASKS_CPUS="1")
             local_runs.append(seconds)
             times["test_here"] += task_times(out).values()
             seconds, out = inv(root, *test, *there)
             cluster_runs.append(seconds)
             times["test_there"] += task_times(out).values()
-            times["ping_here"] += task_times(inv(root, "ping", GOTASKS_CPUS="1")[1]).values()
+            here = inv(root, "ping", cores=one, GOTASKS_CPUS="1")[1]
+            times["ping_here"] += task_times(here).values()
             times["ping_there"] += task_times(inv(root, "ping", *there)[1]).values()
     finally:
         cluster.close()
