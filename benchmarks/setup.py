@@ -14,18 +14,21 @@ GOMODCACHE, GOCACHE and SDK root, a fresh git clone):
 then `inv ci` on the (b) machine with GOPROXY=off must be green. The SDK is this machine's
 own GOROOT packed as go.dev packs it, served from 127.0.0.1 (go.dev is not reachable
 here); modules come from the real module proxy (GOPROXY as set, else proxy.golang.org).
-Rounds alternate which side goes first; the figures are medians, of the wall time and of
+Rounds alternate which side goes first (an even number of them, so that each side goes
+first as often: in a pair of steps the first was often the slower, whichever it was); the
+figures are medians, of the wall time and of
 the CPU time (user + system) of each side's processes, and stage by stage: each stage
 `inv setup` printed beside the hand-made step that does the same work (setupfigures.py).
 
-Nothing is removed before the end (several GB for 3 rounds of both subjects): on an ext4
+Nothing is removed before the end (several GB for 4 rounds of both subjects): on an ext4
 without a journal, as this machine's, creating files within a minute of removing many is
 several times slower (the inode allocator skips recently deleted inodes), so removing a
 round's trees slowed whichever step came first in the next one.
 
-    python3 benchmarks/setup.py                     # both subjects, 3 rounds
+    python3 benchmarks/setup.py                     # both subjects, 4 rounds
     python3 benchmarks/setup.py --subjects example --rounds 5
-    python3 benchmarks/setup.py --json              # the figures as JSON, for the README
+    python3 benchmarks/setup.py --json              # the figures as JSON
+    python3 benchmarks/setup.py --markdown          # the README's tables
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sdk import _QuietHandler, go_env, pack, sha256
-from setupfigures import Figure, brief, print_table, stages_of, summary
+from setupfigures import Figure, brief, print_markdown, print_table, stages_of, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -295,7 +298,7 @@ def measure_subject(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="even: each side first as often")
     parser.add_argument("--subjects", default="example,yq")
     parser.add_argument(
         "--sdk-archive",
@@ -304,6 +307,9 @@ def main() -> None:
     )
     parser.add_argument("--no-ci", action="store_true", help="leave out `inv ci` after (b)")
     parser.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
+    parser.add_argument(
+        "--markdown", action="store_true", help="the README's tables (Setting up a machine)"
+    )
     args = parser.parse_args()
     version_text, goroot, goos, goarch, goproxy = go_env(
         "GOVERSION", "GOROOT", "GOOS", "GOARCH", "GOPROXY"
@@ -386,6 +392,8 @@ def main() -> None:
     doc["load_after"] = round(os.getloadavg()[0], 1)
     if args.json:
         print(json.dumps(doc, indent=2))
+    elif args.markdown:
+        print_markdown(doc)
     else:
         print_table(doc)
 

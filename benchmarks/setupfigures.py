@@ -155,3 +155,44 @@ def print_table(doc: dict[str, Any]) -> None:
             for label, ours, theirs in rows:
                 hand = f"{theirs:>9.2f}s" if theirs is not None else f"{'-':>10}"
                 print(f"  {label:<36} {ours:>9.2f}s {hand}")
+
+
+def print_markdown(doc: dict[str, Any]) -> None:
+    """The README's tables (Setting up a machine): each subject's steps, then its stages."""
+    labels = {
+        "a": "(a) online",
+        "b": "(b) from a bundle, no network",
+        "c": "(c) ready machine / `inv --list`",
+    }
+    print(
+        f"{doc['date']}, {doc['rounds']} rounds (medians), load {doc['load_before']:.1f}"
+        f" before, {doc['load_after']:.1f} after, {doc['cpus']} CPUs\n"
+    )
+    print("| subject | step | `inv setup` | by hand | ratio | CPU: `inv setup` | by hand |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for subject, result in doc["subjects"].items():
+        for step, f in result["steps"].items():
+            print(
+                f"| {subject} | {labels[step]} | {f['inv_setup_s']:.2f} s | {f['by_hand_s']:.2f} s"
+                f" | {f['ratio']:.2f} | {f['inv_setup_cpu_s']:.2f} s | {f['by_hand_cpu_s']:.2f} s |"
+            )
+        ci = result["ci"]
+        if ci:
+            green = "green" if ci["status"] == 0 else f"failed, exit {ci['status']}"
+            ci_row = f"`inv ci` after (b), offline | {ci['wall']:.1f} s ({green})"
+            print(f"| {subject} | {ci_row} | | | | |")
+    for subject, result in doc["subjects"].items():
+        rows_a, rows_b = result["stages"]["a"], result["stages"]["b"]
+        print(f"\n| {subject}: stage | (a) `inv setup` | by hand | (b) `inv setup` | by hand |")
+        print("| --- | --- | --- | --- | --- |")
+        # (b)'s order, with (a)'s download after (b)'s unpack: what each does first.
+        only_a = [label for label, _, _ in rows_a if label not in {r[0] for r in rows_b}]
+        order = [rows_b[0][0], *only_a, *(label for label, _, _ in rows_b[1:])]
+        by_label: dict[str, list[str]] = {label: ["", "", "", ""] for label in order}
+        for column, rows in ((0, rows_a), (2, rows_b)):
+            for label, ours, theirs in rows:
+                cells = by_label[label]
+                cells[column] = f"{ours:.2f} s"
+                cells[column + 1] = f"{theirs:.2f} s" if theirs is not None else ""
+        for label, cells in by_label.items():
+            print(f"| {label} | {' | '.join(cells)} |")
