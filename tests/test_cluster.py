@@ -691,6 +691,28 @@ def test_a_worker_with_another_go_is_refused(project: Project, tmp_path: Path) -
 
 @pytest.mark.e2e
 @needs_dask
+def test_a_worker_that_would_build_otherwise_is_refused(project: Project, tmp_path: Path) -> None:
+    """A worker with no C compiler on its PATH: go's CGO_ENABLED there is 0, here 1 (the
+    client's Go settings go to the worker, but a compiler does not), so its builds would
+    differ: refused at connect, naming the variable."""
+    if (
+        subprocess.run(["go", "env", "CGO_ENABLED"], capture_output=True, text=True).stdout.strip()
+        != "1"
+    ):
+        pytest.skip("this machine's go has cgo off: nothing for the worker to differ in")
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    for tool in ("go", "git"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bare / tool).symlink_to(found)
+    line = _refusal(project, tmp_path, "nocc", {"PATH": str(bare)})
+    assert "worker nocc" in line and "builds with CGO_ENABLED='0'" in line, line
+    assert "this machine CGO_ENABLED='1'" in line, line
+
+
+@pytest.mark.e2e
+@needs_dask
 def test_a_worker_running_another_gotasks_is_refused(project: Project, tmp_path: Path) -> None:
     other = tmp_path / "other"
     shutil.copytree(SOURCE / "gotasks", other / "gotasks", ignore=shutil.ignore_patterns("*.pyc"))
