@@ -101,6 +101,22 @@ def test_a_pool_caps_the_whole_cluster_not_each_worker() -> None:
     assert [(job.name, where) for job, where in placed] == [("upload", None)]
 
 
+def test_gotasks_own_pools_cap_each_machine_not_the_cluster() -> None:
+    """pools: {test: 1} means one `go test` at a time on a machine: each worker runs one,
+    and this machine's own cap is its own too. The names are configspec's defaults."""
+    from gotasks.configspec import SPEC
+    from gotasks.remote.placement import MACHINE_POOLS
+
+    assert set(SPEC.fields["scheduler"].fields["pools"].default) == MACHINE_POOLS
+    limits = Limits(cpus=4, memory=8 << 30, jobs=0, pools={"test": 1})
+    tests = [Job(f"test[m{i}]", 1.0, 1 << 20, pool="test") for i in range(5)]
+    placed = place([], tests, [], _workers("w1", "w2", "w3"), limits)
+    assert sorted(where or "" for _, where in placed) == ["tcp://w1:1", "tcp://w2:1", "tcp://w3:1"]
+    running = [(tests[0], "tcp://w1:1"), (Job("test[here]", 1.0, 1 << 20, pool="test"), None)]
+    placed = place([], tests[1:], running, _workers("w1", "w2"), limits)
+    assert [where for _, where in placed] == ["tcp://w2:1"]
+
+
 def test_each_worker_takes_only_what_fits_its_own_cores() -> None:
     limits = Limits(cpus=8, memory=8 << 30, jobs=0, pools={})
     jobs = [Job(f"test[m{i}]", 1.0, 1 << 20) for i in range(5)]

@@ -73,6 +73,13 @@ def worker_argv(argv: list[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
+# The pools of gotasks' own tasks (configspec's default scheduler.pools): they say how many
+# of those share one machine's cores (one `go test` at a time: it runs packages in parallel
+# itself), so each machine has its own cap. Any other pool stands for something outside
+# every machine (a registry, a licence server): its cap holds for the whole run.
+MACHINE_POOLS = frozenset({"lint", "test", "build", "bench"})
+
+
 def place(
     local: list[Job],
     remote: list[Job],
@@ -82,13 +89,17 @@ def place(
 ) -> list[tuple[Job, str | None]]:
     """The ready jobs to start now, each with the worker it goes to (None: here): `local`
     against this machine's limits, `remote` against each worker's own cores and memory in
-    turn. A pool caps the whole run, not each machine (a pool stands for something outside
-    them all: a registry, a licence server): what the others hold of it is not theirs to use."""
+    turn. gotasks' own pools (MACHINE_POOLS) cap each machine; any other pool caps the whole
+    run (it stands for something outside them all: a registry, a licence server), and what
+    the others hold of it is not theirs to use."""
     held = Counter(job.pool for job, _ in running if job.pool)
 
     def share(there: list[Job]) -> dict[str, int]:
         mine = Counter(job.pool for job in there if job.pool)
-        return {name: cap - (held[name] - mine[name]) for name, cap in limits.pools.items()}
+        return {
+            name: cap if name in MACHINE_POOLS else cap - (held[name] - mine[name])
+            for name, cap in limits.pools.items()
+        }
 
     def admitted(jobs: list[Job], there: list[Job], cap: Limits) -> list[Job]:
         picked = admit(jobs, there, cap, False)
