@@ -282,7 +282,7 @@ def setup(c: Context, export: str | None = None, from_: str | None = None) -> No
     if export:
         with timed("export") as result:
             out = Path(export).expanduser().absolute()
-            result.append((export_bundle(settings, modules_of(c.config), out), True))
+            result.append((export_bundle(c, settings, modules_of(c.config), out), True))
     ledger = current()
     total = time.monotonic() - ledger.t0
     fetched, reused = ledger.fetched, ledger.reused

@@ -1,6 +1,12 @@
 """`inv setup --export BUNDLE.tar`: what a machine needs to set this project up with no
 network, written into one file: the selected SDK's verified archive and every module file
-go.sum lists, checked against go.sum, from this machine's caches."""
+go.sum lists, checked against go.sum, from this machine's caches.
+
+Before it is written, each module's `go mod tidy -diff` runs (what `inv lint` runs), so that
+go fetches the zips tidy reads and `go mod download` does not: the packages that only the
+tests of dependencies import (yq's dependencies' tests import testify, go-spew, go-test/deep
+and more). go.sum has their `h1:` lines, so they go into the bundle checked like the rest,
+and `inv lint` on the restored machine finds them with no network."""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gotasks.context import selection_of
+from invoke.context import Context
+
+from gotasks.context import run_tool, selection_of
+from gotasks.core import console
 from gotasks.core.cancel import check_stop
 from gotasks.core.errors import TaskFailed, UsageError
 from gotasks.core.units import format_size
@@ -25,15 +34,18 @@ from gotasks.setupstamps import read_stamp
 
 if TYPE_CHECKING:
     from gotasks.go.bundle import BundledSdk
+    from gotasks.go.toolchain import Toolchain
 
 
-def export(settings: Settings, modules: list[Module], out: Path) -> str:
+def export(c: Context, settings: Settings, modules: list[Module], out: Path) -> str:
     """Write the bundle to `out`; the line that says what it holds."""
     from gotasks.go.bundle import Manifest, select_files, write_bundle
 
     if out.suffix != ".tar":
         raise UsageError(f"setup --export: {out.name}: the bundle's name must end in .tar")
     toolchain, env = go_env(settings)
+    if settings.section("lint")["tidy"]:
+        fetch_for_tidy(c, toolchain, env, modules)
     sums = read_sums(settings.root, sum_files(settings, modules))
     where = where_of(sums)
     download = modcache(toolchain, env) / "cache" / "download"
@@ -46,6 +58,30 @@ def export(settings: Settings, modules: list[Module], out: Path) -> str:
     what = f"{sdk.version} SDK, " if sdk else "no SDK (the project asks for none), "
     counts = f"{len(selected.modules)} modules, {len(selected.files)} files"
     return f"{out} ({format_size(size)}): {what}{counts}"
+
+
+def fetch_for_tidy(
+    c: Context, toolchain: Toolchain, env: dict[str, str], modules: list[Module]
+) -> None:
+    """`go mod tidy -diff` in each module, as lint runs it, for what go fetches on the way
+    into the module cache. A diff (exit 1 with the diff on stdout) is lint's business, not
+    the bundle's; a tidy that cannot run at all is said, and the export goes on (lint will
+    say it too)."""
+    from gotasks.go.version import GoVersion
+
+    if toolchain.version < GoVersion.parse("1.23"):
+        return  # no -diff before Go 1.23: lint does not run tidy either
+    for mod in modules:
+        if not (mod.dir / "go.sum").is_file():
+            continue
+        check_stop()
+        result = run_tool(c, [str(toolchain.go), "mod", "tidy", "-diff"], mod.dir, extra_env=env)
+        if result.exited != 0 and not result.stdout.strip():
+            last = (result.stderr.strip().splitlines() or [f"exit {result.exited}"])[-1]
+            console.warn(
+                f"setup --export: go mod tidy -diff failed in {mod.rel} ({last}): the bundle"
+                " may lack modules `inv lint` needs"
+            )
 
 
 def _sdk_for_export(settings: Settings) -> tuple[BundledSdk | None, Path | None]:
