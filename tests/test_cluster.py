@@ -597,6 +597,16 @@ def _slow_run(
     return run, mark
 
 
+def _assert_started(run: subprocess.Popen[str], mark: Path) -> None:
+    """The slow test started on a worker; else what the run said (it ended early)."""
+    if mark.exists():
+        return
+    if run.poll() is None:
+        run.kill()
+    out, err = run.communicate(timeout=60)
+    raise AssertionError(f"the slow test never started on a worker:\n{out[-3000:]}{err[-3000:]}")
+
+
 def _wait_gone(cluster: Cluster, seconds: float) -> list[psutil.Process]:
     deadline = time.monotonic() + seconds
     left = cluster.running_there()
@@ -616,7 +626,7 @@ def test_a_stopped_client_leaves_no_process_on_any_worker(
     watcher in each running task ends its process group on the worker."""
     try:
         run, mark = _slow_run(project, cluster, tmp_path)
-        assert mark.exists(), "the slow test never started on a worker"
+        _assert_started(run, mark)
         assert cluster.running_there(), "nothing of the task found in the workers' folders"
         run.send_signal(how)
         out, err = run.communicate(timeout=120)
@@ -639,7 +649,7 @@ def test_a_worker_killed_mid_task_reruns_it_elsewhere(
 ) -> None:
     try:
         run, mark = _slow_run(project, cluster, tmp_path, seconds=15)
-        assert mark.exists(), "the test never started on a worker"
+        _assert_started(run, mark)
         # The task's inv (forked by the worker's warm server, or started by the worker), and
         # the Dask worker process running the task: the child of its nanny up its parents.
         runs = ("invoke", "gotasks.remote.warm")
@@ -674,7 +684,7 @@ def test_a_task_no_worker_can_take_any_more_ends_the_run(project: Project, tmp_p
     lone = start_cluster(project, tmp_path / "workers", ["lone"])
     try:
         run, mark = _slow_run(project, lone, tmp_path, env={"GOTASKS_CLUSTER_PATIENCE": "5"})
-        assert mark.exists(), "the test never started on the worker"
+        _assert_started(run, mark)
         os.killpg(lone.processes[1].pid, signal.SIGKILL)  # the worker wrapper's session
         out, err = run.communicate(timeout=300)
     finally:
