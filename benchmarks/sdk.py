@@ -26,8 +26,32 @@ import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def release_index(
+    archive: Path, version: str, goos: str, goarch: str, digest: str
+) -> list[dict[str, Any]]:
+    """go.dev's release index (what /dl/?mode=json serves) naming one archive."""
+    return [
+        {
+            "version": f"go{version}",
+            "stable": True,
+            "files": [
+                {
+                    "filename": archive.name,
+                    "os": goos,
+                    "arch": goarch,
+                    "version": f"go{version}",
+                    "sha256": digest,
+                    "size": archive.stat().st_size,
+                    "kind": "archive",
+                }
+            ],
+        }
+    ]
 
 
 def go_env(*names: str) -> list[str]:
@@ -88,23 +112,7 @@ def main() -> None:
         print(f"packing {goroot} into {filename} ...", file=sys.stderr)
         pack(Path(goroot), archive)
         size = archive.stat().st_size
-        index = [
-            {
-                "version": f"go{version}",
-                "stable": True,
-                "files": [
-                    {
-                        "filename": filename,
-                        "os": goos,
-                        "arch": goarch,
-                        "version": f"go{version}",
-                        "sha256": sha256(archive),
-                        "size": size,
-                        "kind": "archive",
-                    }
-                ],
-            }
-        ]
+        index = release_index(archive, version, goos, goarch, sha256(archive))
         (served / "index.html").write_text(json.dumps(index))  # what /dl/?mode=json serves
         handler = partial(_QuietHandler, directory=str(work))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

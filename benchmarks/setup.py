@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sdk import _QuietHandler, go_env, pack, sha256
+from sdk import _QuietHandler, go_env, pack, release_index, sha256
 from setupfigures import Figure, brief, print_markdown, print_table, stages_of, summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -343,23 +343,7 @@ def main() -> None:
         digest = sha256(archive)
         sums = work / "SHA256SUMS"
         sums.write_text(f"{digest}  {filename}\n")
-        index = [
-            {
-                "version": f"go{version}",
-                "stable": True,
-                "files": [
-                    {
-                        "filename": filename,
-                        "os": goos,
-                        "arch": goarch,
-                        "version": f"go{version}",
-                        "sha256": digest,
-                        "size": archive.stat().st_size,
-                        "kind": "archive",
-                    }
-                ],
-            }
-        ]
+        index = release_index(archive, version, goos, goarch, digest)
         (served / "index.html").write_text(json.dumps(index))
         server = ThreadingHTTPServer(
             ("127.0.0.1", 0), partial(_QuietHandler, directory=str(work / "served"))

@@ -30,6 +30,14 @@ _STAGE = re.compile(
 _DONE = re.compile(r"^setup: done in (\d+ms|\d+\.\ds|\d+m\d\ds);", re.M)
 
 
+# The three steps' names in the README's table.
+STEP_LABELS = {
+    "a": "(a) online",
+    "b": "(b) from a bundle, no network",
+    "c": "(c) ready machine / `inv --list`",
+}
+
+
 def seconds_of(text: str) -> float:
     """format_duration's `850ms`, `12.3s`, `2m05s` back into seconds."""
     if text.endswith("ms"):
@@ -132,11 +140,7 @@ def print_table(doc: dict[str, Any]) -> None:
     )
     head = f"{'subject':<8} {'step':<30} {'inv setup':>10} {'by hand':>10} {'ratio':>6}"
     print(f"{head} {'CPU: inv setup':>15} {'by hand':>8}")
-    labels = {
-        "a": "(a) online",
-        "b": "(b) from a bundle, no network",
-        "c": "(c) ready machine / start-up",
-    }
+    labels = {**STEP_LABELS, "c": "(c) ready machine / start-up"}
     for subject, result in doc["subjects"].items():
         for step, f in result["steps"].items():
             print(
@@ -159,11 +163,7 @@ def print_table(doc: dict[str, Any]) -> None:
 
 def print_markdown(doc: dict[str, Any]) -> None:
     """The README's tables (Setting up a machine): each subject's steps, then its stages."""
-    labels = {
-        "a": "(a) online",
-        "b": "(b) from a bundle, no network",
-        "c": "(c) ready machine / `inv --list`",
-    }
+    labels = STEP_LABELS
     print(
         f"{doc['date']}, {doc['rounds']} rounds (medians), load {doc['load_before']:.1f}"
         f" before, {doc['load_after']:.1f} after, {doc['cpus']} CPUs\n"
