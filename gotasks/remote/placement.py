@@ -13,6 +13,7 @@ import secrets
 import sys
 import tarfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from gotasks.engine.plan import Plan, Task
 from gotasks.remote.dask import Remote, WorkerInfo
 from gotasks.remote.goenv import client_settings, first_difference
 from gotasks.remote.tree import bundle_of, capture
-from gotasks.remote.waiting import TaskLost, monotonic, wait_for_result
+from gotasks.remote.waiting import TaskLost, wait_for_result
 from gotasks.remote.worker import NodeSpec, describe, obtain, run_node
 
 CONNECT_SECONDS = 10.0
@@ -262,7 +263,7 @@ class ClusterPlacement:
         processes = task.processes
         try:
             result = wait_for_result(
-                self.remote, future, key, lambda: processes.stop_reason is not None, monotonic
+                self.remote, future, key, lambda: processes.stop_reason is not None, time.monotonic
             )
         except TaskLost as lost:
             # Dask would wait for ever: let go of it, and say what was seen.

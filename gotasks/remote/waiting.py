@@ -12,7 +12,6 @@ task lost."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -96,7 +95,3 @@ def looks_lost(remote: Remote, key: str) -> str | None:
     if scheduler is not None and scheduler["state"] == "processing" and scheduler["worker"]:
         worker = remote.worker_view(scheduler["worker"], key)
     return verdict(scheduler, worker)
-
-
-def monotonic() -> float:
-    return time.monotonic()
