@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import GOPROXY_DATA, REAL_GO_SUM, clean_env, zip_with_a_line_added
 
+from gotasks.core.errors import Stopped
 from gotasks.go.bundle import BundledSdk, BundleError, Manifest, select_files, write_bundle
 from gotasks.go.bundleunpack import Unpacking, unpack
 from gotasks.go.gosum import SumLine, parse_go_sum
@@ -225,6 +227,29 @@ def test_the_module_files_are_checked_while_the_sdk_is_used_and_refuse_at_commit
         assert unpacking.pending.sdk_archive is not None
         assert unpacking.pending.sdk_archive.is_file()
         unpacking.commit()
+    assert not dest.exists() and not list((tmp_path / "state").iterdir())
+
+
+def test_the_module_files_are_checked_in_a_process_that_a_stop_ends(tmp_path: Path) -> None:
+    """The hashing runs in a process of its own (not on threads holding the GIL the SDK's
+    extraction needs); a run stopped while it waits ends that process and leaves nothing."""
+    dest = tmp_path / "state" / "bundle"
+
+    stop: list[str] = []
+
+    def check_stop() -> None:
+        if stop:
+            raise Stopped(stop[0])
+
+    with Unpacking(make_bundle(tmp_path), dest, LINES, where, check_stop) as unpacking:
+        check = unpacking._check
+        assert check is not None and check.process is not None
+        child = check.process
+        assert child.pid != os.getpid()
+        stop.append("interrupted")
+        with pytest.raises(Stopped):
+            unpacking.checked()
+    assert child.returncode is not None  # ended and reaped
     assert not dest.exists() and not list((tmp_path / "state").iterdir())
 
 

@@ -11,7 +11,6 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,19 +24,18 @@ from gotasks.go.bundle import (
     TOP,
     BundleError,
     Manifest,
-    check_file,
 )
 from gotasks.go.gosum import SumLine, escape, proxy_dir, unescape
 from gotasks.go.sdk.archive import extract
 from gotasks.go.sdk.gnutar import Digests
 from gotasks.go.sdk.members import ArchiveError
 from gotasks.go.sdk.store import remove_tree
+from gotasks.go.sumcheck import SumCheck
 
 # Bounds on what unpacking may write: far above a real project's (an SDK is ~75 MB, a big
 # program's modules a few hundred MB), far below a disk filled by a hostile file.
 MAX_UNPACKED = 16 << 30
 MAX_MANIFEST = 1 << 20
-_HASHERS = min(4, max(2, os.cpu_count() or 2))
 
 
 @dataclass(frozen=True)
@@ -119,9 +117,10 @@ class Unpacking:
     Only regular files and folders under gotasks-bundle/ are written (no links, no absolute
     or `..` names, at most `max_bytes`), into a temporary folder beside `dest`: a refused or
     interrupted unpack leaves `dest` as it was. Entering unpacks and checks the SDK archive;
-    the module files are then hashed on threads while the caller goes on (`pending`, the
-    unpacked folder, is usable for the SDK meanwhile): `checked` waits for them, raising
-    the first mismatch in file order, and `commit` puts the folder in place."""
+    the module files are then hashed in a process of their own (sumcheck.py) while the
+    caller goes on (`pending`, the unpacked folder, is usable for the SDK meanwhile):
+    `checked` waits for them, raising the first mismatch in file order, and `commit` puts
+    the folder in place."""
 
     def __init__(
         self,
@@ -134,8 +133,7 @@ class Unpacking:
     ) -> None:
         self.bundle, self.dest, self.lines, self.where = bundle, dest, list(lines), where
         self.check_stop, self.max_bytes = check_stop, max_bytes
-        self._pool = ThreadPoolExecutor(max_workers=_HASHERS)
-        self._futures: list[Future[None]] = []
+        self._check: SumCheck | None = None
         self._tmp: Path | None = None
         self.pending: Unpacked | None = None
 
@@ -176,12 +174,11 @@ class Unpacking:
             )
             _check_sdk(bundle, tmp, manifest, digests.found)
             checks = _proxy_checks(bundle, tmp / PROXY_DIR, self.lines, self.check_stop)
-            # Hashed side by side: zlib and SHA-256 let go of the GIL, and a loaded machine
-            # gives each thread its share.
-            self._futures = [
-                self._pool.submit(check_file, line, tmp / PROXY_DIR, named, self.where(line))
-                for line, named in checks
-            ]
+            self._check = SumCheck(
+                tmp / PROXY_DIR,
+                [(line, named, self.where(line)) for line, named in checks],
+                str(bundle),
+            )
         except BaseException:
             self._close(committed=False)
             raise
@@ -189,10 +186,9 @@ class Unpacking:
 
     def checked(self) -> None:
         """Wait for the module files' checks: a BundleError names the first that failed."""
-        for future in self._futures:
-            if self.check_stop is not None:
-                self.check_stop()
-            future.result()
+        if self._check is not None:
+            self._check.wait(self.check_stop)
+            self._check = None
 
     def commit(self) -> Unpacked:
         """The checked folder, in place at `dest`."""
@@ -210,9 +206,9 @@ class Unpacking:
         self._close(committed=self._tmp is None)
 
     def _close(self, *, committed: bool) -> None:
-        for future in self._futures:
-            future.cancel()
-        self._pool.shutdown(wait=True)
+        if self._check is not None:
+            self._check.close()
+            self._check = None
         if not committed and self._tmp is not None:
             remove_tree(self._tmp)
             self._tmp = None
