@@ -21,7 +21,7 @@ from gotasks.paths import project_root
 
 if TYPE_CHECKING:
     from gotasks.go.toolchain import Toolchain
-    from gotasks.settings import Settings
+    from gotasks.settings import LoadEnv, Settings
 
 _MARK = {"ok": ("ok  ", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "red")}
 _GO_LINE = re.compile(r"^go\s+(\S+)\s*(//.*)?$")
@@ -46,8 +46,17 @@ def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
 
     settings: Settings | None = None
     environ = user_values()
+    # Each env read once: load_settings checks every env's files, and the proxy check
+    # reads each env's settings again (YAML parsing was most of doctor's CPU time).
+    loaded: dict[str, Settings] = {}
+
+    def load_once(name: str, load: LoadEnv) -> Settings:
+        if name not in loaded:
+            loaded[name] = load(environ)
+        return loaded[name]
+
     try:
-        settings = load_settings(root, env, environ)
+        settings = load_settings(root, env, environ, load_once)
         envs = ", ".join(known_envs(root))
         yield (
             "ok",
@@ -62,7 +71,7 @@ def _findings(root: Path, env: str | None, go: str | None) -> Iterator[Finding]:
     if settings is not None:
         yield from _go_lines(settings, toolchain)
         yield from _tools(settings, toolchain)
-    yield from proxy_findings(root, environ, toolchain)
+    yield from proxy_findings(root, environ, toolchain, load_once)
     yield from _git(root)
     yield from _installed_version(root)
     yield from _config_in_git(root)

@@ -18,6 +18,7 @@ from gotasks.core.errors import Failure
 
 if TYPE_CHECKING:
     from gotasks.go.toolchain import Toolchain
+    from gotasks.settings import EnvLoader
 
 Finding = tuple[str, str]  # ("ok" | "warn" | "fail", text)
 
@@ -31,10 +32,14 @@ def read_lines(path: Path) -> list[str]:
 
 
 def proxy_findings(
-    root: Path, environ: dict[str, str], toolchain: Toolchain | None
+    root: Path,
+    environ: dict[str, str],
+    toolchain: Toolchain | None,
+    loader: EnvLoader | None = None,
 ) -> Iterator[Finding]:
     """Each env's GOPROXY/GOPRIVATE settings, placeholders, passwords written into the
-    config, and GO* names set that Go does not know."""
+    config, and GO* names set that Go does not know (each env's settings got by `loader`,
+    as load_settings takes it)."""
     from gotasks.envs import config_dir, known_envs
     from gotasks.go.goenvfile import default_go_env_file, go_env_file_values
     from gotasks.go.proxycheck import placeholder_proxies, unknown_names
@@ -49,7 +54,7 @@ def proxy_findings(
         envs = []  # a file whose name is no env's: already reported by the config check
     for name in envs:
         try:
-            settings = load_settings(root, name, environ)
+            settings = load_settings(root, name, environ, loader)
         except Failure:
             continue  # already reported by the config check
         for text in env_findings(name, settings.go_env):
