@@ -42,6 +42,19 @@ def mark_run() -> None:
     os.environ[TOKEN_VARIABLE] = _token
 
 
+def forked() -> None:
+    """In a process forked from a run's (a cluster worker's run server, remote/warm.py): a
+    run of its own, with a token of its own and, once it starts a command, a watcher of its
+    own; the parent's watcher pipe, if it had one, is the parent's."""
+    global _pipe, _broken
+    with _lock:
+        if _pipe is not None:
+            with contextlib.suppress(OSError):
+                _pipe.close()  # this process's copy of it
+        _pipe, _broken = None, False
+    mark_run()
+
+
 def arm() -> None:
     """Start the watcher, if it is not running yet: before a command is forked, so that no
     moment exists where a command runs and nothing would kill it. (A run that starts no

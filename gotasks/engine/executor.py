@@ -77,9 +77,10 @@ class Executor(invoke_executor.Executor):
             prepare(config, options, _needs(calls))
             # 4. One graph: pre/post tasks as dependencies, `each=` as one node per value.
             nodes = expand(calls, lambda dim: dimension_values(dim, config), options.as_kwargs())
-            # 5. Only this shard's units (--shard I/N); on a cluster worker, only its node.
+            # 5. Only this shard's units (--shard I/N); on a cluster worker, only its node
+            #    (a worker's run server forks each task's run from here: placement.py).
             nodes = shard_graph(nodes, options, config, os.environ)
-            nodes = only_the_node(nodes, os.environ)
+            nodes = only_the_node(nodes, config, os.environ)
             # 6. Every task's claims and pools, checked before anything starts.
             _check_claims(nodes, run_state(config).scheduler.get("pools", {}))
             # 7. The plan: limits, order, capacity, what past runs measured.

@@ -74,8 +74,25 @@ def placement_for(
     return _connector(plan, config, options, environ) if _connector is not None else None
 
 
-def only_the_node(nodes: list[Node], environ: Mapping[str, str]) -> list[Node]:
+# A process that serves one run's nodes (a cluster worker's run server, remote/warm.py)
+# registers a hook here: called once, with the run's config, when the graph is expanded; it
+# returns only in the processes it forks, one per task, each with an environment of its own
+# naming its node, which go on from here as that task's run.
+NodeFork = Callable[[Config], None]
+_node_fork: NodeFork | None = None
+
+
+def register_node_fork(hook: NodeFork) -> None:
+    global _node_fork
+    _node_fork = hook
+
+
+def only_the_node(nodes: list[Node], config: Config, environ: Mapping[str, str]) -> list[Node]:
     """The graph, or with $GOTASKS_NODE set just that node of it."""
+    global _node_fork
+    if _node_fork is not None:
+        hook, _node_fork = _node_fork, None
+        hook(config)  # a fork of this process comes back, its environ that of its task
     wanted = environ.get(NODE_VARIABLE)
     if not wanted:
         return nodes

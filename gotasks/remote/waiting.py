@@ -64,14 +64,19 @@ def patience() -> float:
 
 
 def wait_for_result(
-    remote: Remote, future: Any, key: str, stopped: Callable[[], bool], clock: Callable[[], float]
+    remote: Remote,
+    poll: Callable[[float], Any],
+    key: str,
+    stopped: Callable[[], bool],
+    clock: Callable[[], float],
 ) -> Any:
-    """future's result; TaskLost once the task looked lost for patience() seconds."""
+    """The task's result, from poll(timeout) (TimeoutError: none yet); TaskLost once the task
+    looked lost for patience() seconds."""
     allowed = patience()
     since: float | None = None  # when it began to look lost, this time
     while True:
         try:
-            return remote.result(future, timeout=min(CHECK_SECONDS, allowed))
+            return poll(min(CHECK_SECONDS, allowed))
         except TimeoutError:
             pass
         if stopped():

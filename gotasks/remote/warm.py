@@ -1,19 +1,36 @@
-"""A warm `inv` on each cluster worker: a process that has imported invoke and gotasks once,
-and forks a child per task that runs `inv` from there (`python -m gotasks.remote.warm
-SOCKET`, started by the worker on its first task). A remote task then does not pay Python's
-start-up and gotasks' imports (most of an `inv`'s start-up) again.
+"""A warm `inv` on each cluster worker, and the run servers forked from it.
+
+The warm server (`python -m gotasks.remote.warm SOCKET`, started by the worker on its first
+task) has imported invoke and gotasks once; for each request it forks a child that runs
+`inv` from there, so a task does not pay Python's start-up and gotasks' imports.
+
+A child asked to serve a run (a request with "serve": SOCKET, launch.py) is a run server:
+it runs the task's `inv` as far as what every task of that run shares (tasks.py loaded, the
+settings, the toolchain, the modules found, the graph expanded: engine/placement.py's node
+fork), and there, instead of picking a node, it listens on its own socket and forks one
+child per task, which goes on from that point in the task's environment (naming its node):
+the plan, the node's run, its history, its exit. A task then pays a fork and its own work.
+
+A run server is the worker's for one checkout (one tree state: its folder is named by the
+tree's digest), `inv` arguments and environment less each task's own variables (launch.py
+keys them so). It leaves, once the children it forked have ended: when what it read outside
+the checkout changed (the go binaries, the SDK store, the go env file: it then answers
+"stale" and the worker starts another), when idle for IDLE_SECONDS, or when the worker
+closes its end of the pipe it watches (the worker evicted it, or died).
 
 Single-threaded on purpose: a fork copies only the forking thread, so a process with other
 threads (a Dask worker: its event loop, its task threads) could fork while one of them holds
-a lock the child then waits on for ever. The child is what `python -m invoke ARGS` would be:
-a session of its own, the task's environment and folder, its output into the pipe it was
-given; the Dask worker watches, samples, stops it by its process group as before.
+a lock the child then waits on for ever. A run server that finds another thread running
+refuses to serve (the worker then starts that run's tasks from the warm server). A child is
+what `python -m invoke ARGS` would be: a session of its own, the task's environment and
+folder, its output into the pipe it was given; the Dask worker watches, samples, stops it
+by its process group as before.
 
 Protocol, one connection per task: the worker sends a length-prefixed JSON request (argv,
 cwd, env) with two file descriptors (the output pipe's write end, and the read end of the
 pipe that tells the task its worker died); the server answers `{"pid": N}` once forked,
 then `{"exit": code, "cpu": seconds}` when the child ends (it is the child's parent: only
-it can wait for it)."""
+it can wait for it); a stale run server answers `{"stale": why}` instead and forks nothing."""
 
 from __future__ import annotations
 
@@ -26,9 +43,12 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from typing import Any
 
 _HEADER = struct.Struct("!I")
+READY = "\0gotasks-run-server-ready"  # a run server's line on its output once it listens
+IDLE_SECONDS = 120.0  # a run server with no task for this long leaves
 PRELOAD = (
     "invoke.main",
     "gotasks.namespace",
@@ -63,6 +83,8 @@ PRELOAD = (
     "concurrent.futures.thread",
 )
 
+Request = tuple[dict[str, Any], list[int]]  # a request and its two file descriptors
+
 
 def serve(path: str) -> None:
     """Until stdin (a pipe from the Dask worker) closes: the worker is gone."""
@@ -76,56 +98,97 @@ def serve(path: str) -> None:
     # Importing the submodule gotasks.namespace set the package's attribute of that name to
     # it: tasks.py calls gotasks.namespace(), the function.
     gotasks.namespace = entry
+    listener = _listen(path)
+    print("ready", flush=True)
+    served = _serve(listener, 0, None, None, drain=False)
+    if served is None:
+        _unlisten(listener, path)
+        return  # the children stop on their own: their worker's pipes closed too
+    _run_inv(*served)  # in a forked child: never returns
+
+
+def _listen(path: str) -> socket.socket:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
-    try:
-        _loop(listener)
-    finally:
-        listener.close()
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-            os.rmdir(os.path.dirname(path))
+    return listener
 
 
-def _loop(listener: socket.socket) -> None:
+def _unlisten(listener: socket.socket, path: str) -> None:
+    listener.close()
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+
+
+def _serve(
+    listener: socket.socket,
+    watched: int,
+    idle: float | None,
+    stale: Callable[[], str | None] | None,
+    drain: bool,
+) -> Request | None:
+    """Fork a child per request until `watched` reads end-of-file (or `idle` seconds pass
+    with no child and no request). Returns None in this process, once done (with `drain`,
+    once its children ended: it answers for them); a request in each child it forks, its
+    signal handlers as they were before."""
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
+    previous_wakeup = signal.set_wakeup_fd(wake_write)
+    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGCHLD, *stop_signals)}
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)  # the worker's stop, not ours: stdin says
+    for signum in stop_signals:
+        signal.signal(signum, signal.SIG_IGN)  # the worker's stop, not ours: `watched` says
     children: dict[int, socket.socket] = {}
-    print("ready", flush=True)
-    while True:
+    listening = True
+    while listening or (drain and children):
+        waiting = [wake_read] + ([listener.fileno(), watched] if listening else [])
+        timeout = idle if idle is not None and not children else None
         try:
-            ready, _, _ = select.select([listener.fileno(), wake_read, 0], [], [])
+            ready, _, _ = select.select(waiting, [], [], timeout)
         except InterruptedError:
             continue
-        if 0 in ready and not os.read(0, 1):
-            return  # the children stop on their own: their worker's pipes closed too
+        if listening and not ready:
+            listening = False  # idle
+        if listening and watched in ready and not os.read(watched, 1):
+            listening = False
         if wake_read in ready:
             os.read(wake_read, 4096)
-        if listener.fileno() in ready:
+        if listening and listener.fileno() in ready:
             conn, _ = listener.accept()
             try:
                 request, fds = _receive(conn)
             except (OSError, ValueError):
                 conn.close()
                 continue
+            why = stale() if stale is not None else None
+            if why is not None:
+                for fd in fds:
+                    os.close(fd)
+                with contextlib.suppress(OSError):
+                    conn.sendall(_frame({"stale": why}))
+                conn.close()
+                listening = False
+                continue
             pid = os.fork()
             if pid == 0:
-                for other in (listener, *children.values()):
+                for other in (listener, conn, *children.values()):
                     other.close()
-                os.close(wake_read)
-                os.close(wake_write)
-                _child(conn, request, fds)  # never returns
+                for fd in (wake_read, wake_write):
+                    os.close(fd)
+                signal.set_wakeup_fd(previous_wakeup)
+                for signum, handler in handlers.items():
+                    signal.signal(signum, handler)
+                return request, fds
             for fd in fds:
                 os.close(fd)
             with contextlib.suppress(OSError):
                 conn.sendall(_frame({"pid": pid}))
             children[pid] = conn
         _reap(children)
+    listener.close()
+    return None
 
 
 def _reap(children: dict[int, socket.socket]) -> None:
@@ -146,30 +209,40 @@ def _reap(children: dict[int, socket.socket]) -> None:
         conn.close()
 
 
-def _child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+def _become(request: dict[str, Any], output: int) -> None:
+    """This forked child as the task's process: a session of its own, no stdin, its output
+    into `output`, the task's folder and environment."""
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    for fd in (null, output):
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+
+
+def _run_inv(request: dict[str, Any], fds: list[int]) -> None:
+    """A child of the warm server: `inv ARGS` as `python -m invoke` would run it; asked to
+    serve, a run server (serve_nodes from the node fork on)."""
     code: Any = 1
     try:
-        conn.close()
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_DFL)
-        os.setsid()
         output, alive = fds
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        for fd in (null, output):
-            os.close(fd)
+        _become(request, output)
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        from gotasks.engine.stops import PARENT_FD_VARIABLE
+        path = request.get("serve")
+        if path:
+            from gotasks.engine.placement import register_node_fork
 
-        os.environ[PARENT_FD_VARIABLE] = str(alive)
+            register_node_fork(lambda config: serve_nodes(config, str(path), alive))
+        else:
+            from gotasks.engine.stops import PARENT_FD_VARIABLE
+
+            os.environ[PARENT_FD_VARIABLE] = str(alive)
         from invoke.main import program
 
         # What `python -m invoke` has: gotasks checks for it (stops.loaded_by_inv).
@@ -198,12 +271,45 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None
         os._exit(code)
 
 
+def serve_nodes(config: Any, path: str, alive: int) -> None:
+    """The node fork of a run server (engine/placement.py): serve until done, then exit;
+    returns only in each task's child, as that task's process."""
+    import threading
+
+    from gotasks.remote.externals import changed, externals
+
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if others:
+        print(f"gotasks: not serving this run's tasks, threads run: {others}", flush=True)
+        os._exit(3)
+    seen = externals(config)
+    listener = _listen(path)
+    os.chdir("/")  # a server keeps no checkout busy while it waits
+    print(READY, flush=True)
+    served = _serve(listener, alive, IDLE_SECONDS, lambda: changed(seen), drain=True)
+    if served is None:
+        _unlisten(listener, path)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
+    request, (output, task_alive) = served
+    os.close(alive)
+    _become(request, output)
+    from gotasks.core import reaper
+    from gotasks.engine import stops
+
+    os.environ[stops.PARENT_FD_VARIABLE] = str(task_alive)
+    stops.stop_with_parent()
+    reaper.forked()
+
+
 def _frame(doc: dict[str, Any]) -> bytes:
     data = json.dumps(doc).encode()
     return _HEADER.pack(len(data)) + data
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+def _receive(conn: socket.socket) -> Request:
     data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 2)
     while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
         more = conn.recv(1 << 16)

@@ -15,9 +15,7 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tarfile
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,17 +24,16 @@ from typing import Any
 
 import gotasks
 from gotasks.engine.placement import NODE_OUTPUTS_VARIABLE, NODE_VARIABLE
-from gotasks.engine.stops import PARENT_FD_VARIABLE
 from gotasks.remote.goenv import GoSettings, effective, worker_environ
+from gotasks.remote.launch import launch
 from gotasks.remote.tree import TreeState, fetch_commit, materialize
-from gotasks.remote.warm import Answers, send_request
 
 # The client's declared outputs, as paths under the project root: build binaries (dist/,
 # whose SHA256SUMS the client writes again over everything it holds) and the test reports.
 OUTPUT_ROOTS = ("dist", ".gotasks/cover")
+EVENT_RESULT_BYTES = 64 * 1024  # a result whose outputs are at most this big comes by event
 FLUSH_SECONDS = 0.1  # output is sent in batches at most this old
 WATCH_SECONDS = 0.2
-WARM_START_SECONDS = 30.0  # for the warm server to fork a task's inv
 # Variables that name this machine's own things, never taken from the client.
 _NOT_FORWARDED = ("GOTASKS_CLUSTER", "GOTASKS_ROOT", "GOTASKS_LEASE_DIR", "GOTASKS_WORKER_DIR")
 
@@ -146,7 +143,9 @@ def _run_node(worker: Any, key: str, tree: TreeState, spec: NodeSpec) -> dict[st
     alive_read, alive_write = os.pipe()
     output_read, output_write = os.pipe()
     try:
-        launched = _launch(spec.argv, cwd, env, output_write, alive_read)
+        launched = launch(
+            spec.argv, cwd, env, output_write, alive_read, lambda text: sender.event("output", text)
+        )
     except BaseException:
         for fd in (alive_write, output_read):
             os.close(fd)
@@ -198,104 +197,14 @@ def _run_node(worker: Any, key: str, tree: TreeState, spec: NodeSpec) -> dict[st
     stream.close()
     sender.flush()
     archive = _pack(cwd, sorted(returned))
-    sender.event("end", "")
-    return _result(
-        name,
-        code,
-        started,
-        processes,
-        processes.stop_reason,
-        sender.last_line,
-        archive,
+    result = _result(
+        name, code, started, processes, processes.stop_reason, sender.last_line, archive
     )
-
-
-class _Launched:
-    """A task's `inv`: forked by this worker's warm server, or started here."""
-
-    def __init__(self, pid: int, answers: Answers | None) -> None:
-        self.pid, self.answers = pid, answers
-
-    def wait(self, seconds: float) -> tuple[int, float] | None:
-        """(exit code, CPU seconds of the whole tree it waited for: the samples miss
-        short-lived compilers) once it ended, else None after `seconds`."""
-        if self.answers is None:
-            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-            if pid:
-                return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
-            time.sleep(seconds)
-            return None
-        try:
-            answer = self.answers.next(seconds)
-        except (EOFError, OSError):
-            return 1, 0.0  # the server died, and its child with it (a session kill)
-        if answer is None:
-            return None
-        self.answers.conn.close()
-        return int(answer["exit"]), float(answer["cpu"])
-
-
-def _launch(
-    argv: tuple[str, ...], cwd: Path, env: dict[str, str], output: int, alive: int
-) -> _Launched:
-    server = _warm_server(env)
-    if server is not None:
-        request = {"argv": list(argv), "cwd": str(cwd), "env": env}
-        try:
-            conn = send_request(server, request, [output, alive])
-            answers = Answers(conn)
-            answer = answers.next(WARM_START_SECONDS)
-            if answer is not None:
-                return _Launched(int(answer["pid"]), answers)
-            conn.close()
-        except (OSError, EOFError):
-            pass  # started as below, as if there were no server
-    env = {**env, PARENT_FD_VARIABLE: str(alive)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", *argv],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=output,
-        start_new_session=True,
-        pass_fds=(alive,),
-    )
-    return _Launched(proc.pid, None)
-
-
-_warm_lock = threading.Lock()
-_warm: tuple[subprocess.Popen[bytes], str] | None = None
-_warm_failed = False
-
-
-def _warm_server(env: dict[str, str]) -> str | None:
-    """The socket of this worker's warm inv server (warm.py), started on first use; None if
-    it cannot start (each task then starts `inv` itself, as it would without it)."""
-    global _warm, _warm_failed
-    with _warm_lock:
-        if _warm is not None and _warm[0].poll() is None:
-            return _warm[1]
-        if _warm_failed or os.environ.get("GOTASKS_WARM") == "0":
-            return None
-        # A short path: a socket's may not exceed ~107 bytes.
-        path = os.path.join(tempfile.mkdtemp(prefix="gotasks-warm-"), "s")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gotasks.remote.warm", path],
-            # Its stdin is a pipe this worker holds: closed when the worker dies, however.
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": env["PYTHONPATH"]},
-            start_new_session=True,
-        )
-        assert server.stdout is not None
-        if server.stdout.readline().strip() != b"ready":
-            server.kill()
-            server.wait()
-            _warm_failed = True
-            return None
-        _warm = (server, path)
-        return path
+    # A small result goes with the end event too: the client has it ~0.1 s sooner than by
+    # Dask's own way (the scheduler, then a fetch from here). A big one (binaries) would
+    # stay in the scheduler's event log: that one only by Dask's way.
+    sender.event("end", "", result if len(archive) <= EVENT_RESULT_BYTES else None)
+    return result
 
 
 def _result(
@@ -335,13 +244,14 @@ class _Sender:
         self.lock = threading.Lock()
         self.last_line = ""
 
-    def event(self, kind: str, text: str) -> None:
+    def event(self, kind: str, text: str, result: dict[str, Any] | None = None) -> None:
         message = {
             "task": self.spec.name,
             "attempt": self.attempt,
             "worker": self.name,
             "kind": kind,
             "text": text,
+            "result": result,
         }
         self.worker.log_event(self.spec.topic, message)
 

@@ -1,0 +1,104 @@
+"""A cluster worker's run servers (gotasks/remote/warm.py, launch.py): what every task of a
+run shares is loaded once on a worker, and loaded again when the tree, the arguments, the
+environment or what the run read outside its checkout changed."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers import Project
+from test_cluster import Cluster, cluster, needs_dask, project  # noqa: F401 (fixtures)
+
+from gotasks.core.reaper import TOKEN_VARIABLE
+from gotasks.engine.placement import NODE_VARIABLE
+from gotasks.remote.externals import _stamp, changed
+from gotasks.remote.launch import run_key
+
+ARGV = ("test", "--count", "1")
+
+
+def test_the_tasks_of_one_run_share_a_key_and_another_tree_args_or_env_do_not() -> None:
+    env = {"PATH": "/usr/bin", "GOTASKS_FORCE": "1"}
+    key = run_key(ARGV, Path("/w/checkout-a"), env)
+    # Each task's own variables, and the client's run token, are not the run's.
+    own = {NODE_VARIABLE: "test[m2]", "GOTASKS_LEASE_DIR": "/l/2", TOKEN_VARIABLE: "f00"}
+    assert run_key(ARGV, Path("/w/checkout-a"), {**env, **own}) == key
+    assert run_key(ARGV, Path("/w/checkout-b"), env) != key  # another tree state
+    assert run_key(("test",), Path("/w/checkout-a"), env) != key
+    assert run_key(ARGV, Path("/w/checkout-a"), {**env, "GOTASKS_FORCE": "0"}) != key
+    assert run_key(ARGV, Path("/w/checkout-a"), {**env, "GOFLAGS": "-race"}) != key
+
+
+def test_a_file_read_outside_the_checkout_that_changes_makes_the_server_stale(
+    tmp_path: Path,
+) -> None:
+    go = tmp_path / "go"
+    go.write_text("#!/bin/sh\n")
+    store = tmp_path / "sdk"
+    store.mkdir()
+    seen = [(str(go), _stamp(str(go))), (str(store), _stamp(str(store))), ("/nowhere", None)]
+    assert changed(seen) is None
+    (store / "go1.99.0").mkdir()  # an SDK installed since
+    assert changed(seen) == f"{store} changed"
+    seen[1] = (str(store), _stamp(str(store)))
+    go.write_text("#!/bin/sh\nexit 0\n")  # another go put in its place
+    assert changed(seen) == f"{go} changed"
+
+
+# -- on a cluster ------------------------------------------------------------------------------
+
+WHO = """
+
+import os as _os
+
+from gotasks.engine import task
+
+WORD = "{word}"
+
+
+@task(each="module")
+def who(c, module=None):
+    # The process that forked this task's run, and a word from this file.
+    print(f"served-by {{_os.getppid()}} {{WORD}}", flush=True)
+
+
+ns.add_task(who)
+"""
+
+
+def _served(project: Project, cluster: Cluster) -> tuple[int, str]:  # noqa: F811
+    result = project.inv("who", "--cluster", cluster.address)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(w for w in result.stdout.splitlines() if w.startswith("served-by "))
+    _, pid, word = line.split()
+    return int(pid), word
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_later_run_of_the_same_tree_is_served_by_the_same_server_and_a_change_is_seen(
+    project: Project,  # noqa: F811
+    cluster: Cluster,  # noqa: F811
+) -> None:
+    tasks = project.root / "tasks.py"
+    kept = tasks.read_text()
+    try:
+        # Uncommitted: a dirty tree, as the workers get it.
+        tasks.write_text(kept + textwrap.dedent(WHO.format(word="first")))
+        server, word = _served(project, cluster)
+        assert word == "first"
+        # A run server (it waits in no checkout), not the warm server that forked it.
+        assert psutil.Process(server).cwd() == "/", psutil.Process(server).cmdline()
+        assert "gotasks.remote.warm" in psutil.Process(server).cmdline()
+        assert _served(project, cluster) == (server, "first")  # loaded once, for both runs
+        # The file changes after a first task: the next run's task sees it, from a run
+        # server that loaded the new tree (the old one had the old tasks.py loaded).
+        tasks.write_text(kept + textwrap.dedent(WHO.format(word="second")))
+        again, word = _served(project, cluster)
+        assert word == "second"
+        assert again != server
+    finally:
+        tasks.write_text(kept)
