@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import gc
 import os
 import re
 import shlex
@@ -23,6 +22,7 @@ from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
 
+from gotasks.core import collector
 from gotasks.engine import stops
 
 USAGE_EXIT = 2  # make's and go's code for "that command line is wrong"
@@ -47,7 +47,7 @@ def install(run_wide: list[str]) -> None:
         if stops.loaded_by_inv():
             # The tasks just loaded (thousands in a monorepo) live as long as `inv`: out of
             # the cycle collector's full passes from here on (see executor._collector_spared).
-            gc.freeze()
+            collector.freeze()
         try:
             parse_tasks(self)
         except ParseError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from invoke.exceptions import Exit
 from invoke.parser.context import ParserContext
 from invoke.tasks import Call
 
-from gotasks.core import console, scrub
+from gotasks.core import collector, console, scrub
 from gotasks.core.errors import Failure, UsageError
 from gotasks.engine import stops
 from gotasks.engine.decorator import ResourceTask
@@ -94,7 +93,7 @@ class Executor(invoke_executor.Executor):
         #    summary, history, trace and report.
         if config.run.dry:
             return dry_run(plan, config, self.core)
-        gc.freeze()  # the plan too (see _collector_spared)
+        collector.freeze()  # the plan too (see _collector_spared)
         try:
             placement = placement_for(plan, config, options, os.environ)
         except Failure as error:
@@ -120,12 +119,12 @@ def _collector_spared() -> Iterator[None]:
     long as the run: frozen, the cycle collector's full passes, each of which would walk
     them all again, skip them. Freed by their counts as ever; in a process that goes on
     after the run (not `inv`), the collector gets them back."""
-    gc.freeze()
+    collector.freeze()
     try:
         yield
     finally:
         if not stops.loaded_by_inv():
-            gc.unfreeze()
+            collector.unfreeze()
 
 
 def _plan(nodes: list[Node], options: RunOptions, config: Any) -> Plan:

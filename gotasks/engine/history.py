@@ -137,8 +137,9 @@ class History:
         self._tasks[name] = self._tasks.get(name, _NONE).plus([sample])
         self._pending.setdefault(name, []).append(sample)
 
-    def save(self, path: StrPath) -> None:
-        """Merge this run's samples into the file under a lock; raises OSError if unwritable."""
+    def save(self, path: StrPath, durable: bool = True) -> None:
+        """Merge this run's samples into the file under a lock; raises OSError if unwritable.
+        `durable` False: without an fsync (core.files.atomic_write_text)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with locked_beside(path):
@@ -158,7 +159,7 @@ class History:
             # A task of a file written before "seen" was kept counts as seen now.
             seen = {name: ages.seen.get(name, runs) for name in merged}
             merged = {n: c for n, c in merged.items() if runs - seen[n] < FORGET_AFTER}
-            atomic_write_text(path, text(merged, Ages(runs, seen)))
+            atomic_write_text(path, text(merged, Ages(runs, seen)), durable=durable)
             identity = _identity(path)
         self._tasks = merged
         self._pending = {}

@@ -55,7 +55,9 @@ class Monitor:
             total_rss, total_cpu = 0, 0.0
             now = time.monotonic()
             # One read of the process table for every running task's trees.
-            table = process_table() if any(task.processes for task in running) else None
+            # (None for a cluster's tasks only: those are measured on their workers.)
+            local = any(task.processes and task.where is None for task in running)
+            table = process_table() if local else None
             for task in running:
                 processes = task.processes
                 if processes is None or task.where is not None:

@@ -20,6 +20,7 @@ from gotasks.engine.history import Estimate, History
 from gotasks.engine.leases import Leases, lease_folder
 from gotasks.engine.onfailure import keeps_going
 from gotasks.engine.output import TaskOutput
+from gotasks.engine.placement import NODE_VARIABLE
 from gotasks.engine.procs import TaskProcesses
 from gotasks.engine.run import RunOptions, env_name, run_state
 from gotasks.engine.sharding import current_shard
@@ -73,6 +74,9 @@ class Plan:
     history_found: bool = False
     leases: Leases | None = None  # the machine's budget, shared with other runs
     summary: str = "short"  # short: failures, kills, skips, the slowest, counts; full: all
+    # A cluster worker's run of one node (engine/placement.py) saves its history without an
+    # fsync: it is the worker's, for its own estimates; the client keeps the run's.
+    durable_history: bool = True
 
     @classmethod
     def make(
@@ -125,7 +129,10 @@ class Plan:
             task.rank = rank
         limits = Limits(capacity.cpus, capacity.memory, jobs, dict(sched.get("pools") or {}))
         found = history_path is not None and history_path.exists()
-        leases = Leases(lease_folder(environ), str(Path.cwd()))
+        # A worker's run of one node was admitted by the client against the worker's share:
+        # it holds no lease of its own there (it would only wait behind the worker's others).
+        one_node = bool(environ.get(NODE_VARIABLE))
+        leases = None if one_node else Leases(lease_folder(environ), str(Path.cwd()))
         return cls(
             tasks,
             limits,
@@ -139,6 +146,7 @@ class Plan:
             found,
             leases,
             summary,
+            durable_history=not one_node,
         )
 
 

@@ -62,7 +62,7 @@ def save(
     if plan.history_path is not None and not removed:
         try:
             plan.history.record(records)
-            plan.history.save(plan.history_path)
+            plan.history.save(plan.history_path, durable=plan.durable_history)
         except OSError as error:
             console.warn(f"could not save {plan.history_path}: {error.strerror}")
     if plan.trace:

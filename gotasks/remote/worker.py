@@ -132,7 +132,8 @@ def _run_node(worker: Any, key: str, tree: TreeState, spec: NodeSpec) -> dict[st
     env[NODE_OUTPUTS_VARIABLE] = str(listing)
     # The client admitted this task against the worker's share: its run must not queue
     # again behind the leases of the client or of the worker's other tasks (whose own
-    # plans know nothing of the client's learned claims): a lease folder of its own.
+    # plans know nothing of the client's learned claims). A run of one node takes no lease
+    # (engine/plan.py); a lease folder of its own all the same, for an `inv` it starts.
     leases = base_folder(worker) / "leases" / attempt
     env["GOTASKS_LEASE_DIR"] = str(leases)
     # The gotasks this worker imported is the one the version check saw: its inv too.
