@@ -664,12 +664,17 @@ def test_a_worker_killed_mid_task_reruns_it_elsewhere(
         # outlive the worker that ran them (a session of their own, no signal reaches them).
         orphans = [task_inv, *task_inv.children(recursive=True)]
         assert any("go" in " ".join(p.cmdline()) for p in orphans[1:]), orphans
+        # And the servers it was forked from (the run's server and the warm one, or the
+        # warm one alone): they leave with their worker too.
+        parents = task_inv.parents()
+        servers = parents[: parents.index(dask_worker)]
+        assert servers and all("gotasks.remote.warm" in p.cmdline() for p in servers), servers
         mark.unlink()
         dask_worker.kill()
         out, err = run.communicate(timeout=600)
         assert run.returncode == 0, out + err
         assert "running again on" in out, out
-        _, alive = psutil.wait_procs(orphans, timeout=60)
+        _, alive = psutil.wait_procs(orphans + servers, timeout=60)
         assert not alive, [p.cmdline() for p in alive]
     finally:
         (project.root / "hello/stats/slow_test.go").unlink(missing_ok=True)
