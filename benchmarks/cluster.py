@@ -12,8 +12,10 @@ Prints the makespan ratio (cluster / local; the aim is <= 0.6) and the per-task 
 overhead: the median time of a task of next to no work (ping[mN]: `true`) as the client saw
 it on a worker less its median here (the tree's transfer, scheduling, the worker's own `inv`
 start-up, output and result; the aim is under 50 ms on loopback), with the load average
-beside them. The test[mN] medians are printed too: on a worker they also share the machine
-with the other worker's.
+beside them. The 8 pings run at once, 4 on each single-core worker, so that figure has each
+wait behind the others' work too; the ping of one module alone (ALONE_MODULES, each run's
+--trace) gives the overhead of a task by itself. The test[mN] medians are printed too: on a
+worker they also share the machine with the other worker's.
 
     python benchmarks/cluster.py [--rounds 3] [--modules 8] [--json]
 """
@@ -51,6 +53,8 @@ func TestBusy(t *testing.T) {
 }
 """
 
+
+ALONE_MODULES = ("m1", "m2")  # each round, a ping of each of these alone, here and there
 
 # A task with next to no work: what a run pays around a task, here and on a worker.
 PING_TASK = """
@@ -121,6 +125,13 @@ def task_times(stdout: str) -> dict[str, float]:
     return found
 
 
+def trace_durations(path: Path) -> list[float]:
+    """The tasks' seconds in a --trace file (a run of one task prints no time for it)."""
+    doc = json.loads(path.read_text())
+    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    return [event["dur"] / 1e6 for event in events if event.get("ph") == "X"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -160,7 +171,7 @@ def main() -> None:
     local_runs: list[float] = []
     cluster_runs: list[float] = []
     times: dict[str, list[float]] = {"test_here": [], "test_there": []}
-    times |= {"ping_here": [], "ping_there": []}
+    times |= {"ping_here": [], "ping_there": [], "alone_here": [], "alone_there": []}
     load_before = os.getloadavg()[0]
     try:
         test = ("test", "--count", "1")
@@ -177,6 +188,21 @@ def main() -> None:
             here = inv(root, "ping", cores=one, GOTASKS_CPUS="1")[1]
             times["ping_here"] += task_times(here).values()
             times["ping_there"] += task_times(inv(root, "ping", *there)[1]).values()
+            for module in ALONE_MODULES:
+                trace = scratch / "alone.json"
+                inv(
+                    root,
+                    "ping",
+                    "--module",
+                    module,
+                    "--trace",
+                    str(trace),
+                    cores=one,
+                    GOTASKS_CPUS="1",
+                )
+                times["alone_here"] += trace_durations(trace)
+                inv(root, "ping", "--module", module, *there, "--trace", str(trace))
+                times["alone_there"] += trace_durations(trace)
     finally:
         cluster.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -192,6 +218,11 @@ def main() -> None:
         "ping_task_here_s": median["ping_here"],
         "ping_task_remote_s": median["ping_there"],
         "remote_overhead_per_task_s": median["ping_there"] - median["ping_here"],
+        # One ping at a time (`--module mN`): the overhead of a task alone, not behind three
+        # others on its worker's one core.
+        "ping_alone_here_s": median["alone_here"],
+        "ping_alone_remote_s": median["alone_there"],
+        "remote_overhead_alone_s": median["alone_there"] - median["alone_here"],
         "load_average_start": load_before,
         "load_average_end": load,
     }
