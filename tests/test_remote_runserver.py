@@ -102,3 +102,35 @@ def test_a_later_run_of_the_same_tree_is_served_by_the_same_server_and_a_change_
         assert again != server
     finally:
         tasks.write_text(kept)
+
+
+THREADED = """
+
+import threading as _threading
+import time as _time
+
+# A project's tasks.py that starts a thread of its own as it loads.
+_threading.Thread(target=_time.sleep, args=(600,), daemon=True).start()
+"""
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_run_whose_loading_starts_a_thread_runs_its_tasks_from_the_warm_server(
+    project: Project,  # noqa: F811
+    cluster: Cluster,  # noqa: F811
+) -> None:
+    """A fork copies one thread: a run server refuses to serve a run whose loading left
+    another running, and its tasks start from the warm server as they did before."""
+    tasks = project.root / "tasks.py"
+    kept = tasks.read_text()
+    try:
+        tasks.write_text(kept + THREADED + textwrap.dedent(WHO.format(word="threaded")))
+        forker, word = _served(project, cluster)
+        assert word == "threaded"
+        # The warm server (in the worker's folder), not a run server (in /).
+        assert psutil.Process(forker).cwd() != "/", psutil.Process(forker).cmdline()
+        assert "gotasks.remote.warm" in psutil.Process(forker).cmdline()
+        assert _served(project, cluster) == (forker, "threaded")
+    finally:
+        tasks.write_text(kept)
