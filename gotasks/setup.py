@@ -4,7 +4,7 @@ with no network (`--export BUNDLE.tar`, `--from BUNDLE.tar`).
 The stages are tasks of one graph, so the scheduler runs them under its claims:
 
     setup.go  ->  setup.modules[each module]  ->  setup.tools[each module]  \\
-              ->  setup.hook  ---------------------------------------------- > setup.doctor -> setup
+                  setup.hook  ---------------------------------------------- > setup.doctor -> setup
 
 Each stage first checks, without starting go where it can, whether its work is already
 done (the SDK's marker, every go.sum file in the module cache, a stamp of the tools built
@@ -236,9 +236,7 @@ def _build_tools(c: Context, settings: Settings, mod: Module) -> tuple[str, bool
 # -- the git hook and doctor ---------------------------------------------------------
 
 
-# After the Go, beside the modules: `go mod download` leaves this process idle, while the
-# SDK's extraction (GNU tar fed by a thread of this process) would share its GIL with it.
-@task(name="hook", pre=[go_stage], needs=("settings",), cpu=0.2, mem="128M")
+@task(name="hook", needs=("settings",), cpu=0.2, mem="128M")
 def hook_stage(c: Context) -> None:
     """Setup's git hook: the pre-commit framework's when the repository has its config,
     else gotasks' plain hook; a hook someone else wrote is left alone."""
