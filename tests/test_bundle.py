@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from gotasks.core.errors import Stopped
 from gotasks.go.bundle import BundledSdk, BundleError, Manifest, select_files, write_bundle
 from gotasks.go.bundleunpack import Unpacking, unpack
 from gotasks.go.gosum import SumLine, parse_go_sum
+from gotasks.go.sumcheck import background
 
 GO_SUM = (
     REAL_GO_SUM
@@ -251,6 +253,25 @@ def test_the_module_files_are_checked_in_a_process_that_a_stop_ends(tmp_path: Pa
             unpacking.checked()
     assert child.returncode is not None  # ended and reaped
     assert not dest.exists() and not list((tmp_path / "state").iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no process priorities here")
+def test_the_checking_process_is_backgrounded_only_where_it_can_be_brought_back() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        normal = background(child.pid)
+        if normal is None:  # not allowed to raise a priority back here: left as it was
+            assert (
+                os.getpriority(os.PRIO_PROCESS, child.pid) <= os.getpriority(os.PRIO_PROCESS, 0) + 1
+            )
+        else:
+            assert normal == os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, child.pid) == 19
+            os.setpriority(os.PRIO_PROCESS, child.pid, normal)
+            assert os.getpriority(os.PRIO_PROCESS, child.pid) == normal
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_seed_lays_the_checked_files_out_as_go_leaves_them(tmp_path: Path) -> None:
