@@ -134,3 +134,25 @@ def test_a_run_whose_loading_starts_a_thread_runs_its_tasks_from_the_warm_server
         assert _served(project, cluster) == (forker, "threaded")
     finally:
         tasks.write_text(kept)
+
+
+@pytest.mark.e2e
+@needs_dask
+def test_a_run_server_that_is_gone_is_replaced_on_the_next_run(
+    project: Project,  # noqa: F811
+    cluster: Cluster,  # noqa: F811
+) -> None:
+    tasks = project.root / "tasks.py"
+    kept = tasks.read_text()
+    try:
+        tasks.write_text(kept + textwrap.dedent(WHO.format(word="replaced")))
+        server, _ = _served(project, cluster)
+        gone = psutil.Process(server)
+        gone.kill()  # as an idle one leaves, or the OOM killer takes one
+        gone.wait(30)
+        again, word = _served(project, cluster)
+        assert word == "replaced"
+        assert again != server
+        assert psutil.Process(again).cwd() == "/"  # a run server again, not the warm one
+    finally:
+        tasks.write_text(kept)

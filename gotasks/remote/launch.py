@@ -32,6 +32,7 @@ from gotasks.remote.warm import READY, Answers, send_request
 WARM_START_SECONDS = 30.0  # for the warm server to fork a task's inv
 READY_SECONDS = 300.0  # for a run server to load its run (an SDK install may be part of it)
 MAX_RUN_SERVERS = 4
+MAX_REFUSED = 256  # keys remembered as not loadable by a run server
 # Each task's own: not part of what its run server loaded (nothing before the node fork
 # reads them; the task's fork gets them). The client's run token names its own run: each
 # task's run takes a token of its own (reaper.forked).
@@ -183,6 +184,10 @@ class RunServers:
             if key in self.refused:
                 return None
             server = self.servers.get(key)
+            if server is not None and server.ended.is_set():
+                del self.servers[key]  # it left (idle, stale): another one
+                server.close()
+                server = None
             started = server is None
             if server is None:
                 server = self._start(warm, request)
@@ -199,6 +204,8 @@ class RunServers:
             return server
         with self.lock:
             if started and server.ended.is_set():
+                if len(self.refused) >= MAX_REFUSED:
+                    self.refused.clear()
                 self.refused.add(key)  # its own inv will say why
             if self.servers.get(key) is server:
                 del self.servers[key]
