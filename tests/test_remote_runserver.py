@@ -5,6 +5,7 @@ environment or what the run read outside its checkout changed."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -69,12 +70,30 @@ ns.add_task(who)
 """
 
 
-def _served(project: Project, cluster: Cluster) -> tuple[int, str]:  # noqa: F811
+@pytest.fixture
+def who_task(project: Project) -> Iterator[Callable[[str, str], None]]:  # noqa: F811
+    """write(word, extra): tasks.py with the `who` task printing `word` (and `extra` code
+    before it), uncommitted: a dirty tree, as the workers get it. Put back afterwards."""
+    tasks = project.root / "tasks.py"
+    kept = tasks.read_text()
+
+    def write(word: str, extra: str = "") -> None:
+        tasks.write_text(kept + extra + textwrap.dedent(WHO.format(word=word)))
+
+    yield write
+    tasks.write_text(kept)
+
+
+def _served(project: Project, cluster: Cluster) -> tuple[int, str, str]:  # noqa: F811
+    """The process that forked the `who` task's run ("run server", or "warm server": a run
+    server waits in /, the warm server in its worker's folder), and the word it printed."""
     result = project.inv("who", "--cluster", cluster.address)
     assert result.returncode == 0, result.stdout + result.stderr
     line = next(w for w in result.stdout.splitlines() if w.startswith("served-by "))
     _, pid, word = line.split()
-    return int(pid), word
+    forker = psutil.Process(int(pid))
+    assert "gotasks.remote.warm" in forker.cmdline(), forker.cmdline()
+    return forker.pid, "run server" if forker.cwd() == "/" else "warm server", word
 
 
 @pytest.mark.e2e
@@ -82,26 +101,18 @@ def _served(project: Project, cluster: Cluster) -> tuple[int, str]:  # noqa: F81
 def test_a_later_run_of_the_same_tree_is_served_by_the_same_server_and_a_change_is_seen(
     project: Project,  # noqa: F811
     cluster: Cluster,  # noqa: F811
+    who_task: Callable[[str, str], None],
 ) -> None:
-    tasks = project.root / "tasks.py"
-    kept = tasks.read_text()
-    try:
-        # Uncommitted: a dirty tree, as the workers get it.
-        tasks.write_text(kept + textwrap.dedent(WHO.format(word="first")))
-        server, word = _served(project, cluster)
-        assert word == "first"
-        # A run server (it waits in no checkout), not the warm server that forked it.
-        assert psutil.Process(server).cwd() == "/", psutil.Process(server).cmdline()
-        assert "gotasks.remote.warm" in psutil.Process(server).cmdline()
-        assert _served(project, cluster) == (server, "first")  # loaded once, for both runs
-        # The file changes after a first task: the next run's task sees it, from a run
-        # server that loaded the new tree (the old one had the old tasks.py loaded).
-        tasks.write_text(kept + textwrap.dedent(WHO.format(word="second")))
-        again, word = _served(project, cluster)
-        assert word == "second"
-        assert again != server
-    finally:
-        tasks.write_text(kept)
+    who_task("first", "")
+    server, kind, word = _served(project, cluster)
+    assert (kind, word) == ("run server", "first")
+    assert _served(project, cluster) == (server, kind, "first")  # loaded once, for both runs
+    # The file changes after a first task: the next run's task sees it, from a run server
+    # that loaded the new tree (the old one had the old tasks.py loaded).
+    who_task("second", "")
+    again, kind, word = _served(project, cluster)
+    assert (kind, word) == ("run server", "second")
+    assert again != server
 
 
 THREADED = """
@@ -119,21 +130,14 @@ _threading.Thread(target=_time.sleep, args=(600,), daemon=True).start()
 def test_a_run_whose_loading_starts_a_thread_runs_its_tasks_from_the_warm_server(
     project: Project,  # noqa: F811
     cluster: Cluster,  # noqa: F811
+    who_task: Callable[[str, str], None],
 ) -> None:
     """A fork copies one thread: a run server refuses to serve a run whose loading left
     another running, and its tasks start from the warm server as they did before."""
-    tasks = project.root / "tasks.py"
-    kept = tasks.read_text()
-    try:
-        tasks.write_text(kept + THREADED + textwrap.dedent(WHO.format(word="threaded")))
-        forker, word = _served(project, cluster)
-        assert word == "threaded"
-        # The warm server (in the worker's folder), not a run server (in /).
-        assert psutil.Process(forker).cwd() != "/", psutil.Process(forker).cmdline()
-        assert "gotasks.remote.warm" in psutil.Process(forker).cmdline()
-        assert _served(project, cluster) == (forker, "threaded")
-    finally:
-        tasks.write_text(kept)
+    who_task("threaded", THREADED)
+    forker, kind, word = _served(project, cluster)
+    assert (kind, word) == ("warm server", "threaded")
+    assert _served(project, cluster) == (forker, kind, word)
 
 
 @pytest.mark.e2e
@@ -141,18 +145,13 @@ def test_a_run_whose_loading_starts_a_thread_runs_its_tasks_from_the_warm_server
 def test_a_run_server_that_is_gone_is_replaced_on_the_next_run(
     project: Project,  # noqa: F811
     cluster: Cluster,  # noqa: F811
+    who_task: Callable[[str, str], None],
 ) -> None:
-    tasks = project.root / "tasks.py"
-    kept = tasks.read_text()
-    try:
-        tasks.write_text(kept + textwrap.dedent(WHO.format(word="replaced")))
-        server, _ = _served(project, cluster)
-        gone = psutil.Process(server)
-        gone.kill()  # as an idle one leaves, or the OOM killer takes one
-        gone.wait(30)
-        again, word = _served(project, cluster)
-        assert word == "replaced"
-        assert again != server
-        assert psutil.Process(again).cwd() == "/"  # a run server again, not the warm one
-    finally:
-        tasks.write_text(kept)
+    who_task("replaced", "")
+    server, _, _ = _served(project, cluster)
+    gone = psutil.Process(server)
+    gone.kill()  # as an idle one leaves, or the OOM killer takes one
+    gone.wait(30)
+    again, kind, word = _served(project, cluster)
+    assert (kind, word) == ("run server", "replaced")  # a run server again, not the warm one
+    assert again != server
