@@ -23,14 +23,17 @@ ARGV = ("test", "--count", "1")
 
 def test_the_tasks_of_one_run_share_a_key_and_another_tree_args_or_env_do_not() -> None:
     env = {"PATH": "/usr/bin", "GOTASKS_FORCE": "1"}
-    key = run_key(ARGV, Path("/w/checkout-a"), env)
+    work = Path("/w/work")
+    key = run_key(ARGV, work, env, "digest-a")
     # Each task's own variables, and the client's run token, are not the run's.
     own = {NODE_VARIABLE: "test[m2]", "GOTASKS_LEASE_DIR": "/l/2", TOKEN_VARIABLE: "f00"}
-    assert run_key(ARGV, Path("/w/checkout-a"), {**env, **own}) == key
-    assert run_key(ARGV, Path("/w/checkout-b"), env) != key  # another tree state
-    assert run_key(("test",), Path("/w/checkout-a"), env) != key
-    assert run_key(ARGV, Path("/w/checkout-a"), {**env, "GOTASKS_FORCE": "0"}) != key
-    assert run_key(ARGV, Path("/w/checkout-a"), {**env, "GOFLAGS": "-race"}) != key
+    assert run_key(ARGV, work, {**env, **own}, "digest-a") == key
+    # Another tree state in the same folder (a worker's work folder), or in another one.
+    assert run_key(ARGV, work, env, "digest-b") != key
+    assert run_key(ARGV, Path("/w/digest-a"), env, "digest-a") != key
+    assert run_key(("test",), work, env, "digest-a") != key
+    assert run_key(ARGV, work, {**env, "GOTASKS_FORCE": "0"}, "digest-a") != key
+    assert run_key(ARGV, work, {**env, "GOFLAGS": "-race"}, "digest-a") != key
 
 
 def test_a_file_read_outside_the_checkout_that_changes_makes_the_server_stale(

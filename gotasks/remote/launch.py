@@ -2,11 +2,11 @@
 task's run when there is one (warm.py: the run's tree, settings, toolchain and graph already
 loaded), else by the worker's warm server, else started afresh.
 
-The worker keeps its run servers here, one per key (run_key: the checkout, whose folder is
-named by the tree's digest, the `inv` arguments, and the environment less each task's own
-variables), at most MAX_RUN_SERVERS, the least recently used let go first. One that cannot
-load the run (a bad config: its own `inv` says so again, from the warm server) is not asked
-again for that key; one that is gone or stale (warm.py) is replaced on the next task."""
+The worker keeps its run servers here, one per key (run_key: the tree state's digest, its
+folder, the `inv` arguments, and the environment less each task's own variables), at most
+MAX_RUN_SERVERS, the least recently used let go first. One that cannot load the run (a bad
+config: its own `inv` says so again, from the warm server) is not asked again for that key;
+one that is gone or stale (warm.py) is replaced on the next task."""
 
 from __future__ import annotations
 
@@ -70,11 +70,12 @@ class Launched:
         return int(answer["exit"]), float(answer["cpu"])
 
 
-def run_key(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str]) -> str:
-    """What a run server loaded its run from: the same for every task of one run on one
-    checkout, different when the tree (the checkout), the arguments or the environment is."""
+def run_key(argv: tuple[str, ...], cwd: Path, env: Mapping[str, str], tree: str) -> str:
+    """What a run server loaded its run from: the same for every task of one run in one
+    folder, different when the tree state (its digest, `tree`), the folder, the arguments
+    or the environment is."""
     shared = sorted((k, v) for k, v in env.items() if k not in TASK_VARIABLES)
-    text = json.dumps([str(cwd), list(argv), shared])
+    text = json.dumps([tree, str(cwd), list(argv), shared])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -82,17 +83,18 @@ def launch(
     argv: tuple[str, ...],
     cwd: Path,
     env: dict[str, str],
-    output: int,
-    alive: int,
+    tree: str,
+    fds: tuple[int, int],
     said: Callable[[str], None],
 ) -> Launched:
-    """The task's `inv`, its output into `output`, `alive` the read end of the pipe that
-    tells it the worker died; `said`: what its run server printed while loading, if this
-    task started it (the settings' warnings)."""
+    """The task's `inv` for the tree state whose digest is `tree`; fds: its output's write
+    end, and the read end of the pipe that tells it the worker died; `said`: what its run
+    server printed while loading, if this task started it (the settings' warnings)."""
+    output, alive = fds
     warm = _warm_server(env)
     if warm is not None:
         request: dict[str, Any] = {"argv": list(argv), "cwd": str(cwd), "env": env}
-        key = run_key(argv, cwd, env)
+        key = run_key(argv, cwd, env, tree)
         for _ in range(2):  # a server gone or stale: another one, once
             server = _run_server(warm, key, request, said)
             if server is None:

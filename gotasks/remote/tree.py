@@ -176,6 +176,23 @@ def fetch_commit(base: Path, repository: str, commit: str, url: str | None) -> b
     return False
 
 
+def with_commit(state: TreeState, base: Path, worker: str) -> Path:
+    """The repository's cache clone, with the state's commit (from its bundle if it came
+    with one); called under the repository's lock."""
+    folder = base / state.repository
+    store = _store(folder)
+    if not has_commit(base, state.repository, state.commit):
+        if state.bundle is None:
+            raise TaskFailed(f"worker {worker}: does not have commit {state.commit[:12]}")
+        bundle = folder / f"{state.commit}.bundle"
+        bundle.write_bytes(state.bundle)
+        try:
+            git(store, "fetch", "-q", str(bundle), f"HEAD:refs/gotasks/{state.commit}")
+        finally:
+            bundle.unlink()
+    return store
+
+
 def materialize(state: TreeState, base: Path, worker: str) -> Path:
     """The tree `state` describes, checked out under `base` (made once per tree; runs of
     the same tree share it)."""
@@ -188,16 +205,7 @@ def materialize(state: TreeState, base: Path, worker: str) -> Path:
     with locked(folder / ".lock"):
         if (checkout / READY).exists():
             return checkout
-        store = _store(folder)
-        if not has_commit(base, state.repository, state.commit):
-            if state.bundle is None:
-                raise TaskFailed(f"worker {worker}: does not have commit {state.commit[:12]}")
-            bundle = folder / f"{state.commit}.bundle"
-            bundle.write_bytes(state.bundle)
-            try:
-                git(store, "fetch", "-q", str(bundle), f"HEAD:refs/gotasks/{state.commit}")
-            finally:
-                bundle.unlink()
+        store = with_commit(state, base, worker)
         scratch = Path(tempfile.mkdtemp(prefix=".new-", dir=folder))
         try:
             git(folder, "clone", "-q", "--shared", "--no-checkout", str(store), str(scratch))

@@ -11,12 +11,12 @@ fork), and there, instead of picking a node, it listens on its own socket and fo
 child per task, which goes on from that point in the task's environment (naming its node):
 the plan, the node's run, its history, its exit. A task then pays a fork and its own work.
 
-A run server is the worker's for one checkout (one tree state: its folder is named by the
-tree's digest), `inv` arguments and environment less each task's own variables (launch.py
-keys them so). It leaves, once the children it forked have ended: when what it read outside
-the checkout changed (the go binaries, the SDK store, the go env file: it then answers
-"stale" and the worker starts another), when idle for IDLE_SECONDS, or when the worker
-closes its end of the pipe it watches (the worker evicted it, or died).
+A run server is the worker's for one tree state (by its digest) in one folder, `inv`
+arguments and environment less each task's own variables (launch.py keys them so). It
+leaves, once the children it forked have ended: when what it read outside the checkout
+changed (the go binaries, the SDK store, the go env file: it then answers "stale" and the
+worker starts another), when idle for IDLE_SECONDS, or when the worker closes its end of the
+pipe it watches (the worker evicted it, or died).
 
 Single-threaded on purpose: a fork copies only the forking thread, so a process with other
 threads (a Dask worker: its event loop, its task threads) could fork while one of them holds

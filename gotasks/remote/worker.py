@@ -26,7 +26,8 @@ import gotasks
 from gotasks.engine.placement import NODE_OUTPUTS_VARIABLE, NODE_VARIABLE
 from gotasks.remote.goenv import GoSettings, effective, worker_environ
 from gotasks.remote.launch import launch
-from gotasks.remote.tree import TreeState, fetch_commit, materialize
+from gotasks.remote.tree import TreeState, fetch_commit
+from gotasks.remote.workfolder import checkout_for
 
 # The client's declared outputs, as paths under the project root: build binaries (dist/,
 # whose SHA256SUMS the client writes again over everything it holds) and the test reports.
@@ -109,18 +110,35 @@ def run_node(tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
 
 
 def _run_node(worker: Any, key: str, tree: TreeState, spec: NodeSpec) -> dict[str, Any]:
-    from gotasks.engine.procs import TaskProcesses
-
     attempt = secrets.token_hex(4)
     name = str(worker.name)
     sender = _Sender(worker, spec, attempt, name)
     sender.event("start", "")
     started = time.monotonic()
     try:
-        checkout = materialize(tree, base_folder(worker), name)
+        checkout, release = checkout_for(tree, base_folder(worker), name)
     except Exception as error:
         sender.event("end", "")
         return _result(name, 2, started, None, None, f"{spec.name}: {error}", b"")
+    try:
+        return _run_in(checkout, worker, key, tree, spec, sender, attempt, started)
+    finally:
+        release()  # the work folder may go to another tree state now
+
+
+def _run_in(
+    checkout: Path,
+    worker: Any,
+    key: str,
+    tree: TreeState,
+    spec: NodeSpec,
+    sender: _Sender,
+    attempt: str,
+    started: float,
+) -> dict[str, Any]:
+    from gotasks.engine.procs import TaskProcesses
+
+    name = sender.name
     cwd = checkout / spec.subdir
     before = _snapshot(cwd, spec.outputs)
     env = {k: v for k, v in os.environ.items() if k not in _NOT_FORWARDED}
@@ -145,7 +163,12 @@ def _run_node(worker: Any, key: str, tree: TreeState, spec: NodeSpec) -> dict[st
     output_read, output_write = os.pipe()
     try:
         launched = launch(
-            spec.argv, cwd, env, output_write, alive_read, lambda text: sender.event("output", text)
+            spec.argv,
+            cwd,
+            env,
+            tree.digest,
+            (output_write, alive_read),
+            lambda text: sender.event("output", text),
         )
     except BaseException:
         for fd in (alive_write, output_read):
