@@ -153,8 +153,12 @@ def test_a_run_server_that_is_gone_is_replaced_on_the_next_run(
     who_task("replaced", "")
     server, _, _ = _served(project, cluster)
     gone = psutil.Process(server)
+    listening = [Path(c.laddr) for c in gone.net_connections(kind="unix") if c.laddr]
+    assert listening and all(path.name == "s" for path in listening), listening
     gone.kill()  # as an idle one leaves, or the OOM killer takes one
     gone.wait(30)
     again, kind, word = _served(project, cluster)
     assert (kind, word) == ("run server", "replaced")  # a run server again, not the warm one
     assert again != server
+    # Its worker removed the folder of the socket it listened on: nothing left in /tmp.
+    assert not any(path.parent.exists() for path in listening), listening

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -162,6 +163,8 @@ class RunServer:
                     self.early += line
         self.ended.set()
         self.ready.set()  # whoever waits for it: it is gone
+        # Its socket's folder (made here): it may not have removed it (killed, refused).
+        shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
 
     def usable(self, seconds: float) -> bool:
         self.ready.wait(seconds)
