@@ -30,7 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scale import ROOT, environment
+
 COUNT = 2000
 RUNNING = 21  # sleeps up before the signal: as tests/test_scale.py waits for
 
@@ -131,10 +132,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gotasks-stop-") as work:
         folder = Path(work) / "project"
         write_project(folder)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GOTASKS_")}
-        env["GOTASKS_LEASE_DIR"] = str(Path(work) / "leases")
-        env["NO_COLOR"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env = environment(Path(work))
         commands = {
             "gotasks": [sys.executable, "-m", "invoke", "all"],
             "make": ["make", "-j200", "all"],

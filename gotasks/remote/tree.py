@@ -193,6 +193,21 @@ def with_commit(state: TreeState, base: Path, worker: str) -> Path:
     return store
 
 
+def apply_changes(top: Path, state: TreeState, worker: str) -> None:
+    """The client's changes (its diff, its untracked files) on a checkout of its commit at
+    `top`, then the whole tree checked against the client's digest."""
+    if state.diff:
+        git(top, "apply", "--binary", "--whitespace=nowarn", stdin=state.diff)
+    with tarfile.open(fileobj=io.BytesIO(state.untracked)) as tar:
+        tar.extractall(top, filter="data")
+    found = tree_digest(top)
+    if found != state.digest:
+        raise TaskFailed(
+            f"worker {worker}: its copy of the tree differs from the client's"
+            f" (digest {found[:12]}, expected {state.digest[:12]})"
+        )
+
+
 def materialize(state: TreeState, base: Path, worker: str) -> Path:
     """The tree `state` describes, checked out under `base` (made once per tree; runs of
     the same tree share it)."""
@@ -210,16 +225,7 @@ def materialize(state: TreeState, base: Path, worker: str) -> Path:
         try:
             git(folder, "clone", "-q", "--shared", "--no-checkout", str(store), str(scratch))
             git(scratch, "checkout", "-q", "--detach", state.commit)
-            if state.diff:
-                git(scratch, "apply", "--binary", "--whitespace=nowarn", stdin=state.diff)
-            with tarfile.open(fileobj=io.BytesIO(state.untracked)) as tar:
-                tar.extractall(scratch, filter="data")
-            found = tree_digest(scratch)
-            if found != state.digest:
-                raise TaskFailed(
-                    f"worker {worker}: its copy of the tree differs from the client's"
-                    f" (digest {found[:12]}, expected {state.digest[:12]})"
-                )
+            apply_changes(scratch, state, worker)
             (scratch / ".git" / "info").mkdir(exist_ok=True)
             (scratch / READY).write_text(state.commit + "\n")
             # The marker is ours, not the project's: git status must not show it.

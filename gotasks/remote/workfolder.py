@@ -16,20 +16,18 @@ import contextlib
 import fcntl
 import io
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from gotasks.core.errors import TaskFailed
 from gotasks.core.files import locked
 from gotasks.go.git import git
 from gotasks.remote.tree import (
     READY,
     TreeState,
+    apply_changes,
     fetch_commit,
     materialize,
-    tree_digest,
     with_commit,
 )
 
@@ -92,16 +90,7 @@ def _switch(work: Path, state: TreeState, worker: str) -> None:
     # gone, then the client's changes on top.
     git(work, "checkout", "-q", "--force", "--detach", state.commit)
     git(work, "clean", "-q", "-d", "--force")
-    if state.diff:
-        git(work, "apply", "--binary", "--whitespace=nowarn", stdin=state.diff)
-    with tarfile.open(fileobj=io.BytesIO(state.untracked)) as tar:
-        tar.extractall(work, filter="data")
-    found = tree_digest(work)
-    if found != state.digest:
-        raise TaskFailed(
-            f"worker {worker}: its copy of the tree differs from the client's"
-            f" (digest {found[:12]}, expected {state.digest[:12]})"
-        )
+    apply_changes(work, state, worker)
     exclude = work / ".git" / "info" / "exclude"
     exclude.parent.mkdir(exist_ok=True)
     if f"/{READY}\n" not in (exclude.read_text() if exclude.exists() else ""):
