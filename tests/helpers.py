@@ -273,11 +273,25 @@ def describe(procs: list[psutil.Process]) -> str:
     return "\n".join(lines)
 
 
-def is_watcher(proc: psutil.Process) -> bool:
-    try:
-        return any(part.endswith("watcher.py") for part in proc.cmdline())
-    except psutil.Error:
-        return False
+def left_behind(mark: str) -> list[psutil.Process]:
+    """The run's processes still running, less its watcher (core/reaper.py: it may still be
+    finishing its own sweep). Each process's command line is read first, in the same look:
+    an exiting process has none (nor an environment) from the moment its memory is gone,
+    while psutil may still call it running, and a zombie until PID 1 reaps it (this
+    machine's init takes its time). Read in two looks (the environment, then the command
+    line), a watcher that ended in between looked like a process left behind: the signal
+    tests failed so twice in one CI run, and once more in 6 runs of them."""
+    left = []
+    for proc in psutil.process_iter():
+        try:
+            cmdline = proc.cmdline()
+            if not cmdline or any(part.endswith("watcher.py") for part in cmdline):
+                continue
+            if proc.environ().get(MARK) == mark and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return left
 
 
 def wait_until_gone(mark: str, seconds: float) -> list[psutil.Process]:

@@ -21,8 +21,7 @@ from helpers import (
     clean_env,
     describe,
     handles_stop_signals,
-    is_watcher,
-    marked,
+    left_behind,
     reaped,
     wait_for,
     wait_until_gone,
@@ -155,9 +154,12 @@ def start_up_round(
         assert run.returncode == 130 or (command == ["--list"] and run.returncode == 0), shown
         assert len(stderr.splitlines()) <= 1 and "Traceback" not in stderr + stdout, shown
     else:
-        # Python's own start-up: killed by the signal, or SIGINT's KeyboardInterrupt.
-        assert run.returncode in (130, 1, -kind), shown
-    left = [p for p in marked(mark) if not is_watcher(p)]
+        # Python's own start-up: killed by the signal, or SIGINT's KeyboardInterrupt. Or
+        # gotasks took the signals between the look above and the signal, and `--list` was
+        # done before it came: the whole list, exit 0 (seen once in 24 runs at load 2).
+        listed = command == ["--list"] and "Default task" in stdout and "Traceback" not in stderr
+        assert run.returncode in (130, 1, -kind) or (listed and run.returncode == 0), shown
+    left = left_behind(mark)
     assert left == [], shown + "\nleft running:\n" + describe(left)
     left = wait_until_gone(mark, 30)
     assert left == [], shown + "\nleft running:\n" + describe(left)

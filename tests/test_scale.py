@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 import traceformat
-from helpers import MARK, Project, clean_env, describe, is_watcher, marked, wait_until_gone
+from helpers import MARK, Project, clean_env, describe, left_behind, marked, wait_until_gone
 
 pytestmark = pytest.mark.e2e
 
@@ -190,7 +190,7 @@ def test_ctrl_c_in_a_2000_task_run_stops_everything(project: Project) -> None:
     assert took < 30, f"took {took:.1f}s to stop: it waited for its tasks"
     # inv stops what it started before it exits; only its watcher may still be finishing
     # its own sweep (gotasks/core/reaper.py).
-    left = [p for p in marked(mark) if not is_watcher(p)]
+    left = left_behind(mark)
     assert left == [], describe(left)
     left = wait_until_gone(mark, 30)
     assert left == [], describe(left)

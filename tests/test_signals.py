@@ -22,7 +22,7 @@ from helpers import (
     clean_env,
     describe,
     handles_stop_signals,
-    is_watcher,
+    left_behind,
     marked,
     reaped,
     require_go,
@@ -125,7 +125,7 @@ def signal_round(project: Project, rng: random.Random, plan: str, moment: str) -
         # invoke exits 1 on a KeyboardInterrupt of its own; else Python dies of the signal.
         assert run.returncode in (130, 1, *(-k for k in kinds)), shown
     # inv stops what it started before it exits; only its watcher may still be finishing.
-    left = [p for p in marked(mark) if not is_watcher(p)]
+    left = left_behind(mark)
     assert left == [], shown + "\nleft running:\n" + describe(left)
     left = wait_until_gone(mark, 30)
     assert left == [], shown + "\nleft running:\n" + describe(left)
