@@ -15,7 +15,8 @@ from test_cluster import Cluster, cluster, needs_dask, project  # noqa: F401 (fi
 
 from gotasks.core.reaper import TOKEN_VARIABLE
 from gotasks.engine.placement import NODE_VARIABLE
-from gotasks.remote.externals import _stamp, changed
+from gotasks.lookups import stamp
+from gotasks.remote.externals import changed
 from gotasks.remote.launch import run_key
 
 ARGV = ("test", "--count", "1")
@@ -43,11 +44,11 @@ def test_a_file_read_outside_the_checkout_that_changes_makes_the_server_stale(
     go.write_text("#!/bin/sh\n")
     store = tmp_path / "sdk"
     store.mkdir()
-    seen = [(str(go), _stamp(str(go))), (str(store), _stamp(str(store))), ("/nowhere", None)]
+    seen = [(str(go), stamp(go)), (str(store), stamp(store)), ("/nowhere", None)]
     assert changed(seen) is None
     (store / "go1.99.0").mkdir()  # an SDK installed since
     assert changed(seen) == f"{store} changed"
-    seen[1] = (str(store), _stamp(str(store)))
+    seen[1] = (str(store), stamp(store))
     go.write_text("#!/bin/sh\nexit 0\n")  # another go put in its place
     assert changed(seen) == f"{go} changed"
 

@@ -1,25 +1,20 @@
 """What a worker's run server (warm.py) read outside its checkout, arguments and environment
 while loading a run, so that it can tell when that changed: the go binary the run chose and
 its GOROOT, the go on PATH, the SDK store (an SDK installed or removed since), the go env
-file. Each is remembered by its file's identity and times; a task that finds one changed
-gets a run server loaded afresh."""
+file. Each is remembered by its stamp (lookups.stamp: size, times, inode, mode); a task
+that finds one changed gets a run server loaded afresh."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
-Seen = list[tuple[str, tuple[int, ...] | None]]
+from gotasks.lookups import Stamp, stamp
 
-
-def _stamp(path: str) -> tuple[int, ...] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+Seen = list[tuple[str, Stamp]]
 
 
 def externals(config: Any) -> Seen:
@@ -35,12 +30,12 @@ def externals(config: Any) -> Seen:
         from gotasks.sdkconfig import sdk_root
 
         paths.append(str(sdk_root(run.settings, os.environ)))
-    return [(path, _stamp(path)) for path in paths if path]
+    return [(path, stamp(Path(path))) for path in paths if path]
 
 
 def changed(seen: Seen) -> str | None:
     """The first of `seen` that is not as it was (None: none changed)."""
-    for path, stamp in seen:
-        if _stamp(path) != stamp:
+    for path, seen_stamp in seen:
+        if stamp(Path(path)) != seen_stamp:
             return f"{path} changed"
     return None
