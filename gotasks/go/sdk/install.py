@@ -275,7 +275,7 @@ class Installer:
             try:
                 with self.stage("download", lambda: f"{_size(part)} from {candidate.source}"):
                     if beside is not None and isinstance(source, IndexSource):
-                        sha256 = source.fetch_telling(candidate, part, bar, beside.wrote)
+                        sha256 = source.fetch(candidate, part, bar, beside.wrote)
                         beside.downloaded()
                     else:
                         sha256 = source.fetch(candidate, part, bar)

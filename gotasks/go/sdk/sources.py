@@ -88,16 +88,15 @@ class IndexSource:
                 return Candidate(version, file.filename, file.sha256, file.size, "go/", self.name)
         return None
 
-    def fetch(self, candidate: Candidate, part: Path, progress: Progress | None) -> str:
-        return self.fetch_telling(candidate, part, progress, None)
-
-    def fetch_telling(
+    def fetch(
         self,
         candidate: Candidate,
         part: Path,
         progress: Progress | None,
-        written: Callable[[int], None] | None,
+        written: Callable[[int], None] | None = None,
     ) -> str:
+        """As Source.fetch; `written` is told the bytes in `part` after each write (what
+        unpacks the archive as it downloads follows it: streamed.py)."""
         url = f"{self.base}/{candidate.filename}"
         sha256 = download(url, part, candidate.size, self.timeout, progress, written)
         if sha256 != candidate.sha256:
