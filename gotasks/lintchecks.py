@@ -15,6 +15,7 @@ from gotasks.core import console
 
 if TYPE_CHECKING:
     from gotasks.go.modules import Module
+    from gotasks.go.version import GoVersion
 
 
 def refused_names(files: list[str], shown: Callable[[str], str]) -> int:
@@ -41,14 +42,20 @@ def tool_verdict(result: Result, passed: str, failed: str, problem: str) -> list
     return [problem]
 
 
-def tidy(c: Context, mod: Module, fix: bool) -> list[str]:
+def has_tidy_diff(version: GoVersion) -> bool:
+    """`go mod tidy -diff` exists from Go 1.23 on: lint checks tidiness with it, and
+    `setup --export` runs it for the zips it makes go fetch."""
     from gotasks.go.version import GoVersion
 
+    return version >= GoVersion.parse("1.23")
+
+
+def tidy(c: Context, mod: Module, fix: bool) -> list[str]:
     if fix:
         result = go(c, ["mod", "tidy"], mod.dir)
         return tool_verdict(result, "go mod tidy", "go mod tidy:", "go mod tidy failed")
     toolchain, _ = toolchain_of(c.config)
-    if toolchain.version < GoVersion.parse("1.23"):
+    if not has_tidy_diff(toolchain.version):
         console.warn("go.mod tidiness not checked: `go mod tidy -diff` needs Go 1.23 or later")
         return []
     from gotasks.tidyverdict import passed_before, record_pass, tidy_key

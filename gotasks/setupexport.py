@@ -67,10 +67,10 @@ def fetch_for_tidy(
     into the module cache. A diff (exit 1 with the diff on stdout) is lint's business, not
     the bundle's; a tidy that cannot run at all is said, and the export goes on (lint will
     say it too)."""
-    from gotasks.go.version import GoVersion
+    from gotasks.lintchecks import has_tidy_diff
 
-    if toolchain.version < GoVersion.parse("1.23"):
-        return  # no -diff before Go 1.23: lint does not run tidy either
+    if not has_tidy_diff(toolchain.version):
+        return  # lint does not run tidy either
     for mod in modules:
         if not (mod.dir / "go.sum").is_file():
             continue
