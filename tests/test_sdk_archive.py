@@ -247,6 +247,28 @@ def test_unsafe_members_are_refused(tmp_path: Path, sandbox: Path, case: str) ->
     assert outside_dest(sandbox) == []
 
 
+@pytest.mark.parametrize(
+    "fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT], ids=str
+)
+def test_long_names_land_where_they_were_checked(tmp_path: Path, sandbox: Path, fmt: int) -> None:
+    # Names past the header's 100 bytes: a ustar prefix, GNU's long-name member or a pax
+    # path. What tar writes must be what the checks read (confirm() would refuse a file
+    # more or less, and the names are compared here).
+    deep = "src/" + "/".join(f"folder{i:02d}" for i in range(14)) + "/a_file_with_a_long_name.go"
+    names = [deep] if fmt == tarfile.USTAR_FORMAT else [deep, "lib/" + "n" * 130]
+    archive = tmp_path / "go1.22.5.linux-amd64.tar.gz"
+    with tarfile.open(archive, "w:gz", format=fmt) as tar:
+        for name in names:
+            info = tar_member(f"go/{name}")
+            info.size = len(name)
+            tar.addfile(info, io.BytesIO(name.encode()))
+    dest = sandbox / "dest"
+    assert extract(archive, dest, prefix="go/") == len(names)
+    for name in names:
+        assert (dest / name).read_text() == name
+    assert outside_dest(sandbox) == []
+
+
 def test_truncated_tar_gz_is_corrupt(tmp_path: Path, sandbox: Path) -> None:
     # incompressible data, so half the .tar.gz is half of a member
     archive = tmp_path / "go1.22.5.linux-amd64.tar.gz"

@@ -107,7 +107,8 @@ def _extract_tar_stream(
 ) -> None:
     if gnu_tar() is not None:
         strip = out.prefix.count("/")
-        extract_checked(stream, out.dest, strip, out.accept, check_stop, digests)  # type: ignore[arg-type]
+        reader: IO[bytes] = stream  # type: ignore[assignment]
+        extract_checked(reader, out.dest, strip, out.accept, out.refuse, check_stop, digests)
         out.confirm()
         return
     with tarfile.open(fileobj=stream, mode="r|") as tar:

@@ -3,10 +3,10 @@
 Python's own extraction spends an SDK install's time on ~15,000 files' worth of per-file
 calls (measured: 9 s of CPU for an SDK against 5.5 s for `tar xzf`, and on a loaded machine
 51 s against 15 s of wall time). Here Python still reads the stream (it inflates the gzip,
-parses each header with tarfile and checks it), but the bytes go on to `tar -x` through a
-gate: a member's header reaches tar only once Python accepted it, so tar never sees a
-link, a device, a `..` name or anything else archive.py refuses; its data then flows on as
-it is read. The caller walks the result afterwards to confirm tar wrote just that.
+reads each header as GNU tar will, tarheaders.py, and checks it), but the bytes go on to
+`tar -x` through a gate: a member's header reaches tar only once Python accepted it, so tar
+never sees a link, a device, a `..` name or anything else archive.py refuses; its data then
+flows on as it is read. The caller walks the result afterwards to confirm tar wrote just that.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from gotasks.go.sdk.members import CHUNK
+from gotasks.go.sdk.tarheaders import members
 
 _BLOCK = tarfile.BLOCKSIZE
 
@@ -56,7 +59,8 @@ class Digests:
 
 class _Gate:
     """Bytes read from `source` are held until the reader allows their offset, then go on
-    to `sink`; those of a watched member pass through a SHA-256 on the way."""
+    to `sink`; those of a watched member pass through a SHA-256 on the way. The reader
+    reads headers where they lie (`read_at`), never behind what went on."""
 
     def __init__(self, source: IO[bytes], sink: IO[bytes]) -> None:
         self.source, self.sink = source, sink
@@ -64,13 +68,21 @@ class _Gate:
         self.start = 0  # pending[:start] has gone on already
         self.base = 0  # the stream offset of pending[start]
         self.allowed = 0
+        self.ended = False
         self.watches: list[tuple[int, int, hashlib._Hash]] = []
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.source.read(size)
-        self.pending += data
-        self._flush()
-        return data
+    def read_at(self, offset: int, size: int) -> bytes:
+        """`size` bytes of the stream from `offset` (fewer at its end)."""
+        end = offset + size
+        while self.base + len(self.pending) - self.start < end and not self.ended:
+            data = self.source.read(CHUNK)
+            if not data:
+                self.ended = True
+                break
+            self.pending += data
+            self._flush()
+        at = self.start + offset - self.base
+        return bytes(self.pending[at : at + size])
 
     def allow(self, upto: int) -> None:
         self.allowed = upto
@@ -104,13 +116,15 @@ def extract_checked(
     dest: Path,
     strip: int,
     accept: Callable[[tarfile.TarInfo], str | None],
+    refuse: Callable[[str, str], Exception],
     check_stop: Callable[[], None] | None,
     digests: Digests | None,
 ) -> None:
     """Unpack the tar `stream` into `dest` with GNU tar, the first `strip` folders of each
     name dropped, every member first passed to `accept`, which raises to refuse it and
     otherwise gives its path under dest (None: nothing of it is written, as for the
-    stripped folders). Each member `digests` wants (by that path) gets its SHA-256 there,
+    stripped folders); `refuse(name, reason)` makes the error for a header tarheaders.py
+    will not read further. Each member `digests` wants (by that path) gets its SHA-256 there,
     taken as its bytes pass. OSError when tar itself fails (a full disk, say)."""
     tar = gnu_tar()
     assert tar is not None, "extract_checked needs GNU tar"
@@ -135,27 +149,23 @@ def extract_checked(
         assert process.stdin is not None
         gate = _Gate(stream, process.stdin)
         try:
-            # tarfile's stream copies its whole read-ahead buffer for every header it reads:
-            # 64 KB (a pipe's size) rather than its 10 KB (as many writes to the pipe) or
-            # 1 MB (33 GB copied for an SDK's 16,700 headers).
-            with tarfile.open(fileobj=gate, mode="r|", bufsize=1 << 16) as archive:  # type: ignore[call-overload]
-                for member in archive:
-                    if check_stop is not None:
-                        check_stop()
-                    rel = accept(member)
-                    data = -(-member.size // _BLOCK) * _BLOCK if member.isreg() else 0
-                    end = member.offset_data + data
-                    if (
-                        rel is not None
-                        and member.isreg()
-                        and digests is not None
-                        and digests.wants(rel)
-                    ):
-                        digest = hashlib.sha256()
-                        start = member.offset_data
-                        gate.watches.append((start, start + member.size, digest))
-                        watched.append((rel, digest))
-                    gate.allow(end)
+            for member in members(gate.read_at, refuse):
+                if check_stop is not None:
+                    check_stop()
+                rel = accept(member)
+                data = -(-member.size // _BLOCK) * _BLOCK if member.isreg() else 0
+                end = member.offset_data + data
+                if (
+                    rel is not None
+                    and member.isreg()
+                    and digests is not None
+                    and digests.wants(rel)
+                ):
+                    digest = hashlib.sha256()
+                    start = member.offset_data
+                    gate.watches.append((start, start + member.size, digest))
+                    watched.append((rel, digest))
+                gate.allow(end)
             # Two zero blocks end a tar: tar sees nothing beyond what was accepted.
             process.stdin.write(b"\0" * (2 * _BLOCK))
             process.stdin.close()
