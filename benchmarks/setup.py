@@ -296,6 +296,15 @@ def measure_subject(
     return {"rounds": taken, "ci": ci}
 
 
+def inflater() -> str:
+    """What inflates the SDK in `inv setup` (inflate.py): isal where installed, else zlib."""
+    try:
+        import isal
+    except ImportError:
+        return "zlib (isal not installed)"
+    return f"isal {isal.__version__}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4, help="even: each side first as often")
@@ -326,6 +335,7 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
+        "inflater": inflater(),
         "load_before": round(os.getloadavg()[0], 1),
         "subjects": {},
     }

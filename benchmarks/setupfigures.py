@@ -136,7 +136,8 @@ def summary(taken: list[dict[str, Figure]]) -> dict[str, Any]:
 def print_table(doc: dict[str, Any]) -> None:
     print(
         f"{doc['date']}: {doc['rounds']} rounds, medians; load average before"
-        f" {doc['load_before']:.1f}, after {doc['load_after']:.1f} on {doc['cpus']} CPUs"
+        f" {doc['load_before']:.1f}, after {doc['load_after']:.1f} on {doc['cpus']} CPUs;"
+        f" SDK inflated by {doc['inflater']}"
     )
     head = f"{'subject':<8} {'step':<30} {'inv setup':>10} {'by hand':>10} {'ratio':>6}"
     print(f"{head} {'CPU: inv setup':>15} {'by hand':>8}")
@@ -166,7 +167,8 @@ def print_markdown(doc: dict[str, Any]) -> None:
     labels = STEP_LABELS
     print(
         f"{doc['date']}, {doc['rounds']} rounds (medians), load {doc['load_before']:.1f}"
-        f" before, {doc['load_after']:.1f} after, {doc['cpus']} CPUs\n"
+        f" before, {doc['load_after']:.1f} after, {doc['cpus']} CPUs; SDK inflated by"
+        f" {doc['inflater']}\n"
     )
     print("| subject | step | `inv setup` | by hand | ratio | CPU: `inv setup` | by hand |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
