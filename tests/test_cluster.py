@@ -251,6 +251,25 @@ def test_inv_list_and_a_local_run_do_not_import_dask(make_project: object) -> No
 
 
 @pytest.mark.e2e
+def test_a_bad_cluster_patience_is_one_line_before_connecting(make_project: object) -> None:
+    project = make_project()  # type: ignore[operator]
+    # Nothing listens on port 9: a run that tried to connect first would wait 10 s for it.
+    result = project.inv(
+        "ci", "--cluster", "tcp://127.0.0.1:9", env={"GOTASKS_CLUSTER_PATIENCE": "soon"}
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    if distributed is None:  # whichever of the two it says first, it is one line
+        assert len(lines) == 1, result.stderr
+        return
+    assert lines == [
+        "GOTASKS_CLUSTER_PATIENCE='soon': not a number of seconds (how long a remote task may"
+        " look lost before its run ends it; unset: 60)"
+    ]
+    assert "cannot reach" not in result.stdout + result.stderr
+
+
+@pytest.mark.e2e
 def test_the_worker_wrapper_offers_this_machines_cores_and_memory(make_project: object) -> None:
     from gotasks.engine.capacity import detect
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gotasks.remote.waiting import verdict
+import pytest
+
+from gotasks.core.errors import UsageError
+from gotasks.remote.waiting import PATIENCE_SECONDS, patience, verdict
 
 W1 = "tcp://127.0.0.1:1"
 
@@ -44,3 +47,18 @@ def test_a_task_nothing_will_run_says_why() -> None:
     assert stale == f"its worker {W1} has it executing, but nothing of it runs there"
     assert "never reached this run" in str(verdict(_scheduler("memory", None), None))
     assert "on no worker" in str(verdict(_scheduler("queued", None), None))
+
+
+def test_patience_is_the_variables_seconds_or_the_default() -> None:
+    assert patience({}) == PATIENCE_SECONDS
+    assert patience({"GOTASKS_CLUSTER_PATIENCE": " "}) == PATIENCE_SECONDS
+    assert patience({"GOTASKS_CLUSTER_PATIENCE": "5"}) == 5.0
+    assert patience({"GOTASKS_CLUSTER_PATIENCE": "0.2"}) == 1.0  # at least a second
+
+
+@pytest.mark.parametrize("bad", ["soon", "5s", "-3", "0", "nan", "inf"])
+def test_a_patience_that_is_not_seconds_is_a_usage_error(bad: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        patience({"GOTASKS_CLUSTER_PATIENCE": bad})
+    assert str(raised.value).startswith(f"GOTASKS_CLUSTER_PATIENCE={bad!r}: not a number")
+    assert raised.value.exit_code == 2

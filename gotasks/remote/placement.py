@@ -360,7 +360,9 @@ def connect(
 ) -> ClusterPlacement:
     from gotasks.go.git import toplevel
     from gotasks.paths import project_root
+    from gotasks.remote.waiting import patience
 
+    patience(environ)  # a bad value is said now, not once a task is waited for
     root = project_root()
     top = toplevel(root)
     if top is None:

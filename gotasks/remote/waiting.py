@@ -11,10 +11,12 @@ task lost."""
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from gotasks.core.errors import UsageError
 from gotasks.remote.dask import Remote
 
 CHECK_SECONDS = 5.0
@@ -55,12 +57,23 @@ def verdict(scheduler: dict[str, Any] | None, worker: dict[str, Any] | None) -> 
     return f"its worker {where} has it {there} and runs nothing"
 
 
-def patience() -> float:
-    """PATIENCE_SECONDS, or $GOTASKS_CLUSTER_PATIENCE when that is a number of seconds."""
-    try:
-        return max(1.0, float(os.environ.get("GOTASKS_CLUSTER_PATIENCE", "")))
-    except ValueError:
+def patience(environ: Mapping[str, str] = os.environ) -> float:
+    """PATIENCE_SECONDS, or $GOTASKS_CLUSTER_PATIENCE's seconds (at least 1) when set. A
+    value that is not a number of seconds is a UsageError: the run checks it as it connects,
+    before any task is sent, rather than wait the default while the user thinks otherwise."""
+    text = environ.get("GOTASKS_CLUSTER_PATIENCE", "").strip()
+    if not text:
         return PATIENCE_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(
+            f"GOTASKS_CLUSTER_PATIENCE={text!r}: not a number of seconds (how long a remote"
+            f" task may look lost before its run ends it; unset: {PATIENCE_SECONDS:g})"
+        )
+    return max(1.0, seconds)
 
 
 def wait_for_result(
