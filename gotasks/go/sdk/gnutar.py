@@ -141,6 +141,10 @@ def extract_checked(
             stdout=subprocess.DEVNULL,
             stderr=said,
             umask=0o022,
+            # The C locale: tar then keeps a pax name's bytes as they are (in a non-UTF-8
+            # locale it would convert them, writing another name than the one checked), and
+            # says its errors in the English _message reads.
+            env={**os.environ, "LC_ALL": "C"},
             start_new_session=True,
             # SIGXFSZ and SIGPIPE left ignored, as in this process: a write past a file size
             # limit fails with "File too large", which tar reports, instead of killing it.

@@ -124,22 +124,29 @@ class Extraction:
 
     def confirm(self) -> None:
         """After GNU tar: exactly the accepted files and folders, nothing else (a link, a
-        file more), and every mode as wanted (tar applies the archive's, less 022)."""
-        found = 0
+        file more, a file under another name), no file with a second name (a hard link tar
+        made), and every mode as wanted (tar applies the archive's, less 022)."""
+        found: set[str] = set()
         folders = [self.dest]
         while folders:
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         folders.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=False):
-                        found += 1
-                    else:
-                        rel = os.path.relpath(entry.path, self.dest)
+                        continue
+                    rel = os.path.relpath(entry.path, self.dest).replace(os.sep, "/")
+                    if not entry.is_file(follow_symlinks=False):
                         raise self.refuse(rel, "was written as neither a file nor a folder")
-        if found != self.files:
+                    if entry.stat(follow_symlinks=False).st_nlink != 1:
+                        raise self.refuse(rel, "was written as a hard link")
+                    found.add(rel)
+        if found != self._accepted:
+            unchecked = sorted(found - self._accepted)
+            if unchecked:
+                raise self.refuse(unchecked[0], "was written by tar but never checked")
             raise ArchiveError(
-                f"{self.archive.name}: tar wrote {found} files where {self.files} were checked"
+                f"{self.archive.name}: tar wrote {len(found)} files where {self.files} were"
+                f" checked (not {sorted(self._accepted - found)[0]!r})"
             )
         for rel, mode in self._modes:
             os.chmod(self.dest / rel, mode)  # no links: confirmed above

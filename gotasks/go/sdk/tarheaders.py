@@ -48,14 +48,17 @@ def members(
     are read into the member they describe. `refuse(name, reason)` makes the exception
     for a member that must not be read further."""
     offset = 0
+    # What a long-name or a pax member said of the member that follows. One of each at
+    # most: GNU tar keeps only the last pax header of several (no merge), and no writer
+    # makes two, so two are refused rather than read either way.
     long_name: bytes | None = None
-    pax: dict[str, str] = {}
+    pax: dict[str, str] | None = None
     start = 0  # where the member's first header (a long name's or a pax one's) began
     while True:
-        if long_name is None and not pax:
+        if long_name is None and pax is None:
             start = offset
         block = read(offset, BLOCK)
-        if not block and long_name is None and not pax:
+        if not block and long_name is None and pax is None:
             return  # ended without the two zero blocks: GNU tar accepts that too
         if len(block) < BLOCK:
             raise HeaderError("unexpected end of data")
@@ -64,28 +67,38 @@ def members(
         name, kind, size, mode, mtime = _fields(block)
         data_at = offset + BLOCK
         if kind in (_LONG_NAME, _LONG_LINK, _PAX, _PAX_SOLARIS, _PAX_GLOBAL):
+            said = name.decode("utf-8", "surrogateescape")
             if size > _MAX_META:
-                raise refuse(name.decode(errors="replace"), f"has a {size}-byte header member")
+                raise refuse(said, f"has a {size}-byte header member")
             data = read(data_at, size)
             if len(data) < size:
                 raise HeaderError("unexpected end of data")
             if kind == _LONG_NAME:
+                if long_name is not None:
+                    raise refuse(said, "is a second long name for one member")
                 long_name = data.split(b"\x00", 1)[0]
             elif kind == _PAX_GLOBAL:
                 if set(_pax_records(data)) - {"comment"}:
-                    raise refuse(name.decode(errors="replace"), "is a global pax header")
+                    raise refuse(said, "is a global pax header")
             elif kind != _LONG_LINK:  # a link's target: links are refused anyway
-                pax.update(_pax_records(data))
+                if pax is not None:
+                    raise refuse(said, "is a second pax header for one member")
+                pax = _pax_records(data)
             offset = data_at + _padded(size)
             continue
         if long_name is not None:
             name = long_name
-        text = pax.get("path") or name.decode("utf-8", "surrogateescape")
-        unknown = set(pax) - _PAX_KNOWN
-        if unknown:
-            raise refuse(text, f"has the pax key {sorted(unknown)[0]!r}")
-        if "size" in pax:
-            size = _pax_number(pax["size"], text, refuse)
+        text = name.decode("utf-8", "surrogateescape")
+        if pax is not None:
+            unknown = set(pax) - _PAX_KNOWN
+            if unknown:
+                raise refuse(pax.get("path", text), f"has the pax key {sorted(unknown)[0]!r}")
+            if "path" in pax:
+                if not pax["path"] or "\x00" in pax["path"]:
+                    raise refuse(text, f"has the pax path {pax['path']!r}")
+                text = pax["path"]
+            if "size" in pax:
+                size = _pax_number(pax["size"], text, refuse)
         member = tarfile.TarInfo(text.rstrip("/") if kind == tarfile.DIRTYPE else text)
         member.type, member.size, member.mode, member.mtime = kind, size, mode, mtime
         member.offset, member.offset_data = start, data_at
@@ -93,7 +106,7 @@ def members(
             raise refuse(member.name, "is a folder with data")
         yield member
         offset = data_at + (_padded(size) if kind in _WITH_DATA else 0)
-        long_name, pax = None, {}
+        long_name, pax = None, None
 
 
 def _padded(size: int) -> int:
@@ -103,7 +116,7 @@ def _padded(size: int) -> int:
 def _fields(block: bytes) -> tuple[bytes, bytes, int, int, int]:
     """Name, kind, size, mode and mtime of a header block; HeaderError if its checksum (the
     unsigned or the signed sum, as GNU tar accepts either) does not match."""
-    stored = _number(block[148:156])
+    stored = _number(block[148:156], octal_only=True)
     unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:])
     if stored != unsigned and stored != _signed_sum(block):
         raise HeaderError("bad checksum")
@@ -121,16 +134,41 @@ def _signed_sum(block: bytes) -> int:
     return sum(c - 256 if c > 127 else c for c in chars)
 
 
-def _number(field: bytes) -> int:
-    """An octal field (spaces and NULs around it), or GNU's base-256 for big values."""
-    if field[:1] and field[0] & 0x80:
-        value = int.from_bytes(field[1:], "big")
-        return value - (1 << (8 * (len(field) - 1))) if field[0] & 0x40 else value
-    digits = field.split(b"\x00", 1)[0].strip()
-    try:
-        return int(digits, 8) if digits else 0
-    except ValueError:
-        raise HeaderError(f"bad number field {field!r}") from None
+_BLANKS = frozenset(b" \t\n\v\f\r")
+_OCTAL = frozenset(b"01234567")
+_LARGEST = (1 << 63) - 1  # GNU tar's bound for a size or a time (off_t, time_t)
+
+
+def _number(field: bytes, *, octal_only: bool = False) -> int:
+    """A numeric field read as GNU tar's from_header reads it, or HeaderError where tar
+    would read something else or nothing: one leading NUL skipped (a field before it that
+    overflowed), then blanks; octal digits ended by the field's end, a NUL or a blank; or
+    GNU's base-256 (first byte 0x80) where not `octal_only`. What tar reads differently
+    from a plain octal reading (its old base-64 after a `+` or `-`, a negative base-256)
+    is refused: data read as a header by one and as data by the other would let tar write
+    what was not checked."""
+    at = 1 if field[:1] == b"\x00" else 0
+    while at < len(field) and field[at] in _BLANKS:
+        at += 1
+    if at == len(field):
+        raise HeaderError(f"blanks where a number belongs: {field!r}")
+    first = field[at]
+    if first in _OCTAL:
+        end = at
+        while end < len(field) and field[end] in _OCTAL:
+            end += 1
+        if end < len(field) and field[end] != 0 and field[end] not in _BLANKS:
+            raise HeaderError(f"bad number field {field!r}")
+        value = int(field[at:end], 8)
+    elif first == 0:
+        value = 0  # an empty field
+    elif first == 0x80 and not octal_only:
+        value = int.from_bytes(field[at + 1 :], "big")
+    else:
+        raise HeaderError(f"bad number field {field!r}")
+    if value > _LARGEST:
+        raise HeaderError(f"number out of range: {field!r}")
+    return value
 
 
 def _pax_records(data: bytes) -> dict[str, str]:
@@ -155,6 +193,7 @@ def _pax_records(data: bytes) -> dict[str, str]:
 
 
 def _pax_number(value: str, name: str, refuse: Callable[[str, str], Exception]) -> int:
-    if not value.isdigit():
+    # ASCII digits only: str.isdigit() also takes '²' and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or int(value) > _LARGEST:
         raise refuse(name, f"has a pax size {value!r}")
     return int(value)
