@@ -127,14 +127,15 @@ class Extraction:
         file more, a file under another name), no file with a second name (a hard link tar
         made), and every mode as wanted (tar applies the archive's, less 022)."""
         found: set[str] = set()
-        folders = [self.dest]
+        folders = [str(self.dest)]
+        cut = len(folders[0]) + 1  # an entry's path less dest's: os.path.relpath is 4x slower
         while folders:
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
-                        folders.append(Path(entry.path))
+                        folders.append(entry.path)
                         continue
-                    rel = os.path.relpath(entry.path, self.dest).replace(os.sep, "/")
+                    rel = entry.path[cut:].replace(os.sep, "/")
                     if not entry.is_file(follow_symlinks=False):
                         raise self.refuse(rel, "was written as neither a file nor a folder")
                     if entry.stat(follow_symlinks=False).st_nlink != 1:
