@@ -186,3 +186,29 @@ def test_without_the_watcher_a_killed_inv_would_leave_its_commands(project: Proj
         for proc in marked(mark):
             if proc.pid != parent.pid:
                 proc.kill()
+
+
+@pytest.mark.e2e
+def test_a_body_that_saw_the_signal_first_is_interrupted_not_failed(
+    make_project: Callable[..., Project],
+) -> None:
+    # A task's Python work that calls check_stop() can see the stop signal before the run
+    # has stopped that task's processes: it raises Stopped("interrupted") itself. That is
+    # the same stop (INT), not a failure (a task once showed `FAIL ... interrupted`).
+    project = make_project(example=False, git=False)
+    project.write(
+        "tasks.py",
+        (project.root / "tasks.py").read_text()
+        + "\nfrom gotasks.core.errors import Stopped\nfrom gotasks.engine import task\n\n\n"
+        + "@task\ndef saw(c):\n    raise Stopped('interrupted')\n\n\n"
+        + "@task\ndef other(c):\n    pass\n\n\n"
+        + "@task(pre=[saw, other])\ndef both(c):\n    pass\n\n\n"
+        + "ns.add_task(saw)\nns.add_task(other)\nns.add_task(both)\n",
+    )
+    result = project.inv("both")
+    # No signal came (the body raised on its own), so the run's exit is a failed run's;
+    # with the signal the run itself ends with 130 (the test above).
+    assert result.returncode != 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert "INT" in said and "saw" in said, said
+    assert "FAIL" not in said, said

@@ -19,6 +19,7 @@ from invoke.parser import ParseResult
 
 from gotasks.core.cancel import bind
 from gotasks.core.console import safe_write
+from gotasks.core.errors import Stopped
 from gotasks.core.units import format_duration
 from gotasks.engine import results, stops
 from gotasks.engine.admission import Job, admit
@@ -295,9 +296,13 @@ class _Runner:
         self.finished_count += 1
         heapq.heappush(self.free_slots, task.slot)
         processes = task.processes
-        if processes is not None and processes.stop_reason:
+        reason = processes.stop_reason if processes is not None else None
+        if not reason and task.code == Stopped.exit_code and task.message == "interrupted":
+            # The body's own check_stop() saw the signal before the run stopped this task's
+            # processes (a timeout or a memory kill sets stop_reason before check_stop).
+            reason = "interrupted"
+        if reason:
             # Whatever the body made of it (go() never raises), a stopped task failed.
-            reason = processes.stop_reason
             if reason == "interrupted":
                 # Not what the body made of its cut-off commands (failed tests, say).
                 task.status, task.message = "interrupted", "interrupted"
