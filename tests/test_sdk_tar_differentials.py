@@ -98,6 +98,20 @@ CRAFTED = {
     "size-0x81": GO + header("go/a", size_field=b"\x81" + bytes(11)) + END,
     "negative-base256-size": GO + header("go/a", size_field=b"\xff" * 12) + END,
     "base256-checksum": GO + regular("go/x", b"x") + END,  # checksum rewritten below
+    # tar reads a long name into its padding, up to a NUL: here to "go/a/", which tar makes
+    # a folder of, then reads the member's data as headers
+    "long-name-into-its-padding": GO
+    + header("././@LongLink", b"L", 4)
+    + padded(b"go/a/\x00")
+    + header("x", size=1024)
+    + regular("go/b", b"hidden")
+    + END,
+    "pax-length-with-a-plus": GO
+    + header("PaxHeader", b"x", 14)
+    + padded(b"+14 size=1024\n")
+    + header("go/a")
+    + regular("go/a", b"evil")
+    + END,
 }
 
 
@@ -152,6 +166,40 @@ def test_a_bundles_sdk_digest_is_of_the_bytes_tar_wrote(tmp_path: Path) -> None:
     written = (dest / "sdk" / "go1.22.5.linux-amd64.tar.gz").read_bytes()
     assert written == tampered
     assert digests.found["sdk/go1.22.5.linux-amd64.tar.gz"] == hashlib.sha256(written).hexdigest()
+
+
+def test_a_long_name_is_read_into_its_padding_as_tar_reads_it(tmp_path: Path) -> None:
+    data = GO + header("././@LongLink", b"L", 4) + padded(b"go/abc\x00") + regular("x", b"1") + END
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    assert extract(archive_of(tmp_path, data), dest, prefix="go/") == 1
+    assert (dest / "abc").read_bytes() == b"1"
+
+
+def test_a_bundles_sdk_cannot_be_swapped_by_headers_only_tar_reads(tmp_path: Path) -> None:
+    # A long name whose padding makes tar read "pad/" (a folder, whose data tar then reads
+    # as headers: another SDK archive under the same name), while the SDK checked was the
+    # genuine one. Refused whole: nothing is hashed as other bytes than tar wrote.
+    top = "gotasks-bundle/"
+    sdk = top + "sdk/go1.22.5.linux-amd64.tar.gz"
+    genuine, tampered = b"GENUINE SDK BYTES " * 100, b"TAMPERED SDK BYTE " * 100
+    inner = regular(top + "pad", b"p") + regular(sdk, tampered)
+    data = (
+        header(top, b"5", mode=0o755)
+        + header(top + "sdk/", b"5", mode=0o755)
+        + regular(sdk, genuine)
+        + header("././@LongLink", b"L", len(top + "pad"))
+        + padded((top + "pad").encode() + b"/\x00")
+        + header("x", size=len(inner))
+        + inner
+        + END
+    )
+    bundle = tmp_path / "bundle.tar"
+    bundle.write_bytes(data)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match="pad/"):
+        extract(bundle, dest, prefix=top, executable_dirs=(), digests=Digests(lambda r: True))
 
 
 def checked(tmp_path: Path, names: list[str]) -> Extraction:

@@ -70,13 +70,16 @@ def members(
             said = name.decode("utf-8", "surrogateescape")
             if size > _MAX_META:
                 raise refuse(said, f"has a {size}-byte header member")
-            data = read(data_at, size)
-            if len(data) < size:
+            # Whole blocks: GNU tar reads a long name's padding too, up to its first NUL,
+            # so a name without one within `size` goes on into it.
+            blocks = read(data_at, _padded(size))
+            if len(blocks) < _padded(size):
                 raise HeaderError("unexpected end of data")
+            data = blocks[:size]
             if kind == _LONG_NAME:
                 if long_name is not None:
                     raise refuse(said, "is a second long name for one member")
-                long_name = data.split(b"\x00", 1)[0]
+                long_name = blocks.split(b"\x00", 1)[0]
             elif kind == _PAX_GLOBAL:
                 if set(_pax_records(data)) - {"comment"}:
                     raise refuse(said, "is a global pax header")
@@ -177,10 +180,9 @@ def _pax_records(data: bytes) -> dict[str, str]:
     pos = 0
     while pos < len(data) and data[pos] != 0:
         space = data.find(b" ", pos)
-        try:
-            length = int(data[pos:space]) if space > pos else 0
-        except ValueError:
-            length = 0
+        digits = data[pos:space] if space > pos else b""
+        # ASCII digits only: int() would also take a '+', '_' or leading blanks.
+        length = int(digits) if digits.isdigit() else 0
         record = data[space + 1 : pos + length]
         if length <= 0 or pos + length > len(data) or not record.endswith(b"\n"):
             raise HeaderError("bad pax header")
