@@ -235,3 +235,33 @@ def test_confirm_refuses_a_name_that_was_not_checked(tmp_path: Path) -> None:
 
 def test_confirm_passes_what_was_checked(tmp_path: Path) -> None:
     checked(tmp_path, ["a", "sub/b"]).confirm()
+
+
+def test_tar_writes_what_the_checks_read_even_where_they_misread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever a header reader gets wrong, tar reads only the headers gnutar.py writes from
+    # what was checked: here a reader that takes a hard link's header for the data of a
+    # regular file makes tar write a regular file holding those bytes, never a link.
+    import tarfile
+
+    from gotasks.go.sdk import gnutar
+
+    link = header("go/b", b"1", linkname=b"go/a")
+    data = GO + regular("go/a", b"a") + link + END
+
+    def misread(read: object, refuse: object) -> object:
+        a = tarfile.TarInfo("go/a")
+        a.size, a.mode, a.offset_data = 1, 0o644, 1024
+        yield a
+        b = tarfile.TarInfo("go/b")
+        b.size, b.mode, b.offset_data = 512, 0o644, 1536  # the link's header as data
+        yield b
+
+    monkeypatch.setattr(gnutar, "members", misread)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    assert extract(archive_of(tmp_path, data), dest, prefix="go/") == 2
+    assert (dest / "a").read_bytes() == b"a"
+    assert not (dest / "b").is_symlink() and (dest / "b").stat().st_nlink == 1
+    assert (dest / "b").read_bytes() == link

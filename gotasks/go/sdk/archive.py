@@ -106,9 +106,8 @@ def _extract_tar_stream(
     digests: Digests | None,
 ) -> None:
     if gnu_tar() is not None:
-        strip = out.prefix.count("/")
         reader: IO[bytes] = stream  # type: ignore[assignment]
-        extract_checked(reader, out.dest, strip, out.accept, out.refuse, check_stop, digests)
+        extract_checked(reader, out.dest, out.accept, out.refuse, check_stop, digests)
         out.confirm()
         return
     with tarfile.open(fileobj=stream, mode="r|") as tar:

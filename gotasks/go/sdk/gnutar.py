@@ -3,14 +3,18 @@
 Python's own extraction spends an SDK install's time on ~15,000 files' worth of per-file
 calls (measured: 9 s of CPU for an SDK against 5.5 s for `tar xzf`, and on a loaded machine
 51 s against 15 s of wall time). Here Python still reads the stream (it inflates the gzip,
-reads each header as GNU tar will, tarheaders.py, and checks it), but the bytes go on to
-`tar -x` through a gate: a member's header reaches tar only once Python accepted it, so tar
-never sees a link, a device, a `..` name or anything else archive.py refuses; its data then
-flows on as it is read. The caller walks the result afterwards to confirm tar wrote just that.
+reads each header as GNU tar would, tarheaders.py, and checks it), but the bytes go on to
+`tar -x` through a gate: for each member Python accepted, tar gets a header Python wrote
+from what it checked (a plain file or folder, its path under dest), then the member's data
+as it is read. tar never sees a header of the archive's own, so never a link, a device, a
+`..` name, an extension header or anything else archive.py refuses, and never one it could
+read otherwise than the checks did. The caller walks the result afterwards to confirm tar
+wrote just that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from gotasks.go.sdk.members import CHUNK
-from gotasks.go.sdk.tarheaders import members
+from gotasks.go.sdk.tarheaders import header_for, members
 
 _BLOCK = tarfile.BLOCKSIZE
 
@@ -60,16 +64,18 @@ class Digests:
 class _Gate:
     """Bytes read from `source` are held until the reader allows their offset, then go on
     to `sink`; those of a watched member pass through a SHA-256 on the way. The reader
-    reads headers where they lie (`read_at`), never behind what went on."""
+    reads headers where they lie (`read_at`) and drops them (`skip_to`): what tar gets in
+    their place is what the reader `send`s."""
 
     def __init__(self, source: IO[bytes], sink: IO[bytes]) -> None:
         self.source, self.sink = source, sink
         self.pending = bytearray()
-        self.start = 0  # pending[:start] has gone on already
+        self.start = 0  # pending[:start] has gone on already (or was dropped)
         self.base = 0  # the stream offset of pending[start]
         self.allowed = 0
         self.ended = False
         self.watches: list[tuple[int, int, hashlib._Hash]] = []
+        self.out = bytearray()  # small writes (headers, small files) gathered for the pipe
 
     def read_at(self, offset: int, size: int) -> bytes:
         """`size` bytes of the stream from `offset` (fewer at its end)."""
@@ -84,9 +90,40 @@ class _Gate:
         at = self.start + offset - self.base
         return bytes(self.pending[at : at + size])
 
+    def skip_to(self, offset: int) -> None:
+        """Drop the stream's bytes from the end of what was allowed up to `offset`: tar
+        never gets them."""
+        if offset < self.allowed:
+            raise tarfile.ReadError(f"a member at {offset} overlaps the one before")
+        self.read_at(offset, 0)  # what was allowed has gone on once this is read
+        if self.base + len(self.pending) - self.start < offset:
+            raise tarfile.ReadError("unexpected end of data")
+        n = offset - self.base
+        self.start += n
+        self.base += n
+        self.allowed = offset
+
+    def send(self, data: bytes) -> None:
+        self._emit(data)
+
     def allow(self, upto: int) -> None:
         self.allowed = upto
         self._flush()
+
+    def close(self) -> None:
+        """Everything sent so far on to tar."""
+        if self.out:
+            self.sink.write(self.out)
+            self.out.clear()
+
+    def _emit(self, data: bytes | memoryview) -> None:
+        if len(data) >= 1 << 16:  # a big file's chunk goes on as it is, not copied
+            self.close()
+            self.sink.write(data)
+            return
+        self.out += data
+        if len(self.out) >= 1 << 18:
+            self.close()
 
     def _flush(self) -> None:
         n = min(self.allowed - self.base, len(self.pending) - self.start)
@@ -98,7 +135,7 @@ class _Gate:
                 lo, hi = max(start, self.base), min(end, self.base + n)
                 if lo < hi:
                     digest.update(chunk[lo - self.base : hi - self.base])
-            self.sink.write(chunk)
+            self._emit(chunk)
             chunk.release()
         self.start += n
         self.base += n
@@ -114,23 +151,23 @@ class _Gate:
 def extract_checked(
     stream: IO[bytes],
     dest: Path,
-    strip: int,
     accept: Callable[[tarfile.TarInfo], str | None],
     refuse: Callable[[str, str], Exception],
     check_stop: Callable[[], None] | None,
     digests: Digests | None,
 ) -> None:
-    """Unpack the tar `stream` into `dest` with GNU tar, the first `strip` folders of each
-    name dropped, every member first passed to `accept`, which raises to refuse it and
-    otherwise gives its path under dest (None: nothing of it is written, as for the
-    stripped folders); `refuse(name, reason)` makes the error for a header tarheaders.py
-    will not read further. Each member `digests` wants (by that path) gets its SHA-256 there,
-    taken as its bytes pass. OSError when tar itself fails (a full disk, say)."""
+    """Unpack the tar `stream` into `dest` with GNU tar, every member first passed to
+    `accept`, which raises to refuse it and otherwise gives its path under dest (None:
+    nothing of it is written, as for the folders of the prefix); `refuse(name, reason)`
+    makes the error for a header tarheaders.py will not read. tar gets a header gotasks
+    writes for each accepted member (its path under dest, its kind, size, mode and mtime)
+    followed by the member's data from the stream: never a header of the archive's own, so
+    no header can mean one thing to the checks and another to tar. Each member `digests`
+    wants (by that path) gets its SHA-256 there, taken as its bytes pass to tar. OSError
+    when tar itself fails (a full disk, say)."""
     tar = gnu_tar()
     assert tar is not None, "extract_checked needs GNU tar"
     argv = [tar, "-x", "-f", "-", "-C", str(dest), "--no-same-owner", "--no-same-permissions"]
-    if strip:
-        argv.append(f"--strip-components={strip}")
     watched: list[tuple[str, hashlib._Hash]] = []
     with tempfile.TemporaryFile() as said:
         # A session of its own: Ctrl-C at a terminal reaches this process, which stops tar
@@ -157,21 +194,25 @@ def extract_checked(
                 if check_stop is not None:
                     check_stop()
                 rel = accept(member)
-                data = -(-member.size // _BLOCK) * _BLOCK if member.isreg() else 0
-                end = member.offset_data + data
-                if (
-                    rel is not None
-                    and member.isreg()
-                    and digests is not None
-                    and digests.wants(rel)
-                ):
+                # The archive's own header(s) go no further: tar gets one gotasks writes
+                # from what was checked, so nothing tar reads can differ from it.
+                gate.skip_to(member.offset_data)
+                if rel is None:
+                    continue
+                if member.isdir():
+                    gate.send(header_for(rel, tarfile.DIRTYPE, 0, 0o755, int(member.mtime)))
+                    continue
+                mode = 0o755 if member.mode & 0o111 else 0o644  # confirm() sets the rest
+                gate.send(header_for(rel, tarfile.REGTYPE, member.size, mode, int(member.mtime)))
+                if digests is not None and digests.wants(rel):
                     digest = hashlib.sha256()
                     start = member.offset_data
                     gate.watches.append((start, start + member.size, digest))
                     watched.append((rel, digest))
-                gate.allow(end)
+                gate.allow(member.offset_data + -(-member.size // _BLOCK) * _BLOCK)
             # Two zero blocks end a tar: tar sees nothing beyond what was accepted.
-            process.stdin.write(b"\0" * (2 * _BLOCK))
+            gate.send(b"\0" * (2 * _BLOCK))
+            gate.close()
             process.stdin.close()
         except BrokenPipeError:
             process.wait()
@@ -181,6 +222,8 @@ def extract_checked(
         except BaseException:
             # What tar was given ends at a member's end (a refusal stops before its header):
             # it finishes that; the caller removes dest.
+            with contextlib.suppress(OSError):
+                gate.close()
             _finish(process)
             raise
         if process.wait() != 0:

@@ -1,5 +1,5 @@
 """A tar stream's headers read as GNU tar reads them, and quickly: the members gnutar.py
-checks before GNU tar sees them.
+checks before GNU tar writes them; and the headers gnutar.py writes for tar in their place.
 
 Python's tarfile reads a stream through a read-ahead buffer it copies for each header and
 decodes every field of it (owner names, device numbers, ...): for an SDK's 16,700 headers
@@ -199,3 +199,37 @@ def _pax_number(value: str, name: str, refuse: Callable[[str, str], Exception]) 
     if not (value.isascii() and value.isdigit()) or int(value) > _LARGEST:
         raise refuse(name, f"has a pax size {value!r}")
     return int(value)
+
+
+def header_for(name: str, kind: bytes, size: int, mode: int, mtime: int) -> bytes:
+    """The header gnutar.py gives GNU tar for a checked member: GNU format, owner 0, the
+    name as its bytes (folders with a '/'), a long name through a GNU long-name member."""
+    path = name.encode("utf-8", "surrogateescape") + (b"/" if kind == tarfile.DIRTYPE else b"")
+    out = b""
+    if len(path) > 100:
+        data = path + b"\x00"
+        out = _block(b"././@LongLink", _LONG_NAME, len(data), 0o644, 0) + data
+        out += bytes(_padded(len(data)) - len(data))
+        path = path[:100]
+    return out + _block(path, kind, size, mode, mtime)
+
+
+def _block(name: bytes, kind: bytes, size: int, mode: int, mtime: int) -> bytes:
+    block = bytearray(BLOCK)
+    block[: len(name)] = name
+    block[100:108] = b"%07o\x00" % mode
+    block[108:124] = b"0000000\x000000000\x00"  # uid, gid
+    block[124:136] = _field(size)
+    block[136:148] = _field(max(0, mtime))
+    block[148:156] = b" " * 8
+    block[156:157] = kind
+    block[257:265] = b"ustar  \x00"  # GNU's magic: no prefix field
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
+def _field(value: int) -> bytes:
+    """12 bytes: octal, or GNU's base-256 past 8 GiB (what _number reads back)."""
+    if value < 8**11:
+        return b"%011o\x00" % value
+    return b"\x80" + value.to_bytes(11, "big")
