@@ -265,3 +265,28 @@ def test_tar_writes_what_the_checks_read_even_where_they_misread(
     assert (dest / "a").read_bytes() == b"a"
     assert not (dest / "b").is_symlink() and (dest / "b").stat().st_nlink == 1
     assert (dest / "b").read_bytes() == link
+
+
+@pytest.mark.parametrize("cut", [512, 700])
+def test_a_stream_that_ends_inside_its_last_member_is_corrupt(tmp_path: Path, cut: int) -> None:
+    # No end blocks and only `cut` of the 1000 bytes the header promises: tar would take
+    # the end blocks gnutar.py sends for the rest (NULs no digest saw).
+    data = GO + header("go/bin/go", size=1000) + b"A" * cut
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match="is corrupt: unexpected end of data"):
+        extract(archive_of(tmp_path, data), dest, prefix="go/")
+
+
+def test_a_bundle_cut_inside_its_sdk_is_refused(tmp_path: Path) -> None:
+    top = "gotasks-bundle/"
+    sdk = top + "sdk/go1.22.5.linux-amd64.tar.gz"
+    genuine = b"GENUINE SDK BYTES " * 50
+    bundle = tmp_path / "bundle.tar"
+    bundle.write_bytes(
+        header(top, b"5", mode=0o755) + header(sdk, size=len(genuine) + 600) + genuine
+    )
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(ArchiveError, match="unexpected end of data"):
+        extract(bundle, dest, prefix=top, executable_dirs=(), digests=Digests(lambda r: True))

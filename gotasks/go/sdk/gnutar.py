@@ -210,6 +210,10 @@ def extract_checked(
                     gate.watches.append((start, start + member.size, digest))
                     watched.append((rel, digest))
                 gate.allow(member.offset_data + -(-member.size // _BLOCK) * _BLOCK)
+            if gate.base < gate.allowed:
+                # The stream ended inside the last member's data: tar would take the end
+                # blocks below for the rest of it.
+                raise tarfile.ReadError("unexpected end of data")
             # Two zero blocks end a tar: tar sees nothing beyond what was accepted.
             gate.send(b"\0" * (2 * _BLOCK))
             gate.close()
