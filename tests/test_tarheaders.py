@@ -157,3 +157,19 @@ def test_a_folder_with_data_is_refused() -> None:
     data[148:156] = f"{sum(data[:512]):06o}\x00 ".encode()
     with pytest.raises(Refused, match="go/d: is a folder with data"):
         read_all(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["go/VERSION", LONG, "go/" + "n" * 120])
+def test_the_headers_written_for_tar_read_back_as_written(name: str) -> None:
+    from gotasks.go.sdk.tarheaders import header_for
+
+    for kind, size, mode in ((tarfile.REGTYPE, 9, 0o644), (tarfile.DIRTYPE, 0, 0o755)):
+        data = header_for(name, kind, size, mode, 1_700_000_000) + bytes(512 * (size > 0))
+        data += bytes(1024)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|") as tar:
+            (theirs,) = list(tar)
+        (ours,) = read_all(data)
+        for member in (theirs, ours):
+            assert (member.name, member.type, member.size) == (name, kind, size)
+            assert (member.mode, member.mtime) == (mode, 1_700_000_000)
+    assert header_for("go/big", tarfile.REGTYPE, 9 << 30, 0o644, 0)[124] == 0x80  # base-256

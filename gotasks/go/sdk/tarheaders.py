@@ -214,17 +214,31 @@ def header_for(name: str, kind: bytes, size: int, mode: int, mtime: int) -> byte
     return out + _block(path, kind, size, mode, mtime)
 
 
-def _block(name: bytes, kind: bytes, size: int, mode: int, mtime: int) -> bytes:
+def _template() -> bytes:
     block = bytearray(BLOCK)
-    block[: len(name)] = name
-    block[100:108] = b"%07o\x00" % mode
     block[108:124] = b"0000000\x000000000\x00"  # uid, gid
-    block[124:136] = _field(size)
-    block[136:148] = _field(max(0, mtime))
-    block[148:156] = b" " * 8
-    block[156:157] = kind
+    block[148:156] = b" " * 8  # the checksum counts its own field as blanks
     block[257:265] = b"ustar  \x00"  # GNU's magic: no prefix field
-    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
+_TEMPLATE = _template()
+_TEMPLATE_SUM = sum(_TEMPLATE)
+
+
+def _block(name: bytes, kind: bytes, size: int, mode: int, mtime: int) -> bytes:
+    # The fields that vary written into a copy of the rest, the checksum summed from the
+    # parts (an SDK has 16,700 headers: 0.08 s summing each whole block).
+    block = bytearray(_TEMPLATE)
+    mode_field, size_field, time_field = b"%07o\x00" % mode, _field(size), _field(max(0, mtime))
+    block[: len(name)] = name
+    block[100:108] = mode_field
+    block[124:136] = size_field
+    block[136:148] = time_field
+    block[156:157] = kind
+    checksum = _TEMPLATE_SUM + sum(name) + sum(mode_field) + sum(size_field)
+    checksum += sum(time_field) + kind[0]
+    block[148:156] = b"%06o\x00 " % checksum
     return bytes(block)
 
 
