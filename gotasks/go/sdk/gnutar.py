@@ -79,7 +79,12 @@ class _Gate:
 
     def read_at(self, offset: int, size: int) -> bytes:
         """`size` bytes of the stream from `offset` (fewer at its end)."""
-        end = offset + size
+        self._fill(offset + size)
+        at = self.start + offset - self.base
+        return bytes(self.pending[at : at + size])
+
+    def _fill(self, end: int) -> None:
+        """Read until the stream's bytes up to `end` are here (or it ended)."""
         while self.base + len(self.pending) - self.start < end and not self.ended:
             data = self.source.read(CHUNK)
             if not data:
@@ -87,15 +92,13 @@ class _Gate:
                 break
             self.pending += data
             self._flush()
-        at = self.start + offset - self.base
-        return bytes(self.pending[at : at + size])
 
     def skip_to(self, offset: int) -> None:
         """Drop the stream's bytes from the end of what was allowed up to `offset`: tar
         never gets them."""
         if offset < self.allowed:
             raise tarfile.ReadError(f"a member at {offset} overlaps the one before")
-        self.read_at(offset, 0)  # what was allowed has gone on once this is read
+        self._fill(offset)  # what was allowed has gone on once this is read
         if self.base + len(self.pending) - self.start < offset:
             raise tarfile.ReadError("unexpected end of data")
         n = offset - self.base
