@@ -7,9 +7,13 @@ that was 0.6 s of CPU, half the time of the whole extraction, on the process tha
 tar. Here a header's block is read where it lies in the buffer and only what the checks and
 GNU tar act on is decoded: name, kind, size, mode, mtime. Names are put together as GNU tar
 does (the ustar prefix only under the POSIX magic; a GNU long-name member; a pax `path`),
-so that what is checked is what tar writes. A pax key GNU tar acts on that is not read here
-(GNU.sparse.*, GNU.dumpdir, ...) refuses the archive, as does a global pax header with more
-than a comment in it.
+and numbers as its from_header reads them, so that an archive unpacks here as with `tar x`.
+A pax key GNU tar acts on that is not read here (GNU.sparse.*, GNU.dumpdir, ...) refuses
+the archive, as does a global pax header with more than a comment in it, or a second pax
+header or long name for one member. tar itself never reads these headers: it gets the ones
+`header_for` writes from what was checked (gnutar.py), so where this reading and tar's would
+differ, tar still writes what the checks saw (three reviews found such differences before
+that: a leading NUL in a number, a '+', merged pax headers, a long name's padding).
 """
 
 from __future__ import annotations
