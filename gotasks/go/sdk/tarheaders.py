@@ -49,8 +49,8 @@ def members(
 ) -> Iterator[tarfile.TarInfo]:
     """The members of the tar stream `read(offset, size)` gives (size bytes from that
     offset; fewer at its end), in order, up to its first zero block or its clean end.
-    Each carries `offset` (its first header's) and `offset_data`; long-name and pax members
-    are read into the member they describe. `refuse(name, reason)` makes the exception
+    Each carries `offset_data`; long-name and pax members are read into the member they
+    describe. `refuse(name, reason)` makes the exception
     for a member that must not be read further."""
     offset = 0
     # What a long-name or a pax member said of the member that follows. One of each at
@@ -58,10 +58,7 @@ def members(
     # makes two, so two are refused rather than read either way.
     long_name: bytes | None = None
     pax: dict[str, str] | None = None
-    start = 0  # where the member's first header (a long name's or a pax one's) began
     while True:
-        if long_name is None and pax is None:
-            start = offset
         block = read(offset, BLOCK)
         if not block and long_name is None and pax is None:
             return  # ended without the two zero blocks: GNU tar accepts that too
@@ -77,8 +74,8 @@ def members(
                 raise refuse(said, f"has a {size}-byte header member")
             # Whole blocks: GNU tar reads a long name's padding too, up to its first NUL,
             # so a name without one within `size` goes on into it.
-            blocks = read(data_at, _padded(size))
-            if len(blocks) < _padded(size):
+            blocks = read(data_at, padded(size))
+            if len(blocks) < padded(size):
                 raise HeaderError("unexpected end of data")
             data = blocks[:size]
             if kind == _LONG_NAME:
@@ -92,7 +89,7 @@ def members(
                 if pax is not None:
                     raise refuse(said, "is a second pax header for one member")
                 pax = _pax_records(data)
-            offset = data_at + _padded(size)
+            offset = data_at + padded(size)
             continue
         if long_name is not None:
             name = long_name
@@ -109,15 +106,16 @@ def members(
                 size = _pax_number(pax["size"], text, refuse)
         member = tarfile.TarInfo(text.rstrip("/") if kind == tarfile.DIRTYPE else text)
         member.type, member.size, member.mode, member.mtime = kind, size, mode, mtime
-        member.offset, member.offset_data = start, data_at
+        member.offset_data = data_at
         if kind == tarfile.DIRTYPE and size:
             raise refuse(member.name, "is a folder with data")
         yield member
-        offset = data_at + (_padded(size) if kind in _WITH_DATA else 0)
+        offset = data_at + (padded(size) if kind in _WITH_DATA else 0)
         long_name, pax = None, None
 
 
-def _padded(size: int) -> int:
+def padded(size: int) -> int:
+    """`size` rounded up to whole blocks: what a member's data takes in the stream."""
     return -(-size // BLOCK) * BLOCK
 
 
@@ -143,7 +141,6 @@ def _signed_sum(block: bytes) -> int:
 
 
 _BLANKS = frozenset(b" \t\n\v\f\r")
-_OCTAL = frozenset(b"01234567")
 _LARGEST = (1 << 63) - 1  # GNU tar's bound for a size or a time (off_t, time_t)
 # Octal digits after at most one NUL and blanks, ended by a NUL, a blank or the field's end.
 _PLAIN_OCTAL = re.compile(rb"\x00?[ \t\n\v\f\r]*([0-7]+)(?=[\x00 \t\n\v\f\r]|\Z)")
@@ -158,30 +155,22 @@ def _number(field: bytes, *, octal_only: bool = False) -> int:
     is refused: data read as a header by one and as data by the other would let tar write
     what was not checked."""
     plain = _PLAIN_OCTAL.match(field)
-    if plain is not None:  # nearly every field: the rest below says the same, slower
+    if plain is not None:  # octal digits, as nearly every field has them
         value = int(plain[1], 8)
-        if value > _LARGEST:
-            raise HeaderError(f"number out of range: {field!r}")
-        return value
-    at = 1 if field[:1] == b"\x00" else 0
-    while at < len(field) and field[at] in _BLANKS:
-        at += 1
-    if at == len(field):
-        raise HeaderError(f"blanks where a number belongs: {field!r}")
-    first = field[at]
-    if first in _OCTAL:
-        end = at
-        while end < len(field) and field[end] in _OCTAL:
-            end += 1
-        if end < len(field) and field[end] != 0 and field[end] not in _BLANKS:
-            raise HeaderError(f"bad number field {field!r}")
-        value = int(field[at:end], 8)
-    elif first == 0:
-        value = 0  # an empty field
-    elif first == 0x80 and not octal_only:
-        value = int.from_bytes(field[at + 1 :], "big")
     else:
-        raise HeaderError(f"bad number field {field!r}")
+        # What else tar takes: an empty field, or base-256. Octal digits here were ended
+        # by something tar refuses (the expression above takes every other octal field).
+        at = 1 if field[:1] == b"\x00" else 0
+        while at < len(field) and field[at] in _BLANKS:
+            at += 1
+        if at == len(field):
+            raise HeaderError(f"blanks where a number belongs: {field!r}")
+        if field[at] == 0:
+            value = 0
+        elif field[at] == 0x80 and not octal_only:
+            value = int.from_bytes(field[at + 1 :], "big")
+        else:
+            raise HeaderError(f"bad number field {field!r}")
     if value > _LARGEST:
         raise HeaderError(f"number out of range: {field!r}")
     return value
@@ -222,7 +211,7 @@ def header_for(name: str, kind: bytes, size: int, mode: int, mtime: int) -> byte
     if len(path) > 100:
         data = path + b"\x00"
         out = _block(b"././@LongLink", _LONG_NAME, len(data), 0o644, 0) + data
-        out += bytes(_padded(len(data)) - len(data))
+        out += bytes(padded(len(data)) - len(data))
         path = path[:100]
     return out + _block(path, kind, size, mode, mtime)
 
