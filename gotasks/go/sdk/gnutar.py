@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from gotasks.go.sdk.members import CHUNK
-from gotasks.go.sdk.tarheaders import header_for, members
+from gotasks.go.sdk.tarheaders import header_for, members, padded
 
 _BLOCK = tarfile.BLOCKSIZE
 
@@ -106,9 +106,6 @@ class _Gate:
         self.base += n
         self.allowed = offset
 
-    def send(self, data: bytes) -> None:
-        self._emit(data)
-
     def allow(self, upto: int) -> None:
         self.allowed = upto
         self._flush()
@@ -119,7 +116,8 @@ class _Gate:
             self.sink.write(self.out)
             self.out.clear()
 
-    def _emit(self, data: bytes | memoryview) -> None:
+    def send(self, data: bytes | memoryview) -> None:
+        """`data` on to tar, gathered with what came before it unless it is big."""
         if len(data) >= 1 << 16:  # a big file's chunk goes on as it is, not copied
             self.close()
             self.sink.write(data)
@@ -138,7 +136,7 @@ class _Gate:
                 lo, hi = max(start, self.base), min(end, self.base + n)
                 if lo < hi:
                     digest.update(chunk[lo - self.base : hi - self.base])
-            self._emit(chunk)
+            self.send(chunk)
             chunk.release()
         self.start += n
         self.base += n
@@ -212,7 +210,7 @@ def extract_checked(
                     start = member.offset_data
                     gate.watches.append((start, start + member.size, digest))
                     watched.append((rel, digest))
-                gate.allow(member.offset_data + -(-member.size // _BLOCK) * _BLOCK)
+                gate.allow(member.offset_data + padded(member.size))
             if gate.base < gate.allowed:
                 # The stream ended inside the last member's data: tar would take the end
                 # blocks below for the rest of it.
